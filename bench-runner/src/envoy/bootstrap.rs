@@ -1,0 +1,184 @@
+//! Builds Envoy bootstrap configs from the YAML templates in `envoy/`. Templates are parsed into
+//! values and the runner sets fields by path: user input (configs, scripts, names) is only ever a JSON
+//! string value, never pasted into YAML text.
+
+use crate::error::usage;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// The HTTP filter a variant's listener runs before the router.
+#[derive(Debug, Clone)]
+pub enum Filter {
+    /// No plugin: the baseline.
+    None,
+    Wasm {
+        /// The module on disk.
+        module: PathBuf,
+        /// Runtime name as Envoy spells it after `envoy.wasm.runtime.` (e.g. "v8").
+        runtime: String,
+        /// The plugin's JSON configuration, passed as the filter's configuration string.
+        configuration: String,
+        /// Extra fields merged into the PluginConfig (e.g. failure_policy).
+        plugin_extra: serde_json::Map<String, Value>,
+    },
+    Lua {
+        script: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ListenerSpec {
+    /// Unique name; also the stat prefix and the Wasm VM id.
+    pub name: String,
+    pub port: u16,
+    pub filter: Filter,
+}
+
+pub struct Templates {
+    dir: PathBuf,
+    bootstrap: Value,
+    listener: Value,
+    wasm: Value,
+    lua: Value,
+    router: Value,
+}
+
+fn load(dir: &Path, name: &str) -> anyhow::Result<Value> {
+    let path = dir.join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| usage(format!("cannot read Envoy template {} ({e})", path.display())))?;
+    serde_yaml::from_str(&text)
+        .map_err(|e| usage(format!("Envoy template {} is not valid YAML: {e}", path.display())))
+}
+
+impl Templates {
+    pub fn load(dir: &Path) -> anyhow::Result<Templates> {
+        Ok(Templates {
+            dir: dir.to_path_buf(),
+            bootstrap: load(dir, "bootstrap.yaml")?,
+            listener: load(dir, "listener.yaml")?,
+            wasm: load(dir, "filters/wasm.yaml")?,
+            lua: load(dir, "filters/lua.yaml")?,
+            router: load(dir, "filters/router.yaml")?,
+        })
+    }
+
+    fn set(&self, v: &mut Value, file: &str, pointer: &str, new: Value) -> anyhow::Result<()> {
+        let slot = v.pointer_mut(pointer).ok_or_else(|| {
+            usage(format!(
+                "Envoy template {} has no field {pointer}; restore it from git",
+                self.dir.join(file).display()
+            ))
+        })?;
+        *slot = new;
+        Ok(())
+    }
+
+    fn filter(&self, name: &str, f: &Filter) -> anyhow::Result<Option<Value>> {
+        Ok(match f {
+            Filter::None => None,
+            Filter::Wasm { module, runtime, configuration, plugin_extra } => {
+                let mut v = self.wasm.clone();
+                let file = "filters/wasm.yaml";
+                self.set(&mut v, file, "/typed_config/config/name", json!(name))?;
+                self.set(&mut v, file, "/typed_config/config/configuration/value", json!(configuration))?;
+                self.set(&mut v, file, "/typed_config/config/vm_config/vm_id", json!(name))?;
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/config/vm_config/runtime",
+                    json!(format!("envoy.wasm.runtime.{runtime}")),
+                )?;
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/config/vm_config/code/local/filename",
+                    json!(module.display().to_string()),
+                )?;
+                if let Some(cfg) = v.pointer_mut("/typed_config/config").and_then(Value::as_object_mut) {
+                    for (k, val) in plugin_extra {
+                        cfg.insert(k.clone(), val.clone());
+                    }
+                }
+                Some(v)
+            }
+            Filter::Lua { script } => {
+                let mut v = self.lua.clone();
+                self.set(
+                    &mut v,
+                    "filters/lua.yaml",
+                    "/typed_config/default_source_code/inline_string",
+                    json!(script),
+                )?;
+                Some(v)
+            }
+        })
+    }
+
+    /// The whole bootstrap for one Envoy process.
+    pub fn bootstrap(&self, admin_port: u16, listeners: &[ListenerSpec]) -> anyhow::Result<Value> {
+        let mut root = self.bootstrap.clone();
+        self.set(&mut root, "bootstrap.yaml", "/admin/address/socket_address/port_value", json!(admin_port))?;
+        let mut out = Vec::new();
+        for l in listeners {
+            let mut v = self.listener.clone();
+            let file = "listener.yaml";
+            self.set(&mut v, file, "/name", json!(l.name))?;
+            self.set(&mut v, file, "/address/socket_address/port_value", json!(l.port))?;
+            let hcm = "/filter_chains/0/filters/0/typed_config";
+            self.set(&mut v, file, &format!("{hcm}/stat_prefix"), json!(l.name))?;
+            let mut filters: Vec<Value> = self.filter(&l.name, &l.filter)?.into_iter().collect();
+            filters.push(self.router.clone());
+            self.set(&mut v, file, &format!("{hcm}/http_filters"), Value::Array(filters))?;
+            out.push(v);
+        }
+        self.set(&mut root, "bootstrap.yaml", "/static_resources/listeners", Value::Array(out))?;
+        Ok(root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn templates() -> Templates {
+        Templates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy")).unwrap()
+    }
+
+    #[test]
+    fn user_strings_stay_values() {
+        let t = templates();
+        let evil = "x\"}\n  admin: {}\n'";
+        let b = t
+            .bootstrap(
+                9000,
+                &[ListenerSpec {
+                    name: "rust-v8-mock".into(),
+                    port: 9001,
+                    filter: Filter::Wasm {
+                        module: "/m.wasm".into(),
+                        runtime: "v8".into(),
+                        configuration: evil.into(),
+                        plugin_extra: Default::default(),
+                    },
+                }],
+            )
+            .unwrap();
+        let l = &b["static_resources"]["listeners"][0];
+        assert_eq!(l["address"]["socket_address"]["port_value"], 9001);
+        let f = &l["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"];
+        assert_eq!(f[0]["typed_config"]["config"]["configuration"]["value"], evil);
+        assert_eq!(f[0]["typed_config"]["config"]["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
+        assert_eq!(f[1]["name"], "envoy.filters.http.router");
+        assert_eq!(b["admin"]["address"]["socket_address"]["address"], "127.0.0.1");
+    }
+
+    #[test]
+    fn baseline_has_only_the_router() {
+        let b = templates()
+            .bootstrap(1, &[ListenerSpec { name: "baseline".into(), port: 2, filter: Filter::None }])
+            .unwrap();
+        let f = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"];
+        assert_eq!(f.as_array().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,9 @@
+//! Envoy: finding or installing the binary, generating its bootstrap, running and stopping it.
+
+pub mod bootstrap;
+pub mod locate;
+pub mod process;
+
+pub use bootstrap::{Filter, ListenerSpec};
+pub use locate::EnvoyBin;
+pub use process::Envoy;

@@ -1,0 +1,249 @@
+//! A lean HTTP/1.1 keep-alive client connection: one pre-built request, responses fully framed
+//! (content-length or chunked) and checked against the expected status and body. No allocation per
+//! request once the buffers have grown to the response size.
+
+use std::io;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What a finished exchange looked like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Expected status and body.
+    Ok,
+    /// A well-formed response with another status.
+    WrongStatus(u16),
+    /// Expected status, wrong body.
+    WrongBody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The peer closed or reset the connection, or a socket error occurred.
+    Io,
+    /// The bytes received were not a valid HTTP/1.1 response.
+    Protocol,
+}
+
+pub struct Expectation {
+    pub status: u16,
+    /// None: any body is accepted (only its framing is checked).
+    pub body: Option<Vec<u8>>,
+}
+
+impl Expectation {
+    /// The expectation a response's status and body are checked against.
+    pub fn judge(&self, status: u16, body: &[u8]) -> Verdict {
+        if status != self.status {
+            Verdict::WrongStatus(status)
+        } else if self.body.as_deref().is_some_and(|b| b != body) {
+            Verdict::WrongBody
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+pub fn build_request(host: &str, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bench-runner\r\n\r\n").into_bytes()
+}
+
+pub struct Connection {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    /// Decoded body of a chunked response (content-length bodies are checked in place).
+    chunked_body: Vec<u8>,
+    /// The server asked to close after this response.
+    pub closing: bool,
+}
+
+enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+impl Connection {
+    pub async fn connect(addr: SocketAddr) -> io::Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection { stream, buf: Vec::with_capacity(4096), chunked_body: Vec::new(), closing: false })
+    }
+
+    /// Reads more bytes into `buf`; an orderly close is an I/O failure (the response was not complete).
+    async fn fill(&mut self) -> Result<(), Failure> {
+        if self.buf.len() == self.buf.capacity() {
+            self.buf.reserve(self.buf.capacity().max(4096));
+        }
+        match self.stream.read_buf(&mut self.buf).await {
+            Ok(0) | Err(_) => Err(Failure::Io),
+            Ok(_) => Ok(()),
+        }
+    }
+
+    /// Sends `request` and reads one whole response.
+    pub async fn exchange(&mut self, request: &[u8], expect: &Expectation) -> Result<Verdict, Failure> {
+        self.buf.clear();
+        self.stream.write_all(request).await.map_err(|_| Failure::Io)?;
+        let (status, head_len, framing) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(&self.buf) {
+                Ok(httparse::Status::Complete(head_len)) => {
+                    let status = resp.code.ok_or(Failure::Protocol)?;
+                    let mut framing = Framing::UntilClose;
+                    self.closing = resp.version == Some(0);
+                    for h in resp.headers.iter() {
+                        if h.name.eq_ignore_ascii_case("content-length") {
+                            let n = std::str::from_utf8(h.value)
+                                .ok()
+                                .and_then(|s| s.trim().parse::<usize>().ok())
+                                .ok_or(Failure::Protocol)?;
+                            framing = Framing::Length(n);
+                        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                            if h.value.eq_ignore_ascii_case(b"chunked") {
+                                framing = Framing::Chunked;
+                            } else {
+                                return Err(Failure::Protocol);
+                            }
+                        } else if h.name.eq_ignore_ascii_case("connection") {
+                            self.closing = h.value.eq_ignore_ascii_case(b"close");
+                        }
+                    }
+                    // 1xx, 204 and 304 have no body whatever the headers say.
+                    if (100..200).contains(&status) || status == 204 || status == 304 {
+                        framing = Framing::Length(0);
+                    }
+                    break (status, head_len, framing);
+                }
+                Ok(httparse::Status::Partial) => self.fill().await?,
+                Err(_) => return Err(Failure::Protocol),
+            }
+        };
+        match framing {
+            Framing::Length(n) => {
+                while self.buf.len() < head_len + n {
+                    self.fill().await?;
+                }
+                if self.buf.len() > head_len + n {
+                    return Err(Failure::Protocol); // bytes nobody asked for
+                }
+                Ok(expect.judge(status, &self.buf[head_len..head_len + n]))
+            }
+            Framing::Chunked => {
+                self.read_chunked(head_len).await?;
+                Ok(expect.judge(status, &self.chunked_body))
+            }
+            Framing::UntilClose => {
+                loop {
+                    match self.stream.read_buf(&mut self.buf).await {
+                        Ok(0) => break,
+                        Ok(_) => continue,
+                        Err(_) => return Err(Failure::Io),
+                    }
+                }
+                self.closing = true;
+                Ok(expect.judge(status, &self.buf[head_len..]))
+            }
+        }
+    }
+
+    async fn read_chunked(&mut self, mut pos: usize) -> Result<(), Failure> {
+        self.chunked_body.clear();
+        loop {
+            // chunk-size line
+            let line_end = loop {
+                if let Some(i) = find_crlf(&self.buf[pos..]) {
+                    break pos + i;
+                }
+                self.fill().await?;
+            };
+            let line = std::str::from_utf8(&self.buf[pos..line_end]).map_err(|_| Failure::Protocol)?;
+            let size_hex = line.split(';').next().unwrap_or("").trim();
+            let size = usize::from_str_radix(size_hex, 16).map_err(|_| Failure::Protocol)?;
+            pos = line_end + 2;
+            if size == 0 {
+                // optional trailers, then an empty line
+                loop {
+                    let end = loop {
+                        if let Some(i) = find_crlf(&self.buf[pos..]) {
+                            break pos + i;
+                        }
+                        self.fill().await?;
+                    };
+                    let empty = end == pos;
+                    pos = end + 2;
+                    if empty {
+                        return if pos == self.buf.len() { Ok(()) } else { Err(Failure::Protocol) };
+                    }
+                }
+            }
+            while self.buf.len() < pos + size + 2 {
+                self.fill().await?;
+            }
+            self.chunked_body.extend_from_slice(&self.buf[pos..pos + size]);
+            if &self.buf[pos + size..pos + size + 2] != b"\r\n" {
+                return Err(Failure::Protocol);
+            }
+            pos += size + 2;
+        }
+    }
+}
+
+fn find_crlf(b: &[u8]) -> Option<usize> {
+    b.windows(2).position(|w| w == b"\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// Serves each canned reply once per request line received, on one connection.
+    async fn serve(replies: Vec<&'static [u8]>) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            for r in replies {
+                let _ = s.read(&mut buf).await;
+                s.write_all(r).await.unwrap();
+            }
+        });
+        addr
+    }
+
+    fn expect(body: &str) -> Expectation {
+        Expectation { status: 200, body: Some(body.as_bytes().to_vec()) }
+    }
+
+    #[tokio::test]
+    async fn content_length_and_chunked_are_framed_and_checked() {
+        let addr = serve(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhellx",
+            b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n",
+        ])
+        .await;
+        let req = build_request("localhost", "/");
+        let mut c = Connection::connect(addr).await.unwrap();
+        let e = expect("hello");
+        assert_eq!(c.exchange(&req, &e).await, Ok(Verdict::Ok));
+        assert_eq!(c.exchange(&req, &e).await, Ok(Verdict::Ok));
+        assert_eq!(c.exchange(&req, &e).await, Ok(Verdict::WrongBody));
+        assert_eq!(c.exchange(&req, &e).await, Ok(Verdict::WrongStatus(503)));
+    }
+
+    #[tokio::test]
+    async fn truncated_and_garbage_responses_are_failures() {
+        let addr = serve(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhel"]).await;
+        let mut c = Connection::connect(addr).await.unwrap();
+        assert_eq!(c.exchange(&build_request("h", "/"), &expect("x")).await, Err(Failure::Io));
+        let addr = serve(vec![b"SMTP ready\r\n\r\n"]).await;
+        let mut c = Connection::connect(addr).await.unwrap();
+        assert_eq!(c.exchange(&build_request("h", "/"), &expect("x")).await, Err(Failure::Protocol));
+    }
+}

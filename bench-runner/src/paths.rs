@@ -1,0 +1,81 @@
+//! Where the project lives and its cache (the Python venv holding Envoy and zig, build stamps).
+
+use crate::error::usage;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+}
+
+impl Project {
+    /// `$BENCH_ROOT`, else the workspace this binary was built from.
+    pub fn discover() -> Project {
+        let root = std::env::var_os("BENCH_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+        let root = root.canonicalize().unwrap_or(root);
+        Project { root }
+    }
+
+    pub fn cache(&self) -> PathBuf {
+        std::env::var_os("BENCH_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.root.join(".cache"))
+    }
+
+    pub fn venv(&self) -> PathBuf {
+        self.cache().join("venv")
+    }
+
+    pub fn venv_python(&self) -> PathBuf {
+        self.venv().join("bin/python")
+    }
+
+    pub fn envoy_dir(&self) -> PathBuf {
+        self.root.join("envoy")
+    }
+
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.root.join("plugins")
+    }
+
+    pub fn results_dir(&self) -> PathBuf {
+        self.root.join("results")
+    }
+
+    /// A path shown relative to the project root when it is inside it.
+    pub fn rel(&self, p: &Path) -> String {
+        p.strip_prefix(&self.root).unwrap_or(p).display().to_string()
+    }
+
+    /// Installs PyPI packages into the cache venv, creating it first if needed.
+    pub fn pip_install(&self, packages: &[&str]) -> anyhow::Result<()> {
+        if !self.venv_python().is_file() {
+            let status = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(self.venv())
+                .status()
+                .map_err(|e| usage(format!("cannot run python3 to create {} ({e}); install Python 3 (apt-get install -y python3 python3-venv)", self.venv().display())))?;
+            if !status.success() {
+                return Err(usage(format!(
+                    "python3 -m venv {} failed; install the venv module (apt-get install -y python3-venv) and retry",
+                    self.venv().display()
+                )));
+            }
+        }
+        let status = Command::new(self.venv_python())
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
+            .args(packages)
+            .status()?;
+        if !status.success() {
+            return Err(usage(format!(
+                "pip install {} into {} failed (see pip's output above); check access to PyPI",
+                packages.join(" "),
+                self.venv().display()
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,228 @@
+//! The plugin configuration contract (SPEC section 1, plugins/README.md) in Rust: the reference the
+//! Lua generator uses, and the same rejections every Wasm plugin must make.
+
+use serde_json::{Map, Value};
+
+pub const BENCHMARK_KEYS: [&str; 4] = ["mode", "header_count", "crash_every", "spin"];
+const MAX_INT: u64 = 2_147_483_647;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Mock,
+    Headers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub content: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Matcher {
+    Route(Vec<String>),
+    Domain(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub matcher: Matcher,
+    pub reply: Reply,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginConfig {
+    pub global: Option<Reply>,
+    pub rules: Vec<Rule>,
+    pub mode: Mode,
+    pub header_count: u32,
+    pub crash_every: u32,
+    pub spin: u32,
+}
+
+fn reply_of(obj: &Map<String, Value>, at: &str) -> Result<Reply, String> {
+    match obj.get("content") {
+        None => Ok(Reply { content: String::new() }),
+        Some(Value::String(s)) => Ok(Reply { content: s.clone() }),
+        Some(_) => Err(format!("{at}content must be a string")),
+    }
+}
+
+fn int_key(obj: &Map<String, Value>, key: &str, default: u32) -> Result<u32, String> {
+    match obj.get(key) {
+        None => Ok(default),
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v <= MAX_INT) => {
+            Ok(n.as_u64().unwrap_or(0) as u32)
+        }
+        Some(_) => Err(format!("{key} must be a non-negative integer (at most {MAX_INT})")),
+    }
+}
+
+fn string_list(v: &Value, key: &str, i: usize) -> Result<Vec<String>, String> {
+    let err = || format!("_rules_[{i}].{key} must be an array of strings");
+    v.as_array()
+        .ok_or_else(err)?
+        .iter()
+        .map(|s| s.as_str().map(str::to_owned).ok_or_else(err))
+        .collect()
+}
+
+/// Parses and validates a configuration; the error is the reason the plugin logs when it rejects it.
+pub fn parse(config: &Value) -> Result<PluginConfig, String> {
+    let obj = config
+        .as_object()
+        .ok_or("the configuration must be a JSON object")?;
+    let mode = match obj.get("mode") {
+        None => Mode::Mock,
+        Some(Value::String(s)) if s == "mock" => Mode::Mock,
+        Some(Value::String(s)) if s == "headers" => Mode::Headers,
+        Some(_) => return Err("mode must be \"mock\" or \"headers\"".into()),
+    };
+    let header_count = int_key(obj, "header_count", 20)?;
+    let crash_every = int_key(obj, "crash_every", 0)?;
+    let spin = int_key(obj, "spin", 0)?;
+
+    let has_rules_key = obj.contains_key("_rules_");
+    let has_plugin_key = obj
+        .keys()
+        .any(|k| k != "_rules_" && !BENCHMARK_KEYS.contains(&k.as_str()));
+    let global = if has_plugin_key || !has_rules_key {
+        Some(reply_of(obj, "")?)
+    } else {
+        None
+    };
+
+    let mut rules = Vec::new();
+    if let Some(rv) = obj.get("_rules_") {
+        let arr = rv.as_array().ok_or("_rules_ must be an array")?;
+        for (i, r) in arr.iter().enumerate() {
+            let ro = r
+                .as_object()
+                .ok_or_else(|| format!("_rules_[{i}] must be an object"))?;
+            let routes = match ro.get("_match_route_") {
+                Some(v) => string_list(v, "_match_route_", i)?,
+                None => vec![],
+            };
+            let domains = match ro.get("_match_domain_") {
+                Some(v) => string_list(v, "_match_domain_", i)?,
+                None => vec![],
+            };
+            let matcher = match (routes.is_empty(), domains.is_empty()) {
+                (false, true) => Matcher::Route(routes),
+                (true, false) => Matcher::Domain(domains),
+                (false, false) => {
+                    return Err(format!(
+                        "_rules_[{i}] has both _match_route_ and _match_domain_"
+                    ))
+                }
+                (true, true) => {
+                    return Err(format!(
+                        "_rules_[{i}] needs one non-empty _match_route_ or _match_domain_"
+                    ))
+                }
+            };
+            rules.push(Rule { matcher, reply: reply_of(ro, &format!("_rules_[{i}].")) ? });
+        }
+    }
+    if global.is_none() && rules.is_empty() {
+        return Err("no global configuration and no rules".into());
+    }
+    Ok(PluginConfig { global, rules, mode, header_count, crash_every, spin })
+}
+
+/// `:authority` without its port, as Higress's stripPortFromHost does.
+pub fn strip_port(authority: &str) -> &str {
+    match authority.rfind(':') {
+        Some(colon) if authority.rfind(']').is_none_or(|b| b < colon) => &authority[..colon],
+        _ => authority,
+    }
+}
+
+pub fn host_matches(host: &str, pattern: &str) -> bool {
+    if let Some(suffix) = pattern.strip_prefix('*') {
+        host.ends_with(suffix)
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        host.starts_with(prefix)
+    } else {
+        host == pattern
+    }
+}
+
+impl PluginConfig {
+    /// The reply that applies to a request, or None when the plugin lets it through.
+    pub fn select(&self, route_name: &str, authority: &str) -> Option<&Reply> {
+        let host = strip_port(authority);
+        self.rules
+            .iter()
+            .find(|r| match &r.matcher {
+                Matcher::Route(names) => names.iter().any(|n| n == route_name),
+                Matcher::Domain(pats) => pats.iter().any(|p| host_matches(host, p)),
+            })
+            .map(|r| &r.reply)
+            .or(self.global.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn seed_demo_rules_select_as_the_article_says() {
+        let c = parse(&json!({"content": "hello higress", "_rules_": [
+            {"content": "hello foo", "_match_route_": ["default/foo"]},
+            {"content": "hello world", "_match_domain_": ["*.example.com", "www.test.com"]}]}))
+        .unwrap();
+        let body = |r: &str, a: &str| c.select(r, a).map(|x| x.content.as_str());
+        assert_eq!(body("default/foo", "localhost"), Some("hello foo"));
+        assert_eq!(body("default/bar", "www.example.com"), Some("hello world"));
+        assert_eq!(body("default/bar", "www.test.com:8080"), Some("hello world"));
+        assert_eq!(body("default/bar", "example.com"), Some("hello higress"));
+    }
+
+    #[test]
+    fn global_config_rules() {
+        assert!(parse(&json!({})).unwrap().global.is_some());
+        assert!(parse(&json!({"mode": "headers"})).unwrap().global.is_some());
+        let only_rules = parse(&json!({"_rules_": [{"_match_route_": ["r"]}]})).unwrap();
+        assert!(only_rules.global.is_none());
+        assert_eq!(only_rules.select("other", "h"), None);
+        assert!(parse(&json!({"x": 1, "_rules_": []})).unwrap().global.is_some());
+    }
+
+    #[test]
+    fn rejections() {
+        for bad in [
+            json!([1]),
+            json!("x"),
+            json!({"_rules_": []}),
+            json!({"content": 1}),
+            json!({"_rules_": {}}),
+            json!({"_rules_": [{"_match_route_": ["a"], "_match_domain_": ["b"]}]}),
+            json!({"_rules_": [{"content": "y"}]}),
+            json!({"content": "x", "_rules_": [{"_match_route_": []}]}),
+            json!({"content": "x", "_rules_": [{"_match_route_": [1]}]}),
+            json!({"content": "x", "_rules_": [{"_match_domain_": "a"}]}),
+            json!({"content": "x", "_rules_": ["a"]}),
+            json!({"mode": "fast"}),
+            json!({"crash_every": -1}),
+            json!({"crash_every": 1.5}),
+            json!({"spin": "3"}),
+            json!({"header_count": 3000000000u64}),
+        ] {
+            assert!(parse(&bad).is_err(), "accepted {bad}");
+        }
+    }
+
+    #[test]
+    fn ports_are_stripped_like_higress() {
+        assert_eq!(strip_port("www.test.com:8080"), "www.test.com");
+        assert_eq!(strip_port("[::1]:80"), "[::1]");
+        assert_eq!(strip_port("[::1]"), "[::1]");
+        assert_eq!(strip_port("plain"), "plain");
+        assert!(host_matches("anything", "*"));
+        assert!(host_matches("api.x", "api.*"));
+        assert!(!host_matches("example.com", "*.example.com"));
+        assert!(!host_matches("WWW.test.com", "www.test.com"));
+    }
+}

@@ -1,0 +1,249 @@
+//! Plugin implementations: discovered by globbing `plugins/*/plugin.toml`, built by the command their
+//! manifest gives, rebuilt only when their sources change, hashed for results.json. No language is
+//! special-cased here: everything a language needs is in its manifest.
+
+use crate::error::usage;
+use crate::paths::Project;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub language: String,
+    pub description: String,
+    #[serde(default)]
+    pub toolchain: String,
+    pub output: PathBuf,
+    pub sources: Vec<String>,
+    pub build: Vec<String>,
+    #[serde(default)]
+    pub pip: Vec<String>,
+    #[serde(default)]
+    pub build_env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+    /// Variants of this implementation that cannot be built here at all, listed in `skipped`.
+    #[serde(default)]
+    pub skipped: Vec<SkipNote>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipNote {
+    pub variant: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    pub name: String,
+    pub check: Vec<String>,
+    pub fix: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// Folder name: the variant id prefix (`rust`, `go-higress`, ...).
+    pub name: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+}
+
+/// A module ready to load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Built {
+    pub name: String,
+    pub language: String,
+    pub description: String,
+    pub module: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    /// False when the sources had not changed since the last build.
+    pub rebuilt: bool,
+}
+
+/// A plugin that could not be built here, with the reason and the fix.
+#[derive(Debug, Clone)]
+pub struct Unavailable {
+    pub name: String,
+    pub reason: String,
+}
+
+pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
+    let dir = project.plugins_dir();
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|e| usage(format!("cannot read the plugins folder {} ({e})", dir.display())))?;
+    for entry in entries.flatten() {
+        let manifest_path = entry.path().join("plugin.toml");
+        if !manifest_path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&manifest_path)?;
+        let manifest: Manifest = toml::from_str(&text)
+            .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
+        if manifest.build.is_empty() {
+            return Err(usage(format!("{}: `build` must name a command", manifest_path.display())));
+        }
+        out.push(Plugin {
+            name: entry.file_name().to_string_lossy().to_string(),
+            dir: entry.path(),
+            manifest,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        if let Ok(rd) = std::fs::read_dir(path) {
+            for e in rd.flatten() {
+                collect_files(&e.path(), out);
+            }
+        }
+    } else if path.is_file() {
+        out.push(path.to_path_buf());
+    }
+}
+
+impl Plugin {
+    /// Hash of the manifest and every source file (paths and contents).
+    pub fn source_hash(&self) -> String {
+        let mut files = vec![self.dir.join("plugin.toml")];
+        for s in &self.manifest.sources {
+            collect_files(&self.dir.join(s), &mut files);
+        }
+        files.sort();
+        let mut h = Sha256::new();
+        for f in files {
+            h.update(f.strip_prefix(&self.dir).unwrap_or(&f).to_string_lossy().as_bytes());
+            h.update([0]);
+            h.update(std::fs::read(&f).unwrap_or_default());
+            h.update([0]);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn output(&self) -> PathBuf {
+        self.dir.join(&self.manifest.output)
+    }
+
+    /// Runs every toolchain check; the first failing one is returned with its fix.
+    pub fn check_toolchain(&self) -> Result<(), String> {
+        for r in &self.manifest.requires {
+            let Some((prog, args)) = r.check.split_first() else { continue };
+            let ok = Command::new(prog)
+                .args(args)
+                .current_dir(&self.dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                return Err(format!("{} missing (fix: {})", r.name, r.fix));
+            }
+        }
+        Ok(())
+    }
+
+    fn stamp_path(&self, project: &Project) -> PathBuf {
+        project.cache().join("build").join(format!("{}.stamp", self.name))
+    }
+
+    /// Builds the plugin if its sources changed since the last successful build.
+    pub fn build(&self, project: &Project, force: bool) -> Result<Built, Unavailable> {
+        let unavailable = |reason: String| Unavailable { name: self.name.clone(), reason };
+        let src_hash = self.source_hash();
+        let stamp = self.stamp_path(project);
+        let out = self.output();
+        let up_to_date = !force
+            && out.is_file()
+            && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == src_hash);
+        if !up_to_date {
+            self.check_toolchain().map_err(unavailable)?;
+            if !self.manifest.pip.is_empty() {
+                let pkgs: Vec<&str> = self.manifest.pip.iter().map(String::as_str).collect();
+                project
+                    .pip_install(&pkgs)
+                    .map_err(|e| unavailable(format!("{e}")))?;
+            }
+            let log_path = project.cache().join("build").join(format!("{}.log", self.name));
+            let _ = std::fs::create_dir_all(log_path.parent().unwrap_or(Path::new(".")));
+            let log = std::fs::File::create(&log_path).map_err(|e| unavailable(format!("cannot write {} ({e})", log_path.display())))?;
+            let venv_bin = project.venv().join("bin");
+            let path_var = match std::env::var_os("PATH") {
+                Some(p) => {
+                    let mut parts = vec![venv_bin];
+                    parts.extend(std::env::split_paths(&p));
+                    std::env::join_paths(parts).unwrap_or(p)
+                }
+                None => venv_bin.into_os_string(),
+            };
+            let (prog, args) = self.manifest.build.split_first().expect("checked at discovery");
+            eprintln!("building plugin {} ({}) ...", self.name, self.manifest.build.join(" "));
+            let status = Command::new(prog)
+                .args(args)
+                .current_dir(&self.dir)
+                .envs(&self.manifest.build_env)
+                .env("PATH", path_var)
+                .env("BENCH_CACHE", project.cache())
+                .env("BENCH_PYTHON", project.venv_python())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map_err(|e| unavailable(e.to_string()))?)
+                .stderr(log)
+                .status()
+                .map_err(|e| unavailable(format!("cannot run `{prog}` ({e})")))?;
+            if !status.success() {
+                return Err(unavailable(format!(
+                    "build failed ({status}); see {}:\n{}",
+                    log_path.display(),
+                    crate::envoy::process::log_tail(&log_path, 15)
+                )));
+            }
+            if !out.is_file() {
+                return Err(unavailable(format!(
+                    "build succeeded but {} was not produced (check `output` in plugin.toml)",
+                    out.display()
+                )));
+            }
+            let _ = crate::sys::write_atomic(&stamp, src_hash.as_bytes());
+        }
+        let bytes = std::fs::read(&out).map_err(|e| unavailable(format!("cannot read {} ({e})", out.display())))?;
+        Ok(Built {
+            name: self.name.clone(),
+            language: self.manifest.language.clone(),
+            description: self.manifest.description.clone(),
+            module: out,
+            sha256: sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+            rebuilt: !up_to_date,
+        })
+    }
+}
+
+/// Builds every plugin (or those in `only`), returning the modules and what could not be built.
+pub fn build_all(project: &Project, only: Option<&[String]>, force: bool) -> anyhow::Result<(Vec<Built>, Vec<Unavailable>)> {
+    let mut built = Vec::new();
+    let mut missing = Vec::new();
+    for p in discover(project)? {
+        if only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
+            continue;
+        }
+        crate::sys::check_interrupted()?;
+        match p.build(project, force) {
+            Ok(b) => built.push(b),
+            Err(u) => missing.push(u),
+        }
+    }
+    Ok((built, missing))
+}

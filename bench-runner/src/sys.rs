@@ -1,0 +1,119 @@
+//! Operating-system helpers: interruption flag, CPU pinning, per-process CPU time, loopback ports.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Installs SIGINT/SIGTERM handlers that set a flag every long loop checks. A second signal while the
+/// flag is already set terminates at once (children are still killed by PR_SET_PDEATHSIG).
+pub fn install_signal_handlers() {
+    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false))).clone();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Order matters: the conditional shutdown is registered first so it sees the flag before this
+        // signal sets it; it fires only on the second signal.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
+        let _ = signal_hook::flag::register(sig, flag.clone());
+    }
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED
+        .get()
+        .is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// Returns Err(Interrupted) once Ctrl-C was pressed.
+pub fn check_interrupted() -> anyhow::Result<()> {
+    if interrupted() {
+        Err(crate::error::Error::Interrupted.into())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn online_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Pins the calling thread (pid 0) or a process to one CPU.
+pub fn pin_to_cpu(pid: libc::pid_t, cpu: usize) -> std::io::Result<()> {
+    // SAFETY: cpu_set_t is plain data; CPU_SET writes inside it; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Total CPU time (ns) consumed so far by every thread of `pid`, from /proc/<pid>/task/*/schedstat.
+/// Threads that exited in between are lost, which is fine for Envoy whose threads live for the run.
+pub fn process_cpu_ns(pid: u32) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = entry?.path().join("schedstat");
+        if let Ok(s) = std::fs::read_to_string(&path) {
+            total += s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Ok(total)
+}
+
+/// CPU time (ns) of the calling process (all threads), for the load generator's own cost.
+pub fn self_cpu_ns() -> u64 {
+    process_cpu_ns(std::process::id()).unwrap_or(0)
+}
+
+/// Asks the kernel for `n` distinct free ports on 127.0.0.1. All are held open until every one is
+/// chosen, so they are distinct; another program could still take one before Envoy binds it, which
+/// Envoy's start-up check reports by name.
+pub fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+/// True when something already listens on (or holds) 127.0.0.1:port.
+pub fn port_busy(port: u16) -> bool {
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).is_err()
+}
+
+/// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// Runs a command and returns its trimmed stdout if it exited 0.
+pub fn command_output(argv: &[&str]) -> Option<String> {
+    let (prog, args) = argv.split_first()?;
+    let out = std::process::Command::new(prog).args(args).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}

@@ -1,0 +1,121 @@
+// Mock-response plugin in C++ written directly against the proxy-wasm ABI 0.2.1 (no SDK).
+// Contract: shared/SPEC.md section 1 and plugins/README.md. One plugin configuration per VM.
+#include <cstdlib>
+
+#include "abi.h"
+#include "config.h"
+
+namespace {
+
+Config g_config;          // set by proxy_on_configure
+uint64_t g_requests = 0;  // requests seen by this VM, for crash_every
+
+void log(LogLevel level, std::string_view msg) { proxy_log(level, msg.data(), msg.size()); }
+
+// A value the host allocated in our memory (through proxy_on_memory_allocate); freed with the object.
+struct HostString {
+  char* data = nullptr;
+  size_t size = 0;
+  HostString() = default;
+  HostString(const HostString&) = delete;
+  ~HostString() { free(data); }
+  std::string_view view() const { return {data, size}; }
+};
+
+// The content of the first matching rule, else the global content, else nullptr (do nothing).
+// route_name and :authority are fetched from the host only when a rule needs them.
+const std::string* matched_content() {
+  HostString route, authority;
+  bool have_route = false, have_authority = false;
+  for (const Rule& rule : g_config.rules) {
+    if (rule.by_route) {
+      if (!have_route) {
+        have_route = true;
+        proxy_get_property("route_name", 10, &route.data, &route.size);
+      }
+      for (const std::string& name : rule.patterns)
+        if (name == route.view()) return &rule.content;
+    } else {
+      if (!have_authority) {
+        have_authority = true;
+        proxy_get_header_map_value(kRequestHeaders, ":authority", 10, &authority.data, &authority.size);
+      }
+      std::string_view host = strip_port(authority.view());
+      for (const std::string& pattern : rule.patterns)
+        if (host_matches(pattern, host)) return &rule.content;
+    }
+  }
+  return g_config.has_global ? &g_config.global_content : nullptr;
+}
+
+// prefix + decimal i, written into buf.
+std::string_view numbered(char (&buf)[24], std::string_view prefix, uint32_t i) {
+  char digits[10];
+  size_t n = 0, len = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + i % 10);
+  } while ((i /= 10) > 0);
+  for (char c : prefix) buf[len++] = c;
+  while (n > 0) buf[len++] = digits[--n];
+  return {buf, len};
+}
+
+// The reference workload: add x-bench-<i> = v<i>, read each back (a mismatch traps), remove each.
+void header_workload(uint32_t count) {
+  char key_buf[24], value_buf[24];
+  for (uint32_t i = 0; i < count; i++) {
+    std::string_view key = numbered(key_buf, "x-bench-", i), value = numbered(value_buf, "v", i);
+    proxy_add_header_map_value(kRequestHeaders, key.data(), key.size(), value.data(), value.size());
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    std::string_view key = numbered(key_buf, "x-bench-", i);
+    HostString got;
+    proxy_get_header_map_value(kRequestHeaders, key.data(), key.size(), &got.data, &got.size);
+    if (got.view() != numbered(value_buf, "v", i)) __builtin_trap();
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    std::string_view key = numbered(key_buf, "x-bench-", i);
+    proxy_remove_header_map_value(kRequestHeaders, key.data(), key.size());
+  }
+}
+
+}  // namespace
+
+PROXY_EXPORT(proxy_abi_version_0_2_1) void proxy_abi_version_0_2_1() {}
+
+PROXY_EXPORT(proxy_on_memory_allocate) void* proxy_on_memory_allocate(size_t size) { return malloc(size); }
+
+PROXY_EXPORT(proxy_on_context_create) void proxy_on_context_create(uint32_t, uint32_t) {}
+
+PROXY_EXPORT(proxy_on_vm_start) uint32_t proxy_on_vm_start(uint32_t, size_t) { return 1; }
+
+PROXY_EXPORT(proxy_on_configure) uint32_t proxy_on_configure(uint32_t, size_t size) {
+  HostString text;
+  if (size > 0) proxy_get_buffer_bytes(kPluginConfiguration, 0, size, &text.data, &text.size);
+  Config config;
+  std::string error;
+  if (!parse_config(text.view(), config, error)) {
+    log(kError, "mock-response: invalid configuration: " + error);
+    return 0;
+  }
+  g_config = std::move(config);
+  return 1;
+}
+
+PROXY_EXPORT(proxy_on_request_headers) Action proxy_on_request_headers(uint32_t, size_t, uint32_t) {
+  if (g_config.crash_every > 0 && ++g_requests % g_config.crash_every == 0) __builtin_trap();
+  if (g_config.spin > 0 && spin_hash(g_config.spin) == 0) log(kInfo, "mock-response: spin result was zero");
+
+  const std::string* content = matched_content();
+  if (!content) return kContinue;
+  if (g_config.headers_mode) {
+    header_workload(g_config.header_count);
+    return kContinue;
+  }
+  proxy_send_local_response(200, "", 0, content->data(), content->size(), "", 0, -1);
+  return kPause;
+}
+
+PROXY_EXPORT(proxy_on_done) uint32_t proxy_on_done(uint32_t) { return 1; }
+
+PROXY_EXPORT(proxy_on_delete) void proxy_on_delete(uint32_t) {}

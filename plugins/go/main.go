@@ -1,0 +1,110 @@
+// mock-response on github.com/proxy-wasm/proxy-wasm-go-sdk (upstream Go >= 1.24, GOOS=wasip1, c-shared).
+// Contract: ../../../shared/SPEC.md section 1 and ../README.md. Pure logic lives in config.go.
+package main
+
+import (
+	"strconv"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+func main() {}
+
+func init() {
+	proxywasm.SetPluginContext(func(uint32) types.PluginContext { return &plugin{} })
+}
+
+var requests uint64 // VM-wide count of requests seen by OnHttpRequestHeaders (crash_every)
+
+type plugin struct {
+	types.DefaultPluginContext
+	cfg           *config
+	names, values []string // x-bench-<i>, v<i>
+}
+
+func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
+	data, err := proxywasm.GetPluginConfiguration()
+	if err == nil {
+		p.cfg, err = parseConfig(data)
+	}
+	if err != nil {
+		proxywasm.LogWarn("mock-response: invalid configuration: " + err.Error())
+		return types.OnPluginStartStatusFailed
+	}
+	p.names, p.values = nil, nil
+	for i := 0; i < int(p.cfg.headerCnt); i++ {
+		p.names = append(p.names, "x-bench-"+strconv.Itoa(i))
+		p.values = append(p.values, "v"+strconv.Itoa(i))
+	}
+	return types.OnPluginStartStatusOK
+}
+
+func (p *plugin) NewHttpContext(uint32) types.HttpContext { return &request{p: p} }
+
+type request struct {
+	types.DefaultHttpContext
+	p *plugin
+}
+
+func (r *request) OnHttpRequestHeaders(int, bool) types.Action {
+	c := r.p.cfg
+	requests++
+	if c.crashEvery > 0 && requests%uint64(c.crashEvery) == 0 {
+		panic("mock-response: crash_every reached")
+	}
+	if c.spin > 0 && spinHash(c.spin) == 0 {
+		proxywasm.LogInfo("mock-response: spin result was zero")
+	}
+	content, ok := r.match(c)
+	if !ok {
+		return types.ActionContinue
+	}
+	if !c.headers {
+		_ = proxywasm.SendHttpResponse(200, nil, []byte(content), -1)
+		return types.ActionPause
+	}
+	for i, name := range r.p.names {
+		_ = proxywasm.AddHttpRequestHeader(name, r.p.values[i])
+	}
+	for i, name := range r.p.names {
+		if v, err := proxywasm.GetHttpRequestHeader(name); err != nil || v != r.p.values[i] {
+			panic("mock-response: header " + name + " read back wrong")
+		}
+	}
+	for _, name := range r.p.names {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
+	}
+	return types.ActionContinue
+}
+
+// match returns the content of the first matching rule, else the global content; ok=false: do nothing.
+// The route name and host are fetched only when a rule needs them, once per request.
+func (r *request) match(c *config) (content string, ok bool) {
+	var route, host string
+	var haveRoute, haveHost bool
+	for _, ru := range c.rules {
+		if len(ru.routes) > 0 {
+			if !haveRoute {
+				b, _ := proxywasm.GetProperty([]string{"route_name"})
+				route, haveRoute = string(b), true
+			}
+			for _, name := range ru.routes {
+				if name == route {
+					return ru.content, true
+				}
+			}
+			continue
+		}
+		if !haveHost {
+			h, _ := proxywasm.GetHttpRequestHeader(":authority")
+			host, haveHost = stripPort(h), true
+		}
+		for _, pattern := range ru.hosts {
+			if hostMatches(pattern, host) {
+				return ru.content, true
+			}
+		}
+	}
+	return c.content, c.hasGlobal
+}

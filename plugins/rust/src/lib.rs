@@ -1,0 +1,96 @@
+//! Mock-response plugin (shared/SPEC.md section 1, plugins/README.md) on the proxy-wasm crate.
+
+mod config;
+
+use config::Config;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Requests seen by this VM (for `crash_every`).
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+proxy_wasm::main! {{
+    proxy_wasm::set_log_level(LogLevel::Info); // also installs the panic hook that logs panics
+    proxy_wasm::set_root_context(|_| Box::new(Root(Rc::default())));
+}}
+
+struct Root(Rc<Config>);
+
+impl Context for Root {}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let json = self.get_plugin_configuration().unwrap_or_default();
+        match Config::parse(&json) {
+            Ok(config) => {
+                self.0 = Rc::new(config);
+                true
+            }
+            Err(reason) => {
+                log::warn!("mock-response: invalid configuration: {reason}");
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Http(self.0.clone())))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+struct Http(Rc<Config>);
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let c = &self.0;
+        let seen = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
+        if c.crash_every > 0 && seen.is_multiple_of(c.crash_every as u64) {
+            panic!("mock-response: crash_every: request {seen}");
+        }
+        if c.spin > 0 && config::spin(c.spin) == 0 {
+            log::info!("mock-response: spin result was zero");
+        }
+        let content = if c.rules.is_empty() {
+            c.global.as_deref()
+        } else {
+            // Envoy 1.40 answers NotFound for ["route_name"]; the route name is at xds.route_name.
+            let route = self
+                .get_property(vec!["xds", "route_name"])
+                .unwrap_or_default();
+            let host = self
+                .get_http_request_header(":authority")
+                .unwrap_or_default();
+            c.select(&String::from_utf8_lossy(&route), &host)
+        };
+        let Some(content) = content else {
+            return Action::Continue;
+        };
+        if !c.headers_mode {
+            self.send_http_response(200, vec![], Some(content.as_bytes()));
+            return Action::Pause;
+        }
+        for i in 0..c.header_count {
+            self.add_http_request_header(&format!("x-bench-{i}"), &format!("v{i}"));
+        }
+        for i in 0..c.header_count {
+            let value = self.get_http_request_header(&format!("x-bench-{i}"));
+            assert_eq!(
+                value.as_deref(),
+                Some(format!("v{i}").as_str()),
+                "x-bench-{i}"
+            );
+        }
+        for i in 0..c.header_count {
+            self.remove_http_request_header(&format!("x-bench-{i}"));
+        }
+        Action::Continue
+    }
+}
