@@ -138,22 +138,24 @@ impl Plugin {
         self.dir.join(&self.manifest.output)
     }
 
+    /// Runs one toolchain check in the plugin's folder.
+    pub fn check_one(&self, r: &Requirement) -> bool {
+        let Some((prog, args)) = r.check.split_first() else { return true };
+        Command::new(prog)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     /// Runs every toolchain check; the first failing one is returned with its fix.
     pub fn check_toolchain(&self) -> Result<(), String> {
-        for r in &self.manifest.requires {
-            let Some((prog, args)) = r.check.split_first() else { continue };
-            let ok = Command::new(prog)
-                .args(args)
-                .current_dir(&self.dir)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                return Err(format!("{} missing (fix: {})", r.name, r.fix));
-            }
+        match self.manifest.requires.iter().find(|r| !self.check_one(r)) {
+            Some(r) => Err(format!("{} missing (fix: {})", r.name, r.fix)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn stamp_path(&self, project: &Project) -> PathBuf {

@@ -3,10 +3,11 @@
 #
 # Compiler: zig's bundled clang + wasi-libc/libc++ (PyPI package `ziglang`, pinned in plugin.toml; the
 # runner installs it into its venv and sets $BENCH_PYTHON). To use your own clang / wasi-sdk instead,
-# set WASI_CXX to its C++ compiler, e.g.
+# set WASI_CXX to its C++ compiler (it may hold extra words such as --sysroot=...), e.g.
 #   WASI_CXX=/opt/wasi-sdk/bin/clang++ sh build.sh
-#   WASI_CXX="clang++ --sysroot=/usr" sh build.sh    (Debian: clang lld wasi-libc libc++-dev-wasm32)
-# It is called with --target=wasm32-wasi and the same flags.
+#   WASI_CXX=clang++-14 sh build.sh   # Debian 12: apt-get install clang-14 lld-14 wasi-libc
+#                                     #   libc++-14-dev-wasm32 libc++abi-14-dev-wasm32 libclang-rt-14-dev-wasm32
+# It gets the same flags, with --target=wasm32-wasi.
 set -eu
 cd "$(dirname "$0")"
 mkdir -p build
@@ -18,7 +19,12 @@ else
   if [ -n "${BENCH_CACHE:-}" ]; then
     export ZIG_GLOBAL_CACHE_DIR="$BENCH_CACHE/zig"
   fi
-  CXX="${BENCH_PYTHON:-python3} -m ziglang c++"
+  PY="${BENCH_PYTHON:-python3}"
+  if ! "$PY" -c "import ziglang" 2>/dev/null; then
+    echo "build.sh: $PY has no ziglang module: run '$PY -m pip install ziglang==0.17.1', or set WASI_CXX" >&2
+    exit 2
+  fi
+  CXX="$PY -m ziglang c++"
 fi
 
 # shellcheck disable=SC2086  # CXX may hold several words

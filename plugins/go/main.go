@@ -86,7 +86,7 @@ func (r *request) match(c *config) (content string, ok bool) {
 	for _, ru := range c.rules {
 		if len(ru.routes) > 0 {
 			if !haveRoute {
-				b, _ := proxywasm.GetProperty([]string{"route_name"})
+				b, _ := proxywasm.GetProperty([]string{"xds", "route_name"}) // stock Envoy: ["route_name"] is not found
 				route, haveRoute = string(b), true
 			}
 			for _, name := range ru.routes {

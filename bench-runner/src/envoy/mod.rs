@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod locate;
 pub mod process;
+pub mod session;
 
 pub use bootstrap::{Filter, ListenerSpec};
 pub use locate::EnvoyBin;

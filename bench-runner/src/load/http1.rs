@@ -82,8 +82,14 @@ impl Connection {
         }
     }
 
-    /// Sends `request` and reads one whole response.
+    /// Sends `request` and reads one whole response, judged against `expect`.
     pub async fn exchange(&mut self, request: &[u8], expect: &Expectation) -> Result<Verdict, Failure> {
+        let (status, body) = self.exchange_raw(request).await?;
+        Ok(expect.judge(status, body))
+    }
+
+    /// Sends `request` and returns the status and body of the whole response.
+    pub async fn exchange_raw(&mut self, request: &[u8]) -> Result<(u16, &[u8]), Failure> {
         self.buf.clear();
         self.stream.write_all(request).await.map_err(|_| Failure::Io)?;
         let (status, head_len, framing) = loop {
@@ -129,11 +135,11 @@ impl Connection {
                 if self.buf.len() > head_len + n {
                     return Err(Failure::Protocol); // bytes nobody asked for
                 }
-                Ok(expect.judge(status, &self.buf[head_len..head_len + n]))
+                Ok((status, &self.buf[head_len..head_len + n]))
             }
             Framing::Chunked => {
                 self.read_chunked(head_len).await?;
-                Ok(expect.judge(status, &self.chunked_body))
+                Ok((status, &self.chunked_body))
             }
             Framing::UntilClose => {
                 loop {
@@ -144,7 +150,7 @@ impl Connection {
                     }
                 }
                 self.closing = true;
-                Ok(expect.judge(status, &self.buf[head_len..]))
+                Ok((status, &self.buf[head_len..]))
             }
         }
     }

@@ -48,6 +48,8 @@ pub struct LoadPlan {
     pub expect_body: Option<Vec<u8>>,
     /// CPU to pin the load thread to.
     pub cpu: Option<usize>,
+    /// A process (Envoy) whose CPU time is read at the start and the end of the measured window.
+    pub cpu_probe_pid: Option<u32>,
 }
 
 impl LoadPlan {
@@ -119,6 +121,8 @@ pub struct LoadOutcome {
     pub window: Duration,
     /// The load generator's own CPU time during the whole run, ns.
     pub tool_cpu_ns: u64,
+    /// CPU time of `cpu_probe_pid` over the measured window, ns.
+    pub target_cpu_ns: Option<u64>,
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -302,6 +306,15 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
             expect.clone(),
         )));
     }
+    // Envoy's CPU time is read when the measured window opens (and again when everything is done).
+    let probe_start: Rc<Cell<Option<u64>>> = Rc::new(Cell::new(None));
+    let probe = plan.cpu_probe_pid.map(|pid| {
+        let cell = probe_start.clone();
+        tokio::task::spawn_local(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            cell.set(crate::sys::process_cpu_ns(pid).ok());
+        })
+    });
     // The interruption flag is polled so that Ctrl-C ends a long load promptly.
     let watcher = {
         let shared = shared.clone();
@@ -323,6 +336,7 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
         late_sends: 0,
         window: Duration::ZERO,
         tool_cpu_ns: 0,
+        target_cpu_ns: None,
     };
     for t in tasks {
         if let Ok(s) = t.await {
@@ -340,6 +354,12 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
     }
     shared.stop.set(true);
     let _ = watcher.await;
+    if let (Some(pid), Some(task)) = (plan.cpu_probe_pid, probe) {
+        task.abort();
+        if let (Some(a), Ok(b)) = (probe_start.get(), crate::sys::process_cpu_ns(pid)) {
+            out.target_cpu_ns = Some(b.saturating_sub(a));
+        }
+    }
     out.window = match (shared.first_measured.get(), shared.last_measured.get()) {
         (Some(a), Some(b)) if b > a => b - a,
         _ => Duration::ZERO,
@@ -494,4 +514,28 @@ async fn connection_loop(
         }
     }
     st
+}
+
+/// Human-readable summary for `load`.
+pub fn format_summary(s: &LoadSummary) -> String {
+    let l = &s.latency_us;
+    let e = &s.error_kinds;
+    let mut out = format!(
+        "requests {} ({} ok, {} errors) in {:.2} s: {:.0} req/s\nlatency µs  p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  mean {:.1}\n",
+        s.requests, s.ok, s.errors, s.window_s, s.rps, l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+    );
+    if s.errors > 0 {
+        out += &format!(
+            "errors: connect {}  io {}  timeout {}  protocol {}  status {}  body {}\n",
+            e.connect, e.io, e.timeout, e.protocol, e.status, e.body
+        );
+    }
+    if let Some(sc) = &s.schedule {
+        out += &format!(
+            "schedule: intended {:.0} req/s, send lag p50 {:.1} µs p99 {:.1} µs max {:.1} µs, {} sends later than 1 ms\n",
+            sc.intended_rps, sc.lag_p50_us, sc.lag_p99_us, sc.lag_max_us, sc.late_sends
+        );
+    }
+    out += &format!("load generator CPU: {:.2} µs/request\n", s.tool_cpu_us_per_req);
+    out
 }

@@ -39,9 +39,9 @@ let requests: u64 = 0; // VM-wide, for crash_every
 
 const BENCH_KEYS = ["mode", "header_count", "crash_every", "spin"];
 
-// Reads the configuration; on error returns null and sets `why`.
+// Configuration errors: the parsers return null and leave the reason in `why`.
 let why = "";
-function bad(reason: string): Config | null { why = reason; return null; }
+function bad<T>(reason: string): T | null { why = reason; return null; }
 
 function contentOf(obj: JValue, cfg: ArrayBuffer): ArrayBuffer | null {
   if (!obj.fields.has("content")) return cfg;
@@ -74,22 +74,44 @@ function count(v: JValue): i32 {
   return n > 2147483647 ? -1 : <i32>n;
 }
 
+function parseRule(r: JValue, at: string): Rule | null {
+  if (r.kind != Kind.Obj) return bad<Rule>(at + " must be an object");
+  let rule = new Rule();
+  let content = contentOf(r, rule.content);
+  if (content === null) return bad<Rule>(at + ".content must be a string");
+  rule.content = content;
+  let routes = stringList(r, "_match_route_"), domains = stringList(r, "_match_domain_");
+  if (routes === null) return bad<Rule>(at + "._match_route_ must be an array of strings");
+  if (domains === null) return bad<Rule>(at + "._match_domain_ must be an array of strings");
+  if ((routes.length > 0) == (domains.length > 0)) {
+    return bad<Rule>(at + " must have exactly one non-empty _match_route_ or _match_domain_");
+  }
+  rule.routes = routes;
+  for (let j = 0; j < domains.length; j++) {
+    let d = domains[j];
+    if (d.startsWith("*")) rule.domains.push(new HostPattern(SUFFIX, d.substring(1)));
+    else if (d.endsWith("*")) rule.domains.push(new HostPattern(PREFIX, d.substring(0, d.length - 1)));
+    else rule.domains.push(new HostPattern(EXACT, d));
+  }
+  return rule;
+}
+
 function parseConfig(text: string): Config | null {
   let p = new Parser(text);
   let root = p.parse();
-  if (root === null) return bad(p.err);
-  if (root.kind != Kind.Obj) return bad("not a JSON object");
+  if (root === null) return bad<Config>(p.err);
+  if (root.kind != Kind.Obj) return bad<Config>("not a JSON object");
   let cfg = new Config();
   let keys = root.fields.keys();
   let hasGlobal = !root.fields.has("_rules_");
   for (let i = 0; i < keys.length; i++) {
     let key = keys[i], v = root.fields.get(key);
     if (key == "mode") {
-      if (v.kind != Kind.Str || (v.text != "mock" && v.text != "headers")) return bad("mode must be \"mock\" or \"headers\"");
+      if (v.kind != Kind.Str || (v.text != "mock" && v.text != "headers")) return bad<Config>("mode must be \"mock\" or \"headers\"");
       cfg.headers = v.text == "headers";
     } else if (BENCH_KEYS.includes(key)) {
       let n = count(v);
-      if (n < 0) return bad(key + " must be a non-negative integer written as digits, at most 2147483647");
+      if (n < 0) return bad<Config>(key + " must be a non-negative integer written as digits, at most 2147483647");
       if (key == "header_count") cfg.headerCount = n;
       else if (key == "crash_every") cfg.crashEvery = n;
       else cfg.spin = n;
@@ -99,35 +121,18 @@ function parseConfig(text: string): Config | null {
   }
   if (hasGlobal) {
     cfg.global = contentOf(root, new ArrayBuffer(0));
-    if (cfg.global === null) return bad("content must be a string");
+    if (cfg.global === null) return bad<Config>("content must be a string");
   }
   if (root.fields.has("_rules_")) {
     let list = root.fields.get("_rules_");
-    if (list.kind != Kind.Arr) return bad("_rules_ must be an array");
+    if (list.kind != Kind.Arr) return bad<Config>("_rules_ must be an array");
     for (let i = 0; i < list.items.length; i++) {
-      let r = list.items[i];
-      if (r.kind != Kind.Obj) return bad("_rules_[" + i.toString() + "] must be an object");
-      let rule = new Rule();
-      let content = contentOf(r, rule.content);
-      if (content === null) return bad("_rules_[" + i.toString() + "].content must be a string");
-      rule.content = content;
-      let routes = stringList(r, "_match_route_"), domains = stringList(r, "_match_domain_");
-      if (routes === null) return bad("_rules_[" + i.toString() + "]._match_route_ must be an array of strings");
-      if (domains === null) return bad("_rules_[" + i.toString() + "]._match_domain_ must be an array of strings");
-      if ((routes.length > 0) == (domains.length > 0)) {
-        return bad("_rules_[" + i.toString() + "] must have exactly one non-empty _match_route_ or _match_domain_");
-      }
-      rule.routes = routes;
-      for (let j = 0; j < domains.length; j++) {
-        let d = domains[j];
-        if (d.startsWith("*")) rule.domains.push(new HostPattern(SUFFIX, d.substring(1)));
-        else if (d.endsWith("*")) rule.domains.push(new HostPattern(PREFIX, d.substring(0, d.length - 1)));
-        else rule.domains.push(new HostPattern(EXACT, d));
-      }
+      let rule = parseRule(list.items[i], "_rules_[" + i.toString() + "]");
+      if (rule === null) return null;
       cfg.rules.push(rule);
     }
   }
-  if (cfg.global === null && cfg.rules.length == 0) return bad("no global config and no rules");
+  if (cfg.global === null && cfg.rules.length == 0) return bad<Config>("no global config and no rules");
   return cfg;
 }
 
@@ -160,9 +165,8 @@ function stripPort(host: string): string {
 const ROUTE_NAME_PATH = String.UTF8.encode("xds\0route_name");
 const slots = new ArrayBuffer(8); // the host writes a buffer pointer and its size here
 function routeName(): string {
-  let path = ROUTE_NAME_PATH;
-  let at = changetype<usize>(slots);
-  if (proxy_get_property(changetype<usize>(path), path.byteLength, at, at + 4) != 0) return "";
+  let path = changetype<usize>(ROUTE_NAME_PATH), at = changetype<usize>(slots);
+  if (proxy_get_property(path, ROUTE_NAME_PATH.byteLength, at, at + 4) != 0) return "";
   let ptr = load<usize>(at), size = load<usize>(at + 4);
   let name = String.UTF8.decodeUnsafe(ptr, size);
   if (size > 0) free(ptr); // the host allocated it with the SDK's malloc

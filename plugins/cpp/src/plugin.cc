@@ -31,7 +31,10 @@ const std::string* matched_content() {
     if (rule.by_route) {
       if (!have_route) {
         have_route = true;
-        proxy_get_property("route_name", 10, &route.data, &route.size);
+        // Stock Envoy (1.40) knows the path ["xds", "route_name"] (segments joined by NUL); the
+        // top-level "route_name" of the Higress docs is NOT_FOUND there, so it is only the fallback.
+        if (proxy_get_property("xds\0route_name", 14, &route.data, &route.size) != kOk)
+          proxy_get_property("route_name", 10, &route.data, &route.size);
       }
       for (const std::string& name : rule.patterns)
         if (name == route.view()) return &rule.content;

@@ -1,0 +1,341 @@
+//! `conformance`: every implementation, Lua included, through a real Envoy against every case of a case
+//! file (SPEC section 2), printed as a case x implementation matrix.
+
+use crate::cli::ConformanceArgs;
+use crate::envoy::process::log_tail;
+use crate::envoy::session::{allocate_ports, Launch};
+use crate::envoy::{locate, EnvoyBin, ListenerSpec};
+use crate::error::{usage, Error};
+use crate::load::http1::{build_request, Connection};
+use crate::paths::Project;
+use crate::plugins;
+use crate::variants::{Kind, Variant};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    /// The plugin configuration (any JSON value; non-objects must be rejected).
+    #[serde(default)]
+    pub config: Option<Value>,
+    /// A configuration string passed verbatim (for invalid JSON).
+    #[serde(default)]
+    pub config_raw: Option<String>,
+    #[serde(default)]
+    pub requests: Vec<CaseRequest>,
+    #[serde(default)]
+    pub rejected: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRequest {
+    pub path: String,
+    pub authority: String,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Case {
+    fn config_string(&self) -> String {
+        match (&self.config_raw, &self.config) {
+            (Some(raw), _) => raw.clone(),
+            (None, Some(v)) => v.to_string(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+pub fn load_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("--cases {}: cannot read ({e})", path.display())))?;
+    let cases: Vec<Case> = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("--cases {}: not a valid case file ({e}); see SPEC section 2", path.display())))?;
+    for c in &cases {
+        let shape_ok = (c.config.is_some() != c.config_raw.is_some())
+            && (c.rejected == c.requests.is_empty());
+        if !shape_ok {
+            return Err(usage(format!(
+                "--cases {}: case `{}` needs exactly one of config/config_raw, and either requests or \"rejected\": true",
+                path.display(),
+                c.name
+            )));
+        }
+    }
+    Ok(cases)
+}
+
+/// The outcome of one case for one implementation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Pass,
+    Fail(String),
+}
+
+pub struct Matrix {
+    pub implementations: Vec<String>,
+    pub cases: Vec<String>,
+    /// cells[case][implementation]
+    pub cells: Vec<Vec<Cell>>,
+    pub not_run: Vec<(String, String)>,
+}
+
+impl Matrix {
+    pub fn failures(&self) -> usize {
+        self.cells.iter().flatten().filter(|c| matches!(c, Cell::Fail(_))).count()
+    }
+
+    pub fn render(&self) -> String {
+        let w = self.cases.iter().map(|c| c.chars().count()).max().unwrap_or(4).min(60);
+        let mut s = format!("{:<w$}", "case");
+        for i in &self.implementations {
+            s += &format!("  {i:^14}");
+        }
+        s.push('\n');
+        for (ci, case) in self.cases.iter().enumerate() {
+            let name: String = case.chars().take(w).collect();
+            s += &format!("{name:<w$}");
+            for cell in &self.cells[ci] {
+                s += &format!("  {:^14}", if *cell == Cell::Pass { "ok" } else { "FAIL" });
+            }
+            s.push('\n');
+        }
+        for (ci, case) in self.cases.iter().enumerate() {
+            for (ii, cell) in self.cells[ci].iter().enumerate() {
+                if let Cell::Fail(why) = cell {
+                    s += &format!("FAIL {} / {}: {}\n", case, self.implementations[ii], why);
+                }
+            }
+        }
+        for (name, why) in &self.not_run {
+            s += &format!("not run: {name}: {why}\n");
+        }
+        s
+    }
+}
+
+fn fetch(port: u16, req: &CaseRequest) -> Result<(u16, Vec<u8>), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let fut = async {
+            let mut c = Connection::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+            let (status, body) = c
+                .exchange_raw(&build_request(&req.authority, &req.path))
+                .await
+                .map_err(|f| format!("{f:?} error"))?;
+            Ok::<_, String>((status, body.to_vec()))
+        };
+        tokio::time::timeout(Duration::from_secs(5), fut)
+            .await
+            .map_err(|_| "no response within 5 s".to_string())?
+    })
+}
+
+fn check_requests(port: u16, case: &Case) -> Cell {
+    for r in &case.requests {
+        match fetch(port, r) {
+            Ok((status, body)) if status == r.status && body == r.body.as_bytes() => {}
+            Ok((status, body)) => {
+                let shown: String = String::from_utf8_lossy(&body).chars().take(60).collect();
+                let want: String = r.body.chars().take(60).collect();
+                return Cell::Fail(format!(
+                    "{} (Host {}): expected {} {:?}, got {} {:?}",
+                    r.path, r.authority, r.status, want, status, shown
+                ));
+            }
+            Err(e) => return Cell::Fail(format!("{} (Host {}): {e}", r.path, r.authority)),
+        }
+    }
+    Cell::Pass
+}
+
+/// Runs the cases against one implementation. Valid cases share one Envoy (one listener each); if
+/// that Envoy cannot start, each case gets its own so the culprit is named. Each rejection case
+/// starts its own Envoy, which must refuse to start and carry the plugin's one-line reason.
+fn run_implementation(
+    project: &Project,
+    envoy: &EnvoyBin,
+    dir: &Path,
+    variant: &Variant,
+    cases: &[Case],
+) -> anyhow::Result<Vec<Cell>> {
+    let impl_name = variant.info.id.clone();
+    let mut cells = vec![Cell::Pass; cases.len()];
+    let listener = |i: usize, port: u16| -> Result<ListenerSpec, String> {
+        let c = &cases[i];
+        let filter = match &variant.kind {
+            Kind::Lua => {
+                let v: Value = serde_json::from_str(&c.config_string()).map_err(|e| format!("invalid configuration: {e}"))?;
+                let parsed = crate::plugin_config::parse(&v).map_err(|e| format!("invalid configuration: {e}"))?;
+                crate::envoy::Filter::Lua { script: crate::lua::script(&parsed) }
+            }
+            Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
+                module: built.module.clone(),
+                runtime: runtime.clone(),
+                configuration: c.config_string(),
+                plugin_extra: Default::default(),
+            },
+            Kind::Baseline => crate::envoy::Filter::None,
+        };
+        Ok(ListenerSpec { name: format!("{impl_name}-case{i}"), port, filter })
+    };
+    let start = |stem: &str, idx: &[usize]| -> anyhow::Result<Result<(crate::envoy::Envoy, Vec<u16>), String>> {
+        let ports = allocate_ports(idx.len() + 1, None)?;
+        let mut specs = Vec::new();
+        for (k, &i) in idx.iter().enumerate() {
+            match listener(i, ports[k + 1]) {
+                Ok(s) => specs.push(s),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        let launch = Launch { project, envoy, dir, stem, admin_port: ports[0], cpu: None, log_level: "info" };
+        match launch.start(&specs) {
+            Ok(e) => Ok(Ok((e, ports[1..].to_vec()))),
+            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
+            Err(e) => Ok(Err(format!("{e:#}"))),
+        }
+    };
+
+    let valid: Vec<usize> = (0..cases.len()).filter(|&i| !cases[i].rejected).collect();
+    match start(&format!("conformance-{impl_name}"), &valid)? {
+        Ok((mut e, ports)) => {
+            for (k, &i) in valid.iter().enumerate() {
+                cells[i] = check_requests(ports[k], &cases[i]);
+            }
+            e.stop();
+        }
+        Err(_) => {
+            for &i in &valid {
+                crate::sys::check_interrupted()?;
+                cells[i] = match start(&format!("conformance-{impl_name}-case{i}"), &[i])? {
+                    Ok((mut e, ports)) => {
+                        let c = check_requests(ports[0], &cases[i]);
+                        e.stop();
+                        c
+                    }
+                    Err(why) => Cell::Fail(format!("a valid configuration was refused: {}", why.lines().take(3).collect::<Vec<_>>().join(" | "))),
+                };
+            }
+        }
+    }
+    for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.rejected) {
+        crate::sys::check_interrupted()?;
+        let stem = format!("conformance-{impl_name}-case{i}");
+        cells[i] = match start(&stem, &[i])? {
+            Ok((mut e, _)) => {
+                e.stop();
+                Cell::Fail("the configuration was accepted (Envoy became ready)".into())
+            }
+            Err(why) => match &variant.kind {
+                Kind::Lua => Cell::Pass,
+                _ => {
+                    let log = std::fs::read_to_string(dir.join(format!("{stem}.log"))).unwrap_or_default();
+                    let lines = log.lines().filter(|l| l.contains("mock-response: invalid configuration")).count();
+                    if lines == 1 {
+                        Cell::Pass
+                    } else {
+                        Cell::Fail(format!(
+                            "Envoy refused it, but the plugin logged {lines} `mock-response: invalid configuration` lines (want 1): {}",
+                            why.lines().next().unwrap_or("")
+                        ))
+                    }
+                }
+            },
+        };
+        let _ = case;
+    }
+    Ok(cells)
+}
+
+pub fn default_cases(project: &Project) -> PathBuf {
+    project.plugins_dir().join("conformance/cases.json")
+}
+
+/// Runs the whole matrix; writes Envoy configs and logs under `dir`.
+pub fn run_matrix(
+    project: &Project,
+    envoy: &EnvoyBin,
+    cases: &[Case],
+    only: Option<&[String]>,
+    dir: &Path,
+) -> anyhow::Result<Matrix> {
+    std::fs::create_dir_all(dir)?;
+    let runtimes = crate::measure::probe_runtimes(project, envoy, dir)?;
+    let runtime = ["v8", "wamr", "wasmtime", "wavm"]
+        .into_iter()
+        .find(|r| runtimes.iter().any(|x| x == r))
+        .ok_or_else(|| usage(format!("Envoy {} has no Wasm runtime (it has: {})", envoy.path.display(), runtimes.join(", "))))?;
+    let plugin_only: Option<Vec<String>> = only.map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
+    let (built, missing) = if only.is_some_and(|o| plugin_only.as_ref().is_some_and(|p| p.is_empty()) && o.iter().any(|n| n == "lua")) {
+        (vec![], vec![])
+    } else {
+        plugins::build_all(project, plugin_only.as_deref(), false)?
+    };
+    let mut impls: Vec<Variant> = Vec::new();
+    if only.is_none_or(|o| o.iter().any(|n| n == "lua")) {
+        let mut v = Variant::lua("mock").expect("mock workload exists");
+        v.info.id = "lua".into();
+        impls.push(v);
+    }
+    for b in &built {
+        let mut v = Variant::wasm(b, runtime, "mock").expect("mock workload exists");
+        v.info.id = b.name.clone();
+        impls.push(v);
+    }
+    let mut columns = Vec::new();
+    for v in &impls {
+        eprintln!("conformance: {} ({} cases)", v.info.id, cases.len());
+        columns.push(run_implementation(project, envoy, dir, v, cases)?);
+    }
+    Ok(Matrix {
+        implementations: impls.iter().map(|v| v.info.id.clone()).collect(),
+        cases: cases.iter().map(|c| c.name.clone()).collect(),
+        cells: (0..cases.len()).map(|ci| columns.iter().map(|col| col[ci].clone()).collect()).collect(),
+        not_run: missing.into_iter().map(|m| (m.name, m.reason)).collect(),
+    })
+}
+
+pub fn command(project: &Project, a: &ConformanceArgs) -> anyhow::Result<u8> {
+    let path = a.cases.clone().unwrap_or_else(|| default_cases(project));
+    let cases = load_cases(&path)?;
+    let envoy = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
+    let dir = project.cache().join("conformance");
+    let _ = std::fs::remove_dir_all(&dir);
+    let m = run_matrix(project, &envoy, &cases, a.only.as_deref(), &dir)?;
+    print!("{}", m.render());
+    let failures = m.failures();
+    if m.implementations.is_empty() {
+        return Err(usage("no implementation could be checked (see `not run` above)"));
+    }
+    if failures > 0 {
+        eprintln!("Envoy configs and logs: {}", dir.display());
+        return Err(Error::CheckFailed(format!(
+            "{failures} conformance cell(s) failed ({} cases x {} implementations, Envoy {})",
+            cases.len(),
+            m.implementations.len(),
+            envoy.version
+        ))
+        .into());
+    }
+    println!(
+        "all {} cases pass for {} implementations ({}) on Envoy {}",
+        cases.len(),
+        m.implementations.len(),
+        m.implementations.join(", "),
+        envoy.version
+    );
+    Ok(0)
+}
+
+/// Log lines of a conformance Envoy, for tests and messages.
+pub fn log_of(dir: &Path, stem: &str) -> String {
+    log_tail(&dir.join(format!("{stem}.log")), 40)
+}

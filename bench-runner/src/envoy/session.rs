@@ -1,0 +1,87 @@
+//! Launching an Envoy for a set of listeners: ports, config file, log file, readiness.
+
+use super::bootstrap::{ListenerSpec, Templates};
+use super::process::{Envoy, StartOptions};
+use super::EnvoyBin;
+use crate::error::usage;
+use crate::paths::Project;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// `n` ports on 127.0.0.1: consecutive from `base` (each checked free), or free ones from the kernel.
+pub fn allocate_ports(n: usize, base: Option<u16>) -> anyhow::Result<Vec<u16>> {
+    match base {
+        Some(b) => {
+            let last = b as usize + n - 1;
+            if last > u16::MAX as usize || b == 0 {
+                return Err(usage(format!("--base-port {b}: needs {n} ports up to {last}; choose a lower port")));
+            }
+            let ports: Vec<u16> = (b..=last as u16).collect();
+            if let Some(p) = ports.iter().find(|p| crate::sys::port_busy(**p)) {
+                return Err(usage(format!(
+                    "port 127.0.0.1:{p} is in use (--base-port {b} uses {b}..{last}); choose another --base-port or omit it"
+                )));
+            }
+            Ok(ports)
+        }
+        None => Ok(crate::sys::free_ports(n)?),
+    }
+}
+
+pub struct Launch<'a> {
+    pub project: &'a Project,
+    pub envoy: &'a EnvoyBin,
+    /// Folder for the config and the log.
+    pub dir: &'a Path,
+    /// File stem: `<stem>.json` and `<stem>.log`.
+    pub stem: &'a str,
+    pub admin_port: u16,
+    pub cpu: Option<usize>,
+    pub log_level: &'a str,
+}
+
+impl Launch<'_> {
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.json", self.stem))
+    }
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.log", self.stem))
+    }
+
+    /// Writes the bootstrap for `listeners` and returns its path.
+    pub fn write_config(&self, listeners: &[ListenerSpec]) -> anyhow::Result<PathBuf> {
+        let templates = Templates::load(&self.project.envoy_dir())?;
+        let cfg = templates.bootstrap(self.admin_port, listeners)?;
+        let path = self.config_path();
+        crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+        Ok(path)
+    }
+
+    pub fn start(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
+        let config = self.write_config(listeners)?;
+        Envoy::start(&StartOptions {
+            binary: &self.envoy.path,
+            config: &config,
+            log: &self.log_path(),
+            admin_port: self.admin_port,
+            cpu: self.cpu,
+            ready_timeout: Duration::from_secs(30),
+            log_level: self.log_level,
+        })
+    }
+}
+
+/// `envoy --mode validate -c FILE`: Ok(()) or the reason Envoy gives.
+pub fn validate(envoy: &EnvoyBin, config: &Path) -> Result<(), String> {
+    let out = std::process::Command::new(&envoy.path)
+        .args(["--mode", "validate", "--disable-hot-restart", "-c"])
+        .arg(config)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+        Err(text.lines().rev().take(5).collect::<Vec<_>>().join("\n"))
+    }
+}

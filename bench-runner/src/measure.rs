@@ -1,0 +1,400 @@
+//! The measurement method behind `run`: one Envoy with a listener per variant; R rounds, each visiting
+//! every variant in a shuffled order; per visit a latency phase (open loop at a moderate rate) and a
+//! saturation phase (closed loop) whose Envoy CPU time is read from /proc; overheads are paired by
+//! round against the baseline and summarised as medians with bootstrap intervals.
+
+use crate::cli::{ProfileName, RunArgs};
+use crate::envoy::session::{allocate_ports, Launch};
+use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
+use crate::error::{usage, Error};
+use crate::load::{self, LoadPlan, LoadSummary, Pace};
+use crate::paths::Project;
+use crate::plugins;
+use crate::results::{self, EnvoyInfo, Phase, Profile, Results, RoundRecord, RunnerBuild, Skipped};
+use crate::stats::Rng;
+use crate::variants::{Variant, WORKLOADS};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Runtimes Envoy has been built with somewhere; those this binary lacks are listed in `skipped`.
+pub const KNOWN_RUNTIMES: [&str; 4] = ["v8", "wamr", "wasmtime", "wavm"];
+
+pub fn profile(name: ProfileName) -> Profile {
+    let (rounds, workloads, lat_window, sat_window): (usize, &[&str], f64, f64) = match name {
+        ProfileName::Quick => (5, &["mock"], 0.8, 0.5),
+        ProfileName::Default => (8, &WORKLOADS, 1.2, 0.8),
+        ProfileName::Full => (20, &WORKLOADS, 3.0, 2.0),
+    };
+    Profile {
+        name: format!("{name:?}").to_lowercase(),
+        rounds,
+        workloads: workloads.iter().map(|s| s.to_string()).collect(),
+        latency: Phase { connections: 4, rate: Some(2000.0), warmup_s: 0.3, window_s: lat_window },
+        saturation: Phase { connections: 16, rate: None, warmup_s: 0.2, window_s: sat_window },
+        timeout_s: 5.0,
+        seed: 1,
+        pin: true,
+        only: None,
+        protocol: "http/1.1".into(),
+    }
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// CPUs for Envoy and the load generator: separate when there are at least two.
+pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
+    if pin && crate::sys::online_cpus() >= 2 {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    }
+}
+
+/// Starts an Envoy with only a baseline listener to read which Wasm runtimes it has.
+pub fn probe_runtimes(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow::Result<Vec<String>> {
+    let ports = allocate_ports(2, None)?;
+    let launch = Launch {
+        project,
+        envoy,
+        dir,
+        stem: "envoy-probe",
+        admin_port: ports[0],
+        cpu: None,
+        log_level: "info",
+    };
+    let mut e = launch.start(&[ListenerSpec { name: "probe".into(), port: ports[1], filter: Filter::None }])?;
+    e.stop();
+    let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();
+    Ok(locate::runtimes_from_log(&log))
+}
+
+struct Plan {
+    profile: Profile,
+    out: PathBuf,
+}
+
+fn plan(project: &Project, args: &RunArgs) -> anyhow::Result<Plan> {
+    let mut p = profile(args.profile);
+    if let Some(r) = args.rounds {
+        if r == 0 {
+            return Err(usage("--rounds must be at least 1"));
+        }
+        p.rounds = r;
+    }
+    if let Some(w) = &args.workloads {
+        if let Some(bad) = w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
+            return Err(usage(format!("--workloads: unknown workload `{bad}`; choose from {}", WORKLOADS.join(", "))));
+        }
+        p.workloads = w.clone();
+    }
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(usage("--rate must be a positive number of requests per second"));
+        }
+        p.latency.rate = Some(rate);
+    }
+    p.seed = args.seed;
+    p.pin = !args.no_pin;
+    p.only = args.only.clone();
+    let out = match &args.out {
+        Some(o) => o.clone(),
+        None => project
+            .results_dir()
+            .join(format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"), p.name)),
+    };
+    if out.join("results.json").exists() {
+        return Err(usage(format!("--out {}: a results.json is already there; choose a new folder", out.display())));
+    }
+    Ok(Plan { profile: p, out })
+}
+
+fn phase_plan(phase: &Phase, port: u16, expect: &str, timeout: f64, cpu: Option<usize>) -> LoadPlan {
+    LoadPlan {
+        addr: ([127, 0, 0, 1], port).into(),
+        host: "localhost".into(),
+        path: "/".into(),
+        connections: phase.connections,
+        pace: match phase.rate {
+            Some(rate) => Pace::Open { rate },
+            None => Pace::Closed,
+        },
+        warmup: Duration::from_secs_f64(phase.warmup_s),
+        duration: Some(Duration::from_secs_f64(phase.window_s)),
+        requests: None,
+        max_duration: Duration::from_secs_f64(phase.warmup_s + phase.window_s + 30.0),
+        timeout: Duration::from_secs_f64(timeout),
+        expect_status: 200,
+        expect_body: Some(expect.as_bytes().to_vec()),
+        cpu,
+        cpu_probe_pid: None,
+    }
+}
+
+/// Runs one phase against one listener; returns its summary and Envoy's CPU µs per request over it.
+fn measure_phase(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadSummary, f64)> {
+    let mut p = plan.clone();
+    p.cpu_probe_pid = Some(envoy.pid);
+    let outcome = load::run(&p, None)?;
+    let summary = outcome.summarize(p.pace);
+    let cpu = match outcome.target_cpu_ns {
+        Some(ns) if summary.requests > 0 => ns as f64 / 1000.0 / summary.requests as f64,
+        _ => f64::NAN,
+    };
+    Ok((summary, cpu))
+}
+
+/// A quick correctness check before measuring: each variant must answer its expected body.
+fn smoke_check(variants: &[Variant], ports: &[u16], timeout: f64) -> anyhow::Result<()> {
+    for (v, port) in variants.iter().zip(ports) {
+        let mut p = phase_plan(
+            &Phase { connections: 1, rate: None, warmup_s: 0.0, window_s: 1.0 },
+            *port,
+            &v.expect_body,
+            timeout,
+            None,
+        );
+        p.duration = None;
+        p.requests = Some(3);
+        let o = load::run(&p, None)?;
+        if o.ok != 3 {
+            return Err(usage(format!(
+                "variant {} (127.0.0.1:{port}) does not answer as expected before measuring: {} of 3 requests failed ({:?}, statuses {:?}); run `bench-runner conformance` to see why",
+                v.info.id,
+                3 - o.ok,
+                o.errors,
+                o.wrong_statuses
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `run`: the whole job. Returns the run folder.
+pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
+    let Plan { profile, out } = plan(project, args)?;
+    let started_at = now_rfc3339();
+    let envoy_bin = locate::locate(args.envoy.envoy.as_deref(), project, true)?;
+    eprintln!("envoy {} ({}, {})", envoy_bin.version, envoy_bin.path.display(), envoy_bin.found_via);
+
+    let only = profile.only.clone();
+    let (built, unavailable) = plugins::build_all(project, only.as_deref(), args.rebuild)?;
+    let mut skipped: Vec<Skipped> = Vec::new();
+    for u in &unavailable {
+        eprintln!("skipping {}: {}", u.name, u.reason);
+        skipped.push(Skipped { variant: format!("{}-*", u.name), reason: u.reason.clone() });
+    }
+    for p in plugins::discover(project)? {
+        if only.as_ref().is_none_or(|o| o.contains(&p.name)) {
+            for s in &p.manifest.skipped {
+                skipped.push(Skipped { variant: s.variant.clone(), reason: s.reason.clone() });
+            }
+        }
+    }
+    if let Some(o) = &only {
+        let known: Vec<String> = plugins::discover(project)?.into_iter().map(|p| p.name).chain(["lua".to_string()]).collect();
+        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
+            return Err(usage(format!("--only: unknown implementation `{bad}`; known: {}", known.join(", "))));
+        }
+    }
+
+    std::fs::create_dir_all(&out)
+        .map_err(|e| usage(format!("cannot create run folder {} ({e}); check --out", out.display())))?;
+    let runtimes = probe_runtimes(project, &envoy_bin, &out)?;
+    let wasm_runtimes: Vec<String> = runtimes.iter().filter(|r| r.as_str() != "null").cloned().collect();
+    eprintln!("wasm runtimes in this Envoy: {}", wasm_runtimes.join(", "));
+
+    let mut variants = vec![Variant::baseline()];
+    for w in &profile.workloads {
+        if only.as_ref().is_none_or(|o| o.iter().any(|n| n == "lua")) {
+            variants.extend(Variant::lua(w));
+        }
+        for b in &built {
+            for rt in KNOWN_RUNTIMES {
+                if wasm_runtimes.iter().any(|r| r == rt) {
+                    variants.extend(Variant::wasm(b, rt, w));
+                } else {
+                    skipped.push(Skipped {
+                        variant: format!("{}-{rt}-{w}", b.name),
+                        reason: format!(
+                            "runtime {rt} is not compiled into this Envoy {} (it has: {}); use --envoy with a build that has it",
+                            envoy_bin.version,
+                            runtimes.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    let (envoy_cpu, load_cpu) = pinning(profile.pin);
+    if let Some(c) = load_cpu {
+        let _ = crate::sys::pin_to_cpu(0, c);
+    }
+    let ports = allocate_ports(variants.len() + 1, args.base_port)?;
+    let listeners = variants
+        .iter()
+        .zip(&ports[1..])
+        .map(|(v, p)| v.listener(*p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let launch = Launch {
+        project,
+        envoy: &envoy_bin,
+        dir: &out,
+        stem: "envoy",
+        admin_port: ports[0],
+        cpu: envoy_cpu,
+        log_level: "info",
+    };
+    eprintln!(
+        "starting Envoy with {} listeners (admin 127.0.0.1:{}), log {}",
+        listeners.len(),
+        ports[0],
+        launch.log_path().display()
+    );
+    let mut envoy = launch.start(&listeners)?;
+    smoke_check(&variants, &ports[1..], profile.timeout_s)?;
+
+    let mut results = Results {
+        schema_version: results::SCHEMA_VERSION,
+        suite_version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+        finished_at: None,
+        status: "running".into(),
+        host: results::host_info(envoy_cpu, load_cpu),
+        envoy: EnvoyInfo {
+            version: envoy_bin.version.clone(),
+            version_line: envoy_bin.version_line.clone(),
+            path: envoy_bin.path.display().to_string(),
+            found_via: envoy_bin.found_via.clone(),
+            runtimes: runtimes.clone(),
+            concurrency: 1,
+        },
+        runner: RunnerBuild::current(),
+        profile: profile.clone(),
+        variants: vec![],
+        rounds: vec![],
+        skipped,
+        notes: vec![],
+    };
+    if envoy_cpu.is_none() {
+        results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
+    }
+    let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
+    let json_path = out.join("results.json");
+
+    let per_visit = profile.latency.warmup_s + profile.latency.window_s + profile.saturation.warmup_s + profile.saturation.window_s;
+    let total_visits = (profile.rounds * variants.len()) as u64;
+    eprintln!(
+        "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
+        variants.len(),
+        profile.rounds,
+        per_visit * total_visits as f64,
+        out.display()
+    );
+    let bar = progress_bar(total_visits);
+    let mut rng = Rng::new(profile.seed);
+    let outcome = (|| -> anyhow::Result<()> {
+        for round in 0..profile.rounds {
+            let mut order: Vec<usize> = (0..variants.len()).collect();
+            rng.shuffle(&mut order);
+            for (pos, &vi) in order.iter().enumerate() {
+                crate::sys::check_interrupted()?;
+                let v = &variants[vi];
+                let port = ports[1 + vi];
+                bar.set_message(format!("round {}/{} · {}", round + 1, profile.rounds, v.info.id));
+                let lat_plan = phase_plan(&profile.latency, port, &v.expect_body, profile.timeout_s, load_cpu);
+                let (latency, latency_cpu) = measure_phase(&envoy, &lat_plan)?;
+                let sat_plan = phase_plan(&profile.saturation, port, &v.expect_body, profile.timeout_s, load_cpu);
+                let (saturation, cpu) = measure_phase(&envoy, &sat_plan)?;
+                crate::sys::check_interrupted()?;
+                if !envoy.is_running() {
+                    return Err(usage(format!(
+                        "Envoy exited during the run (variant {}); last lines of {}:\n{}",
+                        v.info.id,
+                        launch.log_path().display(),
+                        crate::envoy::process::log_tail(&launch.log_path(), 12)
+                    )));
+                }
+                results.rounds.push(RoundRecord {
+                    round,
+                    order: pos,
+                    variant: v.info.id.clone(),
+                    latency,
+                    saturation,
+                    cpu_us_per_req: cpu,
+                    latency_cpu_us_per_req: latency_cpu,
+                });
+                bar.inc(1);
+            }
+            results.variants = results::summarize(&infos, &results.rounds, profile.seed);
+            results.write(&json_path)?;
+            if bar.is_hidden() {
+                eprintln!("round {}/{} done", round + 1, profile.rounds);
+            }
+        }
+        Ok(())
+    })();
+    bar.finish_and_clear();
+    envoy.stop();
+    results.variants = results::summarize(&infos, &results.rounds, profile.seed);
+    results.finished_at = Some(now_rfc3339());
+    let interrupted = matches!(outcome.as_ref().err().and_then(|e| e.downcast_ref::<Error>()), Some(Error::Interrupted));
+    results.status = if outcome.is_ok() { "complete" } else if interrupted { "interrupted" } else { "failed" }.into();
+    let complete_rounds = results.rounds.len() / variants.len().max(1);
+    if !results.rounds.is_empty() || outcome.is_ok() {
+        results.write(&json_path)?;
+        crate::report::write_all(&results, &out)?;
+        update_latest(project, &out);
+    }
+    match outcome {
+        Ok(()) => {
+            print!("{}", crate::report::summary_table(&results));
+            eprintln!("wrote {}", json_path.display());
+            Ok(out)
+        }
+        Err(e) => {
+            if !results.rounds.is_empty() {
+                eprintln!(
+                    "{}: kept {} finished round(s) in {}",
+                    results.status,
+                    complete_rounds,
+                    json_path.display()
+                );
+            }
+            Err(e)
+        }
+    }
+}
+
+fn progress_bar(total: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} · {elapsed} elapsed, ~{eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// Points results/latest at the newest run folder (a relative symlink), when the run is under results/.
+fn update_latest(project: &Project, out: &Path) {
+    let results_dir = project.results_dir();
+    let Ok(rel) = out.canonicalize().map(|o| o.strip_prefix(results_dir.canonicalize().unwrap_or(results_dir.clone())).map(Path::to_path_buf)) else {
+        return;
+    };
+    let Ok(rel) = rel else { return };
+    let link = results_dir.join("latest");
+    let tmp = results_dir.join(format!(".latest-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::os::unix::fs::symlink(&rel, &tmp).is_ok() {
+        let _ = std::fs::rename(&tmp, &link);
+    }
+}
+

@@ -1,0 +1,109 @@
+//! Variants: what one listener of the measurement Envoy runs (baseline, Lua, or a Wasm module on a
+//! runtime) for a workload, and the reply a correct variant gives.
+
+use crate::envoy::{Filter, ListenerSpec};
+use crate::plugins::Built;
+use crate::results::{VariantInfo, BASELINE};
+use serde_json::{json, Value};
+
+pub const MOCK_BODY: &str = "hello higress";
+pub const PASSTHROUGH_BODY: &str = "passthrough";
+pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
+
+/// The plugin configuration of a workload and the body a client must receive.
+pub fn workload_config(workload: &str) -> Option<(Value, &'static str)> {
+    match workload {
+        "mock" => Some((json!({ "content": MOCK_BODY }), MOCK_BODY)),
+        "headers" => Some((json!({ "mode": "headers", "header_count": 20 }), PASSTHROUGH_BODY)),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Baseline,
+    Lua,
+    Wasm { built: Built, runtime: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Variant {
+    pub info: VariantInfo,
+    pub kind: Kind,
+    pub config: Value,
+    pub expect_body: String,
+}
+
+impl Variant {
+    pub fn baseline() -> Variant {
+        Variant {
+            info: VariantInfo {
+                id: BASELINE.into(),
+                language: "none".into(),
+                runtime: None,
+                workload: "none".into(),
+                wasm_sha256: None,
+                wasm_bytes: None,
+            },
+            kind: Kind::Baseline,
+            config: Value::Null,
+            expect_body: PASSTHROUGH_BODY.into(),
+        }
+    }
+
+    pub fn lua(workload: &str) -> Option<Variant> {
+        let (config, body) = workload_config(workload)?;
+        Some(Variant {
+            info: VariantInfo {
+                id: format!("lua-{workload}"),
+                language: "lua".into(),
+                runtime: Some("luajit".into()),
+                workload: workload.into(),
+                wasm_sha256: None,
+                wasm_bytes: None,
+            },
+            kind: Kind::Lua,
+            config,
+            expect_body: body.into(),
+        })
+    }
+
+    pub fn wasm(built: &Built, runtime: &str, workload: &str) -> Option<Variant> {
+        let (config, body) = workload_config(workload)?;
+        Some(Variant {
+            info: VariantInfo {
+                id: format!("{}-{runtime}-{workload}", built.name),
+                language: built.language.clone(),
+                runtime: Some(runtime.into()),
+                workload: workload.into(),
+                wasm_sha256: Some(built.sha256.clone()),
+                wasm_bytes: Some(built.bytes),
+            },
+            kind: Kind::Wasm { built: built.clone(), runtime: runtime.into() },
+            config,
+            expect_body: body.into(),
+        })
+    }
+
+    /// The Envoy filter for this variant with a given plugin configuration.
+    pub fn filter_with(&self, config: &Value) -> anyhow::Result<Filter> {
+        Ok(match &self.kind {
+            Kind::Baseline => Filter::None,
+            Kind::Lua => {
+                let parsed = crate::plugin_config::parse(config)
+                    .map_err(|e| crate::error::usage(format!("Lua variant {}: invalid configuration: {e}", self.info.id)))?;
+                Filter::Lua { script: crate::lua::script(&parsed) }
+            }
+            Kind::Wasm { built, runtime } => Filter::Wasm {
+                module: built.module.clone(),
+                runtime: runtime.clone(),
+                configuration: config.to_string(),
+                plugin_extra: Default::default(),
+            },
+        })
+    }
+
+    pub fn listener(&self, port: u16) -> anyhow::Result<ListenerSpec> {
+        Ok(ListenerSpec { name: self.info.id.clone(), port, filter: self.filter_with(&self.config)? })
+    }
+}
