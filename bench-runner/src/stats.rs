@@ -141,8 +141,8 @@ mod tests {
     fn shuffle_is_a_permutation_and_reproducible() {
         let mut a: Vec<u32> = (0..50).collect();
         let mut b = a.clone();
-        Rng::new(7).shuffle(&mut a);
-        Rng::new(7).shuffle(&mut b);
+        super::Rng::new(7).shuffle(&mut a);
+        super::Rng::new(7).shuffle(&mut b);
         assert_eq!(a, b);
         assert_ne!(a, (0..50).collect::<Vec<_>>());
         a.sort();
