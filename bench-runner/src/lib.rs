@@ -85,7 +85,10 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let dir = if a.results.is_dir() {
                 a.results.clone()
             } else {
-                a.results.parent().map(|p| p.to_path_buf()).unwrap_or_default()
+                a.results
+                    .parent()
+                    .map(|p| p.to_path_buf())
+                    .unwrap_or_default()
             };
             report::write_all(&r, &dir)?;
             print!("{}", report::summary_table(&r));
@@ -113,19 +116,33 @@ pub fn default_run_args() -> RunArgs {
 
 /// Splits http://HOST:PORT/PATH, accepting loopback hosts only (this tool never loads other machines).
 pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, String, String)> {
-    let bad = |why: &str| usage(format!("URL `{url}`: {why}; use http://127.0.0.1:PORT/path"));
-    let rest = url.strip_prefix("http://").ok_or_else(|| bad("only http:// URLs are supported"))?;
+    let bad = |why: &str| {
+        usage(format!(
+            "URL `{url}`: {why}; use http://127.0.0.1:PORT/path"
+        ))
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("only http:// URLs are supported"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
     let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !p.contains(']') => (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
+        Some((h, p)) if !p.contains(']') => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| bad("the port is not a number"))?,
+        ),
         _ => (authority, 80),
     };
     let ip: std::net::IpAddr = match host {
         "localhost" => [127, 0, 0, 1].into(),
-        h => h.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| bad("the host must be a loopback IP address or localhost"))?,
+        h => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| bad("the host must be a loopback IP address or localhost"))?,
     };
     if !ip.is_loopback() {
         return Err(bad("only loopback targets are allowed"));
@@ -136,8 +153,16 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, St
 fn load_command(a: &LoadArgs) -> anyhow::Result<u8> {
     let (addr, authority, path) = parse_loopback_url(&a.url)?;
     let dur = |flag: &str, v: &str| cli::parse_duration(flag, v).map_err(usage);
-    let duration = a.duration.as_deref().map(|d| dur("-d/--duration", d)).transpose()?;
-    let duration = if duration.is_none() && a.requests.is_none() { Some(std::time::Duration::from_secs(10)) } else { duration };
+    let duration = a
+        .duration
+        .as_deref()
+        .map(|d| dur("-d/--duration", d))
+        .transpose()?;
+    let duration = if duration.is_none() && a.requests.is_none() {
+        Some(std::time::Duration::from_secs(10))
+    } else {
+        duration
+    };
     let warmup = dur("--warmup", &a.warmup)?;
     let plan = load::LoadPlan {
         addr,
@@ -151,7 +176,9 @@ fn load_command(a: &LoadArgs) -> anyhow::Result<u8> {
         warmup,
         duration,
         requests: a.requests,
-        max_duration: warmup + duration.unwrap_or(std::time::Duration::from_secs(600)) + std::time::Duration::from_secs(30),
+        max_duration: warmup
+            + duration.unwrap_or(std::time::Duration::from_secs(600))
+            + std::time::Duration::from_secs(30),
         timeout: dur("--timeout", &a.timeout)?,
         expect_status: a.expect_status,
         expect_body: a.expect_body.as_ref().map(|b| b.as_bytes().to_vec()),
@@ -176,7 +203,9 @@ fn load_command(a: &LoadArgs) -> anyhow::Result<u8> {
                 let t0 = std::time::Instant::now();
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     match total {
-                        Some(_) => bar.set_position(progress.load(std::sync::atomic::Ordering::Relaxed)),
+                        Some(_) => {
+                            bar.set_position(progress.load(std::sync::atomic::Ordering::Relaxed))
+                        }
                         None => bar.set_position(t0.elapsed().as_millis() as u64),
                     }
                     std::thread::sleep(std::time::Duration::from_millis(200));

@@ -31,8 +31,18 @@ pub fn profile(name: ProfileName) -> Profile {
         name: format!("{name:?}").to_lowercase(),
         rounds,
         workloads: workloads.iter().map(|s| s.to_string()).collect(),
-        latency: Phase { connections: 4, rate: Some(2000.0), warmup_s: 0.3, window_s: lat_window },
-        saturation: Phase { connections: 16, rate: None, warmup_s: 0.2, window_s: sat_window },
+        latency: Phase {
+            connections: 4,
+            rate: Some(2000.0),
+            warmup_s: 0.3,
+            window_s: lat_window,
+        },
+        saturation: Phase {
+            connections: 16,
+            rate: None,
+            warmup_s: 0.2,
+            window_s: sat_window,
+        },
         timeout_s: 5.0,
         seed: 1,
         pin: true,
@@ -55,7 +65,11 @@ pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
 }
 
 /// Starts an Envoy with only a baseline listener to read which Wasm runtimes it has.
-pub fn probe_runtimes(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow::Result<Vec<String>> {
+pub fn probe_runtimes(
+    project: &Project,
+    envoy: &EnvoyBin,
+    dir: &Path,
+) -> anyhow::Result<Vec<String>> {
     let ports = allocate_ports(2, None)?;
     let launch = Launch {
         project,
@@ -66,7 +80,11 @@ pub fn probe_runtimes(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow
         cpu: None,
         log_level: "info",
     };
-    let mut e = launch.start(&[ListenerSpec { name: "probe".into(), port: ports[1], filter: Filter::None }])?;
+    let mut e = launch.start(&[ListenerSpec {
+        name: "probe".into(),
+        port: ports[1],
+        filter: Filter::None,
+    }])?;
     e.stop();
     let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();
     Ok(locate::runtimes_from_log(&log))
@@ -87,13 +105,18 @@ fn plan(project: &Project, args: &RunArgs) -> anyhow::Result<Plan> {
     }
     if let Some(w) = &args.workloads {
         if let Some(bad) = w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
-            return Err(usage(format!("--workloads: unknown workload `{bad}`; choose from {}", WORKLOADS.join(", "))));
+            return Err(usage(format!(
+                "--workloads: unknown workload `{bad}`; choose from {}",
+                WORKLOADS.join(", ")
+            )));
         }
         p.workloads = w.clone();
     }
     if let Some(rate) = args.rate {
         if !(rate.is_finite() && rate > 0.0) {
-            return Err(usage("--rate must be a positive number of requests per second"));
+            return Err(usage(
+                "--rate must be a positive number of requests per second",
+            ));
         }
         p.latency.rate = Some(rate);
     }
@@ -102,17 +125,28 @@ fn plan(project: &Project, args: &RunArgs) -> anyhow::Result<Plan> {
     p.only = args.only.clone();
     let out = match &args.out {
         Some(o) => o.clone(),
-        None => project
-            .results_dir()
-            .join(format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"), p.name)),
+        None => project.results_dir().join(format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+            p.name
+        )),
     };
     if out.join("results.json").exists() {
-        return Err(usage(format!("--out {}: a results.json is already there; choose a new folder", out.display())));
+        return Err(usage(format!(
+            "--out {}: a results.json is already there; choose a new folder",
+            out.display()
+        )));
     }
     Ok(Plan { profile: p, out })
 }
 
-fn phase_plan(phase: &Phase, port: u16, expect: &str, timeout: f64, cpu: Option<usize>) -> LoadPlan {
+fn phase_plan(
+    phase: &Phase,
+    port: u16,
+    expect: &str,
+    timeout: f64,
+    cpu: Option<usize>,
+) -> LoadPlan {
     LoadPlan {
         addr: ([127, 0, 0, 1], port).into(),
         host: "localhost".into(),
@@ -151,7 +185,12 @@ fn measure_phase(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadSummary,
 fn smoke_check(variants: &[Variant], ports: &[u16], timeout: f64) -> anyhow::Result<()> {
     for (v, port) in variants.iter().zip(ports) {
         let mut p = phase_plan(
-            &Phase { connections: 1, rate: None, warmup_s: 0.0, window_s: 1.0 },
+            &Phase {
+                connections: 1,
+                rate: None,
+                warmup_s: 0.0,
+                window_s: 1.0,
+            },
             *port,
             &v.expect_body,
             timeout,
@@ -178,33 +217,59 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     let Plan { profile, out } = plan(project, args)?;
     let started_at = now_rfc3339();
     let envoy_bin = locate::locate(args.envoy.envoy.as_deref(), project, true)?;
-    eprintln!("envoy {} ({}, {})", envoy_bin.version, envoy_bin.path.display(), envoy_bin.found_via);
+    eprintln!(
+        "envoy {} ({}, {})",
+        envoy_bin.version,
+        envoy_bin.path.display(),
+        envoy_bin.found_via
+    );
 
     let only = profile.only.clone();
     let (built, unavailable) = plugins::build_all(project, only.as_deref(), args.rebuild)?;
     let mut skipped: Vec<Skipped> = Vec::new();
     for u in &unavailable {
         eprintln!("skipping {}: {}", u.name, u.reason);
-        skipped.push(Skipped { variant: format!("{}-*", u.name), reason: u.reason.clone() });
+        skipped.push(Skipped {
+            variant: format!("{}-*", u.name),
+            reason: u.reason.clone(),
+        });
     }
     for p in plugins::discover(project)? {
         if only.as_ref().is_none_or(|o| o.contains(&p.name)) {
             for s in &p.manifest.skipped {
-                skipped.push(Skipped { variant: s.variant.clone(), reason: s.reason.clone() });
+                skipped.push(Skipped {
+                    variant: s.variant.clone(),
+                    reason: s.reason.clone(),
+                });
             }
         }
     }
     if let Some(o) = &only {
-        let known: Vec<String> = plugins::discover(project)?.into_iter().map(|p| p.name).chain(["lua".to_string()]).collect();
+        let known: Vec<String> = plugins::discover(project)?
+            .into_iter()
+            .map(|p| p.name)
+            .chain(["lua".to_string()])
+            .collect();
         if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!("--only: unknown implementation `{bad}`; known: {}", known.join(", "))));
+            return Err(usage(format!(
+                "--only: unknown implementation `{bad}`; known: {}",
+                known.join(", ")
+            )));
         }
     }
 
-    std::fs::create_dir_all(&out)
-        .map_err(|e| usage(format!("cannot create run folder {} ({e}); check --out", out.display())))?;
+    std::fs::create_dir_all(&out).map_err(|e| {
+        usage(format!(
+            "cannot create run folder {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
     let runtimes = probe_runtimes(project, &envoy_bin, &out)?;
-    let wasm_runtimes: Vec<String> = runtimes.iter().filter(|r| r.as_str() != "null").cloned().collect();
+    let wasm_runtimes: Vec<String> = runtimes
+        .iter()
+        .filter(|r| r.as_str() != "null")
+        .cloned()
+        .collect();
     eprintln!("wasm runtimes in this Envoy: {}", wasm_runtimes.join(", "));
 
     let mut variants = vec![Variant::baseline()];
@@ -286,7 +351,10 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
     let json_path = out.join("results.json");
 
-    let per_visit = profile.latency.warmup_s + profile.latency.window_s + profile.saturation.warmup_s + profile.saturation.window_s;
+    let per_visit = profile.latency.warmup_s
+        + profile.latency.window_s
+        + profile.saturation.warmup_s
+        + profile.saturation.window_s;
     let total_visits = (profile.rounds * variants.len()) as u64;
     eprintln!(
         "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
@@ -305,10 +373,27 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
                 crate::sys::check_interrupted()?;
                 let v = &variants[vi];
                 let port = ports[1 + vi];
-                bar.set_message(format!("round {}/{} · {}", round + 1, profile.rounds, v.info.id));
-                let lat_plan = phase_plan(&profile.latency, port, &v.expect_body, profile.timeout_s, load_cpu);
+                bar.set_message(format!(
+                    "round {}/{} · {}",
+                    round + 1,
+                    profile.rounds,
+                    v.info.id
+                ));
+                let lat_plan = phase_plan(
+                    &profile.latency,
+                    port,
+                    &v.expect_body,
+                    profile.timeout_s,
+                    load_cpu,
+                );
                 let (latency, latency_cpu) = measure_phase(&envoy, &lat_plan)?;
-                let sat_plan = phase_plan(&profile.saturation, port, &v.expect_body, profile.timeout_s, load_cpu);
+                let sat_plan = phase_plan(
+                    &profile.saturation,
+                    port,
+                    &v.expect_body,
+                    profile.timeout_s,
+                    load_cpu,
+                );
                 let (saturation, cpu) = measure_phase(&envoy, &sat_plan)?;
                 crate::sys::check_interrupted()?;
                 if !envoy.is_running() {
@@ -342,8 +427,21 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     envoy.stop();
     results.variants = results::summarize(&infos, &results.rounds, profile.seed);
     results.finished_at = Some(now_rfc3339());
-    let interrupted = matches!(outcome.as_ref().err().and_then(|e| e.downcast_ref::<Error>()), Some(Error::Interrupted));
-    results.status = if outcome.is_ok() { "complete" } else if interrupted { "interrupted" } else { "failed" }.into();
+    let interrupted = matches!(
+        outcome
+            .as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<Error>()),
+        Some(Error::Interrupted)
+    );
+    results.status = if outcome.is_ok() {
+        "complete"
+    } else if interrupted {
+        "interrupted"
+    } else {
+        "failed"
+    }
+    .into();
     let complete_rounds = results.rounds.len() / variants.len().max(1);
     if !results.rounds.is_empty() || outcome.is_ok() {
         results.write(&json_path)?;
@@ -386,7 +484,10 @@ fn progress_bar(total: u64) -> ProgressBar {
 /// Points results/latest at the newest run folder (a relative symlink), when the run is under results/.
 fn update_latest(project: &Project, out: &Path) {
     let results_dir = project.results_dir();
-    let Ok(rel) = out.canonicalize().map(|o| o.strip_prefix(results_dir.canonicalize().unwrap_or(results_dir.clone())).map(Path::to_path_buf)) else {
+    let Ok(rel) = out.canonicalize().map(|o| {
+        o.strip_prefix(results_dir.canonicalize().unwrap_or(results_dir.clone()))
+            .map(Path::to_path_buf)
+    }) else {
         return;
     };
     let Ok(rel) = rel else { return };
@@ -397,4 +498,3 @@ fn update_latest(project: &Project, out: &Path) {
         let _ = std::fs::rename(&tmp, &link);
     }
 }
-

@@ -47,7 +47,10 @@ impl Project {
 
     /// A path shown relative to the project root when it is inside it.
     pub fn rel(&self, p: &Path) -> String {
-        p.strip_prefix(&self.root).unwrap_or(p).display().to_string()
+        p.strip_prefix(&self.root)
+            .unwrap_or(p)
+            .display()
+            .to_string()
     }
 
     /// Installs PyPI packages into the cache venv, creating it first if needed.

@@ -41,7 +41,9 @@ pub struct PluginConfig {
 
 fn reply_of(obj: &Map<String, Value>, at: &str) -> Result<Reply, String> {
     match obj.get("content") {
-        None => Ok(Reply { content: String::new() }),
+        None => Ok(Reply {
+            content: String::new(),
+        }),
         Some(Value::String(s)) => Ok(Reply { content: s.clone() }),
         Some(_) => Err(format!("{at}content must be a string")),
     }
@@ -53,7 +55,9 @@ fn int_key(obj: &Map<String, Value>, key: &str, default: u32) -> Result<u32, Str
         Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v <= MAX_INT) => {
             Ok(n.as_u64().unwrap_or(0) as u32)
         }
-        Some(_) => Err(format!("{key} must be a non-negative integer (at most {MAX_INT})")),
+        Some(_) => Err(format!(
+            "{key} must be a non-negative integer (at most {MAX_INT})"
+        )),
     }
 }
 
@@ -120,13 +124,23 @@ pub fn parse(config: &Value) -> Result<PluginConfig, String> {
                     ))
                 }
             };
-            rules.push(Rule { matcher, reply: reply_of(ro, &format!("_rules_[{i}].")) ? });
+            rules.push(Rule {
+                matcher,
+                reply: reply_of(ro, &format!("_rules_[{i}]."))?,
+            });
         }
     }
     if global.is_none() && rules.is_empty() {
         return Err("no global configuration and no rules".into());
     }
-    Ok(PluginConfig { global, rules, mode, header_count, crash_every, spin })
+    Ok(PluginConfig {
+        global,
+        rules,
+        mode,
+        header_count,
+        crash_every,
+        spin,
+    })
 }
 
 /// `:authority` without its port, as Higress's stripPortFromHost does.
@@ -176,7 +190,10 @@ mod tests {
         let body = |r: &str, a: &str| c.select(r, a).map(|x| x.content.as_str());
         assert_eq!(body("default/foo", "localhost"), Some("hello foo"));
         assert_eq!(body("default/bar", "www.example.com"), Some("hello world"));
-        assert_eq!(body("default/bar", "www.test.com:8080"), Some("hello world"));
+        assert_eq!(
+            body("default/bar", "www.test.com:8080"),
+            Some("hello world")
+        );
         assert_eq!(body("default/bar", "example.com"), Some("hello higress"));
     }
 
@@ -187,7 +204,10 @@ mod tests {
         let only_rules = parse(&json!({"_rules_": [{"_match_route_": ["r"]}]})).unwrap();
         assert!(only_rules.global.is_none());
         assert_eq!(only_rules.select("other", "h"), None);
-        assert!(parse(&json!({"x": 1, "_rules_": []})).unwrap().global.is_some());
+        assert!(parse(&json!({"x": 1, "_rules_": []}))
+            .unwrap()
+            .global
+            .is_some());
     }
 
     #[test]

@@ -77,8 +77,12 @@ pub struct Unavailable {
 pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
     let dir = project.plugins_dir();
     let mut out = Vec::new();
-    let entries = std::fs::read_dir(&dir)
-        .map_err(|e| usage(format!("cannot read the plugins folder {} ({e})", dir.display())))?;
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        usage(format!(
+            "cannot read the plugins folder {} ({e})",
+            dir.display()
+        ))
+    })?;
     for entry in entries.flatten() {
         let manifest_path = entry.path().join("plugin.toml");
         if !manifest_path.is_file() {
@@ -88,7 +92,10 @@ pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
         let manifest: Manifest = toml::from_str(&text)
             .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
         if manifest.build.is_empty() {
-            return Err(usage(format!("{}: `build` must name a command", manifest_path.display())));
+            return Err(usage(format!(
+                "{}: `build` must name a command",
+                manifest_path.display()
+            )));
         }
         out.push(Plugin {
             name: entry.file_name().to_string_lossy().to_string(),
@@ -101,7 +108,10 @@ pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
@@ -126,7 +136,12 @@ impl Plugin {
         files.sort();
         let mut h = Sha256::new();
         for f in files {
-            h.update(f.strip_prefix(&self.dir).unwrap_or(&f).to_string_lossy().as_bytes());
+            h.update(
+                f.strip_prefix(&self.dir)
+                    .unwrap_or(&f)
+                    .to_string_lossy()
+                    .as_bytes(),
+            );
             h.update([0]);
             h.update(std::fs::read(&f).unwrap_or_default());
             h.update([0]);
@@ -140,7 +155,9 @@ impl Plugin {
 
     /// Runs one toolchain check in the plugin's folder.
     pub fn check_one(&self, r: &Requirement) -> bool {
-        let Some((prog, args)) = r.check.split_first() else { return true };
+        let Some((prog, args)) = r.check.split_first() else {
+            return true;
+        };
         Command::new(prog)
             .args(args)
             .current_dir(&self.dir)
@@ -159,12 +176,18 @@ impl Plugin {
     }
 
     fn stamp_path(&self, project: &Project) -> PathBuf {
-        project.cache().join("build").join(format!("{}.stamp", self.name))
+        project
+            .cache()
+            .join("build")
+            .join(format!("{}.stamp", self.name))
     }
 
     /// Builds the plugin if its sources changed since the last successful build.
     pub fn build(&self, project: &Project, force: bool) -> Result<Built, Unavailable> {
-        let unavailable = |reason: String| Unavailable { name: self.name.clone(), reason };
+        let unavailable = |reason: String| Unavailable {
+            name: self.name.clone(),
+            reason,
+        };
         let src_hash = self.source_hash();
         let stamp = self.stamp_path(project);
         let out = self.output();
@@ -179,9 +202,13 @@ impl Plugin {
                     .pip_install(&pkgs)
                     .map_err(|e| unavailable(format!("{e}")))?;
             }
-            let log_path = project.cache().join("build").join(format!("{}.log", self.name));
+            let log_path = project
+                .cache()
+                .join("build")
+                .join(format!("{}.log", self.name));
             let _ = std::fs::create_dir_all(log_path.parent().unwrap_or(Path::new(".")));
-            let log = std::fs::File::create(&log_path).map_err(|e| unavailable(format!("cannot write {} ({e})", log_path.display())))?;
+            let log = std::fs::File::create(&log_path)
+                .map_err(|e| unavailable(format!("cannot write {} ({e})", log_path.display())))?;
             let venv_bin = project.venv().join("bin");
             let path_var = match std::env::var_os("PATH") {
                 Some(p) => {
@@ -191,8 +218,16 @@ impl Plugin {
                 }
                 None => venv_bin.into_os_string(),
             };
-            let (prog, args) = self.manifest.build.split_first().expect("checked at discovery");
-            eprintln!("building plugin {} ({}) ...", self.name, self.manifest.build.join(" "));
+            let (prog, args) = self
+                .manifest
+                .build
+                .split_first()
+                .expect("checked at discovery");
+            eprintln!(
+                "building plugin {} ({}) ...",
+                self.name,
+                self.manifest.build.join(" ")
+            );
             let status = Command::new(prog)
                 .args(args)
                 .current_dir(&self.dir)
@@ -220,7 +255,8 @@ impl Plugin {
             }
             let _ = crate::sys::write_atomic(&stamp, src_hash.as_bytes());
         }
-        let bytes = std::fs::read(&out).map_err(|e| unavailable(format!("cannot read {} ({e})", out.display())))?;
+        let bytes = std::fs::read(&out)
+            .map_err(|e| unavailable(format!("cannot read {} ({e})", out.display())))?;
         Ok(Built {
             name: self.name.clone(),
             language: self.manifest.language.clone(),
@@ -234,7 +270,11 @@ impl Plugin {
 }
 
 /// Builds every plugin (or those in `only`), returning the modules and what could not be built.
-pub fn build_all(project: &Project, only: Option<&[String]>, force: bool) -> anyhow::Result<(Vec<Built>, Vec<Unavailable>)> {
+pub fn build_all(
+    project: &Project,
+    only: Option<&[String]>,
+    force: bool,
+) -> anyhow::Result<(Vec<Built>, Vec<Unavailable>)> {
     let mut built = Vec::new();
     let mut missing = Vec::new();
     for p in discover(project)? {

@@ -114,10 +114,12 @@ pub struct VariantSummary {
     pub requests: u64,
     pub errors: u64,
     /// Median over rounds of the saturation throughput, requests/s.
+    #[serde(with = "crate::stats::nan_as_null")]
     pub rps: f64,
     /// Medians over rounds of the latency phase's percentiles.
     pub latency_us: LatencyUs,
     /// Median over rounds of Envoy's CPU time per request at saturation.
+    #[serde(with = "crate::stats::nan_as_null")]
     pub cpu_us_per_req: f64,
     /// Versus the baseline of the same rounds; null for the baseline itself.
     pub overhead: Option<Overhead>,
@@ -133,8 +135,10 @@ pub struct RoundRecord {
     pub latency: LoadSummary,
     pub saturation: LoadSummary,
     /// Envoy's CPU time per request over the saturation window (all Envoy threads).
+    #[serde(with = "crate::stats::nan_as_null")]
     pub cpu_us_per_req: f64,
     /// The same over the latency window.
+    #[serde(with = "crate::stats::nan_as_null")]
     pub latency_cpu_us_per_req: f64,
 }
 
@@ -157,12 +161,24 @@ pub struct VariantInfo {
 
 pub const BASELINE: &str = "baseline";
 
-fn per_round(rounds: &[RoundRecord], id: &str, f: impl Fn(&RoundRecord) -> f64) -> Vec<(usize, f64)> {
-    rounds.iter().filter(|r| r.variant == id).map(|r| (r.round, f(r))).collect()
+fn per_round(
+    rounds: &[RoundRecord],
+    id: &str,
+    f: impl Fn(&RoundRecord) -> f64,
+) -> Vec<(usize, f64)> {
+    rounds
+        .iter()
+        .filter(|r| r.variant == id)
+        .map(|r| (r.round, f(r)))
+        .collect()
 }
 
 /// Values of `f` for `id` and the baseline, paired by round (rounds missing either side are dropped).
-pub fn paired(rounds: &[RoundRecord], id: &str, f: impl Fn(&RoundRecord) -> f64 + Copy) -> (Vec<f64>, Vec<f64>) {
+pub fn paired(
+    rounds: &[RoundRecord],
+    id: &str,
+    f: impl Fn(&RoundRecord) -> f64 + Copy,
+) -> (Vec<f64>, Vec<f64>) {
     let base = per_round(rounds, BASELINE, f);
     let mut a = Vec::new();
     let mut b = Vec::new();
@@ -185,7 +201,9 @@ pub fn summarize(infos: &[VariantInfo], rounds: &[RoundRecord], seed: u64) -> Ve
             if mine.is_empty() {
                 return None;
             }
-            let med = |f: &dyn Fn(&RoundRecord) -> f64| stats::median(&mine.iter().map(|r| f(r)).collect::<Vec<_>>());
+            let med = |f: &dyn Fn(&RoundRecord) -> f64| {
+                stats::median(&mine.iter().map(|r| f(r)).collect::<Vec<_>>())
+            };
             let overhead = (info.id != BASELINE).then(|| {
                 let s = seed.wrapping_add(i as u64 * 7919);
                 let (a, b) = paired(rounds, &info.id, |r| r.latency.latency_us.p50);
@@ -194,7 +212,11 @@ pub fn summarize(infos: &[VariantInfo], rounds: &[RoundRecord], seed: u64) -> Ve
                 let p99 = stats::paired_median_difference(&a, &b, s + 1);
                 let (a, b) = paired(rounds, &info.id, |r| r.cpu_us_per_req);
                 let cpu = stats::paired_median_difference(&a, &b, s + 2);
-                Overhead { p50, p99, cpu_us_per_req: cpu }
+                Overhead {
+                    p50,
+                    p99,
+                    cpu_us_per_req: cpu,
+                }
             });
             Some(VariantSummary {
                 id: info.id.clone(),
@@ -203,8 +225,14 @@ pub fn summarize(infos: &[VariantInfo], rounds: &[RoundRecord], seed: u64) -> Ve
                 workload: info.workload.clone(),
                 wasm_sha256: info.wasm_sha256.clone(),
                 wasm_bytes: info.wasm_bytes,
-                requests: mine.iter().map(|r| r.latency.requests + r.saturation.requests).sum(),
-                errors: mine.iter().map(|r| r.latency.errors + r.saturation.errors).sum(),
+                requests: mine
+                    .iter()
+                    .map(|r| r.latency.requests + r.saturation.requests)
+                    .sum(),
+                errors: mine
+                    .iter()
+                    .map(|r| r.latency.errors + r.saturation.errors)
+                    .sum(),
                 rps: med(&|r| r.saturation.rps),
                 latency_us: LatencyUs {
                     p50: med(&|r| r.latency.latency_us.p50),
@@ -230,9 +258,17 @@ impl Results {
     }
 
     pub fn read(path: &Path) -> anyhow::Result<Results> {
-        let path = if path.is_dir() { path.join("results.json") } else { path.to_path_buf() };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| crate::error::usage(format!("cannot read {} ({e}); give a results.json or a run folder", path.display())))?;
+        let path = if path.is_dir() {
+            path.join("results.json")
+        } else {
+            path.to_path_buf()
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            crate::error::usage(format!(
+                "cannot read {} ({e}); give a results.json or a run folder",
+                path.display()
+            ))
+        })?;
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| crate::error::usage(format!("{} is not JSON: {e}", path.display())))?;
         let version = v.get("schema_version").and_then(|x| x.as_u64());
@@ -243,8 +279,12 @@ impl Results {
                 version
             )));
         }
-        serde_json::from_value(v)
-            .map_err(|e| crate::error::usage(format!("{} does not match the results schema: {e}", path.display())))
+        serde_json::from_value(v).map_err(|e| {
+            crate::error::usage(format!(
+                "{} does not match the results schema: {e}",
+                path.display()
+            ))
+        })
     }
 }
 
@@ -252,9 +292,17 @@ pub fn host_info(envoy_cpu: Option<usize>, load_cpu: Option<usize>) -> Host {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu_model = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|x| x.1.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|x| x.1.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown".into());
-    let read = |p: &str| std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default();
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
     Host {
         cpu_model,
         cores: crate::sys::online_cpus(),

@@ -6,9 +6,29 @@ use serde::{Deserialize, Serialize};
 /// A point estimate with its 95% confidence interval, in the unit named by the field that holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    #[serde(with = "nan_as_null")]
     pub estimate: f64,
+    #[serde(with = "nan_as_null")]
     pub ci95_low: f64,
+    #[serde(with = "nan_as_null")]
     pub ci95_high: f64,
+}
+
+/// JSON has no NaN: a figure with no sample is written as null and read back as NaN.
+pub mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 impl Estimate {
@@ -89,11 +109,20 @@ pub const BOOTSTRAP_RESAMPLES: usize = 4000;
 
 /// Percentile-bootstrap 95% interval of `statistic` over `xs`. With fewer than 2 values the interval
 /// collapses onto the estimate (and the caller should say there were too few rounds).
-pub fn bootstrap_ci(xs: &[f64], statistic: fn(&[f64]) -> f64, resamples: usize, seed: u64) -> Estimate {
+pub fn bootstrap_ci(
+    xs: &[f64],
+    statistic: fn(&[f64]) -> f64,
+    resamples: usize,
+    seed: u64,
+) -> Estimate {
     let xs: Vec<f64> = xs.iter().copied().filter(|x| !x.is_nan()).collect();
     let est = statistic(&xs);
     if xs.len() < 2 {
-        return Estimate { estimate: est, ci95_low: est, ci95_high: est };
+        return Estimate {
+            estimate: est,
+            ci95_low: est,
+            ci95_high: est,
+        };
     }
     let mut rng = Rng::new(seed);
     let mut sample = vec![0.0; xs.len()];

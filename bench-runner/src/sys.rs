@@ -10,7 +10,9 @@ static INTERRUPTED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// Installs SIGINT/SIGTERM handlers that set a flag every long loop checks. A second signal while the
 /// flag is already set terminates at once (children are still killed by PR_SET_PDEATHSIG).
 pub fn install_signal_handlers() {
-    let flag = INTERRUPTED.get_or_init(|| Arc::new(AtomicBool::new(false))).clone();
+    let flag = INTERRUPTED
+        .get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone();
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // Order matters: the conditional shutdown is registered first so it sees the flag before this
         // signal sets it; it fires only on the second signal.
@@ -20,9 +22,7 @@ pub fn install_signal_handlers() {
 }
 
 pub fn interrupted() -> bool {
-    INTERRUPTED
-        .get()
-        .is_some_and(|f| f.load(Ordering::Relaxed))
+    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
 /// Returns Err(Interrupted) once Ctrl-C was pressed.

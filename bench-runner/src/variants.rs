@@ -14,7 +14,10 @@ pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
 pub fn workload_config(workload: &str) -> Option<(Value, &'static str)> {
     match workload {
         "mock" => Some((json!({ "content": MOCK_BODY }), MOCK_BODY)),
-        "headers" => Some((json!({ "mode": "headers", "header_count": 20 }), PASSTHROUGH_BODY)),
+        "headers" => Some((
+            json!({ "mode": "headers", "header_count": 20 }),
+            PASSTHROUGH_BODY,
+        )),
         _ => None,
     }
 }
@@ -79,7 +82,10 @@ impl Variant {
                 wasm_sha256: Some(built.sha256.clone()),
                 wasm_bytes: Some(built.bytes),
             },
-            kind: Kind::Wasm { built: built.clone(), runtime: runtime.into() },
+            kind: Kind::Wasm {
+                built: built.clone(),
+                runtime: runtime.into(),
+            },
             config,
             expect_body: body.into(),
         })
@@ -90,9 +96,15 @@ impl Variant {
         Ok(match &self.kind {
             Kind::Baseline => Filter::None,
             Kind::Lua => {
-                let parsed = crate::plugin_config::parse(config)
-                    .map_err(|e| crate::error::usage(format!("Lua variant {}: invalid configuration: {e}", self.info.id)))?;
-                Filter::Lua { script: crate::lua::script(&parsed) }
+                let parsed = crate::plugin_config::parse(config).map_err(|e| {
+                    crate::error::usage(format!(
+                        "Lua variant {}: invalid configuration: {e}",
+                        self.info.id
+                    ))
+                })?;
+                Filter::Lua {
+                    script: crate::lua::script(&parsed),
+                }
             }
             Kind::Wasm { built, runtime } => Filter::Wasm {
                 module: built.module.clone(),
@@ -104,6 +116,10 @@ impl Variant {
     }
 
     pub fn listener(&self, port: u16) -> anyhow::Result<ListenerSpec> {
-        Ok(ListenerSpec { name: self.info.id.clone(), port, filter: self.filter_with(&self.config)? })
+        Ok(ListenerSpec {
+            name: self.info.id.clone(),
+            port,
+            filter: self.filter_with(&self.config)?,
+        })
     }
 }

@@ -45,10 +45,18 @@ pub struct Templates {
 
 fn load(dir: &Path, name: &str) -> anyhow::Result<Value> {
     let path = dir.join(name);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| usage(format!("cannot read Envoy template {} ({e})", path.display())))?;
-    serde_yaml::from_str(&text)
-        .map_err(|e| usage(format!("Envoy template {} is not valid YAML: {e}", path.display())))
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        usage(format!(
+            "cannot read Envoy template {} ({e})",
+            path.display()
+        ))
+    })?;
+    serde_yaml::from_str(&text).map_err(|e| {
+        usage(format!(
+            "Envoy template {} is not valid YAML: {e}",
+            path.display()
+        ))
+    })
 }
 
 impl Templates {
@@ -77,12 +85,27 @@ impl Templates {
     fn filter(&self, name: &str, f: &Filter) -> anyhow::Result<Option<Value>> {
         Ok(match f {
             Filter::None => None,
-            Filter::Wasm { module, runtime, configuration, plugin_extra } => {
+            Filter::Wasm {
+                module,
+                runtime,
+                configuration,
+                plugin_extra,
+            } => {
                 let mut v = self.wasm.clone();
                 let file = "filters/wasm.yaml";
                 self.set(&mut v, file, "/typed_config/config/name", json!(name))?;
-                self.set(&mut v, file, "/typed_config/config/configuration/value", json!(configuration))?;
-                self.set(&mut v, file, "/typed_config/config/vm_config/vm_id", json!(name))?;
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/config/configuration/value",
+                    json!(configuration),
+                )?;
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/config/vm_config/vm_id",
+                    json!(name),
+                )?;
                 self.set(
                     &mut v,
                     file,
@@ -95,7 +118,10 @@ impl Templates {
                     "/typed_config/config/vm_config/code/local/filename",
                     json!(module.display().to_string()),
                 )?;
-                if let Some(cfg) = v.pointer_mut("/typed_config/config").and_then(Value::as_object_mut) {
+                if let Some(cfg) = v
+                    .pointer_mut("/typed_config/config")
+                    .and_then(Value::as_object_mut)
+                {
                     for (k, val) in plugin_extra {
                         cfg.insert(k.clone(), val.clone());
                     }
@@ -118,21 +144,41 @@ impl Templates {
     /// The whole bootstrap for one Envoy process.
     pub fn bootstrap(&self, admin_port: u16, listeners: &[ListenerSpec]) -> anyhow::Result<Value> {
         let mut root = self.bootstrap.clone();
-        self.set(&mut root, "bootstrap.yaml", "/admin/address/socket_address/port_value", json!(admin_port))?;
+        self.set(
+            &mut root,
+            "bootstrap.yaml",
+            "/admin/address/socket_address/port_value",
+            json!(admin_port),
+        )?;
         let mut out = Vec::new();
         for l in listeners {
             let mut v = self.listener.clone();
             let file = "listener.yaml";
             self.set(&mut v, file, "/name", json!(l.name))?;
-            self.set(&mut v, file, "/address/socket_address/port_value", json!(l.port))?;
+            self.set(
+                &mut v,
+                file,
+                "/address/socket_address/port_value",
+                json!(l.port),
+            )?;
             let hcm = "/filter_chains/0/filters/0/typed_config";
             self.set(&mut v, file, &format!("{hcm}/stat_prefix"), json!(l.name))?;
             let mut filters: Vec<Value> = self.filter(&l.name, &l.filter)?.into_iter().collect();
             filters.push(self.router.clone());
-            self.set(&mut v, file, &format!("{hcm}/http_filters"), Value::Array(filters))?;
+            self.set(
+                &mut v,
+                file,
+                &format!("{hcm}/http_filters"),
+                Value::Array(filters),
+            )?;
             out.push(v);
         }
-        self.set(&mut root, "bootstrap.yaml", "/static_resources/listeners", Value::Array(out))?;
+        self.set(
+            &mut root,
+            "bootstrap.yaml",
+            "/static_resources/listeners",
+            Value::Array(out),
+        )?;
         Ok(root)
     }
 }
@@ -167,18 +213,35 @@ mod tests {
         let l = &b["static_resources"]["listeners"][0];
         assert_eq!(l["address"]["socket_address"]["port_value"], 9001);
         let f = &l["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"];
-        assert_eq!(f[0]["typed_config"]["config"]["configuration"]["value"], evil);
-        assert_eq!(f[0]["typed_config"]["config"]["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
+        assert_eq!(
+            f[0]["typed_config"]["config"]["configuration"]["value"],
+            evil
+        );
+        assert_eq!(
+            f[0]["typed_config"]["config"]["vm_config"]["runtime"],
+            "envoy.wasm.runtime.v8"
+        );
         assert_eq!(f[1]["name"], "envoy.filters.http.router");
-        assert_eq!(b["admin"]["address"]["socket_address"]["address"], "127.0.0.1");
+        assert_eq!(
+            b["admin"]["address"]["socket_address"]["address"],
+            "127.0.0.1"
+        );
     }
 
     #[test]
     fn baseline_has_only_the_router() {
         let b = templates()
-            .bootstrap(1, &[ListenerSpec { name: "baseline".into(), port: 2, filter: Filter::None }])
+            .bootstrap(
+                1,
+                &[ListenerSpec {
+                    name: "baseline".into(),
+                    port: 2,
+                    filter: Filter::None,
+                }],
+            )
             .unwrap();
-        let f = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"];
+        let f = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"]["http_filters"];
         assert_eq!(f.as_array().unwrap().len(), 1);
     }
 }

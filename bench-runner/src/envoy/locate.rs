@@ -30,7 +30,10 @@ fn unwrap_pypi_wrapper(path: &Path) -> PathBuf {
     if !is_script {
         return path.to_path_buf();
     }
-    let venv = path.parent().and_then(Path::parent).unwrap_or(Path::new("/"));
+    let venv = path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("/"));
     if let Ok(libs) = std::fs::read_dir(venv.join("lib")) {
         for lib in libs.flatten() {
             let bin = lib.path().join("site-packages/envoy/_bin/envoy");
@@ -56,11 +59,17 @@ pub fn version_of(path: &Path) -> anyhow::Result<(String, String)> {
         .arg("--version")
         .output()
         .with_context(|| format!("cannot run {}", path.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     let line = text
         .lines()
         .find(|l| l.contains("version:"))
-        .ok_or_else(|| usage(format!("{} --version printed no version line: is it Envoy?", path.display())))?
+        .ok_or_else(|| {
+            usage(format!(
+                "{} --version printed no version line: is it Envoy?",
+                path.display()
+            ))
+        })?
         .trim()
         .to_string();
     let version = line
@@ -81,7 +90,12 @@ fn checked(path: PathBuf, found_via: &str, flag: &str) -> anyhow::Result<EnvoyBi
     }
     let path = unwrap_pypi_wrapper(&path);
     let (version, version_line) = version_of(&path)?;
-    Ok(EnvoyBin { path, version, version_line, found_via: found_via.into() })
+    Ok(EnvoyBin {
+        path,
+        version,
+        version_line,
+        found_via: found_via.into(),
+    })
 }
 
 /// Locates Envoy, installing it if allowed and nothing else was found.
@@ -120,7 +134,11 @@ pub fn runtimes_from_log(log: &str) -> Vec<String> {
         .find_map(|l| l.split("envoy.wasm.runtime: ").nth(1))
         .map(|rest| {
             rest.split(',')
-                .map(|s| s.trim().trim_start_matches("envoy.wasm.runtime.").to_string())
+                .map(|s| {
+                    s.trim()
+                        .trim_start_matches("envoy.wasm.runtime.")
+                        .to_string()
+                })
                 .filter(|s| !s.is_empty())
                 .collect()
         })

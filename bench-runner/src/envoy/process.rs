@@ -44,7 +44,10 @@ pub fn http_get(port: u16, path: &str, timeout: Duration) -> std::io::Result<(u1
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).to_string();
@@ -53,7 +56,10 @@ pub fn http_get(port: u16, path: &str, timeout: Duration) -> std::io::Result<(u1
         .nth(1)
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
-    let body = text.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 
@@ -61,12 +67,22 @@ impl Envoy {
     /// Starts Envoy and waits until `/ready` answers 200. An Envoy that exits, or is not ready in time,
     /// gives an error quoting the end of its log.
     pub fn start(o: &StartOptions) -> anyhow::Result<Envoy> {
-        let log = std::fs::File::create(o.log)
-            .map_err(|e| usage(format!("cannot create Envoy's log file {} ({e})", o.log.display())))?;
+        let log = std::fs::File::create(o.log).map_err(|e| {
+            usage(format!(
+                "cannot create Envoy's log file {} ({e})",
+                o.log.display()
+            ))
+        })?;
         let mut cmd = Command::new(o.binary);
         cmd.arg("-c")
             .arg(o.config)
-            .args(["--concurrency", "1", "--disable-hot-restart", "-l", o.log_level])
+            .args([
+                "--concurrency",
+                "1",
+                "--disable-hot-restart",
+                "-l",
+                o.log_level,
+            ])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -87,7 +103,12 @@ impl Envoy {
         let child = cmd
             .spawn()
             .map_err(|e| usage(format!("cannot start Envoy {} ({e})", o.binary.display())))?;
-        let mut envoy = Envoy { pid: child.id(), child, admin_port: o.admin_port, log_path: o.log.to_path_buf() };
+        let mut envoy = Envoy {
+            pid: child.id(),
+            child,
+            admin_port: o.admin_port,
+            log_path: o.log.to_path_buf(),
+        };
         let deadline = Instant::now() + o.ready_timeout;
         loop {
             if let Some(status) = envoy.child.try_wait()? {

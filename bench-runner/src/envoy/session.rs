@@ -14,7 +14,9 @@ pub fn allocate_ports(n: usize, base: Option<u16>) -> anyhow::Result<Vec<u16>> {
         Some(b) => {
             let last = b as usize + n - 1;
             if last > u16::MAX as usize || b == 0 {
-                return Err(usage(format!("--base-port {b}: needs {n} ports up to {last}; choose a lower port")));
+                return Err(usage(format!(
+                    "--base-port {b}: needs {n} ports up to {last}; choose a lower port"
+                )));
             }
             let ports: Vec<u16> = (b..=last as u16).collect();
             if let Some(p) = ports.iter().find(|p| crate::sys::port_busy(**p)) {
@@ -81,7 +83,8 @@ pub fn validate(envoy: &EnvoyBin, config: &Path) -> Result<(), String> {
     if out.status.success() {
         Ok(())
     } else {
-        let text = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+        let text = String::from_utf8_lossy(&out.stderr).to_string()
+            + &String::from_utf8_lossy(&out.stdout);
         Err(text.lines().rev().take(5).collect::<Vec<_>>().join("\n"))
     }
 }

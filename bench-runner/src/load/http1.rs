@@ -68,7 +68,12 @@ impl Connection {
     pub async fn connect(addr: SocketAddr) -> io::Result<Connection> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Connection { stream, buf: Vec::with_capacity(4096), chunked_body: Vec::new(), closing: false })
+        Ok(Connection {
+            stream,
+            buf: Vec::with_capacity(4096),
+            chunked_body: Vec::new(),
+            closing: false,
+        })
     }
 
     /// Reads more bytes into `buf`; an orderly close is an I/O failure (the response was not complete).
@@ -83,7 +88,11 @@ impl Connection {
     }
 
     /// Sends `request` and reads one whole response, judged against `expect`.
-    pub async fn exchange(&mut self, request: &[u8], expect: &Expectation) -> Result<Verdict, Failure> {
+    pub async fn exchange(
+        &mut self,
+        request: &[u8],
+        expect: &Expectation,
+    ) -> Result<Verdict, Failure> {
         let (status, body) = self.exchange_raw(request).await?;
         Ok(expect.judge(status, body))
     }
@@ -91,7 +100,10 @@ impl Connection {
     /// Sends `request` and returns the status and body of the whole response.
     pub async fn exchange_raw(&mut self, request: &[u8]) -> Result<(u16, &[u8]), Failure> {
         self.buf.clear();
-        self.stream.write_all(request).await.map_err(|_| Failure::Io)?;
+        self.stream
+            .write_all(request)
+            .await
+            .map_err(|_| Failure::Io)?;
         let (status, head_len, framing) = loop {
             let mut headers = [httparse::EMPTY_HEADER; 32];
             let mut resp = httparse::Response::new(&mut headers);
@@ -165,7 +177,8 @@ impl Connection {
                 }
                 self.fill().await?;
             };
-            let line = std::str::from_utf8(&self.buf[pos..line_end]).map_err(|_| Failure::Protocol)?;
+            let line =
+                std::str::from_utf8(&self.buf[pos..line_end]).map_err(|_| Failure::Protocol)?;
             let size_hex = line.split(';').next().unwrap_or("").trim();
             let size = usize::from_str_radix(size_hex, 16).map_err(|_| Failure::Protocol)?;
             pos = line_end + 2;
@@ -181,14 +194,19 @@ impl Connection {
                     let empty = end == pos;
                     pos = end + 2;
                     if empty {
-                        return if pos == self.buf.len() { Ok(()) } else { Err(Failure::Protocol) };
+                        return if pos == self.buf.len() {
+                            Ok(())
+                        } else {
+                            Err(Failure::Protocol)
+                        };
                     }
                 }
             }
             while self.buf.len() < pos + size + 2 {
                 self.fill().await?;
             }
-            self.chunked_body.extend_from_slice(&self.buf[pos..pos + size]);
+            self.chunked_body
+                .extend_from_slice(&self.buf[pos..pos + size]);
             if &self.buf[pos + size..pos + size + 2] != b"\r\n" {
                 return Err(Failure::Protocol);
             }
@@ -222,7 +240,10 @@ mod tests {
     }
 
     fn expect(body: &str) -> Expectation {
-        Expectation { status: 200, body: Some(body.as_bytes().to_vec()) }
+        Expectation {
+            status: 200,
+            body: Some(body.as_bytes().to_vec()),
+        }
     }
 
     #[tokio::test]
@@ -247,9 +268,15 @@ mod tests {
     async fn truncated_and_garbage_responses_are_failures() {
         let addr = serve(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhel"]).await;
         let mut c = Connection::connect(addr).await.unwrap();
-        assert_eq!(c.exchange(&build_request("h", "/"), &expect("x")).await, Err(Failure::Io));
+        assert_eq!(
+            c.exchange(&build_request("h", "/"), &expect("x")).await,
+            Err(Failure::Io)
+        );
         let addr = serve(vec![b"SMTP ready\r\n\r\n"]).await;
         let mut c = Connection::connect(addr).await.unwrap();
-        assert_eq!(c.exchange(&build_request("h", "/"), &expect("x")).await, Err(Failure::Protocol));
+        assert_eq!(
+            c.exchange(&build_request("h", "/"), &expect("x")).await,
+            Err(Failure::Protocol)
+        );
     }
 }

@@ -131,7 +131,8 @@ fn new_hist() -> Histogram<u64> {
 
 /// Quantiles reported for percentile curves.
 pub const CURVE_QUANTILES: [f64; 16] = [
-    0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99995, 0.99999, 1.0,
+    0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99, 0.995, 0.999, 0.9995, 0.9999, 0.99995,
+    0.99999, 1.0,
 ];
 
 /// A load run reduced to what results.json and `load --json` keep.
@@ -154,11 +155,17 @@ pub struct LoadSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LatencyUs {
+    #[serde(with = "crate::stats::nan_as_null")]
     pub p50: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
     pub p90: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
     pub p99: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
     pub p999: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
     pub max: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
     pub mean: f64,
 }
 
@@ -178,7 +185,13 @@ fn us(ns: u64) -> f64 {
 impl LoadOutcome {
     pub fn summarize(&self, pace: Pace) -> LoadSummary {
         let h = &self.latency;
-        let q = |x: f64| if h.is_empty() { f64::NAN } else { us(h.value_at_quantile(x)) };
+        let q = |x: f64| {
+            if h.is_empty() {
+                f64::NAN
+            } else {
+                us(h.value_at_quantile(x))
+            }
+        };
         let secs = self.window.as_secs_f64();
         let requests = self.ok + self.errors.total();
         LoadSummary {
@@ -187,16 +200,28 @@ impl LoadOutcome {
             errors: self.errors.total(),
             error_kinds: self.errors.clone(),
             window_s: secs,
-            rps: if secs > 0.0 { self.ok as f64 / secs } else { 0.0 },
+            rps: if secs > 0.0 {
+                self.ok as f64 / secs
+            } else {
+                0.0
+            },
             latency_us: LatencyUs {
                 p50: q(0.5),
                 p90: q(0.9),
                 p99: q(0.99),
                 p999: q(0.999),
                 max: if h.is_empty() { f64::NAN } else { us(h.max()) },
-                mean: if h.is_empty() { f64::NAN } else { h.mean() / 1000.0 },
+                mean: if h.is_empty() {
+                    f64::NAN
+                } else {
+                    h.mean() / 1000.0
+                },
             },
-            curve_us: if h.is_empty() { vec![] } else { CURVE_QUANTILES.iter().map(|&x| (x, q(x))).collect() },
+            curve_us: if h.is_empty() {
+                vec![]
+            } else {
+                CURVE_QUANTILES.iter().map(|&x| (x, q(x))).collect()
+            },
             schedule: match pace {
                 Pace::Open { rate } => Some(ScheduleSummary {
                     intended_rps: rate,
@@ -207,7 +232,11 @@ impl LoadOutcome {
                 }),
                 Pace::Closed => None,
             },
-            tool_cpu_us_per_req: if requests > 0 { self.tool_cpu_ns as f64 / 1000.0 / requests as f64 } else { 0.0 },
+            tool_cpu_us_per_req: if requests > 0 {
+                self.tool_cpu_ns as f64 / 1000.0 / requests as f64
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -252,7 +281,9 @@ pub fn run(plan: &LoadPlan, progress: Option<Arc<AtomicU64>>) -> anyhow::Result<
             if let Some(cpu) = plan.cpu {
                 let _ = crate::sys::pin_to_cpu(0, cpu);
             }
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             let local = tokio::task::LocalSet::new();
             Ok(local.block_on(&rt, run_local(plan, progress)))
         })?
@@ -296,7 +327,10 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
         progress,
     });
     let request = Rc::new(http1::build_request(&plan.host, &plan.path));
-    let expect = Rc::new(Expectation { status: plan.expect_status, body: plan.expect_body.clone() });
+    let expect = Rc::new(Expectation {
+        status: plan.expect_status,
+        body: plan.expect_body.clone(),
+    });
     let mut tasks = Vec::new();
     for _ in 0..plan.connections {
         tasks.push(tokio::task::spawn_local(connection_loop(
@@ -370,7 +404,10 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
 
 /// CPU time of the calling thread, ns.
 fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -406,7 +443,8 @@ impl Shared {
                     return None;
                 }
                 self.next_slot.set(slot + 1);
-                let intended = self.start + Duration::from_nanos((slot as f64 * self.interval_ns) as u64);
+                let intended =
+                    self.start + Duration::from_nanos((slot as f64 * self.interval_ns) as u64);
                 sleep_until_precise(intended).await;
                 if self.stop.get() {
                     return None;
@@ -495,7 +533,8 @@ async fn connection_loop(
             match result {
                 Ok(Ok(Verdict::Ok)) => {
                     st.ok += 1;
-                    st.latency.saturating_record((done - intended).as_nanos().max(1) as u64);
+                    st.latency
+                        .saturating_record((done - intended).as_nanos().max(1) as u64);
                 }
                 Ok(Ok(Verdict::WrongStatus(s))) => {
                     st.errors.status += 1;
@@ -536,6 +575,9 @@ pub fn format_summary(s: &LoadSummary) -> String {
             sc.intended_rps, sc.lag_p50_us, sc.lag_p99_us, sc.lag_max_us, sc.late_sends
         );
     }
-    out += &format!("load generator CPU: {:.2} µs/request\n", s.tool_cpu_us_per_req);
+    out += &format!(
+        "load generator CPU: {:.2} µs/request\n",
+        s.tool_cpu_us_per_req
+    );
     out
 }

@@ -18,13 +18,20 @@ pub fn est(e: &Estimate) -> String {
     if e.estimate.is_nan() {
         return "n/a".into();
     }
-    format!("{:+.1} [{:+.1}, {:+.1}]", e.estimate, e.ci95_low, e.ci95_high)
+    format!(
+        "{:+.1} [{:+.1}, {:+.1}]",
+        e.estimate, e.ci95_low, e.ci95_high
+    )
 }
 
 fn overhead_cells(v: &VariantSummary) -> [String; 3] {
     match &v.overhead {
         Some(o) => [est(&o.p50), est(&o.p99), est(&o.cpu_us_per_req)],
-        None => ["(reference)".into(), "(reference)".into(), "(reference)".into()],
+        None => [
+            "(reference)".into(),
+            "(reference)".into(),
+            "(reference)".into(),
+        ],
     }
 }
 
@@ -62,8 +69,18 @@ pub fn conditions(r: &Results) -> String {
         (Some(e), Some(l)) => format!("Envoy on CPU {e}, load generator on CPU {l}"),
         _ => "not pinned".into(),
     };
-    let _ = writeln!(s, "- started {} ({}), status **{}**", r.started_at, r.finished_at.as_deref().unwrap_or("unfinished"), r.status);
-    let _ = writeln!(s, "- host: {} · {} cores · kernel {} · pinning: {pin}", r.host.cpu_model, r.host.cores, r.host.kernel);
+    let _ = writeln!(
+        s,
+        "- started {} ({}), status **{}**",
+        r.started_at,
+        r.finished_at.as_deref().unwrap_or("unfinished"),
+        r.status
+    );
+    let _ = writeln!(
+        s,
+        "- host: {} · {} cores · kernel {} · pinning: {pin}",
+        r.host.cpu_model, r.host.cores, r.host.kernel
+    );
     let _ = writeln!(
         s,
         "- Envoy {} (`{}`, {}), --concurrency {}, Wasm runtimes: {}",
@@ -105,7 +122,10 @@ pub fn markdown(r: &Results) -> String {
     );
     s.push_str(&summary_table(r));
     let _ = writeln!(s, "\n## Modules\n");
-    let _ = writeln!(s, "| variant | language | runtime | workload | module bytes | sha256 |");
+    let _ = writeln!(
+        s,
+        "| variant | language | runtime | workload | module bytes | sha256 |"
+    );
     let _ = writeln!(s, "|---|---|---|---|---:|---|");
     for v in &r.variants {
         let _ = writeln!(
@@ -116,7 +136,9 @@ pub fn markdown(r: &Results) -> String {
             v.runtime.as_deref().unwrap_or("-"),
             v.workload,
             v.wasm_bytes.map_or("-".into(), |b| b.to_string()),
-            v.wasm_sha256.as_deref().map_or("-".to_string(), |h| format!("`{}`", &h[..16.min(h.len())]))
+            v.wasm_sha256
+                .as_deref()
+                .map_or("-".to_string(), |h| format!("`{}`", &h[..16.min(h.len())]))
         );
     }
     if !r.skipped.is_empty() {

@@ -1,0 +1,412 @@
+//! End to end through a real Envoy: conformance, config validation, the load generator's error
+//! accounting, interruption, exit codes and the results schema. Behaviour only, never timings.
+
+mod common;
+
+use bench_runner::envoy::session::{allocate_ports, validate, Launch};
+use bench_runner::envoy::{Filter, ListenerSpec};
+use bench_runner::load::{self, LoadPlan, Pace};
+use bench_runner::variants::Variant;
+use common::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn conformance_rust_and_lua_pass_every_case() {
+    let o = run(&["conformance", "--only", "rust,lua"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("cases pass for 2 implementations"), "{t}");
+    assert!(!t.contains("FAIL"), "{t}");
+}
+
+#[test]
+fn conformance_reports_a_wrong_expectation_as_a_failed_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.json");
+    std::fs::write(
+        &cases,
+        r#"[{"name": "deliberately wrong", "config": {"content": "a"},
+             "requests": [{"path": "/", "authority": "h", "status": 200, "body": "b"}]},
+            {"name": "accepted config marked rejected", "config": {"content": "a"}, "rejected": true}]"#,
+    )
+    .unwrap();
+    let o = run(&[
+        "conformance",
+        "--only",
+        "rust,lua",
+        "--cases",
+        cases.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("FAIL deliberately wrong / rust"), "{t}");
+    assert!(t.contains("FAIL deliberately wrong / lua"), "{t}");
+    assert!(t.contains("accepted (Envoy became ready)"), "{t}");
+}
+
+#[test]
+fn every_generated_envoy_config_passes_validate() {
+    let envoy = envoy();
+    let rust = built("rust");
+    let mut variants = vec![Variant::baseline()];
+    for w in ["mock", "headers"] {
+        variants.push(Variant::lua(w).unwrap());
+        variants.push(Variant::wasm(&rust, "v8", w).unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ports = allocate_ports(variants.len() + 1, None).unwrap();
+    let listeners: Vec<ListenerSpec> = variants
+        .iter()
+        .zip(&ports[1..])
+        .map(|(v, p)| v.listener(*p).unwrap())
+        .collect();
+    let project = project();
+    let launch = Launch {
+        project: &project,
+        envoy: &envoy,
+        dir: dir.path(),
+        stem: "all",
+        admin_port: ports[0],
+        cpu: None,
+        log_level: "info",
+    };
+    let path = launch.write_config(&listeners).unwrap();
+    validate(&envoy, &path)
+        .unwrap_or_else(|e| panic!("envoy --mode validate rejected {}: {e}", path.display()));
+    // and a broken one is caught by the same check
+    std::fs::write(
+        &path,
+        "{\"static_resources\": {\"listeners\": [{\"name\": 3}]}}",
+    )
+    .unwrap();
+    assert!(validate(&envoy, &path).is_err());
+}
+
+fn plan(port: u16, body: &str) -> LoadPlan {
+    LoadPlan {
+        addr: ([127, 0, 0, 1], port).into(),
+        host: "localhost".into(),
+        path: "/".into(),
+        connections: 2,
+        pace: Pace::Closed,
+        warmup: Duration::ZERO,
+        duration: None,
+        requests: Some(50),
+        max_duration: Duration::from_secs(20),
+        timeout: Duration::from_secs(2),
+        expect_status: 200,
+        expect_body: Some(body.as_bytes().to_vec()),
+        cpu: None,
+        cpu_probe_pid: None,
+    }
+}
+
+#[test]
+fn load_generator_counts_wrong_bodies_and_refused_connections_as_errors() {
+    let envoy = envoy();
+    let dir = tempfile::tempdir().unwrap();
+    let ports = allocate_ports(2, None).unwrap();
+    let project = project();
+    let launch = Launch {
+        project: &project,
+        envoy: &envoy,
+        dir: dir.path(),
+        stem: "e",
+        admin_port: ports[0],
+        cpu: None,
+        log_level: "info",
+    };
+    let mut e = launch
+        .start(&[ListenerSpec {
+            name: "baseline".into(),
+            port: ports[1],
+            filter: Filter::None,
+        }])
+        .unwrap();
+
+    let good = load::run(&plan(ports[1], "passthrough"), None).unwrap();
+    assert_eq!((good.ok, good.errors.total()), (50, 0));
+    assert_eq!(good.latency.len(), 50);
+
+    let wrong = load::run(&plan(ports[1], "something else"), None).unwrap();
+    assert_eq!(wrong.ok, 0);
+    assert_eq!(wrong.errors.body, 50);
+    assert!(
+        wrong.latency.is_empty(),
+        "a wrong body must never be a latency sample"
+    );
+
+    let mut open = plan(ports[1], "passthrough");
+    open.pace = Pace::Open { rate: 400.0 };
+    open.requests = Some(120);
+    open.warmup = Duration::from_millis(100);
+    let o = load::run(&open, None).unwrap();
+    assert_eq!(
+        o.ok + o.errors.total(),
+        120,
+        "open loop sends exactly the requested count"
+    );
+    e.stop();
+
+    // Envoy is gone: its port now refuses connections.
+    let refused = load::run(&plan(ports[1], "passthrough"), None).unwrap();
+    assert_eq!(refused.ok, 0);
+    assert!(refused.errors.connect > 0, "{:?}", refused.errors);
+}
+
+#[test]
+fn bad_flags_and_inputs_exit_2_with_a_clear_message() {
+    let o = run(&["run", "--profile", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--profile"), "{}", text(&o));
+
+    let o = run(&["load", "http://10.1.2.3:80/"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("loopback"), "{}", text(&o));
+
+    let o = run(&["load", "http://127.0.0.1:1/", "-c", "0", "-n", "1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("-c/--connections"), "{}", text(&o));
+
+    let o = run(&["conformance", "--cases", "/nonexistent/cases.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("/nonexistent/cases.json"), "{}", text(&o));
+
+    let o = run(&["report", "/nonexistent/results.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("/nonexistent/results.json"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_busy_port_gives_exit_2_naming_the_port() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = holder.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "run",
+        "--profile",
+        "quick",
+        "--only",
+        "lua",
+        "--rounds",
+        "1",
+        "--base-port",
+        &port.to_string(),
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(t.contains(&format!("127.0.0.1:{port} is in use")), "{t}");
+    assert!(t.contains("--base-port"), "{t}");
+}
+
+#[test]
+fn a_quick_run_writes_results_that_match_the_committed_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = run(&[
+        "run",
+        "--profile",
+        "quick",
+        "--only",
+        "rust,lua",
+        "--rounds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&results)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "results.json violates results/schema.json:\n{}",
+        errors.join("\n")
+    );
+
+    let ids: Vec<&str> = results["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["baseline", "lua-mock", "rust-v8-mock"]);
+    for v in &results["variants"].as_array().unwrap()[1..] {
+        for k in ["p50", "p99", "cpu_us_per_req"] {
+            let e = &v["overhead"][k];
+            assert!(
+                e["ci95_low"].as_f64().unwrap() <= e["ci95_high"].as_f64().unwrap(),
+                "{v}"
+            );
+        }
+        assert_eq!(v["errors"], 0, "{v}");
+    }
+    assert_eq!(results["status"], "complete");
+    assert_eq!(results["rounds"].as_array().unwrap().len(), 6);
+    assert!(results["envoy"]["runtimes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "v8"));
+    assert!(out.join("report.md").is_file() && out.join("envoy.log").is_file());
+    // the report re-renders from saved data alone
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    let o = run(&["report", out.join("results.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(std::fs::read_to_string(out.join("report.md"))
+        .unwrap()
+        .contains("rust-v8-mock"));
+}
+
+#[test]
+fn sigint_stops_envoy_and_keeps_the_finished_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("interrupted-run");
+    let mut child = bin()
+        .args([
+            "run",
+            "--profile",
+            "quick",
+            "--only",
+            "lua",
+            "--rounds",
+            "40",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !out.join("results.json").exists() {
+        assert!(Instant::now() < deadline, "no round finished within 180 s");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !processes_mentioning(out.to_str().unwrap()).is_empty(),
+        "Envoy should be running now"
+    );
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the runner did not stop within 30 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(
+        processes_mentioning(out.to_str().unwrap()).is_empty(),
+        "an Envoy outlived the runner"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["status"], "interrupted");
+    assert!(!r["rounds"].as_array().unwrap().is_empty());
+    assert!(!r["variants"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn every_implementation_traps_on_its_first_request_with_crash_every_1() {
+    let envoy = envoy();
+    let project = project();
+    let (built, missing) = bench_runner::plugins::build_all(&project, None, false).unwrap();
+    assert!(
+        missing.is_empty(),
+        "{:?}",
+        missing
+            .iter()
+            .map(|m| (&m.name, &m.reason))
+            .collect::<Vec<_>>()
+    );
+    let config = serde_json::json!({"content": "x", "crash_every": 1});
+    let mut variants: Vec<Variant> = built
+        .iter()
+        .map(|b| Variant::wasm(b, "v8", "mock").unwrap())
+        .collect();
+    variants.push(Variant::lua("mock").unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let ports = allocate_ports(variants.len() + 1, None).unwrap();
+    let listeners: Vec<ListenerSpec> = variants
+        .iter()
+        .zip(&ports[1..])
+        .map(|(v, p)| ListenerSpec {
+            name: v.info.id.clone(),
+            port: *p,
+            filter: v.filter_with(&config).unwrap(),
+        })
+        .collect();
+    let launch = Launch {
+        project: &project,
+        envoy: &envoy,
+        dir: dir.path(),
+        stem: "crash",
+        admin_port: ports[0],
+        cpu: None,
+        log_level: "info",
+    };
+    let mut e = launch.start(&listeners).unwrap();
+    for (v, port) in variants.iter().zip(&ports[1..]) {
+        let lua = v.info.language == "lua";
+        // A Lua script error does not fail the request: Envoy logs it and the request continues
+        // down the chain (here: the route's own "passthrough" answer). A Wasm trap gives a 5xx.
+        let mut p = plan(*port, if lua { "passthrough" } else { "x" });
+        p.connections = 1;
+        p.requests = Some(1);
+        let o = load::run(&p, None).unwrap();
+        if lua {
+            assert_eq!(
+                o.ok, 1,
+                "{}: the request should continue past the failing script: {:?}",
+                v.info.id, o.errors
+            );
+            continue;
+        }
+        assert_eq!(o.ok, 0, "{}: the first request must trap", v.info.id);
+        assert_eq!(
+            o.errors.status, 1,
+            "{}: expected a 5xx, got {:?}",
+            v.info.id, o.errors
+        );
+        assert!(
+            o.wrong_statuses.iter().all(|s| *s >= 500),
+            "{}: {:?}",
+            v.info.id,
+            o.wrong_statuses
+        );
+    }
+    e.stop();
+    let log = std::fs::read_to_string(launch.log_path()).unwrap();
+    let wasm_traps = log.matches("proxy_on_request_headers failed").count();
+    assert_eq!(
+        wasm_traps,
+        built.len(),
+        "one logged trap per Wasm plugin:\n{log}"
+    );
+    assert!(
+        log.contains("mock-response: crash_every reached"),
+        "Lua's error is logged:\n{log}"
+    );
+}
