@@ -55,6 +55,7 @@ impl Project {
 
     /// Installs PyPI packages into the cache venv, creating it first if needed.
     pub fn pip_install(&self, packages: &[&str]) -> anyhow::Result<()> {
+        let _lock = crate::sys::FileLock::acquire(&self.cache().join("venv.lock"))?;
         if !self.venv_python().is_file() {
             let status = Command::new("python3")
                 .args(["-m", "venv"])
