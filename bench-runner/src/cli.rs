@@ -29,6 +29,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Re-render report.md from a saved results.json (or run folder).
     Report(ReportArgs),
+    /// Regenerate the README's figures (implementations, results) from a saved run.
+    Readme(ReadmeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -148,6 +150,16 @@ pub struct ConformanceArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub envoy: EnvoyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReadmeArgs {
+    /// Run folder or results.json (default: results/latest).
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// README to update (default: the project's README.md).
+    #[arg(long, value_name = "FILE")]
+    pub readme: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

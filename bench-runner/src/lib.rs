@@ -12,6 +12,7 @@ pub mod measure;
 pub mod paths;
 pub mod plugin_config;
 pub mod plugins;
+pub mod readme;
 pub mod report;
 pub mod results;
 pub mod stats;
@@ -80,6 +81,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Conformance(a) => conformance::command(&project, &a),
         Command::Doctor(a) => doctor::command(&project, &a),
+        Command::Readme(a) => {
+            let readme = a.readme.clone().unwrap_or_else(|| project.root.join("README.md"));
+            let run = a.run.clone().unwrap_or_else(|| project.results_dir().join("latest"));
+            readme::command(&project, &run, &readme)
+        }
         Command::Report(a) => {
             let r = results::Results::read(&a.results)?;
             let dir = if a.results.is_dir() {
