@@ -31,6 +31,14 @@ pub enum Command {
     Report(ReportArgs),
     /// Regenerate the README's figures (implementations, results) from a saved run.
     Readme(ReadmeArgs),
+    /// Compare two runs (BASE NEW, or --baseline NAME [NEW]): per variant, the change of each overhead
+    /// with a 95% interval and a verdict; exit 1 on a regression, 2 on bad input.
+    Compare(crate::compare::CompareArgs),
+    /// Write a saved run (results.json or run folder) as Bencher BMF or github-action-benchmark JSON.
+    Export(crate::export::ExportArgs),
+    /// What clients see when a plugin crashes or runs away: every implementation x crash mode x Wasm
+    /// failure policy through a real Envoy and upstream, classified request by request.
+    Failure(crate::failure::FailureArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -83,6 +91,17 @@ pub struct RunArgs {
     /// Rebuild plugins even when their sources did not change.
     #[arg(long)]
     pub rebuild: bool,
+    /// Add `spin: K` to every plugin's configuration (deterministic extra CPU work per request, to
+    /// calibrate regression detection); 0 = none.
+    #[arg(long, default_value_t = 0, value_name = "K")]
+    pub spin: u32,
+    /// After a successful run, copy its results.json and report.md to results/baselines/NAME/ (for
+    /// `compare --baseline NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub save_baseline: Option<String>,
+    /// Measure over HTTP/2 (h2c, prior knowledge, one stream per connection) instead of HTTP/1.1.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -122,6 +141,9 @@ pub struct LoadArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// HTTP/2 over cleartext with prior knowledge (h2c), one stream at a time per connection.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,11 +1,15 @@
 //! bench-runner: builds gateway plugins, drives a real Envoy with its own load generator, and
 //! writes self-describing results. `main` is a thin shell over [`main_with_args`].
 
+pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod conformance;
 pub mod doctor;
 pub mod envoy;
 pub mod error;
+pub mod export;
+pub mod failure;
 pub mod load;
 pub mod lua;
 pub mod measure;
@@ -17,6 +21,7 @@ pub mod report;
 pub mod results;
 pub mod stats;
 pub mod sys;
+pub mod upstream;
 pub mod variants;
 
 use clap::Parser;
@@ -54,9 +59,18 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     let project = paths::Project::discover();
     match cli.command.unwrap_or(Command::Run(default_run_args())) {
         Command::Run(a) => {
-            measure::run(&project, &a)?;
+            if let Some(name) = &a.save_baseline {
+                baseline::validate_name(name)?;
+            }
+            let dir = measure::run(&project, &a)?;
+            if let Some(name) = &a.save_baseline {
+                let saved = baseline::save(&project, name, &dir)?;
+                eprintln!("saved baseline `{name}` to {}", project.rel(&saved));
+            }
             Ok(0)
         }
+        Command::Compare(a) => compare::command(&project, &a),
+        Command::Export(a) => export::command(&a),
         Command::Load(a) => load_command(&a),
         Command::Build(a) => {
             let (built, missing) = plugins::build_all(&project, a.only.as_deref(), a.force)?;
@@ -86,7 +100,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             let run = a.run.clone().unwrap_or_else(|| project.results_dir().join("latest"));
             readme::command(&project, &run, &readme)
         }
+        Command::Failure(a) => failure::command(&project, &a),
         Command::Report(a) => {
+            if let Some(code) = failure::report_command(&a.results)? {
+                return Ok(code);
+            }
             let r = results::Results::read(&a.results)?;
             let dir = if a.results.is_dir() {
                 a.results.clone()
@@ -117,6 +135,9 @@ pub fn default_run_args() -> RunArgs {
         no_pin: false,
         base_port: None,
         rebuild: false,
+        spin: 0,
+        save_baseline: None,
+        http2: false,
     }
 }
 
@@ -190,6 +211,7 @@ fn load_command(a: &LoadArgs) -> anyhow::Result<u8> {
         expect_body: a.expect_body.as_ref().map(|b| b.as_bytes().to_vec()),
         cpu: a.cpu,
         cpu_probe_pid: None,
+        http2: a.http2,
     };
     plan.validate().map_err(usage)?;
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

@@ -48,6 +48,7 @@ pub fn profile(name: ProfileName) -> Profile {
         pin: true,
         only: None,
         protocol: "http/1.1".into(),
+        spin: 0,
     }
 }
 
@@ -121,7 +122,11 @@ fn plan(project: &Project, args: &RunArgs) -> anyhow::Result<Plan> {
         p.latency.rate = Some(rate);
     }
     p.seed = args.seed;
+    p.spin = args.spin;
     p.pin = !args.no_pin;
+    if args.http2 {
+        p.protocol = "h2c".into();
+    }
     p.only = args.only.clone();
     let out = match &args.out {
         Some(o) => o.clone(),
@@ -146,6 +151,7 @@ fn phase_plan(
     expect: &str,
     timeout: f64,
     cpu: Option<usize>,
+    http2: bool,
 ) -> LoadPlan {
     LoadPlan {
         addr: ([127, 0, 0, 1], port).into(),
@@ -165,6 +171,7 @@ fn phase_plan(
         expect_body: Some(expect.as_bytes().to_vec()),
         cpu,
         cpu_probe_pid: None,
+        http2,
     }
 }
 
@@ -182,7 +189,12 @@ fn measure_phase(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadSummary,
 }
 
 /// A quick correctness check before measuring: each variant must answer its expected body.
-fn smoke_check(variants: &[Variant], ports: &[u16], timeout: f64) -> anyhow::Result<()> {
+fn smoke_check(
+    variants: &[Variant],
+    ports: &[u16],
+    timeout: f64,
+    http2: bool,
+) -> anyhow::Result<()> {
     for (v, port) in variants.iter().zip(ports) {
         let mut p = phase_plan(
             &Phase {
@@ -195,6 +207,7 @@ fn smoke_check(variants: &[Variant], ports: &[u16], timeout: f64) -> anyhow::Res
             &v.expect_body,
             timeout,
             None,
+            http2,
         );
         p.duration = None;
         p.requests = Some(3);
@@ -295,6 +308,11 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         }
     }
 
+    if profile.spin > 0 {
+        for v in variants.iter_mut().filter(|v| v.config.is_object()) {
+            v.config["spin"] = serde_json::json!(profile.spin);
+        }
+    }
     let (envoy_cpu, load_cpu) = pinning(profile.pin);
     if let Some(c) = load_cpu {
         let _ = crate::sys::pin_to_cpu(0, c);
@@ -321,7 +339,8 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         launch.log_path().display()
     );
     let mut envoy = launch.start(&listeners)?;
-    smoke_check(&variants, &ports[1..], profile.timeout_s)?;
+    let http2 = profile.protocol == "h2c";
+    smoke_check(&variants, &ports[1..], profile.timeout_s, http2)?;
 
     let mut results = Results {
         schema_version: results::SCHEMA_VERSION,
@@ -344,6 +363,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         rounds: vec![],
         skipped,
         notes: vec![],
+        failure: None,
     };
     if envoy_cpu.is_none() {
         results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
@@ -385,6 +405,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
                     &v.expect_body,
                     profile.timeout_s,
                     load_cpu,
+                    http2,
                 );
                 let (latency, latency_cpu) = measure_phase(&envoy, &lat_plan)?;
                 let sat_plan = phase_plan(
@@ -393,6 +414,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
                     &v.expect_body,
                     profile.timeout_s,
                     load_cpu,
+                    http2,
                 );
                 let (saturation, cpu) = measure_phase(&envoy, &sat_plan)?;
                 crate::sys::check_interrupted()?;

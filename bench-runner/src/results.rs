@@ -26,6 +26,9 @@ pub struct Results {
     pub skipped: Vec<Skipped>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What clients see when a plugin crashes or runs away (`failure` scenarios; `run --profile full`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<crate::failure::FailureSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -93,6 +96,9 @@ pub struct Profile {
     pub pin: bool,
     pub only: Option<Vec<String>>,
     pub protocol: String,
+    /// `spin` added to every plugin's configuration (0: none).
+    #[serde(default)]
+    pub spin: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

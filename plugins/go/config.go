@@ -34,7 +34,7 @@ var benchKeys = map[string]bool{"mode": true, "header_count": true, "crash_every
 
 func parseConfig(data []byte) (*config, error) {
 	if !gjson.ValidBytes(data) {
-		return nil, fmt.Errorf("not valid JSON")
+		return nil, fmt.Errorf("not valid JSON (%d bytes)", len(data))
 	}
 	top := gjson.ParseBytes(data)
 	if !top.IsObject() {

@@ -24,14 +24,13 @@ type plugin struct {
 }
 
 func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
-	data, err := proxywasm.GetPluginConfiguration()
-	if err == nil {
-		p.cfg, err = parseConfig(data)
-	}
+	data, _ := proxywasm.GetPluginConfiguration() // an empty configuration is "not found": parseConfig rejects it
+	cfg, err := parseConfig(data)
 	if err != nil {
 		proxywasm.LogWarn("mock-response: invalid configuration: " + err.Error())
 		return types.OnPluginStartStatusFailed
 	}
+	p.cfg = cfg
 	p.names, p.values = nil, nil
 	for i := 0; i < int(p.cfg.headerCnt); i++ {
 		p.names = append(p.names, "x-bench-"+strconv.Itoa(i))

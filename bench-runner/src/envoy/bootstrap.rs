@@ -6,6 +6,9 @@ use crate::error::usage;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
+/// Bootstraps for the failure scenarios (`envoy/failure/` templates).
+pub mod failure;
+
 /// The HTTP filter a variant's listener runs before the router.
 #[derive(Debug, Clone)]
 pub enum Filter {

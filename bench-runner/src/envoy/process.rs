@@ -67,6 +67,11 @@ impl Envoy {
     /// Starts Envoy and waits until `/ready` answers 200. An Envoy that exits, or is not ready in time,
     /// gives an error quoting the end of its log.
     pub fn start(o: &StartOptions) -> anyhow::Result<Envoy> {
+        Envoy::start_with_args(o, &[])
+    }
+
+    /// As [`Envoy::start`], with extra command-line arguments (e.g. `--file-flush-interval-msec 100`).
+    pub fn start_with_args(o: &StartOptions, extra: &[&str]) -> anyhow::Result<Envoy> {
         let log = std::fs::File::create(o.log).map_err(|e| {
             usage(format!(
                 "cannot create Envoy's log file {} ({e})",
@@ -83,6 +88,7 @@ impl Envoy {
                 "-l",
                 o.log_level,
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);

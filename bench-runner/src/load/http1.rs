@@ -64,6 +64,69 @@ enum Framing {
     UntilClose,
 }
 
+/// A complete response head.
+struct Head {
+    status: u16,
+    /// Length of the head, blank line included.
+    len: usize,
+    framing: Framing,
+    /// The server will close the connection after this response.
+    closing: bool,
+}
+
+/// Parses a response head from the start of `buf`: Ok(None) while it is incomplete.
+fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
+    // Uninitialised header slots: no 1 KiB memset per response.
+    let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 32];
+    let mut resp = httparse::Response::new(&mut []);
+    let len = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut resp,
+        buf,
+        &mut headers,
+    ) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(Failure::Protocol),
+    };
+    let status = resp.code.ok_or(Failure::Protocol)?;
+    let mut framing = Framing::UntilClose;
+    let mut closing = resp.version == Some(0);
+    let mut lengths = 0;
+    for h in resp.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|s| s.trim().parse::<usize>().ok())
+                .ok_or(Failure::Protocol)?;
+            lengths += 1;
+            if lengths > 1 && !matches!(framing, Framing::Length(m) if m == n) {
+                return Err(Failure::Protocol); // conflicting lengths
+            }
+            if !matches!(framing, Framing::Chunked) {
+                framing = Framing::Length(n);
+            }
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            if h.value.eq_ignore_ascii_case(b"chunked") {
+                framing = Framing::Chunked;
+            } else {
+                return Err(Failure::Protocol);
+            }
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            closing = h.value.eq_ignore_ascii_case(b"close");
+        }
+    }
+    // 1xx, 204 and 304 have no body whatever the headers say.
+    if (100..200).contains(&status) || status == 204 || status == 304 {
+        framing = Framing::Length(0);
+    }
+    Ok(Some(Head {
+        status,
+        len,
+        framing,
+        closing,
+    }))
+}
+
 impl Connection {
     pub async fn connect(addr: SocketAddr) -> io::Result<Connection> {
         let stream = TcpStream::connect(addr).await?;
@@ -104,41 +167,20 @@ impl Connection {
             .write_all(request)
             .await
             .map_err(|_| Failure::Io)?;
-        let (status, head_len, framing) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(&self.buf) {
-                Ok(httparse::Status::Complete(head_len)) => {
-                    let status = resp.code.ok_or(Failure::Protocol)?;
-                    let mut framing = Framing::UntilClose;
-                    self.closing = resp.version == Some(0);
-                    for h in resp.headers.iter() {
-                        if h.name.eq_ignore_ascii_case("content-length") {
-                            let n = std::str::from_utf8(h.value)
-                                .ok()
-                                .and_then(|s| s.trim().parse::<usize>().ok())
-                                .ok_or(Failure::Protocol)?;
-                            framing = Framing::Length(n);
-                        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                            if h.value.eq_ignore_ascii_case(b"chunked") {
-                                framing = Framing::Chunked;
-                            } else {
-                                return Err(Failure::Protocol);
-                            }
-                        } else if h.name.eq_ignore_ascii_case("connection") {
-                            self.closing = h.value.eq_ignore_ascii_case(b"close");
-                        }
-                    }
-                    // 1xx, 204 and 304 have no body whatever the headers say.
-                    if (100..200).contains(&status) || status == 204 || status == 304 {
-                        framing = Framing::Length(0);
-                    }
-                    break (status, head_len, framing);
-                }
-                Ok(httparse::Status::Partial) => self.fill().await?,
-                Err(_) => return Err(Failure::Protocol),
+        // The head is parsed by a plain function so that no header array lives across an await:
+        // the exchange future stays small and cheap to create and move.
+        let Head {
+            status,
+            len: head_len,
+            framing,
+            closing,
+        } = loop {
+            self.fill().await?;
+            if let Some(head) = parse_head(&self.buf)? {
+                break head;
             }
         };
+        self.closing = closing;
         match framing {
             Framing::Length(n) => {
                 while self.buf.len() < head_len + n {

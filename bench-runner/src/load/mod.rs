@@ -1,15 +1,25 @@
 //! The load generator: one scheduler loop for closed and open (fixed-rate) load over HTTP/1.1
-//! keep-alive connections, per-connection HdrHistograms merged at the end, every response checked.
+//! keep-alive connections or HTTP/2 (h2c, one stream at a time per connection), per-connection
+//! HdrHistograms merged at the end, every response checked (status, framing, whole body).
 //!
 //! Open loop: request i is *intended* at `start + i / rate`; its latency counts from that instant, so
 //! a stalled server shows up as latency instead of silently lowering the rate (coordinated omission).
+//! Sends are timed by a timerfd plus a short spin (see `pacing`), and the lag of every send behind
+//! its intended time is recorded; when the target cannot keep up the summary says so.
+//!
+//! Per request the hot path does two clock reads, one histogram record, no allocation (HTTP/1.1),
+//! no timer operation (a per-connection watchdog bounds exchanges) and no atomic operation (progress
+//! is published by a separate task every 20 ms).
 
 pub mod http1;
+pub mod http2;
+mod pacing;
 
 use hdrhistogram::Histogram;
-use http1::{Connection, Expectation, Failure, Verdict};
+use http1::{Expectation, Failure, Verdict};
+use pacing::{Pacer, Watchdog};
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +60,8 @@ pub struct LoadPlan {
     pub cpu: Option<usize>,
     /// A process (Envoy) whose CPU time is read at the start and the end of the measured window.
     pub cpu_probe_pid: Option<u32>,
+    /// HTTP/2 over cleartext with prior knowledge (h2c) instead of HTTP/1.1.
+    pub http2: bool,
 }
 
 impl LoadPlan {
@@ -72,6 +84,13 @@ impl LoadPlan {
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err("-d/--duration must be longer than 0".into());
         }
+        if self.timeout.is_zero() {
+            return Err("--timeout must be longer than 0".into());
+        }
+        if self.http2 {
+            http2::Target::new(&self.host, &self.path)
+                .map_err(|e| format!("--http2: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -84,7 +103,7 @@ pub struct ErrorCounts {
     pub io: u64,
     /// No whole response within the timeout.
     pub timeout: u64,
-    /// A response that is not valid HTTP/1.1.
+    /// A response that is not valid HTTP/1.1 (or HTTP/2).
     pub protocol: u64,
     /// A response with another status than expected.
     pub status: u64,
@@ -119,10 +138,15 @@ pub struct LoadOutcome {
     pub late_sends: u64,
     /// Length of the measured window (first measured send to last measured completion).
     pub window: Duration,
-    /// The load generator's own CPU time during the whole run, ns.
+    /// The load generator's own CPU time over the measured window (the whole run if there is no
+    /// warm-up), ns.
     pub tool_cpu_ns: u64,
     /// CPU time of `cpu_probe_pid` over the measured window, ns.
     pub target_cpu_ns: Option<u64>,
+    /// Open loop: measured requests actually sent, and the time from the first to the last of
+    /// those sends (the achieved send rate is derived from both).
+    pub sends: u64,
+    pub send_span: Duration,
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -147,7 +171,7 @@ pub struct LoadSummary {
     pub latency_us: LatencyUs,
     /// (quantile, microseconds) points of the latency distribution.
     pub curve_us: Vec<(f64, f64)>,
-    /// Open loop only: intended rate, sends later than 1 ms, and the send-lag distribution.
+    /// Open loop only: intended and achieved rate, sends later than 1 ms, the send-lag distribution.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub schedule: Option<ScheduleSummary>,
     pub tool_cpu_us_per_req: f64,
@@ -172,10 +196,25 @@ pub struct LatencyUs {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ScheduleSummary {
     pub intended_rps: f64,
+    /// Sends later than 1 ms behind their intended time.
     pub late_sends: u64,
     pub lag_p50_us: f64,
     pub lag_p99_us: f64,
     pub lag_max_us: f64,
+    /// Measured requests actually sent.
+    #[serde(default)]
+    pub sends: u64,
+    /// Sends per second actually achieved (first to last measured send).
+    #[serde(default)]
+    pub achieved_rps: f64,
+    #[serde(default)]
+    pub lag_p90_us: f64,
+    #[serde(default)]
+    pub lag_p999_us: f64,
+    /// True when the schedule was not kept: more than 1% of sends were late by over 1 ms, or the
+    /// achieved rate fell more than 5% short. Latency then includes queueing behind the target.
+    #[serde(default)]
+    pub fell_behind: bool,
 }
 
 fn us(ns: u64) -> f64 {
@@ -223,13 +262,7 @@ impl LoadOutcome {
                 CURVE_QUANTILES.iter().map(|&x| (x, q(x))).collect()
             },
             schedule: match pace {
-                Pace::Open { rate } => Some(ScheduleSummary {
-                    intended_rps: rate,
-                    late_sends: self.late_sends,
-                    lag_p50_us: us(self.lag.value_at_quantile(0.5)),
-                    lag_p99_us: us(self.lag.value_at_quantile(0.99)),
-                    lag_max_us: us(self.lag.max()),
-                }),
+                Pace::Open { rate } => Some(self.schedule_summary(rate)),
                 Pace::Closed => None,
             },
             tool_cpu_us_per_req: if requests > 0 {
@@ -239,16 +272,39 @@ impl LoadOutcome {
             },
         }
     }
+
+    fn schedule_summary(&self, rate: f64) -> ScheduleSummary {
+        let lag = |x: f64| us(self.lag.value_at_quantile(x));
+        let span = self.send_span.as_secs_f64();
+        let achieved_rps = if self.sends >= 2 && span > 0.0 {
+            (self.sends - 1) as f64 / span
+        } else {
+            rate
+        };
+        ScheduleSummary {
+            intended_rps: rate,
+            late_sends: self.late_sends,
+            lag_p50_us: lag(0.5),
+            lag_p99_us: lag(0.99),
+            lag_max_us: us(self.lag.max()),
+            sends: self.sends,
+            achieved_rps,
+            lag_p90_us: lag(0.9),
+            lag_p999_us: lag(0.999),
+            fell_behind: self.late_sends * 100 > self.sends || achieved_rps < 0.95 * rate,
+        }
+    }
 }
 
 /// Shared state of one run's connections (all on one thread).
 struct Shared {
-    start: Instant,
+    pace: Pace,
     measure_start: Instant,
     hard_end: Instant,
     /// Closed loop with a duration: end of the measured window.
     window_end: Option<Instant>,
-    /// Open loop: next slot to claim and the number of slots.
+    /// Open loop: the schedule's origin, next slot to claim and the number of slots.
+    start: Instant,
     next_slot: Cell<u64>,
     total_slots: u64,
     warmup_slots: u64,
@@ -257,21 +313,68 @@ struct Shared {
     tickets: Cell<u64>,
     first_measured: Cell<Option<Instant>>,
     last_measured: Cell<Option<Instant>>,
+    /// Open loop: first and last actual measured send.
+    first_send: Cell<Option<Instant>>,
+    last_send: Cell<Option<Instant>>,
+    /// Finished measured requests (published to the progress counter by the watcher).
+    done: Cell<u64>,
     stop: Cell<bool>,
-    progress: Option<Arc<AtomicU64>>,
+    /// One histogram of each kind for all connections (one thread): fewer cache lines touched than
+    /// one per connection.
+    latency: RefCell<Histogram<u64>>,
+    lag: RefCell<Histogram<u64>>,
 }
 
 struct ConnStats {
-    latency: Histogram<u64>,
-    lag: Histogram<u64>,
     ok: u64,
     errors: ErrorCounts,
     wrong_statuses: Vec<u16>,
     late: u64,
+    sends: u64,
+}
+
+/// What every request asks for, in the form each protocol sends.
+struct Target {
+    h1: Vec<u8>,
+    h2: Option<http2::Target>,
+}
+
+/// One client connection of either protocol.
+enum Client {
+    H1(http1::Connection),
+    H2(http2::Connection),
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr, http2: bool) -> std::io::Result<Client> {
+        Ok(if http2 {
+            Client::H2(http2::Connection::connect(addr).await?)
+        } else {
+            Client::H1(http1::Connection::connect(addr).await?)
+        })
+    }
+
+    async fn exchange(&mut self, t: &Target, expect: &Expectation) -> Result<Verdict, Failure> {
+        match self {
+            Client::H1(c) => c.exchange(&t.h1, expect).await,
+            Client::H2(c) => match &t.h2 {
+                Some(t) => c.exchange(t, expect).await,
+                None => Err(Failure::Protocol),
+            },
+        }
+    }
+
+    fn reusable(&self) -> bool {
+        match self {
+            Client::H1(c) => !c.closing,
+            Client::H2(c) => !c.closing,
+        }
+    }
 }
 
 /// Runs the plan on its own thread (pinned if asked) and returns what it measured. `progress`, if
-/// given, counts finished measured requests for a progress display; measuring never waits on it.
+/// given, counts finished measured requests for a progress display (updated every 20 ms);
+/// measuring never waits on it.
 pub fn run(plan: &LoadPlan, progress: Option<Arc<AtomicU64>>) -> anyhow::Result<LoadOutcome> {
     plan.validate().map_err(crate::error::usage)?;
     let plan = plan.clone();
@@ -292,10 +395,35 @@ pub fn run(plan: &LoadPlan, progress: Option<Arc<AtomicU64>>) -> anyhow::Result<
 }
 
 async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutcome {
+    let plan = Rc::new(plan);
+    let target = Rc::new(Target {
+        h1: http1::build_request(&plan.host, &plan.path),
+        h2: http2::Target::new(&plan.host, &plan.path).ok(),
+    });
+    let expect = Rc::new(Expectation {
+        status: plan.expect_status,
+        body: plan.expect_body.clone(),
+    });
+    // Connections are opened before the clock starts, as wrk does; one that fails is retried (and
+    // counted) by its loop.
+    let mut opening = Vec::new();
+    for _ in 0..plan.connections {
+        let (addr, http2, timeout) = (plan.addr, plan.http2, plan.timeout);
+        opening.push(tokio::task::spawn_local(async move {
+            match tokio::time::timeout(timeout, Client::connect(addr, http2)).await {
+                Ok(Ok(c)) => Some(c),
+                _ => None,
+            }
+        }));
+    }
+    let mut clients = Vec::new();
+    for o in opening {
+        clients.push(o.await.ok().flatten());
+    }
+
     let cpu0 = thread_cpu_ns();
     let start = Instant::now();
     let measure_start = start + plan.warmup;
-    let hard_end = start + plan.max_duration;
     let (total_slots, warmup_slots, interval_ns) = match plan.pace {
         Pace::Open { rate } => {
             let warm = (plan.warmup.as_secs_f64() * rate).ceil() as u64;
@@ -309,13 +437,14 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
         Pace::Closed => (0, 0, 0.0),
     };
     let shared = Rc::new(Shared {
-        start,
+        pace: plan.pace,
         measure_start,
-        hard_end,
+        hard_end: start + plan.max_duration,
         window_end: match (plan.pace, plan.requests) {
             (Pace::Closed, None) => plan.duration.map(|d| measure_start + d),
             _ => None,
         },
+        start,
         next_slot: Cell::new(0),
         total_slots,
         warmup_slots,
@@ -323,33 +452,45 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
         tickets: Cell::new(plan.requests.unwrap_or(u64::MAX)),
         first_measured: Cell::new(None),
         last_measured: Cell::new(None),
+        first_send: Cell::new(None),
+        last_send: Cell::new(None),
+        done: Cell::new(0),
         stop: Cell::new(false),
-        progress,
+        latency: RefCell::new(new_hist()),
+        lag: RefCell::new(new_hist()),
     });
-    let request = Rc::new(http1::build_request(&plan.host, &plan.path));
-    let expect = Rc::new(Expectation {
-        status: plan.expect_status,
-        body: plan.expect_body.clone(),
-    });
+    // CPU times (ours and the probed process's) are read when the measured window opens, and again
+    // when everything is done.
+    let at_window: Rc<Cell<Option<(u64, Option<u64>)>>> = Rc::new(Cell::new(None));
+    let probe_pid = plan.cpu_probe_pid;
+    let read_cpus = move || {
+        (
+            thread_cpu_ns(),
+            probe_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
+        )
+    };
+    let window_opener = if plan.warmup.is_zero() {
+        at_window.set(Some((cpu0, read_cpus().1)));
+        None
+    } else {
+        let cell = at_window.clone();
+        Some(tokio::task::spawn_local(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            cell.set(Some(read_cpus()));
+        }))
+    };
     let mut tasks = Vec::new();
-    for _ in 0..plan.connections {
+    for client in clients {
         tasks.push(tokio::task::spawn_local(connection_loop(
             plan.clone(),
             shared.clone(),
-            request.clone(),
+            target.clone(),
             expect.clone(),
+            client,
         )));
     }
-    // Envoy's CPU time is read when the measured window opens (and again when everything is done).
-    let probe_start: Rc<Cell<Option<u64>>> = Rc::new(Cell::new(None));
-    let probe = plan.cpu_probe_pid.map(|pid| {
-        let cell = probe_start.clone();
-        tokio::task::spawn_local(async move {
-            tokio::time::sleep_until(measure_start.into()).await;
-            cell.set(crate::sys::process_cpu_ns(pid).ok());
-        })
-    });
-    // The interruption flag is polled so that Ctrl-C ends a long load promptly.
+    // The watcher ends a long load promptly on Ctrl-C or at the hard time bound, and publishes
+    // progress; the connections never touch shared atomics.
     let watcher = {
         let shared = shared.clone();
         tokio::task::spawn_local(async move {
@@ -357,13 +498,19 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
                 if crate::sys::interrupted() || Instant::now() >= shared.hard_end {
                     shared.stop.set(true);
                 }
+                if let Some(p) = &progress {
+                    p.store(shared.done.get(), Ordering::Relaxed);
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if let Some(p) = &progress {
+                p.store(shared.done.get(), Ordering::Relaxed);
             }
         })
     };
     let mut out = LoadOutcome {
-        latency: new_hist(),
-        lag: new_hist(),
+        latency: Histogram::new(1).expect("valid histogram"),
+        lag: Histogram::new(1).expect("valid histogram"),
         ok: 0,
         errors: ErrorCounts::default(),
         wrong_statuses: vec![],
@@ -371,14 +518,15 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
         window: Duration::ZERO,
         tool_cpu_ns: 0,
         target_cpu_ns: None,
+        sends: 0,
+        send_span: Duration::ZERO,
     };
     for t in tasks {
         if let Ok(s) = t.await {
-            let _ = out.latency.add(&s.latency);
-            let _ = out.lag.add(&s.lag);
             out.ok += s.ok;
             out.errors.add(&s.errors);
             out.late_sends += s.late;
+            out.sends += s.sends;
             for st in s.wrong_statuses {
                 if !out.wrong_statuses.contains(&st) && out.wrong_statuses.len() < 8 {
                     out.wrong_statuses.push(st);
@@ -386,19 +534,27 @@ async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutc
             }
         }
     }
+    let (cpu_end, probe_end) = read_cpus();
+    out.latency = shared.latency.replace(new_hist());
+    out.lag = shared.lag.replace(new_hist());
     shared.stop.set(true);
     let _ = watcher.await;
-    if let (Some(pid), Some(task)) = (plan.cpu_probe_pid, probe) {
-        task.abort();
-        if let (Some(a), Ok(b)) = (probe_start.get(), crate::sys::process_cpu_ns(pid)) {
-            out.target_cpu_ns = Some(b.saturating_sub(a));
-        }
+    if let Some(w) = window_opener {
+        w.abort();
+    }
+    let (cpu_from, probe_from) = at_window.get().unwrap_or((cpu0, None));
+    out.tool_cpu_ns = cpu_end.saturating_sub(cpu_from);
+    if let (Some(a), Some(b)) = (probe_from, probe_end) {
+        out.target_cpu_ns = Some(b.saturating_sub(a));
     }
     out.window = match (shared.first_measured.get(), shared.last_measured.get()) {
         (Some(a), Some(b)) if b > a => b - a,
         _ => Duration::ZERO,
     };
-    out.tool_cpu_ns = thread_cpu_ns().saturating_sub(cpu0);
+    out.send_span = match (shared.first_send.get(), shared.last_send.get()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => Duration::ZERO,
+    };
     out
 }
 
@@ -413,30 +569,14 @@ fn thread_cpu_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Waits until `t` to within a few microseconds: the timer wheel for the coarse part (1 ms
-/// granularity), then yielding to the other connections until the instant arrives.
-async fn sleep_until_precise(t: Instant) {
-    loop {
-        let now = Instant::now();
-        if now >= t {
-            return;
-        }
-        if t - now > Duration::from_micros(2500) {
-            tokio::time::sleep_until((t - Duration::from_micros(2000)).into()).await;
-        } else {
-            tokio::task::yield_now().await;
-        }
-    }
-}
-
 impl Shared {
     /// The next request's intended send time and whether it is measured; None when this connection
-    /// must stop.
-    async fn next(&self, plan: &LoadPlan) -> Option<(Instant, bool)> {
+    /// must stop. In the closed loop the intended time is now (the send follows at once).
+    async fn next(&self, pacer: &mut Pacer) -> Option<(Instant, bool)> {
         if self.stop.get() {
             return None;
         }
-        match plan.pace {
+        match self.pace {
             Pace::Open { .. } => {
                 let slot = self.next_slot.get();
                 if slot >= self.total_slots {
@@ -445,8 +585,7 @@ impl Shared {
                 self.next_slot.set(slot + 1);
                 let intended =
                     self.start + Duration::from_nanos((slot as f64 * self.interval_ns) as u64);
-                sleep_until_precise(intended).await;
-                if self.stop.get() {
+                if !pacer.wait_until(intended, &self.stop).await {
                     return None;
                 }
                 Some((intended, slot >= self.warmup_slots))
@@ -469,46 +608,65 @@ impl Shared {
         }
     }
 
-    fn mark_measured(&self, sent: Instant, done: Instant) {
-        if self.first_measured.get().is_none_or(|f| sent < f) {
-            self.first_measured.set(Some(sent));
+    fn mark_measured(&self, intended: Instant, done: Instant) {
+        if self.first_measured.get().is_none_or(|f| intended < f) {
+            self.first_measured.set(Some(intended));
         }
         if self.last_measured.get().is_none_or(|l| done > l) {
             self.last_measured.set(Some(done));
         }
-        if let Some(p) = &self.progress {
-            p.fetch_add(1, Ordering::Relaxed);
+        self.done.set(self.done.get() + 1);
+    }
+
+    fn mark_sent(&self, sent: Instant) {
+        if self.first_send.get().is_none_or(|f| sent < f) {
+            self.first_send.set(Some(sent));
+        }
+        if self.last_send.get().is_none_or(|l| sent > l) {
+            self.last_send.set(Some(sent));
         }
     }
 }
 
 async fn connection_loop(
-    plan: LoadPlan,
+    plan: Rc<LoadPlan>,
     shared: Rc<Shared>,
-    request: Rc<Vec<u8>>,
+    target: Rc<Target>,
     expect: Rc<Expectation>,
+    mut conn: Option<Client>,
 ) -> ConnStats {
     let mut st = ConnStats {
-        latency: new_hist(),
-        lag: new_hist(),
         ok: 0,
         errors: ErrorCounts::default(),
         wrong_statuses: vec![],
         late: 0,
+        sends: 0,
     };
-    let mut conn: Option<Connection> = None;
-    while let Some((intended, measured)) = shared.next(&plan).await {
-        let sent = Instant::now();
-        if matches!(plan.pace, Pace::Open { .. }) && measured {
-            let lag = sent.saturating_duration_since(intended).as_nanos() as u64;
-            st.lag.saturating_record(lag.max(1));
-            if lag > LATE_NS {
-                st.late += 1;
+    let open = matches!(plan.pace, Pace::Open { .. });
+    let mut pacer = Pacer::new();
+    let mut watchdog = Watchdog::new(plan.timeout);
+    while let Some((intended, measured)) = shared.next(&mut pacer).await {
+        let sent = if open {
+            let sent = Instant::now();
+            if measured {
+                let lag = sent.saturating_duration_since(intended).as_nanos() as u64;
+                shared.lag.borrow_mut().saturating_record(lag.max(1));
+                if lag > LATE_NS {
+                    st.late += 1;
+                }
+                st.sends += 1;
+                shared.mark_sent(sent);
             }
-        }
+            sent
+        } else {
+            intended
+        };
         if conn.is_none() {
-            match tokio::time::timeout(plan.timeout, Connection::connect(plan.addr)).await {
-                Ok(Ok(c)) => conn = Some(c),
+            match watchdog
+                .run(sent, Client::connect(plan.addr, plan.http2))
+                .await
+            {
+                Some(Ok(c)) => conn = Some(c),
                 _ => {
                     if measured {
                         st.errors.connect += 1;
@@ -522,30 +680,29 @@ async fn connection_loop(
             }
         }
         let c = conn.as_mut().expect("connected above");
-        let result = tokio::time::timeout(plan.timeout, c.exchange(&request, &expect)).await;
+        let result = watchdog.run(sent, c.exchange(&target, &expect)).await;
         let done = Instant::now();
-        let keep = match &result {
-            Ok(Ok(_)) => !c.closing,
-            _ => false,
-        };
+        let keep = matches!(result, Some(Ok(_))) && c.reusable();
         if measured {
             shared.mark_measured(intended, done);
             match result {
-                Ok(Ok(Verdict::Ok)) => {
+                Some(Ok(Verdict::Ok)) => {
                     st.ok += 1;
-                    st.latency
+                    shared
+                        .latency
+                        .borrow_mut()
                         .saturating_record((done - intended).as_nanos().max(1) as u64);
                 }
-                Ok(Ok(Verdict::WrongStatus(s))) => {
+                Some(Ok(Verdict::WrongStatus(s))) => {
                     st.errors.status += 1;
                     if !st.wrong_statuses.contains(&s) {
                         st.wrong_statuses.push(s);
                     }
                 }
-                Ok(Ok(Verdict::WrongBody)) => st.errors.body += 1,
-                Ok(Err(Failure::Io)) => st.errors.io += 1,
-                Ok(Err(Failure::Protocol)) => st.errors.protocol += 1,
-                Err(_) => st.errors.timeout += 1,
+                Some(Ok(Verdict::WrongBody)) => st.errors.body += 1,
+                Some(Err(Failure::Io)) => st.errors.io += 1,
+                Some(Err(Failure::Protocol)) => st.errors.protocol += 1,
+                None => st.errors.timeout += 1,
             }
         }
         if !keep {
@@ -571,9 +728,25 @@ pub fn format_summary(s: &LoadSummary) -> String {
     }
     if let Some(sc) = &s.schedule {
         out += &format!(
-            "schedule: intended {:.0} req/s, send lag p50 {:.1} µs p99 {:.1} µs max {:.1} µs, {} sends later than 1 ms\n",
-            sc.intended_rps, sc.lag_p50_us, sc.lag_p99_us, sc.lag_max_us, sc.late_sends
+            "schedule: intended {:.0} req/s, achieved {:.0} req/s; send lag behind schedule p50 {:.1} µs  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1} µs; {} of {} sends later than 1 ms\n",
+            sc.intended_rps,
+            sc.achieved_rps,
+            sc.lag_p50_us,
+            sc.lag_p90_us,
+            sc.lag_p99_us,
+            sc.lag_p999_us,
+            sc.lag_max_us,
+            sc.late_sends,
+            sc.sends
         );
+        if sc.fell_behind {
+            out += &format!(
+                "WARNING: the target could not keep up with {:.0} req/s: {:.1}% of sends were more than 1 ms late and {:.0} req/s were achieved; latency above counts from the intended send times, so it includes the queueing. Lower --rate or add connections (-c).\n",
+                sc.intended_rps,
+                if sc.sends > 0 { 100.0 * sc.late_sends as f64 / sc.sends as f64 } else { 0.0 },
+                sc.achieved_rps
+            );
+        }
     }
     out += &format!(
         "load generator CPU: {:.2} µs/request\n",

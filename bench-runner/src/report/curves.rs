@@ -49,6 +49,21 @@ pub fn variant_curve(rounds: &[RoundRecord], variant: &str) -> Vec<(f64, f64)> {
     median_curve(&curves)
 }
 
+/// The part of `curve` that `samples` latencies can resolve: quantiles up to 1 - 1/samples (above
+/// that every quantile is the maximum, a single sample). Zero samples: nothing.
+pub fn resolved(curve: &[(f64, f64)], samples: u64) -> Vec<(f64, f64)> {
+    if samples == 0 {
+        return Vec::new();
+    }
+    let limit = 1.0 - 1.0 / samples as f64;
+    curve.iter().copied().filter(|p| p.0 <= limit + SAME_QUANTILE).collect()
+}
+
+/// Fewest good responses any round of `variant` measured in its latency phase (0 if none).
+pub fn min_samples(rounds: &[RoundRecord], variant: &str) -> u64 {
+    rounds.iter().filter(|r| r.variant == variant).map(|r| r.latency.ok).min().unwrap_or(0)
+}
+
 /// Position of quantile `q` on the HDR axis, -log10(1 - q). None for q outside [0, 1) (the
 /// maximum, q = 1, sits at infinity and is not drawn) and for NaN.
 pub fn hdr_x(q: f64) -> Option<f64> {
@@ -121,6 +136,15 @@ mod tests {
         let b = [(0.5, 50.0), (0.99, 60.0)];
         let m = median_curve(&[&a, &b]);
         assert!(m.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{m:?}");
+    }
+
+    #[test]
+    fn curves_stop_where_samples_run_out() {
+        let c = [(0.5, 1.0), (0.99, 2.0), (0.999, 3.0), (0.9999, 4.0), (1.0, 5.0)];
+        assert_eq!(resolved(&c, 1000), c[..3].to_vec());
+        assert_eq!(resolved(&c, 100), c[..2].to_vec());
+        assert!(resolved(&c, 0).is_empty());
+        assert_eq!(resolved(&c, 1), vec![]);
     }
 
     #[test]

@@ -1,6 +1,14 @@
-//! Reports rendered from saved results only (so `report` can re-render any run later).
+//! Reports rendered from saved results only (so `report` can re-render any run later):
+//! report.md, a self-contained report.html, and the charts (SVG and PNG) of a run folder.
 
-use crate::results::{Results, VariantSummary};
+pub mod article;
+mod canvas;
+pub mod charts;
+pub mod curves;
+pub mod failure;
+pub mod html;
+
+use crate::results::{Results, VariantSummary, BASELINE};
 use crate::stats::Estimate;
 use std::fmt::Write;
 use std::path::Path;
@@ -24,6 +32,14 @@ pub fn est(e: &Estimate) -> String {
     )
 }
 
+/// The article's claimed overhead for this variant's language, µs ("-" when it has none).
+pub fn article_cell(v: &VariantSummary) -> String {
+    match article::claim_for(&v.language) {
+        Some(c) if v.id != BASELINE => format!("{:.0}", c.overhead_us),
+        _ => "-".into(),
+    }
+}
+
 fn overhead_cells(v: &VariantSummary) -> [String; 3] {
     match &v.overhead {
         Some(o) => [est(&o.p50), est(&o.p99), est(&o.cpu_us_per_req)],
@@ -40,14 +56,14 @@ pub fn summary_table(r: &Results) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| variant | p50 µs | p99 µs | CPU µs/req | max rps | overhead p50 µs [95% CI] | overhead p99 µs [95% CI] | overhead CPU µs/req [95% CI] | errors |"
+        "| variant | p50 µs | p99 µs | CPU µs/req | max rps | overhead p50 µs [95% CI] | overhead p99 µs [95% CI] | overhead CPU µs/req [95% CI] | article's claim µs (its headers workload) | errors |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for v in &r.variants {
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for v in charts::ordered(r) {
         let [o50, o99, ocpu] = overhead_cells(v);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |",
             v.id,
             f1(v.latency_us.p50),
             f1(v.latency_us.p99),
@@ -56,6 +72,7 @@ pub fn summary_table(r: &Results) -> String {
             o50,
             o99,
             ocpu,
+            article_cell(v),
             v.errors
         );
     }
@@ -113,7 +130,92 @@ pub fn conditions(r: &Results) -> String {
     s
 }
 
+/// Workloads of the measured variants, in the profile's order (the baseline's "none" left out).
+pub fn workloads(r: &Results) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in charts::ordered(r) {
+        if v.id != BASELINE && !out.contains(&v.workload) {
+            out.push(v.workload.clone());
+        }
+    }
+    out
+}
+
+/// One row of the comparison with the article: a language on a runtime, its claim, and per
+/// workload the variant measured (if any).
+pub struct ArticleRow<'a> {
+    pub language: String,
+    pub runtime: Option<String>,
+    pub claim: Option<article::Claim>,
+    pub per_workload: Vec<Option<&'a VariantSummary>>,
+}
+
+/// Rows of the comparison with the article, one per (language, runtime) measured in this run.
+pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
+    let wls = workloads(r);
+    let mut rows: Vec<ArticleRow> = Vec::new();
+    for v in charts::ordered(r).into_iter().filter(|v| v.id != BASELINE) {
+        if rows.iter().any(|x| x.language == v.language && x.runtime == v.runtime) {
+            continue;
+        }
+        let per_workload = wls
+            .iter()
+            .map(|w| {
+                r.variants
+                    .iter()
+                    .find(|o| o.language == v.language && o.runtime == v.runtime && &o.workload == w && o.id != BASELINE)
+            })
+            .collect();
+        rows.push(ArticleRow {
+            language: v.language.clone(),
+            runtime: v.runtime.clone(),
+            claim: article::claim_for(&v.language),
+            per_workload,
+        });
+    }
+    rows.sort_by_key(|x| x.claim.is_none());
+    (wls, rows)
+}
+
+/// Markdown table: the article's claim beside our p50 and CPU overhead for each workload.
+pub fn article_table(r: &Results) -> String {
+    let (wls, rows) = article_rows(r);
+    let mut s = String::new();
+    let mut head = "| language | runtime | article's claim µs (headers workload) |".to_string();
+    let mut rule = "|---|---|---:|".to_string();
+    for w in &wls {
+        let _ = write!(head, " ours `{w}`: p50 overhead µs [95% CI] | ours `{w}`: CPU overhead µs/req [95% CI] |");
+        rule.push_str("---:|---:|");
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
+    for row in &rows {
+        let _ = write!(
+            s,
+            "| {} | {} | {} |",
+            row.claim.map_or(row.language.clone(), |c| format!("{} (`{}`)", c.language, row.language)),
+            row.runtime.as_deref().unwrap_or("-"),
+            row.claim.map_or("-".to_string(), |c| format!("{:.0}", c.overhead_us))
+        );
+        for v in &row.per_workload {
+            match v.and_then(|v| v.overhead.as_ref()) {
+                Some(o) => {
+                    let _ = write!(s, " {} | {} |", est(&o.p50), est(&o.cpu_us_per_req));
+                }
+                None => s.push_str(" not measured | not measured |"),
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// report.md without chart links (see `markdown_with_charts`).
 pub fn markdown(r: &Results) -> String {
+    markdown_with_charts(r, &[])
+}
+
+/// report.md; `charts` are (file stem, title) of the charts written beside it.
+pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
@@ -121,13 +223,26 @@ pub fn markdown(r: &Results) -> String {
         "Latency percentiles are medians over rounds of the open-loop latency phase; CPU µs/req is Envoy's CPU time per request at saturation; overheads are the median over rounds of (variant − baseline of the same round) with a bootstrap 95% interval.\n"
     );
     s.push_str(&summary_table(r));
+    let _ = writeln!(s, "\n## Beside the article's figures\n");
+    let _ = writeln!(s, "{}\n", article::SOURCE);
+    s.push_str(&article_table(r));
+    if !charts.is_empty() {
+        let _ = writeln!(s, "\n## Charts\n");
+        let _ = writeln!(s, "All charts are also in `report.html` (self-contained).\n");
+        for (stem, title) in charts {
+            let _ = writeln!(s, "- {title}: [{stem}.svg]({stem}.svg), [{stem}.png]({stem}.png)");
+        }
+        if let Some((stem, title)) = charts.iter().find(|c| c.0 == "chart-overhead").or(charts.first()) {
+            let _ = writeln!(s, "\n![{title}]({stem}.svg)");
+        }
+    }
     let _ = writeln!(s, "\n## Modules\n");
     let _ = writeln!(
         s,
         "| variant | language | runtime | workload | module bytes | sha256 |"
     );
     let _ = writeln!(s, "|---|---|---|---|---:|---|");
-    for v in &r.variants {
+    for v in charts::ordered(r) {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} |",
@@ -153,13 +268,28 @@ pub fn markdown(r: &Results) -> String {
             let _ = writeln!(s, "- {n}");
         }
     }
+    if let Some(f) = &r.failure {
+        s.push('\n');
+        s.push_str(&failure::markdown(f));
+    }
     let _ = writeln!(s, "\n## Conditions\n");
     s.push_str(&conditions(r));
     s
 }
 
-/// Writes every report file of a run folder from its results.
+/// Writes every report file of a run folder from its results: the charts (`chart-*.svg` and
+/// `chart-*.png`), report.md and report.html.
 pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
-    crate::sys::write_atomic(&dir.join("report.md"), markdown(r).as_bytes())?;
+    let charts = charts::render_all(r)?;
+    for c in &charts {
+        crate::sys::write_atomic(&dir.join(format!("{}.svg", c.stem)), c.svg.as_bytes())?;
+        crate::sys::write_atomic(&dir.join(format!("{}.png", c.stem)), &c.png)?;
+    }
+    let refs: Vec<(String, String)> = charts.iter().map(|c| (c.stem.clone(), c.title.clone())).collect();
+    if let Some(f) = &r.failure {
+        failure::write_charts(f, dir)?;
+    }
+    crate::sys::write_atomic(&dir.join("report.md"), markdown_with_charts(r, &refs).as_bytes())?;
+    crate::sys::write_atomic(&dir.join("report.html"), html::page(r, &charts).as_bytes())?;
     Ok(())
 }

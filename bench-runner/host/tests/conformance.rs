@@ -1,0 +1,228 @@
+//! The project's conformance cases (plugins/conformance/cases.json, SPEC section 2) through the
+//! in-process host, for every built plugin (plugins/*/plugin.toml `output`) on every engine that
+//! can compile it. Envoy is not needed: the three routes of the conformance listener are modelled
+//! here (prefix /foo -> default/foo, /bar -> default/bar, else default/other, each answering 200
+//! "passthrough" when the plugin lets the request continue).
+//!
+//! A plugin that is not built is skipped with a message, unless `CI` is set: then it fails (CI
+//! builds every plugin first with `cargo run -p bench-runner -- build`).
+
+use plugin_host::{Action, Engine, EngineKind, Error, Request, Vm};
+use serde_json::Value;
+mod common;
+use common::{plugins, root, route_of};
+
+struct Case {
+    name: String,
+    config: String,
+    rejected: bool,
+    /// (path, authority, status, body)
+    requests: Vec<(String, String, u64, String)>,
+}
+
+fn cases() -> Vec<Case> {
+    let path = root().join("plugins/conformance/cases.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let v: Value = serde_json::from_str(&text).expect("cases.json is JSON");
+    v.as_array()
+        .expect("cases.json is an array")
+        .iter()
+        .map(|c| Case {
+            name: c["name"].as_str().unwrap().to_string(),
+            config: match c.get("config_raw") {
+                Some(raw) => raw.as_str().unwrap().to_string(),
+                None => c["config"].to_string(),
+            },
+            rejected: c.get("rejected").and_then(Value::as_bool).unwrap_or(false),
+            requests: c
+                .get("requests")
+                .and_then(Value::as_array)
+                .map(|rs| {
+                    rs.iter()
+                        .map(|r| {
+                            (
+                                r["path"].as_str().unwrap().to_string(),
+                                r["authority"].as_str().unwrap().to_string(),
+                                r["status"].as_u64().unwrap(),
+                                r["body"].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Runs one case on a fresh VM; Err describes the first disagreement.
+fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
+    let mut vm = module.instantiate().map_err(|e| e.to_string())?;
+    if !vm.start(b"").map_err(|e| e.to_string())? {
+        return Err("proxy_on_vm_start returned false".into());
+    }
+    let accepted = vm.configure(case.config.as_bytes()).map_err(|e| e.to_string())?;
+    let invalid_lines = vm
+        .logs()
+        .iter()
+        .filter(|l| l.message.contains("mock-response: invalid configuration"))
+        .count();
+    if case.rejected {
+        if accepted {
+            return Err("the configuration was accepted".into());
+        }
+        if invalid_lines != 1 {
+            return Err(format!(
+                "rejected, but logged {invalid_lines} `mock-response: invalid configuration` lines (want 1): {:?}",
+                vm.logs()
+            ));
+        }
+        return Ok(());
+    }
+    if !accepted {
+        return Err(format!(
+            "a valid configuration was rejected: {:?}",
+            vm.logs().last()
+        ));
+    }
+    for (path, authority, status, body) in &case.requests {
+        let req = Request::get(authority, path, Some(route_of(path)));
+        let before = vm_headers_for(&req);
+        let out = vm
+            .request(&req)
+            .map_err(|e| format!("{path} (Host {authority}): {e}"))?;
+        let (got_status, got_body) = match (&out.local_reply, out.action) {
+            (Some(r), _) => (r.status as u64, r.body.clone()),
+            (None, Action::Continue) => (200, b"passthrough".to_vec()),
+            (None, Action::Pause(n)) => {
+                return Err(format!(
+                    "{path} (Host {authority}): paused ({n}) without a local reply; Envoy would wait forever"
+                ))
+            }
+        };
+        if (got_status, got_body.as_slice()) != (*status, body.as_bytes()) {
+            let shown: String = String::from_utf8_lossy(&got_body).chars().take(60).collect();
+            let want: String = body.chars().take(60).collect();
+            return Err(format!(
+                "{path} (Host {authority}): expected {status} {want:?}, got {got_status} {shown:?}"
+            ));
+        }
+        if out.local_reply.is_none() && vm.request_headers().pairs != before {
+            return Err(format!(
+                "{path}: the plugin continued but left the request headers changed: {:?}",
+                vm.request_headers()
+                    .pairs
+                    .iter()
+                    .map(|(k, v)| format!(
+                        "{}={}",
+                        String::from_utf8_lossy(k),
+                        String::from_utf8_lossy(v)
+                    ))
+                    .collect::<Vec<_>>()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The headers the host builds for a request (to check the plugin removed what it added).
+fn vm_headers_for(req: &Request<'_>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    [
+        (":authority", req.authority),
+        (":path", req.path),
+        (":method", req.method),
+        (":scheme", "http"),
+        ("user-agent", "plugin-host"),
+        ("x-forwarded-proto", "http"),
+        ("x-request-id", "00000000-0000-4000-8000-000000000000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+    .collect()
+}
+
+/// crash_every = 2: the first request answers, the second traps (an error value), then the VM is
+/// failed, as Envoy's fail-closed policy has it.
+fn crash_check(module: &plugin_host::Module) -> Result<(), String> {
+    let mut vm = module.instantiate().map_err(|e| e.to_string())?;
+    vm.start(b"").map_err(|e| e.to_string())?;
+    if !vm
+        .configure(br#"{"content":"x","crash_every":2}"#)
+        .map_err(|e| e.to_string())?
+    {
+        return Err("crash_every config rejected".into());
+    }
+    let req = Request::get("h", "/", Some("default/other"));
+    let first = vm.request(&req).map_err(|e| format!("first request: {e}"))?;
+    if first.local_reply.map(|r| r.body) != Some(b"x".to_vec()) {
+        return Err("first request did not answer x".into());
+    }
+    match vm.request(&req) {
+        Err(Error::Trap { .. }) | Err(Error::Exit { .. }) => {}
+        other => return Err(format!("second request should trap, got {other:?}")),
+    }
+    match vm.request(&req) {
+        Err(Error::Failed(_)) => Ok(()),
+        other => Err(format!("a failed VM should refuse work, got {other:?}")),
+    }
+}
+
+fn conformance(kind: EngineKind) {
+    let (plugins, _) = plugins();
+    let cases = cases();
+    let engine = Engine::new(kind).unwrap_or_else(|e| panic!("{kind}: {e}"));
+    let mut failures = Vec::new();
+    let mut ran = Vec::new();
+    for (name, path) in &plugins {
+        let wasm = std::fs::read(path).unwrap();
+        let module = match engine.compile(&wasm) {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push(format!("{name} on {kind}: cannot compile: {e}"));
+                continue;
+            }
+        };
+        let mut passed = 0;
+        for case in &cases {
+            match run_case(&module, case) {
+                Ok(()) => passed += 1,
+                Err(why) => failures.push(format!("{name} on {kind} / {}: {why}", case.name)),
+            }
+        }
+        if let Err(why) = crash_check(&module) {
+            failures.push(format!("{name} on {kind} / crash_every 2 traps: {why}"));
+        }
+        ran.push(format!("{name} {passed}/{}", cases.len()));
+    }
+    eprintln!("conformance through the host on {kind}: {}", ran.join(", "));
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s) with the conformance cases:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn conformance_wasmtime_cranelift() {
+    conformance(EngineKind::Cranelift);
+}
+
+#[test]
+fn conformance_wasmtime_winch() {
+    conformance(EngineKind::Winch);
+}
+
+#[test]
+fn conformance_wasmi() {
+    conformance(EngineKind::Wasmi);
+}
+
+#[test]
+fn routes_match_the_conformance_listener() {
+    assert_eq!(route_of("/foo"), "default/foo");
+    assert_eq!(route_of("/foo/deeper"), "default/foo");
+    assert_eq!(route_of("/bar"), "default/bar");
+    assert_eq!(route_of("/other-path"), "default/other");
+    assert_eq!(route_of("/"), "default/other");
+}

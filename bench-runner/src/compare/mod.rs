@@ -1,0 +1,757 @@
+//! `compare BASE NEW`: did a run get slower than another? For every variant in both runs and for four
+//! figures (overhead p50, overhead p99, overhead CPU per request, saturation throughput), the change
+//! from BASE to NEW with a 95% interval computed from the per-round figures saved in `rounds`, and a
+//! verdict. Layers: per-round figures (here) -> two-sample statistics ([`stats`]) -> rendering
+//! ([`render`]).
+//!
+//! What is compared, per round of each run:
+//! - plugin variants: the overhead versus the baseline of the same round (`variant - baseline` for p50,
+//!   p99 and Envoy CPU µs/request; `100 * variant rps / baseline rps` for throughput), so that a machine
+//!   that is uniformly faster or slower on one day does not look like a plugin change;
+//! - the baseline itself: its absolute figures. That row describes the machine and Envoy, not a plugin;
+//!   it is shown for context and never fails the comparison.
+//!
+//! A regression needs two gates (see [`stats::verdict`]): the 95% interval of the change excludes 0, and
+//! the change is larger than the metric's noise threshold. Exit status: 0 no regression, 1 at least one
+//! regression, 2 bad input (missing file, schema mismatch, no common variant).
+
+pub mod render;
+pub mod stats;
+
+use crate::error::usage;
+use crate::paths::Project;
+use crate::results::{self, Results, RoundRecord, BASELINE};
+use crate::stats::Estimate;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use stats::{Direction, Verdict};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Args)]
+pub struct CompareArgs {
+    /// BASE then NEW: results.json files or run folders. With --baseline give only NEW (default: results/latest).
+    #[arg(value_name = "RESULTS")]
+    pub runs: Vec<PathBuf>,
+    /// Use results/baselines/NAME/results.json as BASE (saved by `run --save-baseline NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub baseline: Option<String>,
+    /// Output: a text table, a Markdown table (for a PR comment) or JSON.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: OutputFormat,
+    /// Noise threshold in µs: `X` sets p50, p99 and cpu; `METRIC=X` sets one (p50, p99, cpu). Comma-separated or repeated.
+    #[arg(long, value_delimiter = ',', value_name = "[METRIC=]US")]
+    pub threshold_us: Vec<String>,
+    /// Relative noise threshold in %: `X` sets throughput (rps); `METRIC=X` sets one, making p50/p99/cpu relative to BASE's absolute value.
+    #[arg(long, value_delimiter = ',', value_name = "[METRIC=]PCT")]
+    pub threshold_pct: Vec<String>,
+    /// CI gate that fails only on gross regressions: wide thresholds (p50 20 µs, p99 200 µs, cpu 10 µs, rps 25%); explicit --threshold-* flags still apply on top.
+    #[arg(long)]
+    pub gross: bool,
+    /// Seed of the bootstrap resampling (the output is reproducible for a given seed).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// The four compared figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    P50,
+    P99,
+    Cpu,
+    Rps,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [Metric::P50, Metric::P99, Metric::Cpu, Metric::Rps];
+
+    /// The name used in `--threshold-us`/`--threshold-pct`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::P50 => "p50",
+            Metric::P99 => "p99",
+            Metric::Cpu => "cpu",
+            Metric::Rps => "rps",
+        }
+    }
+
+    fn parse_key(s: &str) -> Option<Metric> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "p50" => Some(Metric::P50),
+            "p99" => Some(Metric::P99),
+            "cpu" | "cpu_us_per_req" => Some(Metric::Cpu),
+            "rps" | "throughput" => Some(Metric::Rps),
+            _ => None,
+        }
+    }
+
+    pub fn direction(self) -> Direction {
+        match self {
+            Metric::Rps => Direction::HigherIsBetter,
+            _ => Direction::LowerIsBetter,
+        }
+    }
+
+    /// What the per-round figure is: overhead versus the same round's baseline, or (for the baseline
+    /// row, `reference`) the absolute figure. Units are in the names.
+    pub fn quantity(self, reference: bool) -> &'static str {
+        match (self, reference) {
+            (Metric::P50, false) => "overhead_p50_us",
+            (Metric::P99, false) => "overhead_p99_us",
+            (Metric::Cpu, false) => "overhead_cpu_us_per_req",
+            (Metric::Rps, false) => "rps_pct_of_baseline",
+            (Metric::P50, true) => "latency_p50_us",
+            (Metric::P99, true) => "latency_p99_us",
+            (Metric::Cpu, true) => "cpu_us_per_req",
+            (Metric::Rps, true) => "rps",
+        }
+    }
+
+    /// Human label of [`Metric::quantity`].
+    pub fn label(self, reference: bool) -> &'static str {
+        match (self, reference) {
+            (Metric::P50, false) => "overhead p50 µs",
+            (Metric::P99, false) => "overhead p99 µs",
+            (Metric::Cpu, false) => "overhead CPU µs/req",
+            (Metric::Rps, false) => "throughput % of baseline",
+            (Metric::P50, true) => "p50 µs",
+            (Metric::P99, true) => "p99 µs",
+            (Metric::Cpu, true) => "CPU µs/req",
+            (Metric::Rps, true) => "throughput req/s",
+        }
+    }
+
+    /// The absolute figure of one round.
+    fn raw(self, r: &RoundRecord) -> f64 {
+        match self {
+            Metric::P50 => r.latency.latency_us.p50,
+            Metric::P99 => r.latency.latency_us.p99,
+            Metric::Cpu => r.cpu_us_per_req,
+            Metric::Rps => r.saturation.rps,
+        }
+    }
+
+    /// The change statistic: a shift in µs, or a relative change in % for throughput.
+    fn statistic(self) -> fn(&[f64], &[f64]) -> f64 {
+        match self {
+            Metric::Rps => stats::median_change_pct,
+            _ => stats::median_shift,
+        }
+    }
+}
+
+/// Per-round figures of `id` in one run: overheads versus the same round's baseline for a plugin
+/// variant (rounds without a baseline are dropped), absolute figures for the baseline.
+pub fn per_round(r: &Results, id: &str, metric: Metric) -> Vec<f64> {
+    let raw = move |x: &RoundRecord| metric.raw(x);
+    if id == BASELINE {
+        return r
+            .rounds
+            .iter()
+            .filter(|x| x.variant == id)
+            .map(raw)
+            .collect();
+    }
+    let (a, b) = results::paired(&r.rounds, id, raw);
+    a.iter()
+        .zip(&b)
+        .map(|(v, base)| match metric {
+            Metric::Rps => 100.0 * v / base,
+            _ => v - base,
+        })
+        .collect()
+}
+
+/// A noise threshold: absolute (µs) or relative (% of BASE's absolute figure; for throughput, of the
+/// throughput itself).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum Threshold {
+    Us(f64),
+    Pct(f64),
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Threshold::Us(x) => write!(f, "{x} µs"),
+            Threshold::Pct(x) => write!(f, "{x}%"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    pub p50: Threshold,
+    pub p99: Threshold,
+    pub cpu: Threshold,
+    pub rps: Threshold,
+}
+
+/// Default noise thresholds. PROVISIONAL until calibrated (issue 6, item 4: false-alarm rate over
+/// identical quick-run pairs and detection of a +2/+5 µs injected `spin`). Chosen from first
+/// observations on a 2-core shared machine: p50 and CPU overheads must resolve a few µs (a plugin adds
+/// 3-10 µs), p99 moves by tens of µs between identical runs, saturation throughput by several %.
+pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
+    p50: Threshold::Us(2.0),
+    p99: Threshold::Us(25.0),
+    cpu: Threshold::Us(2.0),
+    rps: Threshold::Pct(5.0),
+};
+
+/// `--gross`: for CI on shared runners, fail only when a change is far outside any noise seen between
+/// identical runs (a plugin that doubles its cost, an accidental debug build). PROVISIONAL until
+/// calibrated like [`DEFAULT_THRESHOLDS`]. Equivalent flags:
+/// `--threshold-us p50=20,p99=200,cpu=10 --threshold-pct rps=25`.
+pub const GROSS_THRESHOLDS: Thresholds = Thresholds {
+    p50: Threshold::Us(20.0),
+    p99: Threshold::Us(200.0),
+    cpu: Threshold::Us(10.0),
+    rps: Threshold::Pct(25.0),
+};
+
+impl Thresholds {
+    pub fn get(&self, m: Metric) -> Threshold {
+        match m {
+            Metric::P50 => self.p50,
+            Metric::P99 => self.p99,
+            Metric::Cpu => self.cpu,
+            Metric::Rps => self.rps,
+        }
+    }
+
+    fn set(&mut self, m: Metric, t: Threshold) {
+        match m {
+            Metric::P50 => self.p50 = t,
+            Metric::P99 => self.p99 = t,
+            Metric::Cpu => self.cpu = t,
+            Metric::Rps => self.rps = t,
+        }
+    }
+
+    /// Builds thresholds from the flags: start from the defaults (or `--gross`), then apply
+    /// `--threshold-us` (bare value: p50, p99, cpu) and `--threshold-pct` (bare value: rps).
+    pub fn from_flags(us: &[String], pct: &[String], gross: bool) -> anyhow::Result<Thresholds> {
+        let mut t = if gross {
+            GROSS_THRESHOLDS
+        } else {
+            DEFAULT_THRESHOLDS
+        };
+        let mut named_us: Vec<Metric> = Vec::new();
+        for item in us {
+            let (metrics, x) = parse_item(
+                "--threshold-us",
+                item,
+                &[Metric::P50, Metric::P99, Metric::Cpu],
+            )?;
+            for m in metrics {
+                if m == Metric::Rps {
+                    return Err(usage(format!(
+                        "--threshold-us `{item}`: throughput is compared in %; use --threshold-pct rps=X"
+                    )));
+                }
+                named_us.push(m);
+                t.set(m, Threshold::Us(x));
+            }
+        }
+        for item in pct {
+            let (metrics, x) = parse_item("--threshold-pct", item, &[Metric::Rps])?;
+            for m in metrics {
+                if named_us.contains(&m) {
+                    return Err(usage(format!(
+                        "metric `{}` has both --threshold-us and --threshold-pct; give one of them",
+                        m.key()
+                    )));
+                }
+                t.set(m, Threshold::Pct(x));
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// `X` (applies to `bare`) or `METRIC=X`; X finite and >= 0.
+fn parse_item(flag: &str, item: &str, bare: &[Metric]) -> anyhow::Result<(Vec<Metric>, f64)> {
+    let (metrics, value) = match item.split_once('=') {
+        Some((k, v)) => {
+            let m = Metric::parse_key(k).ok_or_else(|| {
+                usage(format!(
+                    "{flag} `{item}`: unknown metric `{}`; use p50, p99, cpu or rps",
+                    k.trim()
+                ))
+            })?;
+            (vec![m], v)
+        }
+        None => (bare.to_vec(), item),
+    };
+    match value.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok((metrics, x)),
+        _ => Err(usage(format!(
+            "{flag} `{item}`: `{}` is not a number >= 0",
+            value.trim()
+        ))),
+    }
+}
+
+/// Settings of one comparison.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub thresholds: Thresholds,
+    /// "default", "gross", "custom" (threshold flags given) or "gross+custom".
+    pub mode: String,
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            thresholds: DEFAULT_THRESHOLDS,
+            mode: "default".into(),
+            seed: 1,
+        }
+    }
+}
+
+/// Which run a side of the comparison is.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRef {
+    pub path: String,
+    pub started_at: String,
+    pub status: String,
+    pub profile: String,
+    pub rounds: usize,
+    pub envoy_version: String,
+    pub cpu_model: String,
+}
+
+impl RunRef {
+    fn of(r: &Results, path: &str) -> RunRef {
+        let mut rounds: Vec<usize> = r.rounds.iter().map(|x| x.round).collect();
+        rounds.sort_unstable();
+        rounds.dedup();
+        RunRef {
+            path: path.to_string(),
+            started_at: r.started_at.clone(),
+            status: r.status.clone(),
+            profile: r.profile.name.clone(),
+            rounds: rounds.len(),
+            envoy_version: r.envoy.version.clone(),
+            cpu_model: r.host.cpu_model.clone(),
+        }
+    }
+}
+
+/// One figure of one variant, BASE versus NEW.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricChange {
+    pub metric: Metric,
+    /// What the per-round figures are (unit in the name).
+    pub quantity: &'static str,
+    /// Medians over rounds of each run's per-round figures.
+    pub base: f64,
+    pub new: f64,
+    /// NEW - BASE in µs, or the relative change in % for throughput, with its 95% interval (null bounds:
+    /// fewer than 2 rounds on a side, no interval).
+    pub change: Estimate,
+    /// "us" or "pct": the unit of `change` and `threshold`.
+    pub change_unit: &'static str,
+    /// The noise threshold in `change_unit`, as applied.
+    pub threshold: f64,
+    /// The threshold as set (a relative one is converted with BASE's absolute figure).
+    pub threshold_setting: Threshold,
+    pub rounds_base: usize,
+    pub rounds_new: usize,
+    /// The interval excludes 0.
+    pub significant: bool,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantComparison {
+    pub id: String,
+    /// False for the baseline: its row is context and never fails the comparison.
+    pub gated: bool,
+    /// Regressed if any figure regressed, else improved if any improved.
+    pub verdict: Verdict,
+    /// The Wasm module differs between the runs (sha256); null when there is no module.
+    pub module_changed: Option<bool>,
+    pub metrics: Vec<MetricChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub base: RunRef,
+    pub new: RunRef,
+    pub mode: String,
+    pub thresholds: Thresholds,
+    pub seed: u64,
+    pub variants: Vec<VariantComparison>,
+    pub only_in_base: Vec<String>,
+    pub only_in_new: Vec<String>,
+    pub notes: Vec<String>,
+    /// Gated figures that regressed / improved.
+    pub regressions: usize,
+    pub improvements: usize,
+    /// 0: no regression, 1: at least one regression.
+    pub exit_code: u8,
+}
+
+fn variant_ids(r: &Results) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for v in &r.variants {
+        if !ids.contains(&v.id) {
+            ids.push(v.id.clone());
+        }
+    }
+    for x in &r.rounds {
+        if !ids.contains(&x.variant) {
+            ids.push(x.variant.clone());
+        }
+    }
+    ids
+}
+
+/// FNV-1a, so that a variant's bootstrap seed does not depend on which other variants exist.
+fn seed_for(seed: u64, id: &str, metric: Metric) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes().chain([metric as u8]) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^ seed
+}
+
+fn compare_metric(
+    base: &Results,
+    new: &Results,
+    id: &str,
+    metric: Metric,
+    opts: &Options,
+) -> MetricChange {
+    let reference = id == BASELINE;
+    let b = per_round(base, id, metric);
+    let n = per_round(new, id, metric);
+    let change = stats::two_sample_bootstrap(
+        &b,
+        &n,
+        metric.statistic(),
+        stats::RESAMPLES,
+        seed_for(opts.seed, id, metric),
+    );
+    let setting = opts.thresholds.get(metric);
+    let threshold = match (metric, setting) {
+        (Metric::Rps, Threshold::Pct(p)) => p,
+        (Metric::Rps, Threshold::Us(x)) => x, // rejected by Thresholds::from_flags; kept total
+        (_, Threshold::Us(x)) => x,
+        (_, Threshold::Pct(p)) => {
+            let raw: Vec<f64> = base
+                .rounds
+                .iter()
+                .filter(|x| x.variant == id)
+                .map(|x| metric.raw(x))
+                .collect();
+            p / 100.0 * crate::stats::median(&raw).abs()
+        }
+    };
+    let verdict = stats::verdict(&change, threshold, metric.direction());
+    MetricChange {
+        metric,
+        quantity: metric.quantity(reference),
+        base: crate::stats::median(&b),
+        new: crate::stats::median(&n),
+        change,
+        change_unit: if metric == Metric::Rps { "pct" } else { "us" },
+        threshold,
+        threshold_setting: setting,
+        rounds_base: b.iter().filter(|x| x.is_finite()).count(),
+        rounds_new: n.iter().filter(|x| x.is_finite()).count(),
+        significant: stats::significant(&change),
+        verdict,
+    }
+}
+
+/// Notes on conditions that differ between the runs (the comparison still runs; the reader judges).
+fn condition_notes(base: &Results, new: &Results) -> Vec<String> {
+    let mut notes = Vec::new();
+    let (bp, np) = (&base.profile, &new.profile);
+    if bp.latency != np.latency
+        || bp.saturation != np.saturation
+        || bp.protocol != np.protocol
+        || bp.pin != np.pin
+    {
+        notes.push(format!(
+            "the load differs: BASE profile `{}` (latency {:?} req/s x {} connections, saturation {} connections, pin {}) vs NEW `{}` ({:?} req/s x {}, {} connections, pin {}); latencies are not comparable",
+            bp.name, bp.latency.rate, bp.latency.connections, bp.saturation.connections, bp.pin,
+            np.name, np.latency.rate, np.latency.connections, np.saturation.connections, np.pin
+        ));
+    } else if bp.latency.window_s != np.latency.window_s
+        || bp.rounds != np.rounds
+        || bp.name != np.name
+    {
+        notes.push(format!(
+            "profiles differ: BASE `{}` ({} rounds) vs NEW `{}` ({} rounds)",
+            bp.name, bp.rounds, np.name, np.rounds
+        ));
+    }
+    if bp.spin != np.spin {
+        notes.push(format!(
+            "the plugins' `spin` differs: BASE {} vs NEW {} (an injected per-request slowdown, for calibrating this comparison)",
+            bp.spin, np.spin
+        ));
+    }
+    if base.envoy.version != new.envoy.version {
+        notes.push(format!(
+            "Envoy differs: BASE {} vs NEW {}",
+            base.envoy.version, new.envoy.version
+        ));
+    }
+    if base.host.cpu_model != new.host.cpu_model || base.host.cores != new.host.cores {
+        notes.push(format!(
+            "host differs: BASE {} ({} cores) vs NEW {} ({} cores); absolute figures (baseline row) are not comparable",
+            base.host.cpu_model, base.host.cores, new.host.cpu_model, new.host.cores
+        ));
+    }
+    if base.runner.debug_assertions != new.runner.debug_assertions
+        || base.runner.opt_level != new.runner.opt_level
+    {
+        notes.push(format!(
+            "the runner was built differently: BASE opt-level {} debug-assertions {} vs NEW opt-level {} debug-assertions {}",
+            base.runner.opt_level, base.runner.debug_assertions, new.runner.opt_level, new.runner.debug_assertions
+        ));
+    }
+    for (side, r) in [("BASE", base), ("NEW", new)] {
+        if r.status != "complete" {
+            notes.push(format!(
+                "{side} run status is `{}`: only its finished rounds are compared",
+                r.status
+            ));
+        }
+    }
+    notes
+}
+
+/// Compares two runs. Errors (exit 2) when a run has no rounds or the runs share no variant besides
+/// the baseline.
+pub fn compare(
+    base: &Results,
+    new: &Results,
+    base_label: &str,
+    new_label: &str,
+    opts: &Options,
+) -> anyhow::Result<Comparison> {
+    for (label, r) in [(base_label, base), (new_label, new)] {
+        if r.rounds.is_empty() {
+            return Err(usage(format!(
+                "{label}: no finished rounds to compare (status `{}`); re-run it",
+                r.status
+            )));
+        }
+    }
+    let base_ids = variant_ids(base);
+    let new_ids = variant_ids(new);
+    let common: Vec<String> = new_ids
+        .iter()
+        .filter(|id| base_ids.contains(id))
+        .cloned()
+        .collect();
+    if !common.iter().any(|id| id != BASELINE) {
+        return Err(usage(format!(
+            "no variant in common besides the baseline: {base_label} has [{}], {new_label} has [{}]; compare runs of the same plugins (--only)",
+            base_ids.join(", "),
+            new_ids.join(", ")
+        )));
+    }
+    let mut notes = condition_notes(base, new);
+    let mut variants = Vec::new();
+    // plugin variants first, the (ungated) baseline last
+    for id in common
+        .iter()
+        .filter(|id| *id != BASELINE)
+        .chain(common.iter().filter(|id| *id == BASELINE))
+    {
+        let metrics: Vec<MetricChange> = Metric::ALL
+            .iter()
+            .map(|m| compare_metric(base, new, id, *m, opts))
+            .collect();
+        let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
+            Verdict::Regressed
+        } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
+            Verdict::Improved
+        } else {
+            Verdict::Unchanged
+        };
+        let sha = |r: &Results| {
+            r.variants
+                .iter()
+                .find(|v| &v.id == id)
+                .and_then(|v| v.wasm_sha256.clone())
+        };
+        let module_changed = match (sha(base), sha(new)) {
+            (Some(a), Some(b)) => Some(a != b),
+            _ => None,
+        };
+        if module_changed == Some(true) {
+            notes.push(format!(
+                "{id}: the Wasm module changed between the runs (sha256 differs)"
+            ));
+        }
+        variants.push(VariantComparison {
+            id: id.clone(),
+            gated: id != BASELINE,
+            verdict,
+            module_changed,
+            metrics,
+        });
+    }
+    let few = variants
+        .iter()
+        .flat_map(|v| &v.metrics)
+        .map(|m| m.rounds_base.min(m.rounds_new))
+        .min()
+        .unwrap_or(0);
+    if few < stats::FEW_ROUNDS {
+        notes.push(format!(
+            "only {few} round(s) on a side: the intervals are approximate (bootstrap over few rounds is too narrow); use at least {} rounds (--rounds)",
+            stats::FEW_ROUNDS
+        ));
+    }
+    let gated = || variants.iter().filter(|v| v.gated).flat_map(|v| &v.metrics);
+    let regressions = gated().filter(|m| m.verdict == Verdict::Regressed).count();
+    let improvements = gated().filter(|m| m.verdict == Verdict::Improved).count();
+    Ok(Comparison {
+        base: RunRef::of(base, base_label),
+        new: RunRef::of(new, new_label),
+        mode: opts.mode.clone(),
+        thresholds: opts.thresholds,
+        seed: opts.seed,
+        only_in_base: base_ids
+            .iter()
+            .filter(|id| !new_ids.contains(id))
+            .cloned()
+            .collect(),
+        only_in_new: new_ids
+            .iter()
+            .filter(|id| !base_ids.contains(id))
+            .cloned()
+            .collect(),
+        variants,
+        notes,
+        regressions,
+        improvements,
+        exit_code: u8::from(regressions > 0),
+    })
+}
+
+/// BASE and NEW paths from the arguments.
+fn resolve(project: &Project, a: &CompareArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+    match (&a.baseline, a.runs.as_slice()) {
+        (Some(name), [new]) => Ok((crate::baseline::results_path(project, name)?, new.clone())),
+        (Some(name), []) => {
+            let latest = project.results_dir().join("latest");
+            if !latest.exists() {
+                return Err(usage(format!(
+                    "compare --baseline {name}: give NEW (a results.json or run folder); {} does not exist",
+                    latest.display()
+                )));
+            }
+            Ok((crate::baseline::results_path(project, name)?, latest))
+        }
+        (Some(_), _) => Err(usage("compare --baseline NAME takes one more argument, NEW (a results.json or run folder)")),
+        (None, [base, new]) => Ok((base.clone(), new.clone())),
+        (None, _) => Err(usage(
+            "compare takes BASE and NEW (results.json files or run folders), or --baseline NAME [NEW]",
+        )),
+    }
+}
+
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `bench-runner compare`: prints the table; Ok(1) when a regression was found.
+pub fn command(project: &Project, a: &CompareArgs) -> anyhow::Result<u8> {
+    let thresholds = Thresholds::from_flags(&a.threshold_us, &a.threshold_pct, a.gross)?;
+    let custom = !a.threshold_us.is_empty() || !a.threshold_pct.is_empty();
+    let mode = match (a.gross, custom) {
+        (false, false) => "default",
+        (true, false) => "gross",
+        (false, true) => "custom",
+        (true, true) => "gross+custom",
+    };
+    let (base_path, new_path) = resolve(project, a)?;
+    let base = Results::read(&base_path)?;
+    let new = Results::read(&new_path)?;
+    let opts = Options {
+        thresholds,
+        mode: mode.into(),
+        seed: a.seed,
+    };
+    let c = compare(&base, &new, &shown(&base_path), &shown(&new_path), &opts)?;
+    match a.format {
+        OutputFormat::Text => print!("{}", render::text(&c)),
+        OutputFormat::Markdown => print!("{}", render::markdown(&c)),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+    }
+    Ok(c.exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(xs: &[&str]) -> Vec<String> {
+        xs.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn threshold_flags() {
+        let t = Thresholds::from_flags(&[], &[], false).unwrap();
+        assert_eq!(t, DEFAULT_THRESHOLDS);
+        let t = Thresholds::from_flags(&[], &[], true).unwrap();
+        assert_eq!(t, GROSS_THRESHOLDS);
+        let t = Thresholds::from_flags(&items(&["4"]), &items(&["7"]), false).unwrap();
+        assert_eq!(
+            (t.p50, t.p99, t.cpu, t.rps),
+            (
+                Threshold::Us(4.0),
+                Threshold::Us(4.0),
+                Threshold::Us(4.0),
+                Threshold::Pct(7.0)
+            )
+        );
+        let t = Thresholds::from_flags(&items(&["p99=50"]), &items(&["p50=3"]), true).unwrap();
+        assert_eq!(
+            (t.p50, t.p99, t.cpu),
+            (
+                Threshold::Pct(3.0),
+                Threshold::Us(50.0),
+                GROSS_THRESHOLDS.cpu
+            )
+        );
+        for (us, pct) in [
+            (vec!["rps=3"], vec![]),
+            (vec!["p50=1"], vec!["p50=2"]),
+            (vec!["x=1"], vec![]),
+            (vec!["-1"], vec![]),
+            (vec![], vec!["abc"]),
+        ] {
+            let e = Thresholds::from_flags(&items(&us), &items(&pct), false).unwrap_err();
+            assert_eq!(crate::error::exit_code_of(&e), 2, "{e}");
+            assert!(e.to_string().contains("--threshold"), "{e}");
+        }
+    }
+
+    #[test]
+    fn seeds_differ_per_variant_and_metric() {
+        assert_ne!(seed_for(1, "a", Metric::P50), seed_for(1, "a", Metric::P99));
+        assert_ne!(seed_for(1, "a", Metric::P50), seed_for(1, "b", Metric::P50));
+        assert_eq!(seed_for(1, "a", Metric::P50), seed_for(1, "a", Metric::P50));
+    }
+}

@@ -1,0 +1,124 @@
+//! HTTP/2 over cleartext TCP with prior knowledge (h2c, as gRPC clients speak it to a gateway), one
+//! stream at a time per connection so that c connections are c concurrent requests, exactly as with
+//! HTTP/1.1. Every response is read to its end and checked (status, then the whole body).
+
+use super::http1::{Expectation, Failure, Verdict};
+use bytes::Bytes;
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use tokio::net::TcpStream;
+
+/// What every request of a run asks for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    uri: http::Uri,
+}
+
+impl Target {
+    /// `authority` becomes `:authority` (the Host of HTTP/1.1), `path` the `:path`.
+    pub fn new(authority: &str, path: &str) -> Result<Target, String> {
+        let uri = format!("http://{authority}{path}")
+            .parse::<http::Uri>()
+            .map_err(|e| format!("`{authority}` `{path}` is not a valid HTTP/2 target: {e}"))?;
+        Ok(Target { uri })
+    }
+
+    fn request(&self) -> http::Request<()> {
+        let mut r = http::Request::new(());
+        *r.uri_mut() = self.uri.clone();
+        r
+    }
+}
+
+pub struct Connection {
+    send: h2::client::SendRequest<Bytes>,
+    /// The task that drives the connection's frames; ended when this handle is dropped.
+    driver: tokio::task::JoinHandle<()>,
+    /// Status and body of the last response (the body buffer is reused between requests).
+    status: u16,
+    body: Vec<u8>,
+    /// The connection cannot carry another request (GOAWAY, reset, I/O error).
+    pub closing: bool,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+fn failure(e: &h2::Error) -> Failure {
+    if e.is_io() || e.is_go_away() || e.is_reset() {
+        Failure::Io
+    } else {
+        Failure::Protocol
+    }
+}
+
+impl Connection {
+    /// Opens a TCP connection and performs the HTTP/2 handshake (connection preface and SETTINGS).
+    pub async fn connect(addr: SocketAddr) -> io::Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (send, conn) = h2::client::Builder::new()
+            // Responses are read whole; a large window avoids WINDOW_UPDATE round trips mid-body.
+            .initial_window_size(1 << 20)
+            .initial_connection_window_size(1 << 24)
+            .handshake::<_, Bytes>(stream)
+            .await
+            .map_err(io::Error::other)?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(Connection {
+            send,
+            driver,
+            status: 0,
+            body: Vec::new(),
+            closing: false,
+        })
+    }
+
+    /// Sends one GET for `target` and checks the whole response against `expect`.
+    pub async fn exchange(
+        &mut self,
+        target: &Target,
+        expect: &Expectation,
+    ) -> Result<Verdict, Failure> {
+        let (status, body) = self.exchange_raw(target).await?;
+        Ok(expect.judge(status, body))
+    }
+
+    /// Sends one GET for `target`; returns the status and the whole body.
+    pub async fn exchange_raw(&mut self, target: &Target) -> Result<(u16, &[u8]), Failure> {
+        let r = self.exchange_inner(target).await;
+        if r.is_err() {
+            self.closing = true;
+        }
+        r?;
+        Ok((self.status, &self.body))
+    }
+
+    async fn exchange_inner(&mut self, target: &Target) -> Result<(), Failure> {
+        poll_fn(|cx| self.send.poll_ready(cx))
+            .await
+            .map_err(|e| failure(&e))?;
+        let (response, _) = self
+            .send
+            .send_request(target.request(), true)
+            .map_err(|e| failure(&e))?;
+        let response = response.await.map_err(|e| failure(&e))?;
+        self.status = response.status().as_u16();
+        let mut body = response.into_body();
+        self.body.clear();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| failure(&e))?;
+            self.body.extend_from_slice(&chunk);
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        // Trailers, if any, end the stream; their content is not checked.
+        body.trailers().await.map_err(|e| failure(&e))?;
+        Ok(())
+    }
+}

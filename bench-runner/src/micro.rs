@@ -1,0 +1,486 @@
+//! `micro`: the plugins measured in-process on the `plugin-host` proxy-wasm host, without Envoy, on
+//! every engine it has (wasmtime Cranelift, wasmtime Winch, wasmi). The same three benchmarks as
+//! `cargo bench -p plugin-host`, as a fixed-iteration loop: after a warm-up that also calibrates the
+//! number of operations per batch, that number is fixed and `batches` batches are timed; a figure is
+//! the median of the batch means with a percentile-bootstrap 95% interval.
+//!
+//! - `request` (workloads mock, headers): context create, request headers, done, log, delete;
+//! - `configure` (configs small, 8k): `proxy_on_configure` on a freshly started VM;
+//! - `instantiate`: instantiation plus VM start of a compiled module.
+
+use crate::cli::ProfileName;
+use crate::error::usage;
+use crate::paths::Project;
+use crate::plugins::{self, Built};
+use crate::results::{self, EnvoyInfo, Results, RunnerBuild, Skipped};
+use crate::stats::{self, Estimate};
+use clap::Args;
+use plugin_host::{workload, Engine, EngineKind, Module, Vm};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Args)]
+pub struct MicroArgs {
+    /// Comma-separated implementations (plugin folder names) to measure.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub only: Option<Vec<String>>,
+    /// Comma-separated engines: wasmtime-cranelift, wasmtime-winch, wasmi (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub engines: Option<Vec<String>>,
+    /// Comma-separated benchmarks: request, configure, instantiate (default: all).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub benchmarks: Option<Vec<String>>,
+    /// Size preset: batches and batch length (quick 5 x 5 ms, default 15 x 20 ms, full 30 x 50 ms).
+    #[arg(long, value_enum, default_value = "default")]
+    pub profile: ProfileName,
+    /// Override the number of timed batches per figure.
+    #[arg(long, value_name = "N")]
+    pub batches: Option<usize>,
+    /// Override the target length of one batch, in milliseconds.
+    #[arg(long, value_name = "MS")]
+    pub batch_ms: Option<f64>,
+    /// Run folder to write (default: results/<timestamp>-micro/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Rebuild plugins even when their sources did not change.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+pub const BENCHMARKS: [&str; 3] = ["request", "configure", "instantiate"];
+pub const CONFIGS: [&str; 2] = ["small", "8k"];
+
+/// What to measure; built from flags before any work starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MicroSettings {
+    pub engines: Vec<String>,
+    pub benchmarks: Vec<String>,
+    pub batches: usize,
+    pub batch_target_ms: f64,
+    pub warmup_ms: f64,
+    pub seed: u64,
+    /// The request every `request` figure sends.
+    pub request: String,
+    /// Bytes of the `configure` configurations.
+    pub config_bytes: Vec<(String, usize)>,
+}
+
+impl MicroSettings {
+    pub fn for_profile(p: ProfileName) -> MicroSettings {
+        let (batches, batch_ms, warmup_ms) = match p {
+            ProfileName::Quick => (5, 5.0, 20.0),
+            ProfileName::Default => (15, 20.0, 100.0),
+            ProfileName::Full => (30, 50.0, 300.0),
+        };
+        MicroSettings {
+            engines: EngineKind::ALL.iter().map(|k| k.id().to_string()).collect(),
+            benchmarks: BENCHMARKS.iter().map(|s| s.to_string()).collect(),
+            batches,
+            batch_target_ms: batch_ms,
+            warmup_ms,
+            seed: 1,
+            request: "GET / Host: localhost, route default/other (7 request headers)".into(),
+            config_bytes: vec![
+                ("small".into(), workload::small_config().len()),
+                ("8k".into(), workload::large_config().len()),
+            ],
+        }
+    }
+
+    fn from_args(a: &MicroArgs) -> anyhow::Result<MicroSettings> {
+        let mut s = MicroSettings::for_profile(a.profile);
+        if let Some(e) = &a.engines {
+            if let Some(bad) = e.iter().find(|x| EngineKind::from_id(x).is_none()) {
+                return Err(usage(format!(
+                    "--engines: unknown engine `{bad}`; choose from {}",
+                    EngineKind::ALL.map(|k| k.id()).join(", ")
+                )));
+            }
+            s.engines = e.clone();
+        }
+        if let Some(b) = &a.benchmarks {
+            if let Some(bad) = b.iter().find(|x| !BENCHMARKS.contains(&x.as_str())) {
+                return Err(usage(format!(
+                    "--benchmarks: unknown benchmark `{bad}`; choose from {}",
+                    BENCHMARKS.join(", ")
+                )));
+            }
+            s.benchmarks = b.clone();
+        }
+        if let Some(n) = a.batches {
+            if n < 2 {
+                return Err(usage("--batches must be at least 2 (an interval needs two batches)"));
+            }
+            s.batches = n;
+        }
+        if let Some(ms) = a.batch_ms {
+            if !(ms.is_finite() && ms > 0.0 && ms <= 10_000.0) {
+                return Err(usage("--batch-ms must be a number of milliseconds in (0, 10000]"));
+            }
+            s.batch_target_ms = ms;
+        }
+        s.seed = a.seed;
+        Ok(s)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MicroEngine {
+    pub id: String,
+    pub description: String,
+}
+
+/// Whether an engine compiled a module, and how long that took (one compilation, not a benchmark).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MicroModule {
+    pub implementation: String,
+    pub engine: String,
+    pub wasm_sha256: String,
+    pub wasm_bytes: u64,
+    pub compile_ms: Option<f64>,
+    /// Why this engine cannot run this module (compile, instantiate or start error).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MicroEntry {
+    pub implementation: String,
+    pub language: String,
+    pub engine: String,
+    /// request | configure | instantiate
+    pub benchmark: String,
+    /// request: mock | headers; configure: small | 8k; instantiate: "-".
+    pub workload: String,
+    pub ops_per_batch: u64,
+    /// Mean µs per operation of each timed batch (the raw data of `us_per_op`).
+    pub batch_us_per_op: Vec<f64>,
+    /// Median over batches with its bootstrap 95% interval, µs per operation.
+    pub us_per_op: Estimate,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MicroSection {
+    /// What ran the plugins: the in-process host and its engines' versions.
+    pub host: String,
+    pub settings: MicroSettings,
+    pub engines: Vec<MicroEngine>,
+    pub modules: Vec<MicroModule>,
+    pub entries: Vec<MicroEntry>,
+    /// Implementation x engine x benchmark combinations that could not be measured, with why.
+    pub skipped: Vec<Skipped>,
+}
+
+impl MicroSection {
+    pub fn find(&self, implementation: &str, engine: &str, benchmark: &str, workload: &str) -> Option<&MicroEntry> {
+        self.entries.iter().find(|e| {
+            e.implementation == implementation
+                && e.engine == engine
+                && e.benchmark == benchmark
+                && e.workload == workload
+        })
+    }
+}
+
+/// Times `op` in batches: a warm-up (at least `warmup`, at least 3 operations) estimates the cost of
+/// one operation, which fixes the batch size; then `batches` batches. `op` returns the duration it
+/// wants counted (so setup work can be excluded).
+fn time_batches(
+    s: &MicroSettings,
+    mut op: impl FnMut() -> anyhow::Result<Duration>,
+) -> anyhow::Result<(u64, Vec<f64>)> {
+    let warmup = Duration::from_secs_f64(s.warmup_ms / 1000.0);
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut counted = Duration::ZERO;
+    while n < 3 || (start.elapsed() < warmup && n < 1_000_000) {
+        counted += op()?;
+        n += 1;
+    }
+    let per_op = counted.as_secs_f64() / n as f64;
+    let ops = ((s.batch_target_ms / 1000.0) / per_op.max(1e-9)).round().clamp(1.0, 10_000_000.0) as u64;
+    let mut means = Vec::with_capacity(s.batches);
+    for _ in 0..s.batches {
+        crate::sys::check_interrupted()?;
+        let mut total = Duration::ZERO;
+        for _ in 0..ops {
+            total += op()?;
+        }
+        means.push(total.as_secs_f64() * 1e6 / ops as f64);
+    }
+    Ok((ops, means))
+}
+
+fn started(m: &Module) -> anyhow::Result<Vm> {
+    let mut vm = m.instantiate()?;
+    if !vm.start(b"")? {
+        anyhow::bail!("proxy_on_vm_start returned false");
+    }
+    Ok(vm)
+}
+
+fn loaded(m: &Module, config: &str) -> anyhow::Result<Vm> {
+    let mut vm = started(m)?;
+    if !vm.configure(config.as_bytes())? {
+        anyhow::bail!(
+            "the plugin rejected {config}: {:?}",
+            vm.logs().last().map(|l| &l.message)
+        );
+    }
+    Ok(vm)
+}
+
+/// Measures every built plugin on every selected engine. Never fails for one plugin or engine: what
+/// cannot run is listed in `skipped` (and `modules[].error`).
+pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str)) -> anyhow::Result<MicroSection> {
+    let mut section = MicroSection {
+        host: "plugin-host (in-process proxy-wasm ABI 0.2.1 host; wasmtime 48, wasmi 2)".into(),
+        settings: s.clone(),
+        engines: vec![],
+        modules: vec![],
+        entries: vec![],
+        skipped: vec![],
+    };
+    let mut seed = s.seed;
+    for id in &s.engines {
+        let kind = EngineKind::from_id(id).ok_or_else(|| usage(format!("unknown engine {id}")))?;
+        section.engines.push(MicroEngine {
+            id: id.clone(),
+            description: kind.description().into(),
+        });
+        let engine = match Engine::new(kind) {
+            Ok(e) => e,
+            Err(e) => {
+                section.skipped.push(Skipped {
+                    variant: format!("*-{id}"),
+                    reason: format!("engine {id} is not available here: {e}"),
+                });
+                continue;
+            }
+        };
+        for b in built {
+            crate::sys::check_interrupted()?;
+            let wasm = std::fs::read(&b.module)?;
+            let t = Instant::now();
+            let compiled = engine.compile(&wasm);
+            let compile_ms = t.elapsed().as_secs_f64() * 1000.0;
+            // A module must also start and accept the mock configuration to count as runnable.
+            let runnable = compiled
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .and_then(|m| loaded(m, &workload::config_for("mock").unwrap_or_default()).map(|_| ()));
+            section.modules.push(MicroModule {
+                implementation: b.name.clone(),
+                engine: id.clone(),
+                wasm_sha256: b.sha256.clone(),
+                wasm_bytes: b.bytes,
+                compile_ms: compiled.is_ok().then_some(compile_ms),
+                error: runnable.as_ref().err().map(|e| format!("{e:#}")),
+            });
+            let module = match (compiled, runnable) {
+                (Ok(m), Ok(())) => m,
+                (_, Err(e)) => {
+                    section.skipped.push(Skipped {
+                        variant: format!("{}-{id}", b.name),
+                        reason: format!("{id} cannot run this module: {e:#}"),
+                    });
+                    continue;
+                }
+                (Err(_), Ok(())) => unreachable!("runnable implies compiled"),
+            };
+            let mut record = |benchmark: &str, wl: &str, r: anyhow::Result<(u64, Vec<f64>)>| {
+                seed = seed.wrapping_add(7919);
+                match r {
+                    Ok((ops, means)) => {
+                        let est = stats::bootstrap_ci(&means, stats::median, stats::BOOTSTRAP_RESAMPLES, seed);
+                        section.entries.push(MicroEntry {
+                            implementation: b.name.clone(),
+                            language: b.language.clone(),
+                            engine: id.clone(),
+                            benchmark: benchmark.into(),
+                            workload: wl.into(),
+                            ops_per_batch: ops,
+                            batch_us_per_op: means,
+                            us_per_op: est,
+                        });
+                        Ok(())
+                    }
+                    Err(e) if matches!(e.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::Interrupted)) => Err(e),
+                    Err(e) => {
+                        section.skipped.push(Skipped {
+                            variant: format!("{}-{id}-{benchmark}-{wl}", b.name),
+                            reason: format!("{e:#}"),
+                        });
+                        Ok(())
+                    }
+                }
+            };
+            if s.benchmarks.iter().any(|x| x == "request") {
+                for wl in workload::WORKLOADS {
+                    progress(&format!("{} on {id}: request {wl}", b.name));
+                    let r = (|| {
+                        let mut vm = loaded(&module, &workload::config_for(wl).unwrap_or_default())?;
+                        let req = workload::request();
+                        let first = vm.request(&req)?;
+                        workload::check(wl, &first).map_err(|e| anyhow::anyhow!(e))?;
+                        time_batches(s, || {
+                            let t = Instant::now();
+                            std::hint::black_box(vm.request(std::hint::black_box(&req))?);
+                            Ok(t.elapsed())
+                        })
+                    })();
+                    record("request", wl, r)?;
+                }
+            }
+            if s.benchmarks.iter().any(|x| x == "configure") {
+                for (label, config) in [("small", workload::small_config()), ("8k", workload::large_config())] {
+                    progress(&format!("{} on {id}: configure {label}", b.name));
+                    let r = time_batches(s, || {
+                        let mut vm = started(&module)?;
+                        let t = Instant::now();
+                        let ok = vm.configure(config.as_bytes())?;
+                        let d = t.elapsed();
+                        if !ok {
+                            anyhow::bail!("the plugin rejected the {label} configuration");
+                        }
+                        Ok(d)
+                    });
+                    record("configure", label, r)?;
+                }
+            }
+            if s.benchmarks.iter().any(|x| x == "instantiate") {
+                progress(&format!("{} on {id}: instantiate", b.name));
+                let r = time_batches(s, || {
+                    let t = Instant::now();
+                    let vm = started(&module)?;
+                    let d = t.elapsed();
+                    drop(vm);
+                    Ok(d)
+                });
+                record("instantiate", "-", r)?;
+            }
+        }
+    }
+    Ok(section)
+}
+
+/// The `run` path: measure what was built, with the run profile's sizes. Errors become a note.
+pub fn measure_for_run(built: &[Built], profile: ProfileName, seed: u64) -> anyhow::Result<MicroSection> {
+    let mut s = MicroSettings::for_profile(profile);
+    s.seed = seed;
+    eprintln!(
+        "in-process micro-benchmarks (plugin-host): {} module(s) x {} engine(s), {} batches of ~{} ms",
+        built.len(),
+        s.engines.len(),
+        s.batches,
+        s.batch_target_ms
+    );
+    measure(built, &s, |_| {})
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A results.json holding only a micro section (no Envoy measured): `envoy` says why.
+pub fn standalone_results(
+    started_at: String,
+    profile: ProfileName,
+    section: MicroSection,
+    skipped: Vec<Skipped>,
+    envoy_note: &str,
+    notes: Vec<String>,
+) -> anyhow::Result<Results> {
+    let mut profile = crate::measure::profile(profile);
+    profile.rounds = 0;
+    profile.workloads = workload::WORKLOADS.iter().map(|s| s.to_string()).collect();
+    let envoy = EnvoyInfo {
+        version: "none".into(),
+        version_line: String::new(),
+        path: String::new(),
+        found_via: envoy_note.into(),
+        runtimes: vec![],
+        concurrency: 1,
+    };
+    let v = serde_json::json!({
+        "schema_version": results::SCHEMA_VERSION,
+        "suite_version": env!("CARGO_PKG_VERSION"),
+        "started_at": started_at,
+        "finished_at": now_rfc3339(),
+        "status": "complete",
+        "host": results::host_info(None, None),
+        "envoy": envoy,
+        "runner": RunnerBuild::current(),
+        "profile": profile,
+        "variants": [],
+        "rounds": [],
+        "skipped": skipped,
+        "notes": notes,
+    });
+    let mut r: Results = serde_json::from_value(v)?;
+    r.micro = Some(section);
+    Ok(r)
+}
+
+/// `bench-runner micro`.
+pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
+    let s = MicroSettings::from_args(a)?;
+    let started_at = now_rfc3339();
+    let out = match &a.out {
+        Some(o) => o.clone(),
+        None => project
+            .results_dir()
+            .join(format!("{}-micro", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))),
+    };
+    if out.join("results.json").exists() {
+        return Err(usage(format!(
+            "--out {}: a results.json is already there; choose a new folder",
+            out.display()
+        )));
+    }
+    if let Some(o) = &a.only {
+        let known: Vec<String> = plugins::discover(project)?.into_iter().map(|p| p.name).collect();
+        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
+            return Err(usage(format!(
+                "--only: unknown implementation `{bad}`; known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let (built, missing) = plugins::build_all(project, a.only.as_deref(), a.rebuild)?;
+    let skipped: Vec<Skipped> = missing
+        .iter()
+        .map(|m| {
+            eprintln!("skipping {}: {}", m.name, m.reason);
+            Skipped {
+                variant: format!("{}-*", m.name),
+                reason: m.reason.clone(),
+            }
+        })
+        .collect();
+    if built.is_empty() {
+        return Err(usage("no plugin could be built (see above); `bench-runner doctor` lists the fixes"));
+    }
+    let section = measure(&built, &s, |what| eprintln!("micro: {what}"))?;
+    let results = standalone_results(
+        started_at,
+        a.profile,
+        section,
+        skipped,
+        "not used: `micro` measures in-process",
+        vec![],
+    )?;
+    std::fs::create_dir_all(&out)
+        .map_err(|e| usage(format!("cannot create run folder {} ({e}); check --out", out.display())))?;
+    let json_path = out.join("results.json");
+    results.write(&json_path)?;
+    crate::report::write_all(&results, &out)?;
+    if let Some(m) = &results.micro {
+        print!("{}", crate::report::micro::request_table(m, &results));
+    }
+    eprintln!("wrote {} and {}", json_path.display(), out.join("report.md").display());
+    Ok(0)
+}

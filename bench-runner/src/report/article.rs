@@ -1,0 +1,64 @@
+//! The figures the Higress article claims, to print beside ours.
+//!
+//! The article gives about 0.2 ms of added latency per request for every language. Those figures
+//! come from a vendor table whose workload adds, reads and removes 20 request headers (our
+//! `headers` workload), not the mock reply; the report shows them next to both of our workloads
+//! and always labels them as the article's claim.
+
+/// One claimed figure: the language as the article names it and its overhead in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Claim {
+    pub language: &'static str,
+    pub overhead_us: f64,
+}
+
+/// (our language id, the article's name, claimed overhead µs), in the article's order.
+const CLAIMS: [(&str, &str, f64); 5] = [
+    ("lua", "Lua", 200.0),
+    ("cpp", "C++", 190.0),
+    ("go", "Go", 200.0),
+    ("rust", "Rust", 210.0),
+    ("assemblyscript", "AssemblyScript", 210.0),
+];
+
+/// One line saying where the figures come from, for captions and footnotes.
+pub const SOURCE: &str = "The article's claim: about 0.2 ms of added latency per request (Lua 0.20, C++ 0.19, Go 0.20, \
+Rust 0.21, AssemblyScript 0.21 ms), quoted from a vendor table whose workload adds, reads and removes 20 request headers. \
+It is shown beside both of our workloads; it is their figure, not a measurement of this run.";
+
+/// The article's figure for one of our language ids. Variants of a language (`go-higress`,
+/// `go_tinygo`) get the language's figure; `c++` is accepted for `cpp`.
+pub fn claim_for(language: &str) -> Option<Claim> {
+    let lang = language.to_ascii_lowercase();
+    let lang = if lang == "c++" { "cpp".to_string() } else { lang };
+    CLAIMS
+        .iter()
+        .find(|(id, _, _)| {
+            lang == *id
+                || lang.strip_prefix(id).is_some_and(|rest| rest.starts_with('-') || rest.starts_with('_'))
+        })
+        .map(|&(_, name, us)| Claim { language: name, overhead_us: us })
+}
+
+/// Every claim, in the article's order.
+pub fn all() -> impl Iterator<Item = Claim> {
+    CLAIMS.iter().map(|&(_, name, us)| Claim { language: name, overhead_us: us })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_map_to_the_article_figures() {
+        assert_eq!(claim_for("rust").unwrap().overhead_us, 210.0);
+        assert_eq!(claim_for("cpp").unwrap().language, "C++");
+        assert_eq!(claim_for("C++").unwrap().overhead_us, 190.0);
+        assert_eq!(claim_for("go-higress").unwrap().language, "Go");
+        assert_eq!(claim_for("lua").unwrap().overhead_us, 200.0);
+        assert_eq!(claim_for("assemblyscript").unwrap().overhead_us, 210.0);
+        assert_eq!(claim_for("none"), None);
+        assert_eq!(claim_for("gopher"), None);
+        assert_eq!(all().count(), 5);
+    }
+}

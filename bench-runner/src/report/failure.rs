@@ -1,0 +1,567 @@
+//! The `failure` section rendered from saved data: a matrix (implementation x policy x crash mode ->
+//! what clients got), the per-scenario details, the runaway-plugin table, and timeline charts drawn with
+//! plotters (request index on x, one cell per request coloured by class, with a legend).
+
+use crate::failure::client::Class;
+use crate::failure::{ClassCounts, FailureSection, Policy, RequestRecord, Runaway, Scenario};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// Folder (inside the run folder) holding the timeline charts.
+pub const CHARTS_DIR: &str = "failure-charts";
+const FONT: &str = "sans-serif";
+
+fn ensure_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+pub fn class_color(c: Class) -> RGBColor {
+    match c {
+        Class::Plugin => RGBColor(44, 160, 44),
+        Class::Upstream => RGBColor(31, 119, 180),
+        Class::Local5xx => RGBColor(214, 39, 40),
+        Class::OtherStatus => RGBColor(255, 127, 14),
+        Class::ConnectionError => RGBColor(148, 103, 189),
+        Class::Hang => RGBColor(30, 30, 30),
+    }
+}
+
+fn secs(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+fn opt_secs(v: Option<f64>, none: &str) -> String {
+    v.map_or(none.to_string(), secs)
+}
+
+/// "plugin 9 · 5xx 141 · hang 2" (non-zero classes only).
+pub fn counts_cell(c: &ClassCounts) -> String {
+    let short = |k: Class| match k {
+        Class::Plugin => "plugin",
+        Class::Upstream => "upstream",
+        Class::Local5xx => "5xx",
+        Class::OtherStatus => "other",
+        Class::ConnectionError => "conn-err",
+        Class::Hang => "hang",
+    };
+    let parts: Vec<String> =
+        Class::ALL.iter().filter(|k| c.get(**k) > 0).map(|k| format!("{} {}", short(*k), c.get(*k))).collect();
+    if parts.is_empty() {
+        "no requests".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+/// The plugin-recovery part of a matrix cell.
+fn recovery_cell(s: &Scenario) -> String {
+    match (&s.first_crash, s.plugin_back_after_ms) {
+        (None, _) => "no crash seen".into(),
+        (Some(_), Some(ms)) => format!("plugin back after {}", secs(ms)),
+        (Some(_), None) => "plugin never back".into(),
+    }
+}
+
+fn policies_of(f: &FailureSection) -> Vec<Policy> {
+    let mut out: Vec<Policy> = Vec::new();
+    for s in &f.scenarios {
+        if !out.contains(&s.policy) {
+            out.push(s.policy);
+        }
+    }
+    out
+}
+
+fn implementations_of(f: &FailureSection) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in f.scenarios.iter().map(|s| &s.implementation).chain(f.runaway.iter().map(|r| &r.implementation)) {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+fn short_label(f: &FailureSection, p: Policy) -> String {
+    f.scenarios.iter().find(|s| s.policy == p).map_or_else(|| p.id().to_string(), |s| s.policy_label.clone())
+}
+
+/// The matrix, one table per crash mode: implementation x policy -> counts per class and recovery.
+pub fn matrix(f: &FailureSection) -> String {
+    let mut s = String::new();
+    let policies = policies_of(f);
+    let imps = implementations_of(f);
+    let mut modes: Vec<u32> = f.scenarios.iter().map(|s| s.crash_every).collect();
+    modes.sort_unstable();
+    modes.dedup();
+    for n in modes {
+        let _ = writeln!(
+            s,
+            "\n**crash_every: {n}** ({} requests per scenario at {} req/s, client timeout {} s)\n",
+            f.settings.requests_per_scenario, f.settings.rate_per_s, f.settings.timeout_s
+        );
+        let _ = write!(s, "| implementation |");
+        for p in &policies {
+            let _ = write!(s, " {} |", short_label(f, *p));
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "|---|{}", "---|".repeat(policies.len()));
+        for imp in &imps {
+            let _ = write!(s, "| {imp} |");
+            for p in &policies {
+                match f.scenarios.iter().find(|x| &x.implementation == imp && x.crash_every == n && x.policy == *p) {
+                    Some(sc) => {
+                        let _ = write!(s, " {}; {} |", counts_cell(&sc.counts), recovery_cell(sc));
+                    }
+                    None => {
+                        let _ = write!(s, " – |");
+                    }
+                }
+            }
+            let _ = writeln!(s);
+        }
+    }
+    s
+}
+
+fn details_cell(s: &Scenario) -> String {
+    if s.details.is_empty() {
+        return "–".into();
+    }
+    s.details.iter().map(|(k, v)| format!("`{k}` {v}")).collect::<Vec<_>>().join(", ")
+}
+
+fn stats_cell(s: &Scenario) -> String {
+    let parts: Vec<String> = s.stats.iter().filter(|(_, v)| **v > 0).map(|(k, v)| format!("{k} {v}")).collect();
+    if parts.is_empty() {
+        "all 0".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn ready_cell(r: &crate::failure::evidence::Ready) -> String {
+    match r.status {
+        Some(code) => format!("{code} {}", r.body.lines().next().unwrap_or("")),
+        None => "no answer".into(),
+    }
+}
+
+fn stop_cell(st: &crate::failure::evidence::StopReport) -> String {
+    if st.already_exited {
+        "had already exited".into()
+    } else if st.exited_on_sigterm {
+        format!("exited {} after SIGTERM", secs(st.elapsed_ms))
+    } else {
+        format!("**SIGKILL** after {} (SIGTERM ignored)", secs(st.elapsed_ms))
+    }
+}
+
+fn runaway_table(f: &FailureSection) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| implementation | spin | spinning listener | neighbour listener (no plugin) | worker stalled | neighbours stalled | /ready during the stall | time per spinning request (access log) | stop |"
+    );
+    let _ = writeln!(s, "|---|---:|---|---|---|---|---|---|---|");
+    for r in &f.runaway {
+        let durations = if r.spin_durations_ms.is_empty() {
+            "none finished".to_string()
+        } else {
+            r.spin_durations_ms.iter().map(|d| secs(*d)).collect::<Vec<_>>().join(", ")
+        };
+        let ready = format!(
+            "{} of {} probes 200",
+            r.admin_probes.iter().filter(|p| p.status == Some(200)).count(),
+            r.admin_probes.len()
+        );
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.implementation,
+            r.spin,
+            counts_cell(&r.counts),
+            counts_cell(&r.neighbour_counts),
+            if r.worker_stalled { "yes" } else { "no" },
+            if r.neighbours_stalled { "yes" } else { "no" },
+            ready,
+            durations,
+            stop_cell(&r.stop)
+        );
+    }
+    s
+}
+
+/// The whole section as Markdown; chart links are relative to the run folder.
+pub fn markdown(f: &FailureSection) -> String {
+    let mut s = String::new();
+    let st = &f.settings;
+    let _ = writeln!(s, "## What clients see when a plugin crashes\n");
+    let _ = writeln!(
+        s,
+        "Each scenario is one listener (own VM id) in front of a real upstream that answers `{}`; the plugin answers `{}` itself. \
+         {} requests per scenario at {} req/s ({} s), {}, client timeout {} s. Classes: plugin reply, upstream reply (the plugin was bypassed), \
+         local 5xx from Envoy (`%RESPONSE_CODE_DETAILS%` from the access log), connection error, hang (no answer within the timeout; never a latency sample). \
+         \"plugin back after\" is the time from the first request the plugin did not answer to its next own reply. Envoy {} (`--concurrency {}`), Wasm runtime {}; status **{}**.",
+        st.upstream_body,
+        st.plugin_body,
+        st.requests_per_scenario,
+        st.rate_per_s,
+        st.window_s,
+        st.connection,
+        st.timeout_s,
+        f.envoy_version,
+        st.envoy_concurrency,
+        f.runtime,
+        f.status
+    );
+    s.push_str(&matrix(f));
+    if !f.scenarios.is_empty() {
+        let _ = writeln!(s, "\n### Every scenario\n");
+        let _ = writeln!(
+            s,
+            "| scenario | policy | plugin | upstream | 5xx | other | conn err | hang | details (not plugin-answered) | first crash | plugin back after | 2xx again after first failure | plugin stats | Envoy alive | /ready | timeline |"
+        );
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|---|");
+        for sc in &f.scenarios {
+            let c = &sc.counts;
+            let first = sc.first_crash.as_ref().map_or("–".into(), |m| format!("#{} at {}", m.i, secs(m.at_ms)));
+            let again = match (&sc.first_failed, sc.served_again_after_ms) {
+                (None, _) => "no failure".to_string(),
+                (Some(_), v) => opt_secs(v, "never"),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | [svg]({CHARTS_DIR}/{}.svg) |",
+                sc.id,
+                sc.policy_label,
+                c.plugin,
+                c.upstream,
+                c.local_5xx,
+                c.other_status,
+                c.connection_error,
+                c.hang,
+                details_cell(sc),
+                first,
+                if sc.first_crash.is_some() { opt_secs(sc.plugin_back_after_ms, "never") } else { "–".into() },
+                again,
+                stats_cell(sc),
+                if sc.envoy_alive { "yes" } else { "**no**" },
+                ready_cell(&sc.ready),
+                sc.id
+            );
+        }
+        let _ = writeln!(s, "\n### Timelines\n");
+        let _ = writeln!(s, "One row per scenario, one cell per request in sending order; colours: {}.\n", legend_text());
+        for imp in implementations_of(f) {
+            if f.scenarios.iter().any(|x| x.implementation == imp) {
+                let _ = writeln!(s, "![{imp} timelines]({CHARTS_DIR}/{imp}-crash.svg)\n");
+            }
+        }
+    }
+    if !f.runaway.is_empty() {
+        let _ = writeln!(s, "\n### Runaway plugins (`spin` {})\n", st.spin);
+        let _ = writeln!(
+            s,
+            "The spinning listener gets {} req/s and a plugin-free neighbour listener of the same Envoy {} req/s for {} s; the admin `/ready` is probed meanwhile; then Envoy gets SIGTERM and, if still running {} s later, SIGKILL.\n",
+            st.runaway_rate_per_s, st.neighbour_rate_per_s, st.runaway_window_s, st.stop_grace_s
+        );
+        s.push_str(&runaway_table(f));
+        let _ = writeln!(s, "\n![runaway timelines]({CHARTS_DIR}/runaway.svg)\n");
+    }
+    if !f.groups.is_empty() {
+        let _ = writeln!(s, "\n### Envoy processes\n");
+        let _ = writeln!(s, "| Envoy | listeners | alive after | /ready after | Wasm VMs (Envoy-wide stats) | stop | log |");
+        let _ = writeln!(s, "|---|---:|---|---|---|---|---|");
+        for g in &f.groups {
+            let vms: Vec<String> = g.wasm_stats.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} | `{}` |",
+                g.id,
+                g.listeners.len(),
+                if g.envoy_alive_after { "yes" } else { "**no**" },
+                ready_cell(&g.ready_after),
+                if vms.is_empty() { "–".into() } else { vms.join(", ") },
+                stop_cell(&g.stop),
+                g.log
+            );
+        }
+    }
+    if !f.skipped.is_empty() {
+        let _ = writeln!(s, "\n### Not run\n");
+        for k in &f.skipped {
+            let _ = writeln!(s, "- `{}`: {}", k.variant, k.reason.lines().next().unwrap_or(""));
+        }
+    }
+    for n in &f.notes {
+        let _ = writeln!(s, "\n_{n}_");
+    }
+    s
+}
+
+fn legend_text() -> String {
+    Class::ALL
+        .iter()
+        .map(|c| {
+            let RGBColor(r, g, b) = class_color(*c);
+            format!("{} `#{r:02x}{g:02x}{b:02x}`", c.label())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Charts
+
+/// One horizontal strip: a label and cells `[x0, x1)` in axis units.
+pub struct Strip {
+    pub label: String,
+    pub cells: Vec<(f64, f64, Class)>,
+}
+
+pub struct StripChart {
+    pub title: String,
+    pub subtitle: String,
+    pub x_label: String,
+    pub x_max: f64,
+    pub strips: Vec<Strip>,
+}
+
+const ROW_H: i32 = 22;
+const ROW_GAP: i32 = 6;
+const PLOT_W: i32 = 760;
+
+fn index_cells(t: &[RequestRecord]) -> Vec<(f64, f64, Class)> {
+    t.iter().map(|r| (r.i as f64, r.i as f64 + 1.0, r.class)).collect()
+}
+
+fn time_cells(t: &[RequestRecord], rate: f64) -> Vec<(f64, f64, Class)> {
+    let w = 1.0 / rate.max(0.001);
+    t.iter().map(|r| (r.at_ms / 1000.0, r.at_ms / 1000.0 + w, r.class)).collect()
+}
+
+fn nice_step(max: f64) -> f64 {
+    let raw = max / 8.0;
+    let mag = 10f64.powf(raw.max(1e-9).log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag)
+}
+
+impl StripChart {
+    fn label_w(&self) -> i32 {
+        let longest = self.strips.iter().map(|s| s.label.chars().count()).max().unwrap_or(0) as i32;
+        (longest * 7 + 16).clamp(40, 320)
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        let rows = self.strips.len() as i32;
+        let h = 60 + rows * (ROW_H + ROW_GAP) + 40 + 50;
+        ((self.label_w() + PLOT_W + 30) as u32, h as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        let text = |size: f64| (FONT, size).into_font().color(&BLACK);
+        let grey = RGBColor(90, 90, 90);
+        let (w, _) = self.size();
+        root.draw(&Text::new(
+            self.title.clone(),
+            (w as i32 / 2, 8),
+            (FONT, 18.0, FontStyle::Bold).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        root.draw(&Text::new(
+            self.subtitle.clone(),
+            (w as i32 / 2, 32),
+            text(12.0).color(&grey).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        let x0 = self.label_w();
+        let top = 60;
+        let scale = |x: f64| x0 + ((x / self.x_max.max(1e-9)) * PLOT_W as f64).round() as i32;
+        for (k, strip) in self.strips.iter().enumerate() {
+            let y = top + k as i32 * (ROW_H + ROW_GAP);
+            root.draw(&Text::new(
+                strip.label.clone(),
+                (x0 - 8, y + ROW_H / 2),
+                text(12.0).pos(Pos::new(HPos::Right, VPos::Center)),
+            ))?;
+            root.draw(&Rectangle::new([(x0, y), (x0 + PLOT_W, y + ROW_H)], RGBColor(235, 235, 235).filled()))?;
+            for (a, b, c) in &strip.cells {
+                let (xa, xb) = (scale(*a), scale(*b).max(scale(*a) + 1));
+                root.draw(&Rectangle::new([(xa, y), (xb, y + ROW_H)], class_color(*c).filled()))?;
+            }
+        }
+        let axis_y = top + self.strips.len() as i32 * (ROW_H + ROW_GAP);
+        root.draw(&PathElement::new(vec![(x0, axis_y), (x0 + PLOT_W, axis_y)], grey))?;
+        let step = nice_step(self.x_max);
+        let mut t = 0.0;
+        while t <= self.x_max + 1e-9 {
+            let x = scale(t);
+            root.draw(&PathElement::new(vec![(x, axis_y), (x, axis_y + 4)], grey))?;
+            let label = if step >= 1.0 { format!("{t:.0}") } else { format!("{t:.1}") };
+            root.draw(&Text::new(label, (x, axis_y + 6), text(11.0).pos(Pos::new(HPos::Center, VPos::Top))))?;
+            t += step;
+        }
+        root.draw(&Text::new(
+            self.x_label.clone(),
+            (x0 + PLOT_W / 2, axis_y + 22),
+            text(12.0).color(&grey).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        // Legend
+        let mut lx = x0;
+        let ly = axis_y + 44;
+        for c in Class::ALL {
+            root.draw(&Rectangle::new([(lx, ly), (lx + 12, ly + 12)], class_color(c).filled()))?;
+            let label = c.label();
+            root.draw(&Text::new(label.to_string(), (lx + 16, ly + 6), text(11.0).pos(Pos::new(HPos::Left, VPos::Center))))?;
+            lx += 16 + label.chars().count() as i32 * 7 + 18;
+        }
+        Ok(())
+    }
+
+    /// The chart as an SVG document.
+    pub fn svg(&self) -> anyhow::Result<String> {
+        ensure_fonts();
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, self.size()).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| anyhow::anyhow!("drawing a failure timeline: {e}"))?;
+            self.draw(&root).map_err(|e| anyhow::anyhow!("drawing a failure timeline: {e}"))?;
+            root.present().map_err(|e| anyhow::anyhow!("drawing a failure timeline: {e}"))?;
+        }
+        Ok(out)
+    }
+}
+
+fn scenario_strip_label(s: &Scenario) -> String {
+    format!("crash_every {} · {}", s.crash_every, s.policy_label)
+}
+
+pub fn scenario_chart(f: &FailureSection, s: &Scenario) -> StripChart {
+    StripChart {
+        title: format!("{}: {}", s.implementation, s.id),
+        subtitle: format!(
+            "crash_every {} · {} · {} requests at {} req/s · {}",
+            s.crash_every,
+            s.policy_label,
+            s.requests,
+            f.settings.rate_per_s,
+            counts_cell(&s.counts)
+        ),
+        x_label: "request index".into(),
+        x_max: s.requests.max(1) as f64,
+        strips: vec![Strip { label: scenario_strip_label(s), cells: index_cells(&s.timeline) }],
+    }
+}
+
+pub fn implementation_chart(f: &FailureSection, imp: &str) -> StripChart {
+    let scen: Vec<&Scenario> = f.scenarios.iter().filter(|s| s.implementation == imp).collect();
+    StripChart {
+        title: format!("{imp}: what clients got, request by request"),
+        subtitle: format!(
+            "{} req/s, one fresh connection each, {} s client timeout, Envoy {}",
+            f.settings.rate_per_s, f.settings.timeout_s, f.envoy_version
+        ),
+        x_label: "request index".into(),
+        x_max: scen.iter().map(|s| s.requests).max().unwrap_or(1).max(1) as f64,
+        strips: scen.iter().map(|s| Strip { label: scenario_strip_label(s), cells: index_cells(&s.timeline) }).collect(),
+    }
+}
+
+pub fn runaway_chart(f: &FailureSection) -> StripChart {
+    let mut strips = Vec::new();
+    for r in &f.runaway {
+        strips.push(runaway_strip(r, false, f.settings.runaway_rate_per_s));
+        strips.push(runaway_strip(r, true, f.settings.neighbour_rate_per_s));
+    }
+    StripChart {
+        title: format!("Runaway plugins (spin {}): the spinning listener and its plugin-free neighbour", f.settings.spin),
+        subtitle: format!("Envoy --concurrency {}: one worker for every listener", f.settings.envoy_concurrency),
+        x_label: "send time, s".into(),
+        x_max: f.settings.runaway_window_s.max(0.1) + 0.5,
+        strips,
+    }
+}
+
+fn runaway_strip(r: &Runaway, neighbour: bool, rate: f64) -> Strip {
+    if neighbour {
+        Strip { label: format!("{} · neighbour (no plugin)", r.implementation), cells: time_cells(&r.neighbour_timeline, rate) }
+    } else {
+        Strip { label: format!("{} · spinning plugin", r.implementation), cells: time_cells(&r.timeline, rate) }
+    }
+}
+
+/// Writes every timeline chart under `<dir>/failure-charts/`; returns the files written.
+pub fn write_charts(f: &FailureSection, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let out = dir.join(CHARTS_DIR);
+    std::fs::create_dir_all(&out)?;
+    let mut written = Vec::new();
+    let mut put = |name: String, chart: StripChart| -> anyhow::Result<()> {
+        let path = out.join(name);
+        crate::sys::write_atomic(&path, chart.svg()?.as_bytes())?;
+        written.push(path);
+        Ok(())
+    };
+    for s in &f.scenarios {
+        put(format!("{}.svg", s.id), scenario_chart(f, s))?;
+    }
+    for imp in implementations_of(f) {
+        if f.scenarios.iter().any(|s| s.implementation == imp) {
+            put(format!("{imp}-crash.svg"), implementation_chart(f, &imp))?;
+        }
+    }
+    if !f.runaway.is_empty() {
+        put("runaway.svg".into(), runaway_chart(f))?;
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_cells_list_non_zero_classes() {
+        let c = ClassCounts { plugin: 9, local_5xx: 141, hang: 2, ..Default::default() };
+        assert_eq!(counts_cell(&c), "plugin 9 · 5xx 141 · hang 2");
+        assert_eq!(counts_cell(&ClassCounts::default()), "no requests");
+    }
+
+    #[test]
+    fn a_strip_chart_is_an_svg_with_one_cell_per_request_and_a_legend() {
+        let t: Vec<RequestRecord> = (0..10)
+            .map(|i| RequestRecord {
+                i,
+                at_ms: i as f64 * 20.0,
+                class: if i == 0 { Class::Local5xx } else { Class::Upstream },
+                status: Some(200),
+                latency_ms: Some(1.0),
+                details: None,
+                error: None,
+            })
+            .collect();
+        let chart = StripChart {
+            title: "t".into(),
+            subtitle: "s".into(),
+            x_label: "request index".into(),
+            x_max: 10.0,
+            strips: vec![Strip { label: "row".into(), cells: index_cells(&t) }],
+        };
+        let svg = chart.svg().unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
+        let RGBColor(r, g, b) = class_color(Class::Upstream);
+        let upstream = format!("#{r:02X}{g:02X}{b:02X}");
+        assert!(svg.to_uppercase().matches(&upstream).count() >= 10, "{svg}");
+        assert!(svg.contains("hang (timeout)"));
+    }
+}

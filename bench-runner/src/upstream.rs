@@ -1,0 +1,280 @@
+//! A real upstream for the failure scenarios: a small HTTP/1.1 server on 127.0.0.1 (a free port) that
+//! answers every request with one recognisable body, so a request that bypassed the plugin is visible as
+//! the upstream's answer. It is owned: it runs on its own thread with its own Tokio runtime, serves a
+//! bounded number of connections with bounded buffers and idle times, and stops (within a bounded wait)
+//! when the handle is dropped.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{oneshot, Semaphore};
+
+/// The body every answer of the default upstream carries.
+pub const UPSTREAM_BODY: &str = "upstream";
+/// Connections served at once; further ones wait in the accept queue.
+const MAX_CONNECTIONS: usize = 512;
+/// Largest request head (and body) read; larger requests get 431 and the connection is closed.
+const MAX_REQUEST_BYTES: usize = 16 * 1024;
+/// A connection with no complete request for this long is closed.
+const IDLE: Duration = Duration::from_secs(30);
+/// Connection tasks still running at shutdown are abandoned after this.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+
+/// What the server does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// `200` with the configured body; keep-alive unless the client asks to close.
+    Answer,
+    /// Accepts and reads, never answers (a hung server; used to test hang classification).
+    Silent,
+}
+
+pub struct Upstream {
+    addr: SocketAddr,
+    served: Arc<AtomicU64>,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Upstream {
+    /// Starts a server answering every request `200` with `body`.
+    pub fn start(body: &str) -> io::Result<Upstream> {
+        Upstream::start_with(Behaviour::Answer, body)
+    }
+
+    /// Starts a server that accepts connections and never answers.
+    pub fn silent() -> io::Result<Upstream> {
+        Upstream::start_with(Behaviour::Silent, "")
+    }
+
+    pub fn start_with(behaviour: Behaviour, body: &str) -> io::Result<Upstream> {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let served = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = oneshot::channel::<()>();
+        let response: Arc<[u8]> = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+        .into();
+        let counter = served.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("upstream-{}", addr.port()))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = TcpListener::from_std(std_listener) else { return };
+                    tokio::select! {
+                        _ = rx => {}
+                        _ = accept_loop(listener, behaviour, response, counter) => {}
+                    }
+                });
+                runtime.shutdown_timeout(SHUTDOWN_GRACE);
+            })?;
+        Ok(Upstream { addr, served, shutdown: Some(tx), thread: Some(thread) })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests answered so far.
+    pub fn served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, abandons open connections after a short grace and joins the thread.
+    pub fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, behaviour: Behaviour, response: Arc<[u8]>, served: Arc<AtomicU64>) {
+    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(permit) = limit.clone().acquire_owned().await else { return };
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors or similar: back off briefly instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let response = response.clone();
+        let served = served.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            match behaviour {
+                Behaviour::Answer => serve(stream, &response, &served).await,
+                Behaviour::Silent => swallow(stream).await,
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Answers each complete request on one connection until the client closes, asks to close, or idles.
+async fn serve(mut stream: TcpStream, response: &[u8], served: &AtomicU64) {
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        let (consumed, close) = loop {
+            match parse_request(&buf) {
+                Parsed::Complete { consumed, close } => break (consumed, close),
+                Parsed::Invalid => {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+                Parsed::Partial if buf.len() >= MAX_REQUEST_BYTES => {
+                    let _ = stream
+                        .write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+                Parsed::Partial => {}
+            }
+            let mut chunk = [0u8; 4096];
+            match tokio::time::timeout(IDLE, stream.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+                _ => return,
+            }
+        };
+        buf.drain(..consumed);
+        if stream.write_all(response).await.is_err() {
+            return;
+        }
+        served.fetch_add(1, Ordering::Relaxed);
+        if close {
+            return;
+        }
+    }
+}
+
+/// Reads and discards until the client closes or idles; never writes.
+async fn swallow(mut stream: TcpStream) {
+    let mut chunk = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(IDLE, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => continue,
+            _ => return,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    Partial,
+    Invalid,
+    /// Head and body (content-length) are in the buffer.
+    Complete { consumed: usize, close: bool },
+}
+
+fn parse_request(buf: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Complete(head)) => {
+            let mut body = 0usize;
+            let mut close = req.version == Some(0);
+            for h in req.headers.iter() {
+                if h.name.eq_ignore_ascii_case("content-length") {
+                    match std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+                        Some(n) if n <= MAX_REQUEST_BYTES => body = n,
+                        _ => return Parsed::Invalid,
+                    }
+                } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                    // Chunked request bodies are not needed by any scenario.
+                    return Parsed::Invalid;
+                } else if h.name.eq_ignore_ascii_case("connection") {
+                    close = h.value.eq_ignore_ascii_case(b"close");
+                }
+            }
+            if buf.len() < head + body {
+                Parsed::Partial
+            } else {
+                Parsed::Complete { consumed: head + body, close }
+            }
+        }
+        Ok(httparse::Status::Partial) => Parsed::Partial,
+        Err(_) => Parsed::Invalid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr, keep: usize) -> Vec<String> {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut out = Vec::new();
+        for i in 0..keep {
+            let close = if i + 1 == keep { "connection: close\r\n" } else { "" };
+            write!(s, "GET /{i} HTTP/1.1\r\nhost: x\r\n{close}\r\n").unwrap();
+            let mut buf = vec![0u8; 512];
+            let n = s.read(&mut buf).unwrap();
+            out.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+        out
+    }
+
+    #[test]
+    fn answers_with_its_body_on_keep_alive_connections_and_stops_on_drop() {
+        let up = Upstream::start(UPSTREAM_BODY).unwrap();
+        let addr = up.addr();
+        let replies = get(addr, 3);
+        assert_eq!(replies.len(), 3);
+        for r in &replies {
+            assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+            assert!(r.ends_with("\r\n\r\nupstream"), "{r}");
+        }
+        assert_eq!(up.served(), 3);
+        drop(up);
+        assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
+    }
+
+    #[test]
+    fn a_silent_server_never_answers() {
+        let up = Upstream::silent().unwrap();
+        let mut s = std::net::TcpStream::connect(up.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+        let mut buf = [0u8; 16];
+        let err = s.read(&mut buf).unwrap_err();
+        assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    }
+
+    #[test]
+    fn requests_are_framed() {
+        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nhost: x\r\n"), Parsed::Partial);
+        assert_eq!(parse_request(b"GET / HTTP/1.1\r\n\r\n"), Parsed::Complete { consumed: 18, close: false });
+        assert_eq!(
+            parse_request(b"POST / HTTP/1.1\r\ncontent-length: 2\r\nconnection: close\r\n\r\nab"),
+            Parsed::Complete { consumed: 60, close: true }
+        );
+        assert_eq!(parse_request(b"POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\na"), Parsed::Partial);
+        assert_eq!(parse_request(b"\x00\x01 nonsense\r\n\r\n"), Parsed::Invalid);
+    }
+}

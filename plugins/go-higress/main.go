@@ -1,0 +1,65 @@
+// mock-response in the style of the Higress article, on Higress's Go wrapper github.com/higress-group/wasm-go
+// (SetCtx / ParseConfigBy / ProcessRequestHeadersBy; its rule matcher handles `_rules_`), built with upstream
+// Go (GOOS=wasip1, c-shared) instead of TinyGo. stock_envoy.go adapts it to stock Envoy and to the suite's
+// contract (../../../shared/SPEC.md section 1, ../README.md); config.go validates the configuration.
+package main
+
+import (
+	"errors"
+
+	"github.com/higress-group/proxy-wasm-go-sdk/proxywasm"
+	"github.com/higress-group/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/higress-group/wasm-go/pkg/log"
+	"github.com/higress-group/wasm-go/pkg/wrapper"
+	"github.com/tidwall/gjson"
+)
+
+func main() {}
+
+func init() {
+	setCtx( // wrapper.SetCtx plus the stock-Envoy adapter
+		"mock-response",
+		wrapper.ParseConfigBy(parseConfig),
+		wrapper.ProcessRequestHeadersBy(onHttpRequestHeaders),
+	)
+}
+
+type MockConfig struct{ content string }
+
+// Returning an error for the top-level object tells the wrapper there is no global config; the wrapper
+// then rejects the configuration only if `_rules_` is empty too.
+var errNoGlobal = errors.New("no global config: only `_rules_` and benchmark keys")
+
+// parseConfig is called by the wrapper for the top-level object and for each rule (already validated).
+func parseConfig(json gjson.Result, config *MockConfig, log log.Log) error {
+	pluginKeys := false
+	json.ForEach(func(k, _ gjson.Result) bool {
+		pluginKeys = pluginKeys || (k.Str != "_rules_" && !benchKeys[k.Str])
+		return true
+	})
+	if !pluginKeys && json.Get("_rules_").Exists() {
+		return errNoGlobal
+	}
+	config.content = json.Get("content").Str
+	return nil
+}
+
+// onHttpRequestHeaders runs when the wrapper's matcher found a rule or the global config.
+func onHttpRequestHeaders(ctx wrapper.HttpContext, config MockConfig, log log.Log) types.Action {
+	if !suite.headers {
+		_ = proxywasm.SendHttpResponse(200, nil, []byte(config.content), -1)
+		return types.ActionPause // the article returns ActionContinue; the suite's contract says Pause
+	}
+	for i, name := range headerNames {
+		_ = proxywasm.AddHttpRequestHeader(name, headerValues[i])
+	}
+	for i, name := range headerNames {
+		if v, err := proxywasm.GetHttpRequestHeader(name); err != nil || v != headerValues[i] {
+			panic("mock-response: header " + name + " read back wrong")
+		}
+	}
+	for _, name := range headerNames {
+		_ = proxywasm.RemoveHttpRequestHeader(name)
+	}
+	return types.ActionContinue
+}
