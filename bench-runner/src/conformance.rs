@@ -3,7 +3,7 @@
 
 use crate::cli::ConformanceArgs;
 use crate::envoy::process::log_tail;
-use crate::envoy::session::{allocate_ports, Launch};
+use crate::envoy::session::{allocate_ports, validate_logged, Launch};
 use crate::envoy::{locate, EnvoyBin, ListenerSpec};
 use crate::error::{usage, Error};
 use crate::load::http1::{build_request, Connection};
@@ -173,9 +173,16 @@ fn check_requests(port: u16, case: &Case) -> Cell {
     Cell::Pass
 }
 
-/// Runs the cases against one implementation. Valid cases share one Envoy (one listener each); if
-/// that Envoy cannot start, each case gets its own so the culprit is named. Each rejection case
-/// starts its own Envoy, which must refuse to start and carry the plugin's one-line reason.
+/// True when a case's configuration makes the plugin trap (its VM must not be shared).
+fn crashes(case: &Case) -> bool {
+    case.config.as_ref().and_then(|c| c.get("crash_every")).and_then(Value::as_u64).unwrap_or(0) > 0
+}
+
+/// Runs the cases against one implementation. Valid cases share one Envoy (one listener each) and,
+/// except those that crash on purpose, one Wasm VM, so a large module is compiled once; if that Envoy
+/// cannot start, each case gets its own so the culprit is named. Each rejection case is checked with
+/// `envoy --mode validate` (which runs the plugin's on_configure): Envoy must refuse it and the plugin
+/// must log its one-line reason.
 fn run_implementation(
     project: &Project,
     envoy: &EnvoyBin,
@@ -193,27 +200,21 @@ fn run_implementation(
                     .map_err(|e| format!("invalid configuration: {e}"))?;
                 let parsed = crate::plugin_config::parse(&v)
                     .map_err(|e| format!("invalid configuration: {e}"))?;
-                crate::envoy::Filter::Lua {
-                    script: crate::lua::script(&parsed),
-                }
+                crate::envoy::Filter::Lua { script: crate::lua::script(&parsed) }
             }
             Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
                 module: built.module.clone(),
                 runtime: runtime.clone(),
                 configuration: c.config_string(),
                 plugin_extra: Default::default(),
+                vm_id: (!crashes(c)).then(|| format!("{impl_name}-shared")),
             },
             Kind::Baseline => crate::envoy::Filter::None,
         };
-        Ok(ListenerSpec {
-            name: format!("{impl_name}-case{i}"),
-            port,
-            filter,
-        })
+        Ok(ListenerSpec { name: format!("{impl_name}-case{i}"), port, filter })
     };
-    let start = |stem: &str,
-                 idx: &[usize]|
-     -> anyhow::Result<Result<(crate::envoy::Envoy, Vec<u16>), String>> {
+    type Started = Result<(crate::envoy::Envoy, Vec<u16>), String>;
+    let start = |stem: &str, idx: &[usize]| -> anyhow::Result<Started> {
         let ports = allocate_ports(idx.len() + 1, None)?;
         let mut specs = Vec::new();
         for (k, &i) in idx.iter().enumerate() {
@@ -222,15 +223,7 @@ fn run_implementation(
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let launch = Launch {
-            project,
-            envoy,
-            dir,
-            stem,
-            admin_port: ports[0],
-            cpu: None,
-            log_level: "info",
-        };
+        let launch = Launch { project, envoy, dir, stem, admin_port: ports[0], cpu: None, log_level: "info" };
         match launch.start(&specs) {
             Ok(e) => Ok(Ok((e, ports[1..].to_vec()))),
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
@@ -263,37 +256,61 @@ fn run_implementation(
             }
         }
     }
-    for (i, case) in cases.iter().enumerate().filter(|(_, c)| c.rejected) {
+    let rejected: Vec<usize> = (0..cases.len()).filter(|&i| cases[i].rejected).collect();
+    // Two validations at a time: each compiles the module, which dominates for large (Go) modules.
+    for chunk in rejected.chunks(2) {
         crate::sys::check_interrupted()?;
-        let stem = format!("conformance-{impl_name}-case{i}");
-        cells[i] = match start(&stem, &[i])? {
-            Ok((mut e, _)) => {
-                e.stop();
-                Cell::Fail("the configuration was accepted (Envoy became ready)".into())
-            }
-            Err(why) => match &variant.kind {
-                Kind::Lua => Cell::Pass,
-                _ => {
-                    let log = std::fs::read_to_string(dir.join(format!("{stem}.log")))
-                        .unwrap_or_default();
-                    let lines = log
-                        .lines()
-                        .filter(|l| l.contains("mock-response: invalid configuration"))
-                        .count();
-                    if lines == 1 {
-                        Cell::Pass
-                    } else {
-                        Cell::Fail(format!(
-                            "Envoy refused it, but the plugin logged {lines} `mock-response: invalid configuration` lines (want 1): {}",
-                            why.lines().next().unwrap_or("")
-                        ))
-                    }
-                }
-            },
-        };
-        let _ = case;
+        let (name, listener) = (&impl_name, &listener);
+        let results: Vec<(usize, anyhow::Result<Cell>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&i| (i, s.spawn(move || check_rejection(project, envoy, dir, name, i, listener(i, 1)))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|(i, h)| (i, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("validation thread panicked")))))
+                .collect()
+        });
+        for (i, r) in results {
+            cells[i] = r?;
+        }
     }
     Ok(cells)
+}
+
+/// One rejection case: the runner (Lua) or Envoy validating the plugin (Wasm) must refuse it.
+fn check_rejection(
+    project: &Project,
+    envoy: &EnvoyBin,
+    dir: &Path,
+    impl_name: &str,
+    i: usize,
+    spec: Result<ListenerSpec, String>,
+) -> anyhow::Result<Cell> {
+    let spec = match spec {
+        Err(_) => return Ok(Cell::Pass), // the runner itself refused it (Lua has no JSON parser)
+        Ok(s) => s,
+    };
+    let is_wasm = matches!(spec.filter, crate::envoy::Filter::Wasm { .. });
+    let stem = format!("conformance-{impl_name}-case{i}");
+    let launch = Launch { project, envoy, dir, stem: &stem, admin_port: 1, cpu: None, log_level: "info" };
+    let config = launch.write_config(&[spec])?;
+    if validate_logged(envoy, &config, &launch.log_path())? {
+        return Ok(Cell::Fail("the configuration was accepted (envoy --mode validate passed)".into()));
+    }
+    if !is_wasm {
+        return Ok(Cell::Pass);
+    }
+    let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();
+    let lines = log.lines().filter(|l| l.contains("mock-response: invalid configuration")).count();
+    Ok(if lines == 1 {
+        Cell::Pass
+    } else {
+        Cell::Fail(format!(
+            "Envoy refused it, but the plugin logged {lines} `mock-response: invalid configuration` lines (want 1); see {}",
+            launch.log_path().display()
+        ))
+    })
 }
 
 pub fn default_cases(project: &Project) -> PathBuf {

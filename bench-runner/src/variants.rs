@@ -111,6 +111,7 @@ impl Variant {
                 runtime: runtime.clone(),
                 configuration: config.to_string(),
                 plugin_extra: Default::default(),
+                vm_id: None,
             },
         })
     }

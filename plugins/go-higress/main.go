@@ -46,19 +46,19 @@ func parseConfig(json gjson.Result, config *MockConfig, log log.Log) error {
 
 // onHttpRequestHeaders runs when the wrapper's matcher found a rule or the global config.
 func onHttpRequestHeaders(ctx wrapper.HttpContext, config MockConfig, log log.Log) types.Action {
-	if !suite.headers {
+	if !current.cfg.headers {
 		_ = proxywasm.SendHttpResponse(200, nil, []byte(config.content), -1)
 		return types.ActionPause // the article returns ActionContinue; the suite's contract says Pause
 	}
-	for i, name := range headerNames {
-		_ = proxywasm.AddHttpRequestHeader(name, headerValues[i])
+	for i, name := range current.headerNames {
+		_ = proxywasm.AddHttpRequestHeader(name, current.headerValues[i])
 	}
-	for i, name := range headerNames {
-		if v, err := proxywasm.GetHttpRequestHeader(name); err != nil || v != headerValues[i] {
+	for i, name := range current.headerNames {
+		if v, err := proxywasm.GetHttpRequestHeader(name); err != nil || v != current.headerValues[i] {
 			panic("mock-response: header " + name + " read back wrong")
 		}
 	}
-	for _, name := range headerNames {
+	for _, name := range current.headerNames {
 		_ = proxywasm.RemoveHttpRequestHeader(name)
 	}
 	return types.ActionContinue

@@ -27,11 +27,18 @@ import (
 //go:wasmexport proxy_abi_version_0_2_0
 func proxyABIVersion020() {}
 
-var (
-	suite                     = &config{}
-	requests                  uint64 // VM-wide count of requests seen (crash_every)
+// pluginState is one plugin configuration's suite settings. Several plugin configurations can share a
+// VM (filters with the same vm_id), so they live with the plugin context, never in package globals.
+type pluginState struct {
+	cfg                       *config
 	headerNames, headerValues []string
 	routeRules                bool
+}
+
+var (
+	requests uint64 // VM-wide count of requests seen (crash_every)
+	// current is the state of the plugin whose request is being handled; a VM runs one call at a time.
+	current = &pluginState{cfg: &config{}}
 )
 
 func setCtx[C any](name string, options ...wrapper.CtxOption[C]) {
@@ -42,44 +49,52 @@ func setCtx[C any](name string, options ...wrapper.CtxOption[C]) {
 type vm struct{ types.VMContext }
 
 func (v vm) NewPluginContext(id uint32) types.PluginContext {
-	return plugin{v.VMContext.NewPluginContext(id)}
+	return &plugin{PluginContext: v.VMContext.NewPluginContext(id), st: &pluginState{cfg: &config{}}}
 }
 
-type plugin struct{ types.PluginContext }
+type plugin struct {
+	types.PluginContext
+	st *pluginState
+}
 
-func (p plugin) OnPluginStart(size int) types.OnPluginStartStatus {
+func (p *plugin) OnPluginStart(size int) types.OnPluginStartStatus {
 	data, _ := proxywasm.GetPluginConfiguration() // an empty configuration is "not found": rejected below
 	cfg, err := validateConfig(data)
 	if err != nil {
 		proxywasm.LogWarn("mock-response: invalid configuration: " + err.Error())
 		return types.OnPluginStartStatusFailed
 	}
-	suite, headerNames, headerValues, routeRules = cfg, nil, nil, false
+	st := &pluginState{cfg: cfg}
 	for i := 0; i < int(cfg.headerCnt); i++ {
-		headerNames = append(headerNames, "x-bench-"+strconv.Itoa(i))
-		headerValues = append(headerValues, "v"+strconv.Itoa(i))
+		st.headerNames = append(st.headerNames, "x-bench-"+strconv.Itoa(i))
+		st.headerValues = append(st.headerValues, "v"+strconv.Itoa(i))
 	}
 	for _, r := range cfg.rules {
-		routeRules = routeRules || len(r.routes) > 0
+		st.routeRules = st.routeRules || len(r.routes) > 0
 	}
+	*p.st = *st
 	return p.PluginContext.OnPluginStart(size)
 }
 
-func (p plugin) NewHttpContext(id uint32) types.HttpContext {
-	return request{p.PluginContext.NewHttpContext(id)}
+func (p *plugin) NewHttpContext(id uint32) types.HttpContext {
+	return request{p.PluginContext.NewHttpContext(id), p.st}
 }
 
-type request struct{ types.HttpContext }
+type request struct {
+	types.HttpContext
+	st *pluginState
+}
 
 func (r request) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
+	current = r.st
 	requests++
-	if suite.crashEvery > 0 && requests%uint64(suite.crashEvery) == 0 {
+	if r.st.cfg.crashEvery > 0 && requests%uint64(r.st.cfg.crashEvery) == 0 {
 		panic("mock-response: crash_every reached")
 	}
-	if suite.spin > 0 && spinHash(suite.spin) == 0 {
+	if r.st.cfg.spin > 0 && spinHash(r.st.cfg.spin) == 0 {
 		proxywasm.LogInfo("mock-response: spin result was zero")
 	}
-	if routeRules {
+	if r.st.routeRules {
 		if route, err := proxywasm.GetProperty([]string{"xds", "route_name"}); err == nil {
 			_ = proxywasm.SetProperty([]string{"route_name"}, route)
 		}

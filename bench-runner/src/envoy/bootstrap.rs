@@ -23,6 +23,9 @@ pub enum Filter {
         configuration: String,
         /// Extra fields merged into the PluginConfig (e.g. failure_policy).
         plugin_extra: serde_json::Map<String, Value>,
+        /// VM id; None gives the listener its own VM. Listeners with the same id, module and runtime
+        /// share one VM (one compilation), each with its own root context.
+        vm_id: Option<String>,
     },
     Lua {
         script: String,
@@ -93,6 +96,7 @@ impl Templates {
                 runtime,
                 configuration,
                 plugin_extra,
+                vm_id,
             } => {
                 let mut v = self.wasm.clone();
                 let file = "filters/wasm.yaml";
@@ -107,7 +111,7 @@ impl Templates {
                     &mut v,
                     file,
                     "/typed_config/config/vm_config/vm_id",
-                    json!(name),
+                    json!(vm_id.as_deref().unwrap_or(name)),
                 )?;
                 self.set(
                     &mut v,
@@ -209,6 +213,7 @@ mod tests {
                         runtime: "v8".into(),
                         configuration: evil.into(),
                         plugin_extra: Default::default(),
+                        vm_id: None,
                     },
                 }],
             )

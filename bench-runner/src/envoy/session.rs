@@ -67,7 +67,7 @@ impl Launch<'_> {
             log: &self.log_path(),
             admin_port: self.admin_port,
             cpu: self.cpu,
-            ready_timeout: Duration::from_secs(30),
+            ready_timeout: Duration::from_secs(120),
             log_level: self.log_level,
         })
     }
@@ -87,4 +87,18 @@ pub fn validate(envoy: &EnvoyBin, config: &Path) -> Result<(), String> {
             + &String::from_utf8_lossy(&out.stdout);
         Err(text.lines().rev().take(5).collect::<Vec<_>>().join("\n"))
     }
+}
+
+/// `envoy --mode validate -c FILE` with its whole output written to `log`; true when Envoy accepts the
+/// config. Validation instantiates Wasm plugins and runs their `on_configure`, so a plugin that
+/// rejects its configuration fails here exactly as it fails a real start, without serving.
+pub fn validate_logged(envoy: &EnvoyBin, config: &Path, log: &Path) -> anyhow::Result<bool> {
+    let file = std::fs::File::create(log)?;
+    let status = std::process::Command::new(&envoy.path)
+        .args(["--mode", "validate", "--disable-hot-restart", "-l", "info", "-c"])
+        .arg(config)
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .status()?;
+    Ok(status.success())
 }

@@ -1,14 +1,17 @@
 // Mock-response plugin in C++ written directly against the proxy-wasm ABI 0.2.1 (no SDK).
-// Contract: shared/SPEC.md section 1 and plugins/README.md. One plugin configuration per VM.
+// Contract: shared/SPEC.md section 1 and plugins/README.md. Several plugin configurations may share a
+// VM (filters with the same vm_id): each root context has its own, and each request uses its root's.
 #include <cstdlib>
+#include <unordered_map>
 
 #include "abi.h"
 #include "config.h"
 
 namespace {
 
-Config g_config;          // set by proxy_on_configure
-uint64_t g_requests = 0;  // requests seen by this VM, for crash_every
+std::unordered_map<uint32_t, Config> g_configs;     // root context id -> its configuration
+std::unordered_map<uint32_t, const Config*> g_http;  // HTTP context id -> its root's configuration
+uint64_t g_requests = 0;                             // requests seen by this VM, for crash_every
 
 void log(LogLevel level, std::string_view msg) { proxy_log(level, msg.data(), msg.size()); }
 
@@ -24,10 +27,10 @@ struct HostString {
 
 // The content of the first matching rule, else the global content, else nullptr (do nothing).
 // route_name and :authority are fetched from the host only when a rule needs them.
-const std::string* matched_content() {
+const std::string* matched_content(const Config& config) {
   HostString route, authority;
   bool have_route = false, have_authority = false;
-  for (const Rule& rule : g_config.rules) {
+  for (const Rule& rule : config.rules) {
     if (rule.by_route) {
       if (!have_route) {
         have_route = true;
@@ -48,7 +51,7 @@ const std::string* matched_content() {
         if (host_matches(pattern, host)) return &rule.content;
     }
   }
-  return g_config.has_global ? &g_config.global_content : nullptr;
+  return config.has_global ? &config.global_content : nullptr;
 }
 
 // prefix + decimal i, written into buf.
@@ -88,11 +91,17 @@ PROXY_EXPORT(proxy_abi_version_0_2_1) void proxy_abi_version_0_2_1() {}
 
 PROXY_EXPORT(proxy_on_memory_allocate) void* proxy_on_memory_allocate(size_t size) { return malloc(size); }
 
-PROXY_EXPORT(proxy_on_context_create) void proxy_on_context_create(uint32_t, uint32_t) {}
+PROXY_EXPORT(proxy_on_context_create) void proxy_on_context_create(uint32_t context, uint32_t root) {
+  if (root == 0) {
+    g_configs[context];  // a root context: configured by proxy_on_configure
+  } else {
+    g_http[context] = &g_configs[root];
+  }
+}
 
 PROXY_EXPORT(proxy_on_vm_start) uint32_t proxy_on_vm_start(uint32_t, size_t) { return 1; }
 
-PROXY_EXPORT(proxy_on_configure) uint32_t proxy_on_configure(uint32_t, size_t size) {
+PROXY_EXPORT(proxy_on_configure) uint32_t proxy_on_configure(uint32_t root, size_t size) {
   HostString text;
   if (size > 0) proxy_get_buffer_bytes(kPluginConfiguration, 0, size, &text.data, &text.size);
   Config config;
@@ -101,18 +110,22 @@ PROXY_EXPORT(proxy_on_configure) uint32_t proxy_on_configure(uint32_t, size_t si
     log(kError, "mock-response: invalid configuration: " + error);
     return 0;
   }
-  g_config = std::move(config);
+  g_configs[root] = std::move(config);
   return 1;
 }
 
-PROXY_EXPORT(proxy_on_request_headers) Action proxy_on_request_headers(uint32_t, size_t, uint32_t) {
-  if (g_config.crash_every > 0 && ++g_requests % g_config.crash_every == 0) __builtin_trap();
-  if (g_config.spin > 0 && spin_hash(g_config.spin) == 0) log(kInfo, "mock-response: spin result was zero");
+PROXY_EXPORT(proxy_on_request_headers) Action proxy_on_request_headers(uint32_t context, size_t, uint32_t) {
+  auto it = g_http.find(context);
+  if (it == g_http.end()) return kContinue;  // not created through proxy_on_context_create
+  const Config& config = *it->second;
+  ++g_requests;
+  if (config.crash_every > 0 && g_requests % config.crash_every == 0) __builtin_trap();
+  if (config.spin > 0 && spin_hash(config.spin) == 0) log(kInfo, "mock-response: spin result was zero");
 
-  const std::string* content = matched_content();
+  const std::string* content = matched_content(config);
   if (!content) return kContinue;
-  if (g_config.headers_mode) {
-    header_workload(g_config.header_count);
+  if (config.headers_mode) {
+    header_workload(config.header_count);
     return kContinue;
   }
   proxy_send_local_response(200, "", 0, content->data(), content->size(), "", 0, -1);
@@ -121,4 +134,6 @@ PROXY_EXPORT(proxy_on_request_headers) Action proxy_on_request_headers(uint32_t,
 
 PROXY_EXPORT(proxy_on_done) uint32_t proxy_on_done(uint32_t) { return 1; }
 
-PROXY_EXPORT(proxy_on_delete) void proxy_on_delete(uint32_t) {}
+PROXY_EXPORT(proxy_on_delete) void proxy_on_delete(uint32_t context) {
+  if (g_http.erase(context) == 0) g_configs.erase(context);
+}

@@ -24,20 +24,39 @@ const CLUSTER: &str = "failure/cluster.yaml";
 
 impl FailureTemplates {
     pub fn load(dir: &Path) -> anyhow::Result<FailureTemplates> {
-        Ok(FailureTemplates { base: Templates::load(dir)?, listener: load(dir, LISTENER)?, cluster: load(dir, CLUSTER)? })
+        Ok(FailureTemplates {
+            base: Templates::load(dir)?,
+            listener: load(dir, LISTENER)?,
+            cluster: load(dir, CLUSTER)?,
+        })
     }
 
     /// The whole bootstrap: the admin port, one listener per scenario and the upstream cluster.
-    pub fn bootstrap(&self, admin_port: u16, upstream_port: u16, listeners: &[FailureListener]) -> anyhow::Result<Value> {
+    pub fn bootstrap(
+        &self,
+        admin_port: u16,
+        upstream_port: u16,
+        listeners: &[FailureListener],
+    ) -> anyhow::Result<Value> {
         let t = &self.base;
         let mut root = t.bootstrap.clone();
-        t.set(&mut root, "bootstrap.yaml", "/admin/address/socket_address/port_value", json!(admin_port))?;
+        t.set(
+            &mut root,
+            "bootstrap.yaml",
+            "/admin/address/socket_address/port_value",
+            json!(admin_port),
+        )?;
         let mut out = Vec::new();
         for l in listeners {
             let mut v = self.listener.clone();
             let name = &l.spec.name;
             t.set(&mut v, LISTENER, "/name", json!(name))?;
-            t.set(&mut v, LISTENER, "/address/socket_address/port_value", json!(l.spec.port))?;
+            t.set(
+                &mut v,
+                LISTENER,
+                "/address/socket_address/port_value",
+                json!(l.spec.port),
+            )?;
             let hcm = "/filter_chains/0/filters/0/typed_config";
             t.set(&mut v, LISTENER, &format!("{hcm}/stat_prefix"), json!(name))?;
             t.set(
@@ -48,10 +67,20 @@ impl FailureTemplates {
             )?;
             let mut filters: Vec<Value> = t.filter(name, &l.spec.filter)?.into_iter().collect();
             filters.push(t.router.clone());
-            t.set(&mut v, LISTENER, &format!("{hcm}/http_filters"), Value::Array(filters))?;
+            t.set(
+                &mut v,
+                LISTENER,
+                &format!("{hcm}/http_filters"),
+                Value::Array(filters),
+            )?;
             out.push(v);
         }
-        t.set(&mut root, "bootstrap.yaml", "/static_resources/listeners", Value::Array(out))?;
+        t.set(
+            &mut root,
+            "bootstrap.yaml",
+            "/static_resources/listeners",
+            Value::Array(out),
+        )?;
         let mut cluster = self.cluster.clone();
         t.set(
             &mut cluster,
@@ -59,7 +88,12 @@ impl FailureTemplates {
             "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/port_value",
             json!(upstream_port),
         )?;
-        t.set(&mut root, "bootstrap.yaml", "/static_resources/clusters", json!([cluster]))?;
+        t.set(
+            &mut root,
+            "bootstrap.yaml",
+            "/static_resources/clusters",
+            json!([cluster]),
+        )?;
         Ok(root)
     }
 }
@@ -71,7 +105,8 @@ mod tests {
 
     #[test]
     fn scenario_listeners_forward_to_the_upstream_and_log_to_their_file() {
-        let t = FailureTemplates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy")).unwrap();
+        let t = FailureTemplates::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../envoy"))
+            .unwrap();
         let mut extra = serde_json::Map::new();
         extra.insert("failure_policy".into(), json!("FAIL_OPEN"));
         let b = t
@@ -87,21 +122,33 @@ mod tests {
                             runtime: "v8".into(),
                             configuration: "{\"crash_every\":1}".into(),
                             plugin_extra: extra,
+                            vm_id: None,
                         },
                     },
                     access_log: "/run/x.access.log".into(),
                 }],
             )
             .unwrap();
-        let hcm = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
-        assert_eq!(hcm["access_log"][0]["typed_config"]["path"], "/run/x.access.log");
-        assert_eq!(hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["cluster"], "upstream");
+        let hcm = &b["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+            ["typed_config"];
+        assert_eq!(
+            hcm["access_log"][0]["typed_config"]["path"],
+            "/run/x.access.log"
+        );
+        assert_eq!(
+            hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["cluster"],
+            "upstream"
+        );
         let cfg = &hcm["http_filters"][0]["typed_config"]["config"];
         assert_eq!(cfg["failure_policy"], "FAIL_OPEN");
         assert_eq!(cfg["vm_config"]["vm_id"], "rust-crash1-open");
         assert_eq!(hcm["http_filters"][1]["name"], "envoy.filters.http.router");
         let c = &b["static_resources"]["clusters"][0];
         assert_eq!(c["name"], "upstream");
-        assert_eq!(c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"], 9100);
+        assert_eq!(
+            c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+                ["socket_address"]["port_value"],
+            9100
+        );
     }
 }
