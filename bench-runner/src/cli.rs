@@ -39,6 +39,12 @@ pub enum Command {
     /// What clients see when a plugin crashes or runs away: every implementation x crash mode x Wasm
     /// failure policy through a real Envoy and upstream, classified request by request.
     Failure(crate::failure::FailureArgs),
+    /// Our load generator next to wrk and oha (where installed) against one no-plugin Envoy listener,
+    /// interleaved: latency, throughput and each tool's own CPU per request.
+    Peers(crate::peers::PeersArgs),
+    /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
+    /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
+    Micro(crate::micro::MicroArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -175,7 +175,12 @@ fn check_requests(port: u16, case: &Case) -> Cell {
 
 /// True when a case's configuration makes the plugin trap (its VM must not be shared).
 fn crashes(case: &Case) -> bool {
-    case.config.as_ref().and_then(|c| c.get("crash_every")).and_then(Value::as_u64).unwrap_or(0) > 0
+    case.config
+        .as_ref()
+        .and_then(|c| c.get("crash_every"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        > 0
 }
 
 /// Runs the cases against one implementation. Valid cases share one Envoy (one listener each) and,
@@ -200,7 +205,9 @@ fn run_implementation(
                     .map_err(|e| format!("invalid configuration: {e}"))?;
                 let parsed = crate::plugin_config::parse(&v)
                     .map_err(|e| format!("invalid configuration: {e}"))?;
-                crate::envoy::Filter::Lua { script: crate::lua::script(&parsed) }
+                crate::envoy::Filter::Lua {
+                    script: crate::lua::script(&parsed),
+                }
             }
             Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
                 module: built.module.clone(),
@@ -211,7 +218,11 @@ fn run_implementation(
             },
             Kind::Baseline => crate::envoy::Filter::None,
         };
-        Ok(ListenerSpec { name: format!("{impl_name}-case{i}"), port, filter })
+        Ok(ListenerSpec {
+            name: format!("{impl_name}-case{i}"),
+            port,
+            filter,
+        })
     };
     type Started = Result<(crate::envoy::Envoy, Vec<u16>), String>;
     let start = |stem: &str, idx: &[usize]| -> anyhow::Result<Started> {
@@ -223,7 +234,15 @@ fn run_implementation(
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let launch = Launch { project, envoy, dir, stem, admin_port: ports[0], cpu: None, log_level: "info" };
+        let launch = Launch {
+            project,
+            envoy,
+            dir,
+            stem,
+            admin_port: ports[0],
+            cpu: None,
+            log_level: "info",
+        };
         match launch.start(&specs) {
             Ok(e) => Ok(Ok((e, ports[1..].to_vec()))),
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
@@ -264,11 +283,24 @@ fn run_implementation(
         let results: Vec<(usize, anyhow::Result<Cell>)> = std::thread::scope(|s| {
             let handles: Vec<_> = chunk
                 .iter()
-                .map(|&i| (i, s.spawn(move || check_rejection(project, envoy, dir, name, i, listener(i, 1)))))
+                .map(|&i| {
+                    (
+                        i,
+                        s.spawn(move || {
+                            check_rejection(project, envoy, dir, name, i, listener(i, 1))
+                        }),
+                    )
+                })
                 .collect();
             handles
                 .into_iter()
-                .map(|(i, h)| (i, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("validation thread panicked")))))
+                .map(|(i, h)| {
+                    (
+                        i,
+                        h.join()
+                            .unwrap_or_else(|_| Err(anyhow::anyhow!("validation thread panicked"))),
+                    )
+                })
                 .collect()
         });
         for (i, r) in results {
@@ -293,16 +325,29 @@ fn check_rejection(
     };
     let is_wasm = matches!(spec.filter, crate::envoy::Filter::Wasm { .. });
     let stem = format!("conformance-{impl_name}-case{i}");
-    let launch = Launch { project, envoy, dir, stem: &stem, admin_port: 1, cpu: None, log_level: "info" };
+    let launch = Launch {
+        project,
+        envoy,
+        dir,
+        stem: &stem,
+        admin_port: 1,
+        cpu: None,
+        log_level: "info",
+    };
     let config = launch.write_config(&[spec])?;
     if validate_logged(envoy, &config, &launch.log_path())? {
-        return Ok(Cell::Fail("the configuration was accepted (envoy --mode validate passed)".into()));
+        return Ok(Cell::Fail(
+            "the configuration was accepted (envoy --mode validate passed)".into(),
+        ));
     }
     if !is_wasm {
         return Ok(Cell::Pass);
     }
     let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();
-    let lines = log.lines().filter(|l| l.contains("mock-response: invalid configuration")).count();
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("mock-response: invalid configuration"))
+        .count();
     Ok(if lines == 1 {
         Cell::Pass
     } else {

@@ -13,7 +13,9 @@ pub mod failure;
 pub mod load;
 pub mod lua;
 pub mod measure;
+pub mod micro;
 pub mod paths;
+pub mod peers;
 pub mod plugin_config;
 pub mod plugins;
 pub mod readme;
@@ -96,11 +98,19 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Conformance(a) => conformance::command(&project, &a),
         Command::Doctor(a) => doctor::command(&project, &a),
         Command::Readme(a) => {
-            let readme = a.readme.clone().unwrap_or_else(|| project.root.join("README.md"));
-            let run = a.run.clone().unwrap_or_else(|| project.results_dir().join("latest"));
+            let readme = a
+                .readme
+                .clone()
+                .unwrap_or_else(|| project.root.join("README.md"));
+            let run = a
+                .run
+                .clone()
+                .unwrap_or_else(|| project.results_dir().join("latest"));
             readme::command(&project, &run, &readme)
         }
         Command::Failure(a) => failure::command(&project, &a),
+        Command::Peers(a) => peers::command(&project, &a),
+        Command::Micro(a) => micro::command(&project, &a),
         Command::Report(a) => {
             if let Some(code) = failure::report_command(&a.results)? {
                 return Ok(code);

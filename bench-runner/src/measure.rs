@@ -229,7 +229,13 @@ fn smoke_check(
 pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     let Plan { profile, out } = plan(project, args)?;
     let started_at = now_rfc3339();
-    let envoy_bin = locate::locate(args.envoy.envoy.as_deref(), project, true)?;
+    let envoy_bin = match locate::locate(args.envoy.envoy.as_deref(), project, true) {
+        Ok(b) => b,
+        Err(e) if crate::micro::may_run_without_envoy(args, &e) => {
+            return crate::micro::run_without_envoy(project, args, &profile, &out, started_at, &e);
+        }
+        Err(e) => return Err(e),
+    };
     eprintln!(
         "envoy {} ({}, {})",
         envoy_bin.version,
@@ -364,6 +370,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         skipped,
         notes: vec![],
         failure: None,
+        micro: None,
     };
     if envoy_cpu.is_none() {
         results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
@@ -447,6 +454,35 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     })();
     bar.finish_and_clear();
     envoy.stop();
+    // The full profile also measures what clients get when a plugin crashes (issue 5).
+    let outcome = match outcome {
+        Ok(()) if profile.name == "full" => match wasm_runtimes.first() {
+            Some(rt) => {
+                eprintln!("failure scenarios (full profile) ...");
+                crate::failure::run_for_profile(
+                    project,
+                    &envoy_bin,
+                    &built,
+                    rt,
+                    only.as_deref(),
+                    &out,
+                )
+                .map(|f| results.failure = Some(f))
+            }
+            None => Ok(()),
+        },
+        other => other,
+    };
+    if outcome.is_ok() {
+        let notes = &mut results.notes;
+        results.micro = crate::micro::for_run(
+            &built,
+            args.profile,
+            &profile.workloads,
+            profile.seed,
+            notes,
+        );
+    }
     results.variants = results::summarize(&infos, &results.rounds, profile.seed);
     results.finished_at = Some(now_rfc3339());
     let interrupted = matches!(
@@ -503,20 +539,18 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-/// Points results/latest at the newest run folder (a relative symlink), when the run is under results/.
-fn update_latest(project: &Project, out: &Path) {
-    let results_dir = project.results_dir();
-    let Ok(rel) = out.canonicalize().map(|o| {
-        o.strip_prefix(results_dir.canonicalize().unwrap_or(results_dir.clone()))
-            .map(Path::to_path_buf)
-    }) else {
+/// Points results/latest at the newest run folder (a relative symlink) when the run is under results/.
+pub(crate) fn update_latest(project: &Project, out: &Path) {
+    let (Ok(results_dir), Ok(out)) = (project.results_dir().canonicalize(), out.canonicalize())
+    else {
         return;
     };
-    let Ok(rel) = rel else { return };
-    let link = results_dir.join("latest");
+    let Ok(rel) = out.strip_prefix(&results_dir) else {
+        return;
+    };
     let tmp = results_dir.join(format!(".latest-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    if std::os::unix::fs::symlink(&rel, &tmp).is_ok() {
-        let _ = std::fs::rename(&tmp, &link);
+    if std::os::unix::fs::symlink(rel, &tmp).is_ok() {
+        let _ = std::fs::rename(&tmp, results_dir.join("latest"));
     }
 }

@@ -59,6 +59,8 @@ pub const CONFIGS: [&str; 2] = ["small", "8k"];
 pub struct MicroSettings {
     pub engines: Vec<String>,
     pub benchmarks: Vec<String>,
+    /// Workloads of the `request` benchmark.
+    pub workloads: Vec<String>,
     pub batches: usize,
     pub batch_target_ms: f64,
     pub warmup_ms: f64,
@@ -79,6 +81,7 @@ impl MicroSettings {
         MicroSettings {
             engines: EngineKind::ALL.iter().map(|k| k.id().to_string()).collect(),
             benchmarks: BENCHMARKS.iter().map(|s| s.to_string()).collect(),
+            workloads: workload::WORKLOADS.iter().map(|s| s.to_string()).collect(),
             batches,
             batch_target_ms: batch_ms,
             warmup_ms,
@@ -113,13 +116,17 @@ impl MicroSettings {
         }
         if let Some(n) = a.batches {
             if n < 2 {
-                return Err(usage("--batches must be at least 2 (an interval needs two batches)"));
+                return Err(usage(
+                    "--batches must be at least 2 (an interval needs two batches)",
+                ));
             }
             s.batches = n;
         }
         if let Some(ms) = a.batch_ms {
             if !(ms.is_finite() && ms > 0.0 && ms <= 10_000.0) {
-                return Err(usage("--batch-ms must be a number of milliseconds in (0, 10000]"));
+                return Err(usage(
+                    "--batch-ms must be a number of milliseconds in (0, 10000]",
+                ));
             }
             s.batch_target_ms = ms;
         }
@@ -175,7 +182,13 @@ pub struct MicroSection {
 }
 
 impl MicroSection {
-    pub fn find(&self, implementation: &str, engine: &str, benchmark: &str, workload: &str) -> Option<&MicroEntry> {
+    pub fn find(
+        &self,
+        implementation: &str,
+        engine: &str,
+        benchmark: &str,
+        workload: &str,
+    ) -> Option<&MicroEntry> {
         self.entries.iter().find(|e| {
             e.implementation == implementation
                 && e.engine == engine
@@ -201,7 +214,9 @@ fn time_batches(
         n += 1;
     }
     let per_op = counted.as_secs_f64() / n as f64;
-    let ops = ((s.batch_target_ms / 1000.0) / per_op.max(1e-9)).round().clamp(1.0, 10_000_000.0) as u64;
+    let ops = ((s.batch_target_ms / 1000.0) / per_op.max(1e-9))
+        .round()
+        .clamp(1.0, 10_000_000.0) as u64;
     let mut means = Vec::with_capacity(s.batches);
     for _ in 0..s.batches {
         crate::sys::check_interrupted()?;
@@ -235,7 +250,11 @@ fn loaded(m: &Module, config: &str) -> anyhow::Result<Vm> {
 
 /// Measures every built plugin on every selected engine. Never fails for one plugin or engine: what
 /// cannot run is listed in `skipped` (and `modules[].error`).
-pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str)) -> anyhow::Result<MicroSection> {
+pub fn measure(
+    built: &[Built],
+    s: &MicroSettings,
+    mut progress: impl FnMut(&str),
+) -> anyhow::Result<MicroSection> {
     let mut section = MicroSection {
         host: "plugin-host (in-process proxy-wasm ABI 0.2.1 host; wasmtime 48, wasmi 2)".into(),
         settings: s.clone(),
@@ -271,7 +290,9 @@ pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str
             let runnable = compiled
                 .as_ref()
                 .map_err(|e| anyhow::anyhow!("{e}"))
-                .and_then(|m| loaded(m, &workload::config_for("mock").unwrap_or_default()).map(|_| ()));
+                .and_then(|m| {
+                    loaded(m, &workload::config_for("mock").unwrap_or_default()).map(|_| ())
+                });
             section.modules.push(MicroModule {
                 implementation: b.name.clone(),
                 engine: id.clone(),
@@ -295,7 +316,12 @@ pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str
                 seed = seed.wrapping_add(7919);
                 match r {
                     Ok((ops, means)) => {
-                        let est = stats::bootstrap_ci(&means, stats::median, stats::BOOTSTRAP_RESAMPLES, seed);
+                        let est = stats::bootstrap_ci(
+                            &means,
+                            stats::median,
+                            stats::BOOTSTRAP_RESAMPLES,
+                            seed,
+                        );
                         section.entries.push(MicroEntry {
                             implementation: b.name.clone(),
                             language: b.language.clone(),
@@ -308,7 +334,14 @@ pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str
                         });
                         Ok(())
                     }
-                    Err(e) if matches!(e.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::Interrupted)) => Err(e),
+                    Err(e)
+                        if matches!(
+                            e.downcast_ref::<crate::error::Error>(),
+                            Some(crate::error::Error::Interrupted)
+                        ) =>
+                    {
+                        Err(e)
+                    }
                     Err(e) => {
                         section.skipped.push(Skipped {
                             variant: format!("{}-{id}-{benchmark}-{wl}", b.name),
@@ -319,10 +352,11 @@ pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str
                 }
             };
             if s.benchmarks.iter().any(|x| x == "request") {
-                for wl in workload::WORKLOADS {
+                for wl in s.workloads.iter().map(String::as_str) {
                     progress(&format!("{} on {id}: request {wl}", b.name));
                     let r = (|| {
-                        let mut vm = loaded(&module, &workload::config_for(wl).unwrap_or_default())?;
+                        let mut vm =
+                            loaded(&module, &workload::config_for(wl).unwrap_or_default())?;
                         let req = workload::request();
                         let first = vm.request(&req)?;
                         workload::check(wl, &first).map_err(|e| anyhow::anyhow!(e))?;
@@ -336,7 +370,10 @@ pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str
                 }
             }
             if s.benchmarks.iter().any(|x| x == "configure") {
-                for (label, config) in [("small", workload::small_config()), ("8k", workload::large_config())] {
+                for (label, config) in [
+                    ("small", workload::small_config()),
+                    ("8k", workload::large_config()),
+                ] {
                     progress(&format!("{} on {id}: configure {label}", b.name));
                     let r = time_batches(s, || {
                         let mut vm = started(&module)?;
@@ -367,18 +404,125 @@ pub fn measure(built: &[Built], s: &MicroSettings, mut progress: impl FnMut(&str
     Ok(section)
 }
 
-/// The `run` path: measure what was built, with the run profile's sizes. Errors become a note.
-pub fn measure_for_run(built: &[Built], profile: ProfileName, seed: u64) -> anyhow::Result<MicroSection> {
+/// The `run` path after Envoy: measure what was built with the run profile's sizes and workloads.
+/// A failure does not fail the run: it becomes a note.
+pub fn for_run(
+    built: &[Built],
+    profile: ProfileName,
+    workloads: &[String],
+    seed: u64,
+    notes: &mut Vec<String>,
+) -> Option<MicroSection> {
     let mut s = MicroSettings::for_profile(profile);
     s.seed = seed;
+    s.workloads = workloads.to_vec();
     eprintln!(
-        "in-process micro-benchmarks (plugin-host): {} module(s) x {} engine(s), {} batches of ~{} ms",
+        "in-process micro-benchmarks (plugin-host, no Envoy): {} module(s) x {} engine(s), {} batches of ~{} ms",
         built.len(),
         s.engines.len(),
         s.batches,
         s.batch_target_ms
     );
-    measure(built, &s, |_| {})
+    match measure(built, &s, |_| {}) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            eprintln!("in-process micro-benchmarks failed: {e:#}");
+            notes.push(format!(
+                "The in-process micro-benchmarks did not complete: {e:#}"
+            ));
+            None
+        }
+    }
+}
+
+/// Whether `run` may fall back to in-process measurements when Envoy cannot be located: only when
+/// the user did not name an Envoy (`--envoy` or `$ENVOY_BIN`) and did not interrupt.
+pub fn may_run_without_envoy(args: &crate::cli::RunArgs, e: &anyhow::Error) -> bool {
+    args.envoy.envoy.is_none()
+        && std::env::var_os("ENVOY_BIN").is_none()
+        && !matches!(
+            e.downcast_ref::<crate::error::Error>(),
+            Some(crate::error::Error::Interrupted)
+        )
+}
+
+/// `run` when no Envoy can be found or installed: the in-process measurements only, in the planned
+/// run folder, saying clearly that (and why) the Envoy path was skipped.
+pub fn run_without_envoy(
+    project: &Project,
+    args: &crate::cli::RunArgs,
+    profile: &results::Profile,
+    out: &std::path::Path,
+    started_at: String,
+    why: &anyhow::Error,
+) -> anyhow::Result<PathBuf> {
+    let why = format!("{why:#}");
+    eprintln!("Envoy path SKIPPED: no Envoy could be found or installed: {why}");
+    eprintln!(
+        "  measuring the plugins in-process only (plugin-host on wasmtime Cranelift, wasmtime Winch, wasmi); for the Envoy figures install Envoy (`bench-runner doctor` says how) or pass --envoy PATH"
+    );
+    if let Some(o) = &profile.only {
+        let known: Vec<String> = plugins::discover(project)?
+            .into_iter()
+            .map(|p| p.name)
+            .chain(["lua".to_string()])
+            .collect();
+        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
+            return Err(usage(format!(
+                "--only: unknown implementation `{bad}`; known: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    let (built, missing) = plugins::build_all(project, profile.only.as_deref(), args.rebuild)?;
+    let mut skipped: Vec<Skipped> = missing
+        .iter()
+        .map(|m| Skipped {
+            variant: format!("{}-*", m.name),
+            reason: m.reason.clone(),
+        })
+        .collect();
+    skipped.push(Skipped {
+        variant: "baseline, lua-*, *-v8-* (every Envoy variant)".into(),
+        reason: format!("no Envoy could be found or installed: {why}"),
+    });
+    let mut notes = vec![format!(
+        "The Envoy path was skipped (no Envoy could be found or installed: {why}); only the in-process micro-benchmarks ran."
+    )];
+    let section = for_run(
+        &built,
+        args.profile,
+        &profile.workloads,
+        profile.seed,
+        &mut notes,
+    )
+    .ok_or_else(|| usage("the in-process micro-benchmarks failed too (see above)"))?;
+    let results = standalone_results(
+        started_at,
+        profile.clone(),
+        section,
+        skipped,
+        &format!("not found: {why}"),
+        notes,
+    )?;
+    std::fs::create_dir_all(out).map_err(|e| {
+        usage(format!(
+            "cannot create run folder {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
+    let json_path = out.join("results.json");
+    results.write(&json_path)?;
+    crate::report::write_all(&results, out)?;
+    crate::measure::update_latest(project, out);
+    if let Some(m) = &results.micro {
+        print!("{}", crate::report::micro::request_table(m, &results));
+    }
+    eprintln!(
+        "wrote {} (in-process figures only: the Envoy path was skipped, see above)",
+        json_path.display()
+    );
+    Ok(out.to_path_buf())
 }
 
 fn now_rfc3339() -> String {
@@ -388,15 +532,12 @@ fn now_rfc3339() -> String {
 /// A results.json holding only a micro section (no Envoy measured): `envoy` says why.
 pub fn standalone_results(
     started_at: String,
-    profile: ProfileName,
+    profile: results::Profile,
     section: MicroSection,
     skipped: Vec<Skipped>,
     envoy_note: &str,
     notes: Vec<String>,
 ) -> anyhow::Result<Results> {
-    let mut profile = crate::measure::profile(profile);
-    profile.rounds = 0;
-    profile.workloads = workload::WORKLOADS.iter().map(|s| s.to_string()).collect();
     let envoy = EnvoyInfo {
         version: "none".into(),
         version_line: String::new(),
@@ -431,9 +572,10 @@ pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
     let started_at = now_rfc3339();
     let out = match &a.out {
         Some(o) => o.clone(),
-        None => project
-            .results_dir()
-            .join(format!("{}-micro", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))),
+        None => project.results_dir().join(format!(
+            "{}-micro",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        )),
     };
     if out.join("results.json").exists() {
         return Err(usage(format!(
@@ -442,7 +584,10 @@ pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
         )));
     }
     if let Some(o) = &a.only {
-        let known: Vec<String> = plugins::discover(project)?.into_iter().map(|p| p.name).collect();
+        let known: Vec<String> = plugins::discover(project)?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
         if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
             return Err(usage(format!(
                 "--only: unknown implementation `{bad}`; known: {}",
@@ -462,25 +607,180 @@ pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
         })
         .collect();
     if built.is_empty() {
-        return Err(usage("no plugin could be built (see above); `bench-runner doctor` lists the fixes"));
+        return Err(usage(
+            "no plugin could be built (see above); `bench-runner doctor` lists the fixes",
+        ));
     }
     let section = measure(&built, &s, |what| eprintln!("micro: {what}"))?;
+    let mut profile = crate::measure::profile(a.profile);
+    profile.only = a.only.clone();
+    profile.seed = a.seed;
     let results = standalone_results(
         started_at,
-        a.profile,
+        profile,
         section,
         skipped,
         "not used: `micro` measures in-process",
-        vec![],
+        vec!["`bench-runner micro` measures the plugins in-process only; `bench-runner run` measures them through Envoy and includes these figures too.".into()],
     )?;
-    std::fs::create_dir_all(&out)
-        .map_err(|e| usage(format!("cannot create run folder {} ({e}); check --out", out.display())))?;
+    std::fs::create_dir_all(&out).map_err(|e| {
+        usage(format!(
+            "cannot create run folder {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
     let json_path = out.join("results.json");
     results.write(&json_path)?;
     crate::report::write_all(&results, &out)?;
     if let Some(m) = &results.micro {
         print!("{}", crate::report::micro::request_table(m, &results));
     }
-    eprintln!("wrote {} and {}", json_path.display(), out.join("report.md").display());
+    eprintln!(
+        "wrote {} and {}",
+        json_path.display(),
+        out.join("report.md").display()
+    );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// Answers the mock workload (config starting `{"c`) with a local reply and lets the headers
+    /// workload (`{"m`) continue; accepts every configuration.
+    const GOOD: &str = r#"
+(module
+  (import "env" "proxy_get_buffer_bytes" (func $getbuf (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_send_local_response"
+    (func $reply (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 0x400) "hello higress")
+  (global $heap (mut i32) (i32.const 0x1000))
+  (global $mock (mut i32) (i32.const 0))
+  (func (export "proxy_on_memory_allocate") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32)
+    (global.set $heap (i32.const 0x1000))
+    (drop (call $getbuf (i32.const 7) (i32.const 2) (i32.const 1) (i32.const 0x300) (i32.const 0x304)))
+    (global.set $mock (i32.eq (i32.load8_u (i32.load (i32.const 0x300))) (i32.const 0x63)))
+    (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (if (i32.eqz (global.get $mock)) (then (return (i32.const 0))))
+    (drop (call $reply (i32.const 200) (i32.const 0) (i32.const 0) (i32.const 0x400) (i32.const 13)
+      (i32.const 0) (i32.const 0) (i32.const -1)))
+    (i32.const 1))
+)"#;
+
+    /// Refuses to start.
+    const BAD: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) unreachable)
+)"#;
+
+    fn built(dir: &std::path::Path, name: &str, wat_src: &str) -> Built {
+        let bytes = wat::parse_str(wat_src).unwrap();
+        let module = dir.join(format!("{name}.wasm"));
+        std::fs::write(&module, &bytes).unwrap();
+        Built {
+            name: name.into(),
+            language: name.into(),
+            description: String::new(),
+            module,
+            sha256: plugins::sha256_hex(&bytes),
+            bytes: bytes.len() as u64,
+            rebuilt: false,
+        }
+    }
+
+    #[test]
+    fn every_engine_and_benchmark_is_measured_and_what_cannot_run_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mods = [
+            built(dir.path(), "good", GOOD),
+            built(dir.path(), "bad", BAD),
+        ];
+        let mut s = MicroSettings::for_profile(ProfileName::Quick);
+        s.batches = 3;
+        s.batch_target_ms = 0.2;
+        s.warmup_ms = 1.0;
+        let mut seen = Vec::new();
+        let m = measure(&mods, &s, |w| seen.push(w.to_string())).unwrap();
+        assert_eq!(m.engines.len(), 3);
+        assert_eq!(m.modules.len(), 6);
+        // good: 2 request workloads + 2 configurations + instantiation, on each engine
+        assert_eq!(m.entries.len(), 15, "{:?}", m.skipped);
+        for e in &m.entries {
+            assert_eq!(e.implementation, "good");
+            assert_eq!(e.batch_us_per_op.len(), 3);
+            assert!(e.ops_per_batch >= 1);
+            let u = e.us_per_op;
+            assert!(
+                u.ci95_low <= u.estimate && u.estimate <= u.ci95_high,
+                "{e:?}"
+            );
+        }
+        for k in EngineKind::ALL {
+            assert!(m.find("good", k.id(), "request", "headers").is_some());
+            assert!(m.find("good", k.id(), "configure", "8k").is_some());
+            assert!(m.find("good", k.id(), "instantiate", "-").is_some());
+        }
+        let bad: Vec<&MicroModule> = m
+            .modules
+            .iter()
+            .filter(|x| x.implementation == "bad")
+            .collect();
+        assert_eq!(bad.len(), 3);
+        assert!(bad.iter().all(|x| x
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("unreachable"))));
+        assert_eq!(m.skipped.len(), 3);
+        assert!(m.skipped.iter().all(|k| k.variant.starts_with("bad-")));
+        assert!(seen.iter().any(|w| w == "good on wasmi: request mock"));
+        // The section round-trips through results.json.
+        let r = standalone_results(
+            "2026-01-01T00:00:00Z".into(),
+            crate::measure::profile(ProfileName::Quick),
+            m,
+            vec![],
+            "not used",
+            vec![],
+        )
+        .unwrap();
+        let text = serde_json::to_string(&r).unwrap();
+        let back: Results = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.micro.unwrap().entries.len(), 15);
+    }
+
+    #[test]
+    fn flags_are_checked_before_any_work() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["bench-runner", "micro"];
+            argv.extend_from_slice(args);
+            match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+                Some(crate::cli::Command::Micro(a)) => MicroSettings::from_args(&a),
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+        for (args, flag) in [
+            (&["--engines", "v8"][..], "--engines"),
+            (&["--benchmarks", "latency"][..], "--benchmarks"),
+            (&["--batches", "1"][..], "--batches"),
+            (&["--batch-ms", "0"][..], "--batch-ms"),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert_eq!(crate::error::exit_code_of(&e), 2);
+            assert!(e.to_string().contains(flag), "{e}");
+        }
+        let s = parse(&["--engines", "wasmi", "--batches", "4", "--profile", "quick"]).unwrap();
+        assert_eq!((s.engines, s.batches), (vec!["wasmi".to_string()], 4));
+    }
 }

@@ -11,22 +11,40 @@ use std::path::Path;
 pub fn replace_region(text: &str, name: &str, body: &str) -> Result<String, String> {
     let begin = format!("<!-- generated:{name}:begin -->");
     let end = format!("<!-- generated:{name}:end -->");
-    let b = text.find(&begin).ok_or_else(|| format!("marker `{begin}` not found"))?;
-    let e = text[b..].find(&end).map(|i| b + i).ok_or_else(|| format!("marker `{end}` not found after `{begin}`"))?;
-    Ok(format!("{}{begin}\n{}\n{}", &text[..b], body.trim_end(), &text[e..]))
+    let b = text
+        .find(&begin)
+        .ok_or_else(|| format!("marker `{begin}` not found"))?;
+    let e = text[b..]
+        .find(&end)
+        .map(|i| b + i)
+        .ok_or_else(|| format!("marker `{end}` not found after `{begin}`"))?;
+    Ok(format!(
+        "{}{begin}\n{}\n{}",
+        &text[..b],
+        body.trim_end(),
+        &text[e..]
+    ))
 }
 
 /// The implementations table: language, what it is built with, module size and hash.
 pub fn implementations(project: &Project, r: &Results) -> anyhow::Result<String> {
     let mut s = String::new();
-    let _ = writeln!(s, "| implementation | language | SDK / toolchain | module bytes | sha256 (first 12) |");
+    let _ = writeln!(
+        s,
+        "| implementation | language | SDK / toolchain | module bytes | sha256 (first 12) |"
+    );
     let _ = writeln!(s, "|---|---|---|---:|---|");
     for p in crate::plugins::discover(project)? {
-        let v = r.variants.iter().find(|v| v.id.starts_with(&format!("{}-", p.name)) && v.wasm_bytes.is_some());
+        let v = r
+            .variants
+            .iter()
+            .find(|v| v.id.starts_with(&format!("{}-", p.name)) && v.wasm_bytes.is_some());
         let (bytes, sha) = match v {
             Some(v) => (
                 v.wasm_bytes.map_or("-".into(), |b| b.to_string()),
-                v.wasm_sha256.as_deref().map_or("-".to_string(), |h| format!("`{}`", &h[..12.min(h.len())])),
+                v.wasm_sha256
+                    .as_deref()
+                    .map_or("-".to_string(), |h| format!("`{}`", &h[..12.min(h.len())])),
             ),
             None => ("not in this run".to_string(), "-".to_string()),
         };
@@ -91,15 +109,21 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
 
 pub fn command(project: &Project, run: &Path, readme: &Path) -> anyhow::Result<u8> {
     let r = Results::read(run)?;
-    let run_dir = if run.is_dir() { run.to_path_buf() } else { run.parent().unwrap_or(Path::new(".")).to_path_buf() };
+    let run_dir = if run.is_dir() {
+        run.to_path_buf()
+    } else {
+        run.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
     let run_dir = run_dir.canonicalize().unwrap_or(run_dir);
-    let text = std::fs::read_to_string(readme).map_err(|e| usage(format!("cannot read {} ({e})", readme.display())))?;
+    let text = std::fs::read_to_string(readme)
+        .map_err(|e| usage(format!("cannot read {} ({e})", readme.display())))?;
     let mut out = text.clone();
     for (name, body) in [
         ("implementations", implementations(project, &r)?),
         ("results", results_region(project, &run_dir, &r)),
     ] {
-        out = replace_region(&out, name, &body).map_err(|e| usage(format!("{}: {e}", readme.display())))?;
+        out = replace_region(&out, name, &body)
+            .map_err(|e| usage(format!("{}: {e}", readme.display())))?;
     }
     crate::sys::write_atomic(readme, out.as_bytes())?;
     eprintln!("updated {} from {}", readme.display(), run_dir.display());
@@ -114,7 +138,10 @@ mod tests {
     fn regions_are_replaced_between_markers_only() {
         let t = "a\n<!-- generated:x:begin -->\nold\n<!-- generated:x:end -->\nb\n";
         let o = replace_region(t, "x", "new\n").unwrap();
-        assert_eq!(o, "a\n<!-- generated:x:begin -->\nnew\n<!-- generated:x:end -->\nb\n");
+        assert_eq!(
+            o,
+            "a\n<!-- generated:x:begin -->\nnew\n<!-- generated:x:end -->\nb\n"
+        );
         assert!(replace_region(t, "y", "z").is_err());
     }
 }

@@ -56,7 +56,9 @@ impl Upstream {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let served = Arc::new(AtomicU64::new(0));
         let (tx, rx) = oneshot::channel::<()>();
         let response: Arc<[u8]> = format!(
@@ -70,7 +72,9 @@ impl Upstream {
             .name(format!("upstream-{}", addr.port()))
             .spawn(move || {
                 runtime.block_on(async move {
-                    let Ok(listener) = TcpListener::from_std(std_listener) else { return };
+                    let Ok(listener) = TcpListener::from_std(std_listener) else {
+                        return;
+                    };
                     tokio::select! {
                         _ = rx => {}
                         _ = accept_loop(listener, behaviour, response, counter) => {}
@@ -78,7 +82,12 @@ impl Upstream {
                 });
                 runtime.shutdown_timeout(SHUTDOWN_GRACE);
             })?;
-        Ok(Upstream { addr, served, shutdown: Some(tx), thread: Some(thread) })
+        Ok(Upstream {
+            addr,
+            served,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -111,10 +120,17 @@ impl Drop for Upstream {
     }
 }
 
-async fn accept_loop(listener: TcpListener, behaviour: Behaviour, response: Arc<[u8]>, served: Arc<AtomicU64>) {
+async fn accept_loop(
+    listener: TcpListener,
+    behaviour: Behaviour,
+    response: Arc<[u8]>,
+    served: Arc<AtomicU64>,
+) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else { return };
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
         let Ok((stream, _)) = listener.accept().await else {
             // Out of descriptors or similar: back off briefly instead of spinning.
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -187,7 +203,10 @@ enum Parsed {
     Partial,
     Invalid,
     /// Head and body (content-length) are in the buffer.
-    Complete { consumed: usize, close: bool },
+    Complete {
+        consumed: usize,
+        close: bool,
+    },
 }
 
 fn parse_request(buf: &[u8]) -> Parsed {
@@ -199,7 +218,10 @@ fn parse_request(buf: &[u8]) -> Parsed {
             let mut close = req.version == Some(0);
             for h in req.headers.iter() {
                 if h.name.eq_ignore_ascii_case("content-length") {
-                    match std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse::<usize>().ok()) {
+                    match std::str::from_utf8(h.value)
+                        .ok()
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                    {
                         Some(n) if n <= MAX_REQUEST_BYTES => body = n,
                         _ => return Parsed::Invalid,
                     }
@@ -213,7 +235,10 @@ fn parse_request(buf: &[u8]) -> Parsed {
             if buf.len() < head + body {
                 Parsed::Partial
             } else {
-                Parsed::Complete { consumed: head + body, close }
+                Parsed::Complete {
+                    consumed: head + body,
+                    close,
+                }
             }
         }
         Ok(httparse::Status::Partial) => Parsed::Partial,
@@ -231,7 +256,11 @@ mod tests {
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut out = Vec::new();
         for i in 0..keep {
-            let close = if i + 1 == keep { "connection: close\r\n" } else { "" };
+            let close = if i + 1 == keep {
+                "connection: close\r\n"
+            } else {
+                ""
+            };
             write!(s, "GET /{i} HTTP/1.1\r\nhost: x\r\n{close}\r\n").unwrap();
             let mut buf = vec![0u8; 512];
             let n = s.read(&mut buf).unwrap();
@@ -259,22 +288,41 @@ mod tests {
     fn a_silent_server_never_answers() {
         let up = Upstream::silent().unwrap();
         let mut s = std::net::TcpStream::connect(up.addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
         let mut buf = [0u8; 16];
         let err = s.read(&mut buf).unwrap_err();
-        assert!(matches!(err.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+        assert!(matches!(
+            err.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ));
     }
 
     #[test]
     fn requests_are_framed() {
-        assert_eq!(parse_request(b"GET / HTTP/1.1\r\nhost: x\r\n"), Parsed::Partial);
-        assert_eq!(parse_request(b"GET / HTTP/1.1\r\n\r\n"), Parsed::Complete { consumed: 18, close: false });
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\nhost: x\r\n"),
+            Parsed::Partial
+        );
+        assert_eq!(
+            parse_request(b"GET / HTTP/1.1\r\n\r\n"),
+            Parsed::Complete {
+                consumed: 18,
+                close: false
+            }
+        );
         assert_eq!(
             parse_request(b"POST / HTTP/1.1\r\ncontent-length: 2\r\nconnection: close\r\n\r\nab"),
-            Parsed::Complete { consumed: 60, close: true }
+            Parsed::Complete {
+                consumed: 59,
+                close: true
+            }
         );
-        assert_eq!(parse_request(b"POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\na"), Parsed::Partial);
+        assert_eq!(
+            parse_request(b"POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\na"),
+            Parsed::Partial
+        );
         assert_eq!(parse_request(b"\x00\x01 nonsense\r\n\r\n"), Parsed::Invalid);
     }
 }

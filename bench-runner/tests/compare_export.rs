@@ -243,7 +243,7 @@ fn markdown_is_a_table_for_a_pr_comment() {
     assert!(md.contains("| **regressed** |"), "{md}");
     assert!(
         md.lines()
-            .filter(|l| l.starts_with('|'))
+            .filter(|l| l.starts_with("| "))
             .all(|l| l.matches(" | ").count() == 6),
         "{md}"
     );

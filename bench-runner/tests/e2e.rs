@@ -41,7 +41,10 @@ fn conformance_reports_a_wrong_expectation_as_a_failed_cell() {
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("FAIL deliberately wrong / rust"), "{t}");
     assert!(t.contains("FAIL deliberately wrong / lua"), "{t}");
-    assert!(t.contains("FAIL accepted config marked rejected / rust: the configuration was accepted"), "{t}");
+    assert!(
+        t.contains("FAIL accepted config marked rejected / rust: the configuration was accepted"),
+        "{t}"
+    );
 }
 
 #[test]

@@ -31,7 +31,12 @@ fn read(dir: &Path, name: &str) -> Vec<u8> {
     bytes
 }
 
-const CHARTS: [&str; 4] = ["chart-latency-mock", "chart-overhead", "chart-cpu", "chart-throughput"];
+const CHARTS: [&str; 4] = [
+    "chart-latency-mock",
+    "chart-overhead",
+    "chart-cpu",
+    "chart-throughput",
+];
 
 #[test]
 fn report_renders_every_file_from_a_saved_run() {
@@ -40,7 +45,10 @@ fn report_renders_every_file_from_a_saved_run() {
     assert_eq!(report(&path), ExitCode::SUCCESS);
     for stem in CHARTS {
         let svg = String::from_utf8(read(dir.path(), &format!("{stem}.svg"))).unwrap();
-        assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{stem}.svg is an SVG document");
+        assert!(
+            svg.contains("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{stem}.svg is an SVG document"
+        );
         assert!(svg.contains("<text"), "{stem}.svg has text");
         let png = read(dir.path(), &format!("{stem}.png"));
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png is a PNG");
@@ -52,7 +60,10 @@ fn report_renders_every_file_from_a_saved_run() {
     assert!(md.contains("[chart-overhead.svg](chart-overhead.svg)"));
     assert!(md.contains("[chart-latency-mock.png](chart-latency-mock.png)"));
     // Rust's figure in the article is 0.21 ms, beside our rust row.
-    let rust_row = md.lines().find(|l| l.starts_with("| rust-v8-mock |")).unwrap();
+    let rust_row = md
+        .lines()
+        .find(|l| l.starts_with("| rust-v8-mock |"))
+        .unwrap();
     assert!(rust_row.contains("| 210 |"), "{rust_row}");
 }
 
@@ -69,7 +80,10 @@ fn html_is_self_contained_and_holds_the_table() {
         assert!(html.contains(&format!("<code>{id}</code>")), "{id} row");
     }
     // The overhead with its interval, as results.json has it (+30.5 [+13.1, +47.9]).
-    assert!(html.contains("+30.5 <span class=\"ci\">[+13.1, +47.9]</span>"), "p50 overhead cell");
+    assert!(
+        html.contains("+30.5 <span class=\"ci\">[+13.1, +47.9]</span>"),
+        "p50 overhead cell"
+    );
     // The article's claim for Rust, labelled as theirs.
     assert!(html.contains(">210</td>"));
     assert!(html.contains("article's claim"));
@@ -82,7 +96,10 @@ fn html_is_self_contained_and_holds_the_table() {
     assert!(html.contains("rust-wamr-mock"));
     assert!(html.contains("1.40.0"));
     assert!(html.contains("Envoy on CPU 0, load generator on CPU 1"));
-    assert!(html.contains("1fed4f01c0ce093aa00d46cf641c49c57bf0dec06df97a0868e8dd12b3ad043a"), "full module hash");
+    assert!(
+        html.contains("1fed4f01c0ce093aa00d46cf641c49c57bf0dec06df97a0868e8dd12b3ad043a"),
+        "full module hash"
+    );
 }
 
 #[test]
@@ -123,8 +140,14 @@ fn extra_fields_and_a_second_workload_render_too() {
 fn a_run_without_overheads_still_renders() {
     // Only the baseline (e.g. every plugin skipped): no overhead chart, but everything else.
     let mut v = fixture();
-    v["variants"].as_array_mut().unwrap().retain(|x| x["id"] == "baseline");
-    v["rounds"].as_array_mut().unwrap().retain(|x| x["variant"] == "baseline");
+    v["variants"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|x| x["id"] == "baseline");
+    v["rounds"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|x| x["variant"] == "baseline");
     let dir = tempfile::tempdir().unwrap();
     let path = write_run(dir.path(), &v);
     assert_eq!(report(&path), ExitCode::SUCCESS);
@@ -149,9 +172,21 @@ fn saved_percentile_curves_are_per_quantile_medians_over_rounds() {
             // Two rounds: the median is their midpoint (raised only if that broke monotonicity).
             assert!(us >= (a.1 + b.1) / 2.0 - 1e-9, "{id} q={q}");
         }
-        assert!(curve.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{id} monotone");
+        assert!(
+            curve
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{id} monotone"
+        );
         let hdr = curves::to_hdr_points(&curve);
-        assert!(hdr.windows(2).all(|w| w[0].0 < w[1].0), "HDR axis keeps the order");
-        assert_eq!(hdr.len(), curve.len() - 1, "the maximum (q = 1) is not on the HDR axis");
+        assert!(
+            hdr.windows(2).all(|w| w[0].0 < w[1].0),
+            "HDR axis keeps the order"
+        );
+        assert_eq!(
+            hdr.len(),
+            curve.len() - 1,
+            "the maximum (q = 1) is not on the HDR axis"
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! - `configure/<plugin>/<small|8k>/<engine>`: `proxy_on_configure` with the Higress demo config
 //!   and with an ~8 KiB config of many rules, on a freshly started VM each time;
 //! - `instantiate/<plugin>/<engine>`: instantiation plus VM start (the runtime's initialiser,
-//!   root context, `proxy_on_vm_start`) of an already compiled module.
+//!   root context, `proxy_on_vm_start`) of an already compiled module;
+//! - `request/floor/no-op/<engine>`: the same request through a plugin that does nothing (the
+//!   host's and engine's own cost, to subtract).
 //!
 //! Modules are compiled only for the benchmarks a filter selects
 //! (`cargo bench -p plugin-host -- request/rust`). Defaults are short (20 samples, 1 s) because the
@@ -21,6 +23,20 @@ use std::collections::HashMap;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
+
+/// A plugin whose every callback returns at once: what remains is the host and engine cost of one
+/// request's lifecycle (five calls into the module).
+const FLOOR: &str = r#"
+(module
+  (memory (export "memory") 1)
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0))
+  (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_log") (param i32))
+  (func (export "proxy_on_delete") (param i32)))
+"#;
 
 /// Compiles each (plugin, engine) once, on first use.
 struct Modules {
@@ -52,7 +68,10 @@ impl Modules {
 
 fn started(m: &Module) -> Vm {
     let mut vm = m.instantiate().expect("instantiate");
-    assert!(vm.start(b"").expect("start"), "proxy_on_vm_start returned false");
+    assert!(
+        vm.start(b"").expect("start"),
+        "proxy_on_vm_start returned false"
+    );
     vm
 }
 
@@ -70,6 +89,18 @@ fn benches(c: &mut Criterion) {
         compiled: RefCell::new(HashMap::new()),
     };
     let names: Vec<String> = modules.plugins.iter().map(|(n, _)| n.clone()).collect();
+
+    // The host's own floor: a plugin whose callbacks do nothing, through the same lifecycle.
+    let floor = wat::parse_str(FLOOR).expect("floor plugin parses");
+    let mut g = c.benchmark_group("request/floor");
+    for kind in EngineKind::ALL {
+        g.bench_function(BenchmarkId::new("no-op", kind.id()), |b| {
+            let mut vm = Vm::load(kind, &floor, b"{}").expect("floor plugin loads");
+            let req = workload::request();
+            b.iter(|| black_box(vm.request(black_box(&req)).expect("request")));
+        });
+    }
+    g.finish();
 
     for plugin in &names {
         let mut g = c.benchmark_group(format!("request/{plugin}"));

@@ -620,7 +620,10 @@ pub(crate) mod tests {
             proxy_get_buffer_bytes(&mut e, BUFFER_PLUGIN_CONFIGURATION, 0, 10, 8, -4),
             Ok(OOB)
         );
-        assert_eq!(proxy_get_buffer_status(&mut e, BUFFER_VM_CONFIGURATION, 8, 12), Ok(OK));
+        assert_eq!(
+            proxy_get_buffer_status(&mut e, BUFFER_VM_CONFIGURATION, 8, 12),
+            Ok(OK)
+        );
         assert_eq!(e.u32_at(8), 2);
         assert_eq!(proxy_get_buffer_status(&mut e, 0, 8, 12), Ok(1));
         assert_eq!(proxy_get_buffer_status(&mut e, 6, BAD, 12), Ok(OOB));
@@ -635,26 +638,47 @@ pub(crate) mod tests {
         // No request in flight: the map does not exist.
         assert_eq!(proxy_get_header_map_value(&mut e, 0, 100, 10, 8, 12), Ok(2));
         in_request(&mut e);
-        assert_eq!(proxy_get_header_map_value(&mut e, 0, 100, 10, 8, 12), Ok(OK));
+        assert_eq!(
+            proxy_get_header_map_value(&mut e, 0, 100, 10, 8, 12),
+            Ok(OK)
+        );
         assert_eq!(e.returned(8, 12), b"h");
         assert_eq!(proxy_get_header_map_value(&mut e, 9, 100, 10, 8, 12), Ok(2));
         e.put(200, b"X-Bench-0v0");
-        assert_eq!(proxy_add_header_map_value(&mut e, 0, 200, 9, 209, 2), Ok(OK));
+        assert_eq!(
+            proxy_add_header_map_value(&mut e, 0, 200, 9, 209, 2),
+            Ok(OK)
+        );
         assert_eq!(e.st.request_headers.get(b"x-bench-0"), Some(&b"v0"[..]));
         assert_eq!(proxy_get_header_map_value(&mut e, 0, 200, 9, 8, 12), Ok(OK));
         assert_eq!(e.returned(8, 12), b"v0");
         e.put(300, b"v9");
-        assert_eq!(proxy_replace_header_map_value(&mut e, 0, 200, 9, 300, 2), Ok(OK));
+        assert_eq!(
+            proxy_replace_header_map_value(&mut e, 0, 200, 9, 300, 2),
+            Ok(OK)
+        );
         assert_eq!(e.st.request_headers.get(b"x-bench-0"), Some(&b"v9"[..]));
         assert_eq!(proxy_remove_header_map_value(&mut e, 0, 200, 9), Ok(OK));
         assert_eq!(proxy_get_header_map_value(&mut e, 0, 200, 9, 8, 12), Ok(1));
         // Bad pointers and lengths: an error status, the map unchanged.
         let before = e.st.request_headers.clone();
-        assert_eq!(proxy_add_header_map_value(&mut e, 0, BAD, 9, 209, 2), Ok(OOB));
-        assert_eq!(proxy_add_header_map_value(&mut e, 0, 200, 9, 209, 1 << 30), Ok(OOB));
-        assert_eq!(proxy_replace_header_map_value(&mut e, 0, 200, -1, 300, 2), Ok(OOB));
+        assert_eq!(
+            proxy_add_header_map_value(&mut e, 0, BAD, 9, 209, 2),
+            Ok(OOB)
+        );
+        assert_eq!(
+            proxy_add_header_map_value(&mut e, 0, 200, 9, 209, 1 << 30),
+            Ok(OOB)
+        );
+        assert_eq!(
+            proxy_replace_header_map_value(&mut e, 0, 200, -1, 300, 2),
+            Ok(OOB)
+        );
         assert_eq!(proxy_remove_header_map_value(&mut e, 0, 65535, 2), Ok(OOB));
-        assert_eq!(proxy_get_header_map_value(&mut e, 0, 100, 10, BAD, 12), Ok(OOB));
+        assert_eq!(
+            proxy_get_header_map_value(&mut e, 0, 100, 10, BAD, 12),
+            Ok(OOB)
+        );
         assert_eq!(e.st.request_headers, before);
     }
 
@@ -666,14 +690,20 @@ pub(crate) mod tests {
         let got = deserialize_pairs(&e.returned(8, 12)).unwrap();
         assert_eq!(got, e.st.request_headers.pairs);
         assert_eq!(proxy_get_header_map_size(&mut e, 0, 16), Ok(OK));
-        assert_eq!(e.u32_at(16) as usize, e.st.request_headers.serialize().len());
+        assert_eq!(
+            e.u32_at(16) as usize,
+            e.st.request_headers.serialize().len()
+        );
         let new = serialize_pairs(&[(b"a".to_vec(), b"1".to_vec())]);
         e.put(1000, &new);
         assert_eq!(
             proxy_set_header_map_pairs(&mut e, 0, 1000, new.len() as i32),
             Ok(OK)
         );
-        assert_eq!(e.st.request_headers.pairs, vec![(b"a".to_vec(), b"1".to_vec())]);
+        assert_eq!(
+            e.st.request_headers.pairs,
+            vec![(b"a".to_vec(), b"1".to_vec())]
+        );
         // Truncated serialisation and bad pointers.
         assert_eq!(
             proxy_set_header_map_pairs(&mut e, 0, 1000, new.len() as i32 - 1),
@@ -694,17 +724,35 @@ pub(crate) mod tests {
         e.put(300, &hdrs);
         let n = hdrs.len() as i32;
         // Outside a request there is nothing to reply to.
-        assert_eq!(proxy_send_local_response(&mut e, 200, 100, 7, 200, 5, 300, n, -1), Ok(2));
+        assert_eq!(
+            proxy_send_local_response(&mut e, 200, 100, 7, 200, 5, 300, n, -1),
+            Ok(2)
+        );
         in_request(&mut e);
-        assert_eq!(proxy_send_local_response(&mut e, 200, 100, 7, 200, 5, 300, n, -1), Ok(OK));
+        assert_eq!(
+            proxy_send_local_response(&mut e, 200, 100, 7, 200, 5, 300, n, -1),
+            Ok(OK)
+        );
         let r = e.st.local_reply.clone().unwrap();
-        assert_eq!((r.status, r.body.as_slice(), r.grpc_status), (200, &b"body!"[..], -1));
+        assert_eq!(
+            (r.status, r.body.as_slice(), r.grpc_status),
+            (200, &b"body!"[..], -1)
+        );
         assert_eq!(r.details, b"details");
         assert_eq!(r.headers, vec![(b"x-a".to_vec(), b"b".to_vec())]);
         e.st.local_reply = None;
-        assert_eq!(proxy_send_local_response(&mut e, 200, 100, 7, BAD, 5, 300, n, -1), Ok(OOB));
-        assert_eq!(proxy_send_local_response(&mut e, 200, 100, 7, 200, 5, 300, n - 1, -1), Ok(2));
-        assert_eq!(proxy_send_local_response(&mut e, 200, 0, 0, 0, 0, 0, 0, -1), Ok(OK));
+        assert_eq!(
+            proxy_send_local_response(&mut e, 200, 100, 7, BAD, 5, 300, n, -1),
+            Ok(OOB)
+        );
+        assert_eq!(
+            proxy_send_local_response(&mut e, 200, 100, 7, 200, 5, 300, n - 1, -1),
+            Ok(2)
+        );
+        assert_eq!(
+            proxy_send_local_response(&mut e, 200, 0, 0, 0, 0, 0, 0, -1),
+            Ok(OK)
+        );
         assert!(e.st.local_reply.as_ref().unwrap().body.is_empty());
     }
 

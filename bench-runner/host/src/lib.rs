@@ -23,8 +23,8 @@ pub mod wasi;
 pub mod workload;
 
 use engines::{wasmi_backend, wasmtime_backend, Backend, CallError, Export};
-pub use state::{HeaderMap, LocalReply, LogLine};
 use state::Phase;
+pub use state::{HeaderMap, LocalReply, LogLine};
 
 /// The engines this host can run a module on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,7 +57,7 @@ impl EngineKind {
         match self {
             EngineKind::Cranelift => "wasmtime 48, Cranelift optimising JIT",
             EngineKind::Winch => "wasmtime 48, Winch baseline JIT",
-            EngineKind::Wasmi => "wasmi 2, interpreter",
+            EngineKind::Wasmi => "wasmi 2, interpreter (functions translated lazily on first call)",
         }
     }
 }
@@ -109,9 +109,9 @@ enum EngineInner {
 impl Engine {
     pub fn new(kind: EngineKind) -> Result<Engine, Error> {
         let inner = match kind {
-            EngineKind::Cranelift => EngineInner::Wasmtime(
-                wasmtime_backend::engine(false).map_err(Error::Engine)?,
-            ),
+            EngineKind::Cranelift => {
+                EngineInner::Wasmtime(wasmtime_backend::engine(false).map_err(Error::Engine)?)
+            }
             EngineKind::Winch => {
                 EngineInner::Wasmtime(wasmtime_backend::engine(true).map_err(Error::Engine)?)
             }
@@ -153,11 +153,23 @@ impl Module {
         self.kind
     }
 
-    /// A fresh instance (its start function, if any, has run); call [`Vm::start`] next.
+    /// A fresh instance (its start function, if any, has run) with the suite's filter identity;
+    /// call [`Vm::start`] next.
     pub fn instantiate(&self) -> Result<Vm, Error> {
+        self.instantiate_as(&PluginIdentity::default())
+    }
+
+    /// A fresh instance serving `id` as the `plugin_name`, `plugin_root_id` and `plugin_vm_id`
+    /// properties (set before the start function runs).
+    pub fn instantiate_as(&self, id: &PluginIdentity) -> Result<Vm, Error> {
+        let props = vec![
+            (b"plugin_name".to_vec(), id.name.as_bytes().to_vec()),
+            (b"plugin_root_id".to_vec(), id.root_id.as_bytes().to_vec()),
+            (b"plugin_vm_id".to_vec(), id.vm_id.as_bytes().to_vec()),
+        ];
         let backend: Box<dyn Backend> = match &self.inner {
-            ModuleInner::Wasmtime(c) => Box::new(wasmtime_backend::instantiate(c)?),
-            ModuleInner::Wasmi(c) => Box::new(wasmi_backend::instantiate(c)?),
+            ModuleInner::Wasmtime(c) => Box::new(wasmtime_backend::instantiate(c, props)?),
+            ModuleInner::Wasmi(c) => Box::new(wasmi_backend::instantiate(c, props)?),
         };
         Ok(Vm {
             backend,
@@ -167,6 +179,26 @@ impl Module {
             started: false,
             failed: None,
         })
+    }
+}
+
+/// The Wasm filter's identity as Envoy serves it through properties; the default is the suite's
+/// (envoy/filters/wasm.yaml: name, root_id and vm_id `mock-response`). AssemblyScript's SDK picks
+/// its root context by `plugin_root_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginIdentity {
+    pub name: String,
+    pub root_id: String,
+    pub vm_id: String,
+}
+
+impl Default for PluginIdentity {
+    fn default() -> Self {
+        PluginIdentity {
+            name: "mock-response".into(),
+            root_id: "mock-response".into(),
+            vm_id: "mock-response".into(),
+        }
     }
 }
 
@@ -242,7 +274,12 @@ impl Vm {
         self.kind
     }
 
-    fn call(&mut self, f: Export, args: &[i32], during: &'static str) -> Result<Option<i32>, Error> {
+    fn call(
+        &mut self,
+        f: Export,
+        args: &[i32],
+        during: &'static str,
+    ) -> Result<Option<i32>, Error> {
         if let Some(why) = &self.failed {
             return Err(Error::Failed(why.clone()));
         }
@@ -291,7 +328,11 @@ impl Vm {
         }
         self.backend.host().phase = Phase::Configuring;
         let root = self.root_id;
-        self.call(Export::ContextCreate, &[root, 0], "proxy_on_context_create (root)")?;
+        self.call(
+            Export::ContextCreate,
+            &[root, 0],
+            "proxy_on_context_create (root)",
+        )?;
         let ok = self
             .call_if_exported(
                 Export::VmStart,
@@ -351,7 +392,11 @@ impl Vm {
             st.phase = Phase::Request;
             st.request_headers.pairs.len() as i32
         };
-        self.call(Export::ContextCreate, &[id, root], "proxy_on_context_create")?;
+        self.call(
+            Export::ContextCreate,
+            &[id, root],
+            "proxy_on_context_create",
+        )?;
         let action = match self.backend.arity(Export::RequestHeaders) {
             Some((2, _)) => self.call(
                 Export::RequestHeaders,

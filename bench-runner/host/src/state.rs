@@ -30,7 +30,11 @@ impl HeaderMap {
 
     /// Sets the first entry of `key` and drops the others; appends when absent.
     pub fn replace(&mut self, key: &[u8], value: &[u8]) {
-        match self.pairs.iter().position(|(k, _)| k.eq_ignore_ascii_case(key)) {
+        match self
+            .pairs
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(key))
+        {
             Some(i) => {
                 self.pairs[i].1 = value.to_vec();
                 let mut j = i + 1;
@@ -188,7 +192,7 @@ impl Default for HostState {
             stderr: Vec::new(),
             stdio_dropped: 0,
             clock_ns: CLOCK_START_NS,
-            rng_state: 0x5eed_0f_b0a7,
+            rng_state: 0x005e_ed0f_b0a7,
         }
     }
 }

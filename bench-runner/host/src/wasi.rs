@@ -69,7 +69,13 @@ pub fn clock_res_get<E: Env>(env: &mut E, id: i32, ret: i32) -> HostResult {
 }
 
 /// Writes to stdout (1) and stderr (2) are kept (bounded) in the host state; other fds are EBADF.
-pub fn fd_write<E: Env>(env: &mut E, fd: i32, iovs: i32, iovs_len: i32, nwritten: i32) -> HostResult {
+pub fn fd_write<E: Env>(
+    env: &mut E,
+    fd: i32,
+    iovs: i32,
+    iovs_len: i32,
+    nwritten: i32,
+) -> HostResult {
     if fd != 1 && fd != 2 {
         return Ok(EBADF);
     }
@@ -152,7 +158,13 @@ pub fn sched_yield<E: Env>(_env: &mut E) -> HostResult {
 
 /// Every subscription fires at once; clock subscriptions advance the virtual clock past their
 /// deadline instead of sleeping, so a runtime that waits never blocks the host.
-pub fn poll_oneoff<E: Env>(env: &mut E, input: i32, out: i32, nsubs: i32, nevents: i32) -> HostResult {
+pub fn poll_oneoff<E: Env>(
+    env: &mut E,
+    input: i32,
+    out: i32,
+    nsubs: i32,
+    nevents: i32,
+) -> HostResult {
     if nsubs <= 0 {
         return Ok(EINVAL);
     }

@@ -64,7 +64,9 @@ pub fn check(workload: &str, out: &crate::Outcome) -> Result<(), String> {
         _ => Err(format!(
             "workload {workload}: unexpected outcome {:?} / {:?}",
             out.action,
-            out.local_reply.as_ref().map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
+            out.local_reply
+                .as_ref()
+                .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
         )),
     }
 }
@@ -76,7 +78,11 @@ mod tests {
     #[test]
     fn configs_are_json_objects_of_the_promised_size() {
         let large = large_config();
-        assert!(large.len() >= 8 * 1024 && large.len() < 9 * 1024, "{}", large.len());
+        assert!(
+            large.len() >= 8 * 1024 && large.len() < 9 * 1024,
+            "{}",
+            large.len()
+        );
         assert!(large.starts_with('{') && large.ends_with('}'));
         assert!(small_config().len() < 512);
         assert!(config_for("mock").is_some() && config_for("headers").is_some());

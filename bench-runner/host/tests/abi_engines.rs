@@ -107,7 +107,11 @@ fn bad_pointers_and_lengths_get_error_statuses_on_every_engine() {
         // log x2, get_property x2, add, get, get_buffer_bytes (not configuring), fd_write (EFAULT),
         // unknown env call (Unimplemented), unknown WASI call (ENOSYS), reply with a bad body,
         // then a good log and a good get_property.
-        assert_eq!(body, vec![6, 6, 6, 6, 6, 6, 1, 21, 12, 52, 6, 0, 0], "{kind}");
+        assert_eq!(
+            body,
+            vec![6, 6, 6, 6, 6, 6, 1, 21, 12, 52, 6, 0, 0],
+            "{kind}"
+        );
         assert_eq!(v.logs().len(), 1, "{kind}");
         assert_eq!(v.logs()[0].message, "plugin says hi");
         // The VM is still healthy.
@@ -195,7 +199,8 @@ fn rejection_and_missing_exports() {
             engine.compile(b"not wasm"),
             Err(Error::Compile(_))
         ));
-        let imports_memory = wat::parse_str(r#"(module (import "env" "memory" (memory 1)))"#).unwrap();
+        let imports_memory =
+            wat::parse_str(r#"(module (import "env" "memory" (memory 1)))"#).unwrap();
         assert!(matches!(
             engine.compile(&imports_memory),
             Err(Error::Instantiate(_))
@@ -208,6 +213,9 @@ fn a_trapping_start_function_is_an_error() {
     let wasm = wat::parse_str("(module (func $s unreachable) (start $s))").unwrap();
     for kind in EngineKind::ALL {
         let m = Engine::new(kind).unwrap().compile(&wasm).unwrap();
-        assert!(matches!(m.instantiate(), Err(Error::Instantiate(_))), "{kind}");
+        assert!(
+            matches!(m.instantiate(), Err(Error::Instantiate(_))),
+            "{kind}"
+        );
     }
 }

@@ -7,7 +7,7 @@
 //! A plugin that is not built is skipped with a message, unless `CI` is set: then it fails (CI
 //! builds every plugin first with `cargo run -p bench-runner -- build`).
 
-use plugin_host::{Action, Engine, EngineKind, Error, Request, Vm};
+use plugin_host::{Action, Engine, EngineKind, Error, Request};
 use serde_json::Value;
 mod common;
 use common::{plugins, root, route_of};
@@ -61,7 +61,9 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
     if !vm.start(b"").map_err(|e| e.to_string())? {
         return Err("proxy_on_vm_start returned false".into());
     }
-    let accepted = vm.configure(case.config.as_bytes()).map_err(|e| e.to_string())?;
+    let accepted = vm
+        .configure(case.config.as_bytes())
+        .map_err(|e| e.to_string())?;
     let invalid_lines = vm
         .logs()
         .iter()
@@ -101,7 +103,10 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
             }
         };
         if (got_status, got_body.as_slice()) != (*status, body.as_bytes()) {
-            let shown: String = String::from_utf8_lossy(&got_body).chars().take(60).collect();
+            let shown: String = String::from_utf8_lossy(&got_body)
+                .chars()
+                .take(60)
+                .collect();
             let want: String = body.chars().take(60).collect();
             return Err(format!(
                 "{path} (Host {authority}): expected {status} {want:?}, got {got_status} {shown:?}"
@@ -153,7 +158,9 @@ fn crash_check(module: &plugin_host::Module) -> Result<(), String> {
         return Err("crash_every config rejected".into());
     }
     let req = Request::get("h", "/", Some("default/other"));
-    let first = vm.request(&req).map_err(|e| format!("first request: {e}"))?;
+    let first = vm
+        .request(&req)
+        .map_err(|e| format!("first request: {e}"))?;
     if first.local_reply.map(|r| r.body) != Some(b"x".to_vec()) {
         return Err("first request did not answer x".into());
     }

@@ -95,7 +95,14 @@ pub fn validate(envoy: &EnvoyBin, config: &Path) -> Result<(), String> {
 pub fn validate_logged(envoy: &EnvoyBin, config: &Path, log: &Path) -> anyhow::Result<bool> {
     let file = std::fs::File::create(log)?;
     let status = std::process::Command::new(&envoy.path)
-        .args(["--mode", "validate", "--disable-hot-restart", "-l", "info", "-c"])
+        .args([
+            "--mode",
+            "validate",
+            "--disable-hot-restart",
+            "-l",
+            "info",
+            "-c",
+        ])
         .arg(config)
         .stdout(file.try_clone()?)
         .stderr(file)

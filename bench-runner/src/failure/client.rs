@@ -27,8 +27,14 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 6] =
-        [Class::Plugin, Class::Upstream, Class::Local5xx, Class::OtherStatus, Class::ConnectionError, Class::Hang];
+    pub const ALL: [Class; 6] = [
+        Class::Plugin,
+        Class::Upstream,
+        Class::Local5xx,
+        Class::OtherStatus,
+        Class::ConnectionError,
+        Class::Hang,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -50,7 +56,11 @@ impl Class {
 /// The raw result of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    Response { status: u16, body: Vec<u8>, latency: Duration },
+    Response {
+        status: u16,
+        body: Vec<u8>,
+        latency: Duration,
+    },
     ConnectionError(String),
     Hang,
 }
@@ -58,8 +68,12 @@ pub enum Outcome {
 /// Classifies an outcome given the two bodies a 200 can carry.
 pub fn classify(o: &Outcome, plugin_body: &str, upstream_body: &str) -> Class {
     match o {
-        Outcome::Response { status: 200, body, .. } if body == plugin_body.as_bytes() => Class::Plugin,
-        Outcome::Response { status: 200, body, .. } if body == upstream_body.as_bytes() => Class::Upstream,
+        Outcome::Response {
+            status: 200, body, ..
+        } if body == plugin_body.as_bytes() => Class::Plugin,
+        Outcome::Response {
+            status: 200, body, ..
+        } if body == upstream_body.as_bytes() => Class::Upstream,
         Outcome::Response { status, .. } if (500..600).contains(status) => Class::Local5xx,
         Outcome::Response { .. } => Class::OtherStatus,
         Outcome::ConnectionError(_) => Class::ConnectionError,
@@ -79,7 +93,9 @@ pub fn request_bytes(seq: usize) -> Vec<u8> {
 pub async fn request(addr: SocketAddr, seq: usize, timeout: Duration) -> Outcome {
     let t0 = Instant::now();
     let exchange = async {
-        let mut c = Connection::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+        let mut c = Connection::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
         let (status, body) = c
             .exchange_raw(&request_bytes(seq))
             .await
@@ -89,7 +105,11 @@ pub async fn request(addr: SocketAddr, seq: usize, timeout: Duration) -> Outcome
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Outcome::Hang,
         Ok(Err(e)) => Outcome::ConnectionError(e),
-        Ok(Ok((status, body))) => Outcome::Response { status, body, latency: t0.elapsed() },
+        Ok(Ok((status, body))) => Outcome::Response {
+            status,
+            body,
+            latency: t0.elapsed(),
+        },
     }
 }
 
@@ -122,7 +142,13 @@ pub async fn run_timeline(t: Timeline, start: tokio::time::Instant) -> Vec<Sampl
         let when = start + t.delay + interval.mul_f64(i as f64);
         tokio::time::sleep_until(when).await;
         let at = start.elapsed();
-        set.spawn(async move { Sample { index: i, at, outcome: request(t.addr, i, t.timeout).await } });
+        set.spawn(async move {
+            Sample {
+                index: i,
+                at,
+                outcome: request(t.addr, i, t.timeout).await,
+            }
+        });
     }
     let mut out = Vec::with_capacity(t.count);
     while let Some(r) = set.join_next().await {
@@ -136,7 +162,9 @@ pub async fn run_timeline(t: Timeline, start: tokio::time::Instant) -> Vec<Sampl
 
 /// Runs several timelines together on one runtime (one common start) and returns them in order.
 pub fn run_together(timelines: &[Timeline]) -> std::io::Result<Vec<Vec<Sample>>> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     Ok(rt.block_on(async {
         let start = tokio::time::Instant::now();
         let mut set = tokio::task::JoinSet::new();
@@ -159,7 +187,11 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, body: &str) -> Outcome {
-        Outcome::Response { status, body: body.as_bytes().to_vec(), latency: Duration::from_millis(1) }
+        Outcome::Response {
+            status,
+            body: body.as_bytes().to_vec(),
+            latency: Duration::from_millis(1),
+        }
     }
 
     #[test]
@@ -171,7 +203,10 @@ mod tests {
         assert_eq!(c(&resp(500, "lua error")), Class::Local5xx);
         assert_eq!(c(&resp(200, "something else")), Class::OtherStatus);
         assert_eq!(c(&resp(404, "")), Class::OtherStatus);
-        assert_eq!(c(&Outcome::ConnectionError("reset".into())), Class::ConnectionError);
+        assert_eq!(
+            c(&Outcome::ConnectionError("reset".into())),
+            Class::ConnectionError
+        );
         assert_eq!(c(&Outcome::Hang), Class::Hang);
     }
 }

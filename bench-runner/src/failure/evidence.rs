@@ -25,7 +25,8 @@ fn text(v: &serde_json::Value) -> String {
 }
 
 fn number(v: &serde_json::Value) -> Option<f64> {
-    v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_f64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 /// Access log entries by request sequence number (lines without a number, e.g. other clients', are
@@ -38,8 +39,12 @@ pub fn read_access_log(path: &Path) -> HashMap<usize, LogEntry> {
 pub fn parse_access_log(log: &str) -> HashMap<usize, LogEntry> {
     let mut out = HashMap::new();
     for line in log.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
-        let Some(seq) = text(&v["seq"]).parse::<usize>().ok() else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(seq) = text(&v["seq"]).parse::<usize>().ok() else {
+            continue;
+        };
         out.insert(
             seq,
             LogEntry {
@@ -73,7 +78,8 @@ pub fn scenario_stats(all: &[(String, u64)], id: &str) -> BTreeMap<String, u64> 
             if let Some(rest) = name.strip_prefix(&wasm_prefix) {
                 Some((format!("wasm.{rest}"), *v))
             } else {
-                name.find(&lua_infix).map(|i| (format!("lua.{}", &name[i + lua_infix.len()..]), *v))
+                name.find(&lua_infix)
+                    .map(|i| (format!("lua.{}", &name[i + lua_infix.len()..]), *v))
             }
         })
         .collect()
@@ -84,7 +90,10 @@ pub fn scenario_stats(all: &[(String, u64)], id: &str) -> BTreeMap<String, u64> 
 pub fn envoy_wasm_stats(all: &[(String, u64)], ids: &[String]) -> BTreeMap<String, u64> {
     all.iter()
         .filter(|(name, _)| name.starts_with("wasm.") && !name.starts_with("wasm.remote_load"))
-        .filter(|(name, _)| !ids.iter().any(|id| name.starts_with(&format!("wasm.{id}."))))
+        .filter(|(name, _)| {
+            !ids.iter()
+                .any(|id| name.starts_with(&format!("wasm.{id}.")))
+        })
         .map(|(n, v)| (n.clone(), *v))
         .collect()
 }
@@ -99,8 +108,36 @@ pub struct Ready {
 
 pub fn ready(envoy: &Envoy) -> Ready {
     match envoy.admin("/ready") {
-        Ok((status, body)) => Ready { status: Some(status), body: body.trim().to_string() },
-        Err(e) => Ready { status: None, body: format!("no answer: {e}") },
+        Ok((status, body)) => Ready {
+            status: Some(status),
+            body: dechunk(&body).trim().to_string(),
+        },
+        Err(e) => Ready {
+            status: None,
+            body: format!("no answer: {e}"),
+        },
+    }
+}
+
+/// The payload of a chunked body (the admin answers `/ready` chunked); other bodies are returned as they are.
+pub fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return body.to_string();
+        };
+        let Ok(n) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16) else {
+            return body.to_string();
+        };
+        if n == 0 {
+            return out;
+        }
+        let (Some(chunk), Some(next)) = (after.get(..n), after.get(n..)) else {
+            return body.to_string();
+        };
+        out.push_str(chunk);
+        rest = next.strip_prefix("\r\n").unwrap_or(next);
     }
 }
 
@@ -122,7 +159,12 @@ pub fn stop_envoy(envoy: &mut Envoy, grace: Duration) -> StopReport {
     let t0 = Instant::now();
     if !envoy.is_running() {
         envoy.stop();
-        return StopReport { already_exited: true, exited_on_sigterm: false, killed: false, elapsed_ms: 0.0 };
+        return StopReport {
+            already_exited: true,
+            exited_on_sigterm: false,
+            killed: false,
+            elapsed_ms: 0.0,
+        };
     }
     let pgid = envoy.pid as libc::pid_t;
     // SAFETY: signalling the process group of our own child (Envoy runs in its own group).
@@ -167,17 +209,30 @@ not json"#;
     }
 
     #[test]
+    fn chunked_admin_bodies_are_decoded() {
+        assert_eq!(dechunk("5\r\nLIVE\n\r\n0\r\n\r\n"), "LIVE\n");
+        assert_eq!(dechunk("LIVE\n"), "LIVE\n");
+    }
+
+    #[test]
     fn stats_are_split_per_scenario_and_envoy_wide() {
         let text = "wasm.rust-crash1-open.vm_reload_backoff: 4\nwasm.rust-crash1-open-x.vm_reload: 1\n\
                     wasm.envoy.wasm.runtime.v8.active: 18\nwasm.wasm_vm_count: 18\n\
                     http.lua-crash1-none.lua.errors: 7\nwasm.remote_load_cache_hits: 0\ncluster.upstream.x: P0(nan,1)\n";
         let all = parse_stats(text);
-        let ids = vec!["rust-crash1-open".to_string(), "rust-crash1-open-x".to_string(), "lua-crash1-none".to_string()];
+        let ids = vec![
+            "rust-crash1-open".to_string(),
+            "rust-crash1-open-x".to_string(),
+            "lua-crash1-none".to_string(),
+        ];
         let s = scenario_stats(&all, "rust-crash1-open");
         assert_eq!(s.len(), 1);
         assert_eq!(s["wasm.vm_reload_backoff"], 4);
         assert_eq!(scenario_stats(&all, "lua-crash1-none")["lua.errors"], 7);
         let e = envoy_wasm_stats(&all, &ids);
-        assert_eq!(e.keys().cloned().collect::<Vec<_>>(), vec!["wasm.envoy.wasm.runtime.v8.active", "wasm.wasm_vm_count"]);
+        assert_eq!(
+            e.keys().cloned().collect::<Vec<_>>(),
+            vec!["wasm.envoy.wasm.runtime.v8.active", "wasm.wasm_vm_count"]
+        );
     }
 }

@@ -34,6 +34,9 @@ use std::time::{Duration, Instant};
 pub const PLUGIN_BODY: &str = crate::variants::MOCK_BODY;
 /// Envoy flushes access logs this often, so they can be read while it runs (and survive a SIGKILL).
 const FLUSH_MS: &str = "100";
+/// `spin` of the calibration listener beside each runaway plugin (one request's time, scaled, estimates
+/// how long one runaway request keeps the worker busy).
+pub const CALIBRATION_SPIN: u32 = 20_000_000;
 /// Largest `spin` the plugin contract accepts; high enough to keep a worker busy for seconds per request.
 pub const MAX_SPIN: u32 = 2_147_483_647;
 
@@ -59,8 +62,14 @@ pub enum Policy {
 }
 
 impl Policy {
-    pub const WASM: [Policy; 6] =
-        [Policy::Unset, Policy::Closed, Policy::Open, Policy::Reload, Policy::ReloadShort, Policy::FailOpenTrue];
+    pub const WASM: [Policy; 6] = [
+        Policy::Unset,
+        Policy::Closed,
+        Policy::Open,
+        Policy::Reload,
+        Policy::ReloadShort,
+        Policy::FailOpenTrue,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -75,7 +84,10 @@ impl Policy {
     }
 
     pub fn from_id(s: &str) -> Option<Policy> {
-        Policy::WASM.into_iter().chain([Policy::None]).find(|p| p.id() == s)
+        Policy::WASM
+            .into_iter()
+            .chain([Policy::None])
+            .find(|p| p.id() == s)
     }
 
     pub fn label(self, short_backoff: Duration) -> String {
@@ -84,7 +96,9 @@ impl Policy {
             Policy::Closed => "FAIL_CLOSED".into(),
             Policy::Open => "FAIL_OPEN".into(),
             Policy::Reload => "FAIL_RELOAD (default 1 s backoff)".into(),
-            Policy::ReloadShort => format!("FAIL_RELOAD ({} ms backoff)", short_backoff.as_millis()),
+            Policy::ReloadShort => {
+                format!("FAIL_RELOAD ({} ms backoff)", short_backoff.as_millis())
+            }
             Policy::FailOpenTrue => "fail_open: true (deprecated)".into(),
             Policy::None => "none (Lua)".into(),
         }
@@ -149,7 +163,9 @@ impl Default for FailurePlan {
 
 impl FailurePlan {
     pub fn requests(&self) -> usize {
-        (self.rate_per_s * self.window.as_secs_f64()).round().max(1.0) as usize
+        (self.rate_per_s * self.window.as_secs_f64())
+            .round()
+            .max(1.0) as usize
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -163,7 +179,10 @@ impl FailurePlan {
             return Err("--timeout must be between 0 and 30 s".into());
         }
         if self.requests() > 10_000 {
-            return Err("--rate x --window gives more than 10000 requests per scenario; lower one of them".into());
+            return Err(
+                "--rate x --window gives more than 10000 requests per scenario; lower one of them"
+                    .into(),
+            );
         }
         if self.crash_every.is_empty() || self.crash_every.iter().any(|&n| n == 0 || n > MAX_SPIN) {
             return Err("--crash-every needs values from 1 to 2147483647".into());
@@ -201,12 +220,19 @@ impl Implementation {
         Implementation {
             name: b.name.clone(),
             language: b.language.clone(),
-            kind: ImplKind::Wasm { module: b.module.clone(), runtime: runtime.into() },
+            kind: ImplKind::Wasm {
+                module: b.module.clone(),
+                runtime: runtime.into(),
+            },
         }
     }
 
     pub fn lua() -> Implementation {
-        Implementation { name: "lua".into(), language: "lua".into(), kind: ImplKind::Lua }
+        Implementation {
+            name: "lua".into(),
+            language: "lua".into(),
+            kind: ImplKind::Lua,
+        }
     }
 
     pub fn policies(&self, plan: &FailurePlan) -> Vec<Policy> {
@@ -223,11 +249,15 @@ impl Implementation {
                 runtime: runtime.clone(),
                 configuration: config.to_string(),
                 plugin_extra: extra,
+                vm_id: None,
             },
             ImplKind::Lua => {
-                let parsed = crate::plugin_config::parse(config)
-                    .map_err(|e| usage(format!("Lua failure scenario: invalid configuration: {e}")))?;
-                Filter::Lua { script: crate::lua::script(&parsed) }
+                let parsed = crate::plugin_config::parse(config).map_err(|e| {
+                    usage(format!("Lua failure scenario: invalid configuration: {e}"))
+                })?;
+                Filter::Lua {
+                    script: crate::lua::script(&parsed),
+                }
             }
         })
     }
@@ -377,6 +407,15 @@ pub struct Runaway {
     pub neighbour_counts: ClassCounts,
     /// How long Envoy spent on spinning requests, from the access log's %DURATION% (when it logged them).
     pub spin_durations_ms: Vec<f64>,
+    /// Two requests, one after the other, to a listener of the same plugin with `spin` = calibration_spin,
+    /// before the runaway starts: their latency in ms (null: no plugin reply within 10 s).
+    #[serde(default)]
+    pub calibration_spin: u32,
+    #[serde(default)]
+    pub calibration_ms: Vec<Option<f64>>,
+    /// The faster calibration request scaled to `spin`: how long one runaway request occupies the worker.
+    #[serde(default)]
+    pub estimated_ms_per_request: Option<f64>,
     pub admin_probes: Vec<AdminProbe>,
     /// The spinning listener gave no answer within the timeout.
     pub worker_stalled: bool,
@@ -467,28 +506,57 @@ struct Launched {
     log: PathBuf,
 }
 
-fn launch(ctx: &Context, stem: &str, upstream_port: u16, listeners: &[FailureListener]) -> anyhow::Result<Launched> {
+fn launch(
+    ctx: &Context,
+    stem: &str,
+    upstream_port: u16,
+    listeners: &mut [FailureListener],
+) -> anyhow::Result<Launched> {
     let dir = ctx.dir.join("failure");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| usage(format!("cannot create {} ({e}); check --out", dir.display())))?;
-    let admin = allocate_ports(1, None)?[0];
-    let cfg = FailureTemplates::load(&ctx.project.envoy_dir())?.bootstrap(admin, upstream_port, listeners)?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        usage(format!(
+            "cannot create {} ({e}); check --out",
+            dir.display()
+        ))
+    })?;
     let config = dir.join(format!("{stem}.json"));
     let log = dir.join(format!("{stem}.log"));
-    crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-    let envoy = Envoy::start_with_args(
-        &StartOptions {
-            binary: &ctx.envoy.path,
-            config: &config,
-            log: &log,
-            admin_port: admin,
-            cpu: None,
-            ready_timeout: Duration::from_secs(60),
-            log_level: "info",
-        },
-        &["--file-flush-interval-msec", FLUSH_MS],
-    )?;
-    Ok(Launched { envoy, config, log })
+    // A port found free can be taken (e.g. as the local port of some client connection) before Envoy
+    // binds it: then the ports are drawn again, at most three times.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let admin = allocate_ports(1, None)?[0];
+        let cfg = FailureTemplates::load(&ctx.project.envoy_dir())?.bootstrap(
+            admin,
+            upstream_port,
+            listeners,
+        )?;
+        crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+        let started = Envoy::start_with_args(
+            &StartOptions {
+                binary: &ctx.envoy.path,
+                config: &config,
+                log: &log,
+                admin_port: admin,
+                cpu: None,
+                ready_timeout: Duration::from_secs(60),
+                log_level: "info",
+            },
+            &["--file-flush-interval-msec", FLUSH_MS],
+        );
+        match started {
+            Ok(envoy) => return Ok(Launched { envoy, config, log }),
+            Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
+                eprintln!("failure: {stem}: a port was taken before Envoy bound it; retrying with new ports");
+                let ports = allocate_ports(listeners.len(), None)?;
+                for (l, p) in listeners.iter_mut().zip(ports) {
+                    l.spec.port = p;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The plugin configuration of a scenario: the mock reply, plus the crash or spin setting.
@@ -504,13 +572,18 @@ pub fn scenario_config(crash_every: u32, spin: u32) -> Value {
 }
 
 /// Classifies samples and joins the access log.
-pub fn records(samples: &[Sample], log: &std::collections::HashMap<usize, evidence::LogEntry>) -> Vec<RequestRecord> {
+pub fn records(
+    samples: &[Sample],
+    log: &std::collections::HashMap<usize, evidence::LogEntry>,
+) -> Vec<RequestRecord> {
     samples
         .iter()
         .map(|s| {
             let class = client::classify(&s.outcome, PLUGIN_BODY, UPSTREAM_BODY);
             let (status, latency_ms, error) = match &s.outcome {
-                Outcome::Response { status, latency, .. } => (Some(*status), Some(ms(*latency)), None),
+                Outcome::Response {
+                    status, latency, ..
+                } => (Some(*status), Some(ms(*latency)), None),
                 Outcome::ConnectionError(e) => (None, None, Some(e.clone())),
                 Outcome::Hang => (None, None, None),
             };
@@ -520,7 +593,10 @@ pub fn records(samples: &[Sample], log: &std::collections::HashMap<usize, eviden
                 class,
                 status,
                 latency_ms: latency_ms.map(|l| (l * 1000.0).round() / 1000.0),
-                details: log.get(&s.index).map(|e| e.details.clone()).filter(|d| !d.is_empty()),
+                details: log
+                    .get(&s.index)
+                    .map(|e| e.details.clone())
+                    .filter(|d| !d.is_empty()),
                 error,
             }
         })
@@ -540,20 +616,31 @@ pub struct Summary {
 }
 
 pub fn summarize(t: &[RequestRecord]) -> Summary {
-    let mark = |r: &RequestRecord| Mark { i: r.i, at_ms: r.at_ms, class: r.class };
+    let mark = |r: &RequestRecord| Mark {
+        i: r.i,
+        at_ms: r.at_ms,
+        class: r.class,
+    };
     let first_crash = t.iter().find(|r| r.class != Class::Plugin).map(mark);
     let plugin_back_after_ms = first_crash.as_ref().and_then(|c| {
-        t.iter().find(|r| r.i > c.i && r.class == Class::Plugin).map(|r| r.at_ms - c.at_ms)
+        t.iter()
+            .find(|r| r.i > c.i && r.class == Class::Plugin)
+            .map(|r| r.at_ms - c.at_ms)
     });
     let first_failed = t.iter().find(|r| !r.class.served()).map(mark);
-    let served_again_after_ms = first_failed
-        .as_ref()
-        .and_then(|f| t.iter().find(|r| r.i > f.i && r.class.served()).map(|r| r.at_ms - f.at_ms));
+    let served_again_after_ms = first_failed.as_ref().and_then(|f| {
+        t.iter()
+            .find(|r| r.i > f.i && r.class.served())
+            .map(|r| r.at_ms - f.at_ms)
+    });
     let mut details = BTreeMap::new();
     let mut statuses = BTreeMap::new();
     for r in t {
         if r.class != Class::Plugin {
-            let d = r.details.clone().unwrap_or_else(|| "(no access log line)".into());
+            let d = r
+                .details
+                .clone()
+                .unwrap_or_else(|| "(no access log line)".into());
             *details.entry(d).or_insert(0) += 1;
         }
         if let Some(s) = r.status {
@@ -594,7 +681,7 @@ fn crash_group(
     }
     let ports = allocate_ports(defs.len(), None)?;
     let dir = ctx.dir.join("failure");
-    let mut listeners = Vec::new();
+    let mut listeners: Vec<FailureListener> = Vec::new();
     for ((id, n, p), port) in defs.iter().zip(&ports) {
         listeners.push(FailureListener {
             spec: ListenerSpec {
@@ -605,11 +692,11 @@ fn crash_group(
             access_log: dir.join(format!("{id}.access.log")),
         });
     }
-    let mut l = launch(ctx, &stem, upstream.port(), &listeners)?;
-    let timelines: Vec<Timeline> = ports
+    let mut l = launch(ctx, &stem, upstream.port(), &mut listeners)?;
+    let timelines: Vec<Timeline> = listeners
         .iter()
-        .map(|&port| Timeline {
-            addr: ([127, 0, 0, 1], port).into(),
+        .map(|fl| Timeline {
+            addr: ([127, 0, 0, 1], fl.spec.port).into(),
             rate_per_s: plan.rate_per_s,
             count: plan.requests(),
             timeout: plan.timeout,
@@ -676,11 +763,43 @@ fn probe_admin(port: u16, span: Duration) -> Vec<AdminProbe> {
     let mut out = Vec::new();
     while t0.elapsed() < span {
         let t = Instant::now();
-        let status = crate::envoy::process::http_get(port, "/ready", Duration::from_millis(500)).ok().map(|x| x.0);
-        out.push(AdminProbe { at_ms: ms(t - t0), status, latency_ms: ms(t.elapsed()) });
+        let status = crate::envoy::process::http_get(port, "/ready", Duration::from_millis(500))
+            .ok()
+            .map(|x| x.0);
+        out.push(AdminProbe {
+            at_ms: ms(t - t0),
+            status,
+            latency_ms: ms(t.elapsed()),
+        });
         std::thread::sleep(Duration::from_millis(250));
     }
     out
+}
+
+/// Latency of two sequential plugin replies from the calibration listener (each bounded by 10 s).
+fn calibrate_spin(port: u16) -> Vec<Option<f64>> {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return vec![];
+    };
+    let addr = ([127, 0, 0, 1], port).into();
+    (0..2)
+        .map(
+            |i| match rt.block_on(client::request(addr, i, Duration::from_secs(10))) {
+                o @ Outcome::Response { .. }
+                    if client::classify(&o, PLUGIN_BODY, UPSTREAM_BODY) == Class::Plugin =>
+                {
+                    match o {
+                        Outcome::Response { latency, .. } => Some(ms(latency)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 /// A runaway plugin (`spin` very high) with a plugin-free neighbour listener in the same Envoy.
@@ -695,9 +814,10 @@ fn runaway_group(
     let stem = format!("{}-runaway", imp.name);
     let id = stem.clone();
     let neighbour = format!("{}-runaway-neighbour", imp.name);
-    let ports = allocate_ports(2, None)?;
+    let calibrate = format!("{}-runaway-calibrate", imp.name);
+    let ports = allocate_ports(3, None)?;
     let dir = ctx.dir.join("failure");
-    let listeners = vec![
+    let mut listeners = vec![
         FailureListener {
             spec: ListenerSpec {
                 name: id.clone(),
@@ -707,11 +827,31 @@ fn runaway_group(
             access_log: dir.join(format!("{id}.access.log")),
         },
         FailureListener {
-            spec: ListenerSpec { name: neighbour.clone(), port: ports[1], filter: Filter::None },
+            spec: ListenerSpec {
+                name: neighbour.clone(),
+                port: ports[1],
+                filter: Filter::None,
+            },
             access_log: dir.join(format!("{neighbour}.access.log")),
         },
+        FailureListener {
+            spec: ListenerSpec {
+                name: calibrate.clone(),
+                port: ports[2],
+                filter: imp.filter(&scenario_config(0, CALIBRATION_SPIN), Map::new())?,
+            },
+            access_log: dir.join(format!("{calibrate}.access.log")),
+        },
     ];
-    let mut l = launch(ctx, &stem, upstream.port(), &listeners)?;
+    let mut l = launch(ctx, &stem, upstream.port(), &mut listeners)?;
+    let ports: Vec<u16> = listeners.iter().map(|fl| fl.spec.port).collect();
+    let calibration_ms = calibrate_spin(ports[2]);
+    let estimated_ms_per_request = calibration_ms
+        .iter()
+        .flatten()
+        .copied()
+        .reduce(f64::min)
+        .map(|m| m * plan.spin as f64 / CALIBRATION_SPIN as f64);
     let count = |rate: f64| (rate * plan.runaway_window.as_secs_f64()).round().max(1.0) as usize;
     let timelines = [
         Timeline {
@@ -743,7 +883,10 @@ fn runaway_group(
     let all_stats = evidence::parse_stats(&stats_text);
     let spin_log = evidence::read_access_log(&listeners[0].access_log);
     let timeline = records(&samples[0], &spin_log);
-    let neighbour_timeline = records(&samples[1], &evidence::read_access_log(&listeners[1].access_log));
+    let neighbour_timeline = records(
+        &samples[1],
+        &evidence::read_access_log(&listeners[1].access_log),
+    );
     let counts = ClassCounts::of(timeline.iter().map(|r| r.class));
     let neighbour_counts = ClassCounts::of(neighbour_timeline.iter().map(|r| r.class));
     let mut spin_durations_ms: Vec<(usize, f64)> = spin_log
@@ -752,7 +895,7 @@ fn runaway_group(
         .filter_map(|(k, e)| e.duration_ms.map(|d| (*k, d)))
         .collect();
     spin_durations_ms.sort_by_key(|x| x.0);
-    let ids = vec![id.clone(), neighbour.clone()];
+    let ids = vec![id.clone(), neighbour.clone(), calibrate];
     let group = Group {
         id: stem,
         implementation: imp.name.clone(),
@@ -780,6 +923,9 @@ fn runaway_group(
         counts,
         neighbour_counts,
         spin_durations_ms: spin_durations_ms.into_iter().map(|x| x.1).collect(),
+        calibration_spin: CALIBRATION_SPIN,
+        calibration_ms,
+        estimated_ms_per_request,
         admin_probes,
         envoy_alive_after: alive,
         stop,
@@ -818,7 +964,11 @@ fn is_interrupt(e: &anyhow::Error) -> bool {
 /// Runs every scenario (and the runaway ones if the plan says so) for `implementations`. Starts and stops
 /// its own upstream. An Envoy that cannot start is recorded in `skipped` and the run goes on; on Ctrl-C
 /// the section so far is returned with status "interrupted".
-pub fn run_scenarios(ctx: &Context, plan: &FailurePlan, implementations: &[Implementation]) -> anyhow::Result<FailureSection> {
+pub fn run_scenarios(
+    ctx: &Context,
+    plan: &FailurePlan,
+    implementations: &[Implementation],
+) -> anyhow::Result<FailureSection> {
     plan.validate().map_err(usage)?;
     let runtime = implementations
         .iter()
@@ -842,17 +992,25 @@ pub fn run_scenarios(ctx: &Context, plan: &FailurePlan, implementations: &[Imple
         skipped: vec![],
         notes: vec![],
     };
-    let upstream = Upstream::start(UPSTREAM_BODY)
-        .map_err(|e| usage(format!("cannot start the upstream server on 127.0.0.1 ({e})")))?;
+    let upstream = Upstream::start(UPSTREAM_BODY).map_err(|e| {
+        usage(format!(
+            "cannot start the upstream server on 127.0.0.1 ({e})"
+        ))
+    })?;
     section.upstream = upstream.addr().to_string();
-    let mut jobs: Vec<(&Implementation, bool)> = implementations.iter().map(|i| (i, false)).collect();
+    let mut jobs: Vec<(&Implementation, bool)> =
+        implementations.iter().map(|i| (i, false)).collect();
     if plan.runaway {
         jobs.extend(implementations.iter().map(|i| (i, true)));
     }
     let outcome = (|| -> anyhow::Result<()> {
         for (imp, runaway) in jobs {
             crate::sys::check_interrupted()?;
-            let what = if runaway { "runaway (spin)" } else { "crash scenarios" };
+            let what = if runaway {
+                "runaway (spin)"
+            } else {
+                "crash scenarios"
+            };
             eprintln!("failure: {} {what} ...", imp.name);
             let gi = section.groups.len();
             let r = if runaway {
@@ -872,7 +1030,11 @@ pub fn run_scenarios(ctx: &Context, plan: &FailurePlan, implementations: &[Imple
                 Err(e) => {
                     eprintln!("failure: {} {what} not run: {e:#}", imp.name);
                     section.skipped.push(Skipped {
-                        variant: format!("{}-{}", imp.name, if runaway { "runaway" } else { "crash*" }),
+                        variant: format!(
+                            "{}-{}",
+                            imp.name,
+                            if runaway { "runaway" } else { "crash*" }
+                        ),
                         reason: format!("{e:#}"),
                     });
                 }
@@ -887,9 +1049,10 @@ pub fn run_scenarios(ctx: &Context, plan: &FailurePlan, implementations: &[Imple
         Err(e) if is_interrupt(e) => "interrupted".into(),
         Err(_) => "failed".into(),
     };
-    section.notes.push(format!(
+    section.notes.push(
         "Envoy runs with --concurrency 1 (one worker): every listener of one Envoy shares that worker. Each scenario has its own listener and VM id, so one plugin's crash does not touch another's VM; a spinning plugin blocks the whole worker, so runaway plugins get an Envoy of their own. Runaway plugins run with no failure policy: nothing traps, and Envoy has no per-call time limit for Wasm or Lua."
-    ));
+            .to_string(),
+    );
     match outcome {
         Ok(()) => Ok(section),
         Err(e) if is_interrupt(&e) => Ok(section),
@@ -898,7 +1061,11 @@ pub fn run_scenarios(ctx: &Context, plan: &FailurePlan, implementations: &[Imple
 }
 
 /// The implementations of a run: Lua and every built Wasm plugin on `runtime`, filtered by `only`.
-pub fn implementations(built: &[Built], runtime: &str, only: Option<&[String]>) -> Vec<Implementation> {
+pub fn implementations(
+    built: &[Built],
+    runtime: &str,
+    only: Option<&[String]>,
+) -> Vec<Implementation> {
     let mut out = Vec::new();
     for b in built {
         out.push(Implementation::wasm(b, runtime));
@@ -919,8 +1086,16 @@ pub fn run_for_profile(
     only: Option<&[String]>,
     out: &Path,
 ) -> anyhow::Result<FailureSection> {
-    let ctx = Context { project, envoy, dir: out };
-    run_scenarios(&ctx, &FailurePlan::default(), &implementations(built, runtime, only))
+    let ctx = Context {
+        project,
+        envoy,
+        dir: out,
+    };
+    run_scenarios(
+        &ctx,
+        &FailurePlan::default(),
+        &implementations(built, runtime, only),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -940,7 +1115,12 @@ pub struct FailureArgs {
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub policies: Option<Vec<String>>,
     /// Crash modes: every Nth request traps.
-    #[arg(long, value_delimiter = ',', value_name = "N,..", default_value = "1,10")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "N,..",
+        default_value = "1,10"
+    )]
     pub crash_every: Vec<u32>,
     /// Requests per second of each scenario's timeline.
     #[arg(long, default_value_t = 50.0, value_name = "RPS")]
@@ -969,12 +1149,14 @@ pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
         Some(list) => list
             .iter()
             .map(|p| {
-                Policy::from_id(p).filter(|p| *p != Policy::None).ok_or_else(|| {
-                    usage(format!(
-                        "--policies: unknown policy `{p}`; choose from {}",
-                        Policy::WASM.map(|p| p.id()).join(", ")
-                    ))
-                })
+                Policy::from_id(p)
+                    .filter(|p| *p != Policy::None)
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--policies: unknown policy `{p}`; choose from {}",
+                            Policy::WASM.map(|p| p.id()).join(", ")
+                        ))
+                    })
             })
             .collect::<anyhow::Result<_>>()?,
     };
@@ -1000,7 +1182,13 @@ fn pick_runtime(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow::Resu
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))
         .map(String::from)
-        .ok_or_else(|| usage(format!("Envoy {} has no Wasm runtime (it has: {})", envoy.path.display(), runtimes.join(", "))))
+        .ok_or_else(|| {
+            usage(format!(
+                "Envoy {} has no Wasm runtime (it has: {})",
+                envoy.path.display(),
+                runtimes.join(", ")
+            ))
+        })
 }
 
 /// `bench-runner failure`: runs the scenarios and writes `failure.json`, `report.md` and the timeline
@@ -1009,40 +1197,79 @@ pub fn command(project: &Project, a: &FailureArgs) -> anyhow::Result<u8> {
     let plan = plan_from_args(a)?;
     let only = a.only.clone();
     if let Some(o) = &only {
-        let known: Vec<String> =
-            plugins::discover(project)?.into_iter().map(|p| p.name).chain(["lua".to_string()]).collect();
+        let known: Vec<String> = plugins::discover(project)?
+            .into_iter()
+            .map(|p| p.name)
+            .chain(["lua".to_string()])
+            .collect();
         if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!("--only: unknown implementation `{bad}`; known: {}", known.join(", "))));
+            return Err(usage(format!(
+                "--only: unknown implementation `{bad}`; known: {}",
+                known.join(", ")
+            )));
         }
     }
     let out = a.out.clone().unwrap_or_else(|| {
-        project.results_dir().join(format!("{}-failure", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")))
+        project.results_dir().join(format!(
+            "{}-failure",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ))
     });
     if out.join("failure.json").exists() {
-        return Err(usage(format!("--out {}: a failure.json is already there; choose a new folder", out.display())));
+        return Err(usage(format!(
+            "--out {}: a failure.json is already there; choose a new folder",
+            out.display()
+        )));
     }
-    std::fs::create_dir_all(&out)
-        .map_err(|e| usage(format!("cannot create run folder {} ({e}); check --out", out.display())))?;
+    std::fs::create_dir_all(&out).map_err(|e| {
+        usage(format!(
+            "cannot create run folder {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
     let envoy = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
     eprintln!("envoy {} ({})", envoy.version, envoy.path.display());
-    let plugin_only: Option<Vec<String>> = only.as_ref().map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
+    let plugin_only: Option<Vec<String>> = only
+        .as_ref()
+        .map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
     let wants_plugins = plugin_only.as_ref().is_none_or(|p| !p.is_empty());
-    let (built, missing) =
-        if wants_plugins { plugins::build_all(project, plugin_only.as_deref(), false)? } else { (vec![], vec![]) };
-    let runtime = if built.is_empty() { "-".to_string() } else { pick_runtime(project, &envoy, &out.join("failure"))? };
+    let (built, missing) = if wants_plugins {
+        plugins::build_all(project, plugin_only.as_deref(), false)?
+    } else {
+        (vec![], vec![])
+    };
+    let runtime = if built.is_empty() {
+        "-".to_string()
+    } else {
+        pick_runtime(project, &envoy, &out.join("failure"))?
+    };
     let imps = implementations(&built, &runtime, only.as_deref());
-    let n_scen: usize = imps.iter().map(|i| i.policies(&plan).len() * plan.crash_every.len()).sum();
+    let n_scen: usize = imps
+        .iter()
+        .map(|i| i.policies(&plan).len() * plan.crash_every.len())
+        .sum();
     eprintln!(
         "failure: {} implementations, {n_scen} scenarios of {} requests{}; results go to {}",
         imps.len(),
         plan.requests(),
-        if plan.runaway { ", plus one runaway plugin each" } else { "" },
+        if plan.runaway {
+            ", plus one runaway plugin each"
+        } else {
+            ""
+        },
         out.display()
     );
-    let ctx = Context { project, envoy: &envoy, dir: &out };
+    let ctx = Context {
+        project,
+        envoy: &envoy,
+        dir: &out,
+    };
     let mut section = run_scenarios(&ctx, &plan, &imps)?;
     for m in missing {
-        section.skipped.push(Skipped { variant: format!("{}-*", m.name), reason: m.reason });
+        section.skipped.push(Skipped {
+            variant: format!("{}-*", m.name),
+            reason: m.reason,
+        });
     }
     let run = FailureRun {
         suite_version: env!("CARGO_PKG_VERSION").into(),
@@ -1054,7 +1281,11 @@ pub fn command(project: &Project, a: &FailureArgs) -> anyhow::Result<u8> {
     crate::sys::write_atomic(&json_path, serde_json::to_string_pretty(&run)?.as_bytes())?;
     write_report(&run, &out)?;
     print!("{}", crate::report::failure::matrix(&run.failure));
-    eprintln!("wrote {} and {}", json_path.display(), out.join("report.md").display());
+    eprintln!(
+        "wrote {} and {}",
+        json_path.display(),
+        out.join("report.md").display()
+    );
     if run.failure.status == "interrupted" {
         return Err(Error::Interrupted.into());
     }
@@ -1064,7 +1295,10 @@ pub fn command(project: &Project, a: &FailureArgs) -> anyhow::Result<u8> {
 fn write_report(run: &FailureRun, dir: &Path) -> anyhow::Result<()> {
     crate::report::failure::write_charts(&run.failure, dir)?;
     let mut md = String::new();
-    md.push_str(&format!("# Plugin failures: run of {}\n\n", run.failure.started_at));
+    md.push_str(&format!(
+        "# Plugin failures: run of {}\n\n",
+        run.failure.started_at
+    ));
     md.push_str(&crate::report::failure::markdown(&run.failure));
     md.push_str(&format!(
         "\n- host: {} · {} cores · kernel {}\n- runner built with cargo profile `{}`, opt-level {}\n",
@@ -1083,14 +1317,21 @@ pub fn report_command(path: &Path) -> anyhow::Result<Option<u8>> {
         }
         (path.join("failure.json"), path.to_path_buf())
     } else if path.file_name().is_some_and(|n| n == "failure.json") {
-        (path.to_path_buf(), path.parent().map(Path::to_path_buf).unwrap_or_default())
+        (
+            path.to_path_buf(),
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )
     } else {
         return Ok(None);
     };
     let text = std::fs::read_to_string(&json)
         .map_err(|e| usage(format!("cannot read {} ({e})", json.display())))?;
-    let run: FailureRun = serde_json::from_str(&text)
-        .map_err(|e| usage(format!("{} is not a failure.json of this runner: {e}", json.display())))?;
+    let run: FailureRun = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "{} is not a failure.json of this runner: {e}",
+            json.display()
+        ))
+    })?;
     write_report(&run, &dir)?;
     print!("{}", crate::report::failure::matrix(&run.failure));
     eprintln!("wrote {}", dir.join("report.md").display());
@@ -1102,13 +1343,25 @@ mod tests {
     use super::*;
 
     fn rec(i: usize, class: Class) -> RequestRecord {
-        RequestRecord { i, at_ms: i as f64 * 20.0, class, status: None, latency_ms: None, details: None, error: None }
+        RequestRecord {
+            i,
+            at_ms: i as f64 * 20.0,
+            class,
+            status: None,
+            latency_ms: None,
+            details: None,
+            error: None,
+        }
     }
 
     #[test]
     fn recovery_is_measured_from_the_first_crash() {
         use Class::*;
-        let t: Vec<_> = [Plugin, Plugin, Local5xx, Local5xx, Upstream, Plugin].iter().enumerate().map(|(i, c)| rec(i, *c)).collect();
+        let t: Vec<_> = [Plugin, Plugin, Local5xx, Local5xx, Upstream, Plugin]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| rec(i, *c))
+            .collect();
         let s = summarize(&t);
         assert_eq!(s.first_crash.as_ref().map(|m| m.i), Some(2));
         assert_eq!(s.plugin_back_after_ms, Some(60.0));
@@ -1117,7 +1370,11 @@ mod tests {
         assert_eq!(s.counts.local_5xx, 2);
         assert_eq!(s.details["(no access log line)"], 3);
 
-        let never: Vec<_> = [Plugin, Local5xx, Local5xx].iter().enumerate().map(|(i, c)| rec(i, *c)).collect();
+        let never: Vec<_> = [Plugin, Local5xx, Local5xx]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| rec(i, *c))
+            .collect();
         let s = summarize(&never);
         assert_eq!(s.plugin_back_after_ms, None);
         assert_eq!(s.served_again_after_ms, None);
@@ -1127,7 +1384,10 @@ mod tests {
     fn policies_map_to_the_plugin_config_fields() {
         let short = Duration::from_millis(200);
         assert!(Policy::Unset.plugin_extra(short).is_empty());
-        assert_eq!(Policy::Open.plugin_extra(short)["failure_policy"], "FAIL_OPEN");
+        assert_eq!(
+            Policy::Open.plugin_extra(short)["failure_policy"],
+            "FAIL_OPEN"
+        );
         let r = Policy::ReloadShort.plugin_extra(short);
         assert_eq!(r["reload_config"]["backoff"]["base_interval"], "0.200s");
         assert_eq!(Policy::FailOpenTrue.plugin_extra(short)["fail_open"], true);

@@ -321,4 +321,106 @@ mod tests {
             Err(Failure::Protocol)
         );
     }
+
+    /// One exchange against a server that answers `reply` and then closes the connection.
+    async fn once(reply: &'static [u8], body: &str) -> (Result<Verdict, Failure>, bool) {
+        let addr = serve(vec![reply]).await;
+        let mut c = Connection::connect(addr).await.unwrap();
+        let r = c.exchange(&build_request("h", "/"), &expect(body)).await;
+        (r, c.closing)
+    }
+
+    #[tokio::test]
+    async fn every_kind_of_broken_framing_is_an_error_never_a_success() {
+        let cases: [(&[u8], Failure); 8] = [
+            // the peer closes inside a chunk, inside the chunk-size line, before the last chunk
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel",
+                Failure::Io,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5",
+                Failure::Io,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                Failure::Io,
+            ),
+            // the head itself is cut short
+            (b"HTTP/1.1 200 OK\r\ncontent-len", Failure::Io),
+            // a chunk size that is not hex, and a chunk not followed by CRLF
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+                Failure::Protocol,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+                Failure::Protocol,
+            ),
+            // bytes beyond the announced length, and two different lengths
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello!",
+                Failure::Protocol,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!",
+                Failure::Protocol,
+            ),
+        ];
+        for (reply, want) in cases {
+            let (got, _) = once(reply, "hello").await;
+            assert_eq!(got, Err(want), "{}", String::from_utf8_lossy(reply));
+        }
+        let (got, _) = once(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nhello",
+            "hello",
+        )
+        .await;
+        assert_eq!(got, Err(Failure::Protocol), "an unknown transfer coding");
+    }
+
+    #[tokio::test]
+    async fn close_delimited_bodies_and_bodiless_statuses_are_read_correctly() {
+        // no length: the body runs to the close, and the connection is not reused
+        let (got, closing) = once(b"HTTP/1.1 200 OK\r\n\r\nhello", "hello").await;
+        assert_eq!((got, closing), (Ok(Verdict::Ok), true));
+        // `connection: close` with a length: whole body, then no reuse
+        let (got, closing) = once(
+            b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 5\r\n\r\nhello",
+            "hello",
+        )
+        .await;
+        assert_eq!((got, closing), (Ok(Verdict::Ok), true));
+        // 204 has no body whatever its headers say; it is a wrong status here, not a hang
+        let (got, _) = once(
+            b"HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\n",
+            "hello",
+        )
+        .await;
+        assert_eq!(got, Ok(Verdict::WrongStatus(204)));
+        // a response split across many small writes is reassembled
+        let addr = {
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            tokio::spawn(async move {
+                let (mut s, _) = l.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let reply = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n";
+                for b in reply.chunks(4) {
+                    s.write_all(b).await.unwrap();
+                    s.flush().await.unwrap();
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                let _ = s.read(&mut buf).await;
+            });
+            addr
+        };
+        let mut c = Connection::connect(addr).await.unwrap();
+        assert_eq!(
+            c.exchange(&build_request("h", "/"), &expect("hello")).await,
+            Ok(Verdict::Ok)
+        );
+        assert!(!c.closing);
+    }
 }

@@ -122,3 +122,90 @@ impl Connection {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// An h2c server answering each request with `status` and `body` (empty `body`: reset the
+    /// stream instead of answering).
+    async fn serve(status: u16, body: &'static [u8]) -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (s, _) = l.accept().await.unwrap();
+            let mut conn = h2::server::handshake(s).await.unwrap();
+            while let Some(Ok((req, mut respond))) = conn.accept().await {
+                assert_eq!(req.uri().path(), "/p");
+                assert_eq!(req.uri().authority().unwrap().as_str(), "example:80");
+                if body.is_empty() {
+                    respond.send_reset(h2::Reason::INTERNAL_ERROR);
+                    continue;
+                }
+                let resp = http::Response::builder().status(status).body(()).unwrap();
+                let mut tx = respond.send_response(resp, false).unwrap();
+                // in two DATA frames, to check that the body is reassembled
+                let (a, b) = body.split_at(body.len() / 2);
+                tx.send_data(Bytes::from_static(a), false).unwrap();
+                tx.send_data(Bytes::from_static(b), true).unwrap();
+            }
+        });
+        addr
+    }
+
+    fn expect(body: &str) -> Expectation {
+        Expectation {
+            status: 200,
+            body: Some(body.as_bytes().to_vec()),
+        }
+    }
+
+    #[tokio::test]
+    async fn status_and_whole_body_are_checked() {
+        let t = Target::new("example:80", "/p").unwrap();
+        let mut c = Connection::connect(serve(200, b"hello higress").await)
+            .await
+            .unwrap();
+        assert_eq!(
+            c.exchange(&t, &expect("hello higress")).await,
+            Ok(Verdict::Ok)
+        );
+        // the same connection carries the next request
+        assert_eq!(
+            c.exchange(&t, &expect("hello")).await,
+            Ok(Verdict::WrongBody)
+        );
+        assert!(!c.closing);
+
+        let mut c = Connection::connect(serve(503, b"busy").await)
+            .await
+            .unwrap();
+        assert_eq!(
+            c.exchange(&t, &expect("busy")).await,
+            Ok(Verdict::WrongStatus(503))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reset_stream_or_a_dead_peer_is_a_failure() {
+        let t = Target::new("example:80", "/p").unwrap();
+        let mut c = Connection::connect(serve(200, b"").await).await.unwrap();
+        assert_eq!(c.exchange(&t, &expect("x")).await, Err(Failure::Io));
+        assert!(c.closing, "a failed connection is not reused");
+
+        // a peer that is not an HTTP/2 server at all
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = l.accept().await.unwrap();
+            use tokio::io::AsyncWriteExt;
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        });
+        let r = match Connection::connect(addr).await {
+            Ok(mut c) => c.exchange(&t, &expect("x")).await,
+            Err(_) => Err(Failure::Io),
+        };
+        assert!(r.is_err(), "{r:?}");
+    }
+}

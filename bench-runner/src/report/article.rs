@@ -30,19 +30,31 @@ It is shown beside both of our workloads; it is their figure, not a measurement 
 /// `go_tinygo`) get the language's figure; `c++` is accepted for `cpp`.
 pub fn claim_for(language: &str) -> Option<Claim> {
     let lang = language.to_ascii_lowercase();
-    let lang = if lang == "c++" { "cpp".to_string() } else { lang };
+    let lang = if lang == "c++" {
+        "cpp".to_string()
+    } else {
+        lang
+    };
     CLAIMS
         .iter()
         .find(|(id, _, _)| {
             lang == *id
-                || lang.strip_prefix(id).is_some_and(|rest| rest.starts_with('-') || rest.starts_with('_'))
+                || lang
+                    .strip_prefix(id)
+                    .is_some_and(|rest| rest.starts_with('-') || rest.starts_with('_'))
         })
-        .map(|&(_, name, us)| Claim { language: name, overhead_us: us })
+        .map(|&(_, name, us)| Claim {
+            language: name,
+            overhead_us: us,
+        })
 }
 
 /// Every claim, in the article's order.
 pub fn all() -> impl Iterator<Item = Claim> {
-    CLAIMS.iter().map(|&(_, name, us)| Claim { language: name, overhead_us: us })
+    CLAIMS.iter().map(|&(_, name, us)| Claim {
+        language: name,
+        overhead_us: us,
+    })
 }
 
 #[cfg(test)]

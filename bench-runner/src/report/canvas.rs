@@ -9,10 +9,11 @@
 
 use ab_glyph::{point, Font, FontRef, GlyphId, PxScale, ScaleFont};
 use plotters::prelude::*;
-use plotters_backend::{
-    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind, FontStyle as BackendFontStyle,
-};
 use plotters_backend::text_anchor::{HPos, VPos};
+use plotters_backend::{
+    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
+    FontStyle as BackendFontStyle,
+};
 use std::sync::OnceLock;
 
 struct Fonts {
@@ -23,8 +24,10 @@ struct Fonts {
 fn fonts() -> &'static Fonts {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
     FONTS.get_or_init(|| Fonts {
-        regular: FontRef::try_from_slice(dejavu::sans::regular()).expect("the dejavu crate ships a valid DejaVu Sans"),
-        bold: FontRef::try_from_slice(dejavu::sans::bold()).expect("the dejavu crate ships a valid DejaVu Sans Bold"),
+        regular: FontRef::try_from_slice(dejavu::sans::regular())
+            .expect("the dejavu crate ships a valid DejaVu Sans"),
+        bold: FontRef::try_from_slice(dejavu::sans::bold())
+            .expect("the dejavu crate ships a valid DejaVu Sans Bold"),
     })
 }
 
@@ -85,11 +88,17 @@ pub struct Canvas<B> {
 
 impl<B: DrawingBackend> Canvas<B> {
     pub fn vector(inner: B) -> Self {
-        Canvas { inner, raster: false }
+        Canvas {
+            inner,
+            raster: false,
+        }
     }
 
     pub fn raster(inner: B) -> Self {
-        Canvas { inner, raster: true }
+        Canvas {
+            inner,
+            raster: true,
+        }
     }
 
     fn draw_glyphs<S: BackendTextStyle>(
@@ -120,10 +129,14 @@ impl<B: DrawingBackend> Canvas<B> {
         let (w, h) = self.inner.get_size();
         for (id, x) in glyphs {
             let glyph = id.with_scale_and_position(sf.scale(), point(x + dx, sf.ascent() + dy));
-            let Some(outline) = font.outline_glyph(glyph) else { continue };
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
             let b = outline.px_bounds();
             let mut pixels: Vec<(i32, i32, f32)> = Vec::new();
-            outline.draw(|gx, gy, c| pixels.push((b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, c)));
+            outline.draw(|gx, gy, c| {
+                pixels.push((b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, c))
+            });
             for (px, py, c) in pixels {
                 if c <= 0.0 {
                     continue;
@@ -131,7 +144,10 @@ impl<B: DrawingBackend> Canvas<B> {
                 let (tx, ty) = trans.transform(px, py);
                 let (tx, ty) = (pos.0 + tx, pos.1 + ty);
                 if tx >= 0 && ty >= 0 && (tx as u32) < w && (ty as u32) < h {
-                    let col = BackendColor { alpha: color.alpha * (c.min(1.0) as f64), rgb: color.rgb };
+                    let col = BackendColor {
+                        alpha: color.alpha * (c.min(1.0) as f64),
+                        rgb: color.rgb,
+                    };
                     self.inner.draw_pixel((tx, ty), col)?;
                 }
             }
@@ -155,7 +171,11 @@ impl<B: DrawingBackend> DrawingBackend for Canvas<B> {
         self.inner.present()
     }
 
-    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+    fn draw_pixel(
+        &mut self,
+        point: BackendCoord,
+        color: BackendColor,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
         self.inner.draw_pixel(point, color)
     }
 
@@ -245,7 +265,10 @@ mod tests {
         // DejaVu Sans at 15 px: about 8 px per character, line height about 17 px.
         assert!((70..130).contains(&w), "{w}");
         assert!((15..22).contains(&h), "{h}");
-        assert!(measure("rust-v8-mock", 15.0 * SIZE_PER_EM, true).0 > w, "bold is wider");
+        assert!(
+            measure("rust-v8-mock", 15.0 * SIZE_PER_EM, true).0 > w,
+            "bold is wider"
+        );
         assert_eq!(measure("", 15.0, false).0, 0);
         assert!(measure("1.5", 15.0, false).0 < measure("105", 15.0, false).0);
     }
@@ -255,11 +278,11 @@ mod tests {
         let (w, h) = (200u32, 60u32);
         let mut buf = vec![255u8; (w * h * 3) as usize];
         {
-            let root = Canvas::raster(BitMapBackend::with_buffer(&mut buf, (w, h))).into_drawing_area();
-            let style = ("sans-serif", 20.0)
-                .into_font()
-                .color(&BLACK)
-                .pos(plotters::style::text_anchor::Pos::new(HPos::Left, VPos::Top));
+            let root =
+                Canvas::raster(BitMapBackend::with_buffer(&mut buf, (w, h))).into_drawing_area();
+            let style = ("sans-serif", 20.0).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(HPos::Left, VPos::Top),
+            );
             root.draw(&Text::new("Hg 13.5", (10, 10), style)).unwrap();
             root.present().unwrap();
         }
@@ -270,7 +293,10 @@ mod tests {
                 let i = ((y * w + x) * 3) as usize;
                 if buf[i] < 128 {
                     inked += 1;
-                    assert!(x >= 10 && x <= 10 + tw + 1 && y >= 10 && y <= 10 + th + 1, "pixel ({x},{y}) outside the box");
+                    assert!(
+                        x >= 10 && x <= 10 + tw + 1 && y >= 10 && y <= 10 + th + 1,
+                        "pixel ({x},{y}) outside the box"
+                    );
                 }
             }
         }

@@ -89,7 +89,11 @@ impl Ranged for TickAxis {
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
         let span = self.t(self.hi) - self.t(self.lo);
-        let frac = if span == 0.0 { 0.0 } else { (self.t(*value) - self.t(self.lo)) / span };
+        let frac = if span == 0.0 {
+            0.0
+        } else {
+            (self.t(*value) - self.t(self.lo)) / span
+        };
         limit.0 + (frac * (limit.1 - limit.0) as f64).round() as i32
     }
 
@@ -123,16 +127,23 @@ fn render(fig: &impl Figure) -> anyhow::Result<(String, Vec<u8>)> {
     let mut svg = String::new();
     {
         let root = Canvas::vector(SVGBackend::with_string(&mut svg, (w, h))).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow::anyhow!("drawing SVG chart: {e}"))?;
-        fig.draw(&root).map_err(|e| anyhow::anyhow!("drawing SVG chart: {e}"))?;
-        root.present().map_err(|e| anyhow::anyhow!("drawing SVG chart: {e}"))?;
+        root.fill(&WHITE)
+            .map_err(|e| anyhow::anyhow!("drawing SVG chart: {e}"))?;
+        fig.draw(&root)
+            .map_err(|e| anyhow::anyhow!("drawing SVG chart: {e}"))?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("drawing SVG chart: {e}"))?;
     }
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
-        let root = Canvas::raster(BitMapBackend::with_buffer(&mut pixels, (w, h))).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| anyhow::anyhow!("drawing PNG chart: {e}"))?;
-        fig.draw(&root).map_err(|e| anyhow::anyhow!("drawing PNG chart: {e}"))?;
-        root.present().map_err(|e| anyhow::anyhow!("drawing PNG chart: {e}"))?;
+        let root =
+            Canvas::raster(BitMapBackend::with_buffer(&mut pixels, (w, h))).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| anyhow::anyhow!("drawing PNG chart: {e}"))?;
+        fig.draw(&root)
+            .map_err(|e| anyhow::anyhow!("drawing PNG chart: {e}"))?;
+        root.present()
+            .map_err(|e| anyhow::anyhow!("drawing PNG chart: {e}"))?;
     }
     let mut png = Vec::new();
     {
@@ -161,7 +172,11 @@ fn header<DB: DrawingBackend>(
     ))?;
     let mut y = 10 + em(TITLE_SIZE) as i32 + 8;
     for line in subtitle {
-        root.draw(&Text::new(line.clone(), (cx, y), font(SMALL_SIZE).color(&GREY).pos(center)))?;
+        root.draw(&Text::new(
+            line.clone(),
+            (cx, y),
+            font(SMALL_SIZE).color(&GREY).pos(center),
+        ))?;
         y += em(SMALL_SIZE) as i32 + 5;
     }
     let (_, below) = root.split_vertically(y + 6);
@@ -171,7 +186,13 @@ fn header<DB: DrawingBackend>(
 /// Width the title and subtitle lines need.
 fn header_width(title: &str, subtitle: &[String]) -> u32 {
     let t = canvas::measure(title, TITLE_SIZE, true).0;
-    subtitle.iter().map(|l| text_width(l, SMALL_SIZE)).chain([t]).max().unwrap_or(0) + 40
+    subtitle
+        .iter()
+        .map(|l| text_width(l, SMALL_SIZE))
+        .chain([t])
+        .max()
+        .unwrap_or(0)
+        + 40
 }
 
 fn header_height(lines: usize) -> u32 {
@@ -202,7 +223,9 @@ fn language_color(language: &str) -> RGBColor {
         "cpp" => PALETTE[3],
         "assemblyscript" => PALETTE[4],
         other => {
-            let h = other.bytes().fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
+            let h = other
+                .bytes()
+                .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
             PALETTE[6 + h % 2]
         }
     }
@@ -224,7 +247,10 @@ fn variant_colors(vs: &[&VariantSummary]) -> Vec<RGBColor> {
                     runtimes.push(o.runtime.as_deref());
                 }
             }
-            let k = runtimes.iter().position(|r| *r == v.runtime.as_deref()).unwrap_or(0);
+            let k = runtimes
+                .iter()
+                .position(|r| *r == v.runtime.as_deref())
+                .unwrap_or(0);
             darken(language_color(&v.language), k)
         })
         .collect()
@@ -233,7 +259,13 @@ fn variant_colors(vs: &[&VariantSummary]) -> Vec<RGBColor> {
 /// Baseline first, then by workload (in the profile's order), language, runtime.
 pub fn ordered(r: &Results) -> Vec<&VariantSummary> {
     let mut vs: Vec<&VariantSummary> = r.variants.iter().collect();
-    let wl = |v: &VariantSummary| r.profile.workloads.iter().position(|w| *w == v.workload).unwrap_or(usize::MAX);
+    let wl = |v: &VariantSummary| {
+        r.profile
+            .workloads
+            .iter()
+            .position(|w| *w == v.workload)
+            .unwrap_or(usize::MAX)
+    };
     vs.sort_by(|a, b| {
         (a.id != BASELINE)
             .cmp(&(b.id != BASELINE))
@@ -320,8 +352,12 @@ impl LatencyFigure {
 
 impl Figure for LatencyFigure {
     fn size(&self) -> (u32, u32) {
-        let h = (header_height(self.subtitle.len()) + 560).max(header_height(self.subtitle.len()) + 80 + 40 * self.series.len() as u32);
-        ((860 + self.legend_width()).max(header_width(&self.title, &self.subtitle)), h)
+        let h = (header_height(self.subtitle.len()) + 560)
+            .max(header_height(self.subtitle.len()) + 80 + 40 * self.series.len() as u32);
+        (
+            (860 + self.legend_width()).max(header_width(&self.title, &self.subtitle)),
+            h,
+        )
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<(), DB> {
@@ -329,10 +365,20 @@ impl Figure for LatencyFigure {
         let (w, _) = area.dim_in_pixel();
         let (area, legend_area) = area.split_horizontally(w.saturating_sub(self.legend_width()));
         let all = self.series.iter().flat_map(|s| s.points.iter());
-        let xmax = (all.clone().map(|p| p.0).fold(2.0f64, f64::max) - 1e-6).ceil().min(7.0);
-        let ymin = all.clone().map(|p| p.1).filter(|v| *v > 0.0).fold(f64::INFINITY, f64::min);
+        let xmax = (all.clone().map(|p| p.0).fold(2.0f64, f64::max) - 1e-6)
+            .ceil()
+            .min(7.0);
+        let ymin = all
+            .clone()
+            .map(|p| p.1)
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
         let ymax = all.map(|p| p.1).fold(0.0f64, f64::max);
-        let (ymin, ymax) = if ymin.is_finite() && ymax > 0.0 { (ymin * 0.8, ymax * 1.3) } else { (1.0, 1000.0) };
+        let (ymin, ymax) = if ymin.is_finite() && ymax > 0.0 {
+            (ymin * 0.8, ymax * 1.3)
+        } else {
+            (1.0, 1000.0)
+        };
         let mut xticks: Vec<f64> = (0..=xmax as usize).map(|k| k as f64).collect();
         xticks.insert(1, curves::hdr_x(0.5).unwrap_or(0.3));
         let yticks = ticks_125(ymin, ymax);
@@ -343,8 +389,18 @@ impl Figure for LatencyFigure {
             .x_label_area_size(55)
             .y_label_area_size(80)
             .build_cartesian_2d(
-                TickAxis { lo: 0.0, hi: xmax, log: false, ticks: xticks },
-                TickAxis { lo: ymin, hi: ymax, log: true, ticks: yticks },
+                TickAxis {
+                    lo: 0.0,
+                    hi: xmax,
+                    log: false,
+                    ticks: xticks,
+                },
+                TickAxis {
+                    lo: ymin,
+                    hi: ymax,
+                    log: true,
+                    ticks: yticks,
+                },
             )?;
         chart
             .configure_mesh()
@@ -358,8 +414,15 @@ impl Figure for LatencyFigure {
             .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         for s in &self.series {
-            chart.draw_series(LineSeries::new(s.points.iter().copied(), s.color.stroke_width(2)))?;
-            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, s.color.filled())))?;
+            chart.draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                s.color.stroke_width(2),
+            ))?;
+            chart.draw_series(
+                s.points
+                    .iter()
+                    .map(|&p| Circle::new(p, 3, s.color.filled())),
+            )?;
         }
         series_legend(&legend_area, &self.series)?;
         Ok(())
@@ -369,7 +432,10 @@ impl Figure for LatencyFigure {
 /// The curves' legend, in its own column right of the plot (so it never hides a curve); each
 /// entry is the variant id with its p50 and p99 on a grey second line. Sized with the embedded
 /// font's metrics (plotters' own legend measures text differently from how it is drawn).
-fn series_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, series: &[Series]) -> DrawResult<(), DB> {
+fn series_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[Series],
+) -> DrawResult<(), DB> {
     if series.is_empty() {
         return Ok(());
     }
@@ -384,14 +450,27 @@ fn series_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, series: &[Se
     for (i, s) in series.iter().enumerate() {
         let y = y0 + pad + entry_h * i as i32 + line_h / 2;
         let x = x0 + pad;
-        area.draw(&PathElement::new(vec![(x, y), (x + LEGEND_SWATCH, y)], s.color.stroke_width(3)))?;
-        area.draw(&Circle::new((x + LEGEND_SWATCH / 2, y), 3, s.color.filled()))?;
+        area.draw(&PathElement::new(
+            vec![(x, y), (x + LEGEND_SWATCH, y)],
+            s.color.stroke_width(3),
+        ))?;
+        area.draw(&Circle::new(
+            (x + LEGEND_SWATCH / 2, y),
+            3,
+            s.color.filled(),
+        ))?;
         let tx = x + LEGEND_SWATCH + 8;
-        area.draw(&Text::new(s.label.clone(), (tx, y), font(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center))))?;
+        area.draw(&Text::new(
+            s.label.clone(),
+            (tx, y),
+            font(LEGEND_SIZE).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
         area.draw(&Text::new(
             s.detail.clone(),
             (tx, y + line_h),
-            font(SMALL_SIZE).color(&GREY).pos(Pos::new(HPos::Left, VPos::Center)),
+            font(SMALL_SIZE)
+                .color(&GREY)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
         ))?;
     }
     Ok(())
@@ -418,12 +497,22 @@ fn latency_figures(r: &Results) -> Vec<(String, LatencyFigure)> {
             .iter()
             .map(|w| {
                 let mut g = baseline.clone();
-                g.extend(vs.iter().copied().filter(|v| v.id != BASELINE && v.workload == *w));
+                g.extend(
+                    vs.iter()
+                        .copied()
+                        .filter(|v| v.id != BASELINE && v.workload == *w),
+                );
                 (w.to_string(), g)
             })
             .collect()
     };
-    let rate = r.profile.latency.rate.map_or("closed-loop".to_string(), |x| format!("{x:.0} req/s open-loop"));
+    let rate = r
+        .profile
+        .latency
+        .rate
+        .map_or("closed-loop".to_string(), |x| {
+            format!("{x:.0} req/s open-loop")
+        });
     groups
         .into_iter()
         .filter_map(|(w, g)| {
@@ -519,7 +608,13 @@ impl BarFigure {
     fn label_width(&self) -> u32 {
         self.panels
             .first()
-            .map(|p| p.rows.iter().map(|r| text_width(&r.label, TEXT_SIZE)).max().unwrap_or(0))
+            .map(|p| {
+                p.rows
+                    .iter()
+                    .map(|r| text_width(&r.label, TEXT_SIZE))
+                    .max()
+                    .unwrap_or(0)
+            })
             .unwrap_or(0)
             + 24
     }
@@ -535,7 +630,8 @@ impl BarFigure {
 
 impl Figure for BarFigure {
     fn size(&self) -> (u32, u32) {
-        let w = (self.label_width() + PANEL_W * self.panels.len() as u32 + 30).max(header_width(&self.title, &self.subtitle));
+        let w = (self.label_width() + PANEL_W * self.panels.len() as u32 + 30)
+            .max(header_width(&self.title, &self.subtitle));
         let h = header_height(self.subtitle.len())
             + self.legend_height()
             + 30 // panel caption
@@ -571,8 +667,14 @@ impl Figure for BarFigure {
     }
 }
 
-fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, items: &[(String, LegendKind)]) -> DrawResult<(), DB> {
-    let widths: Vec<u32> = items.iter().map(|(t, _)| 30 + text_width(t, LEGEND_SIZE) + 28).collect();
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    items: &[(String, LegendKind)],
+) -> DrawResult<(), DB> {
+    let widths: Vec<u32> = items
+        .iter()
+        .map(|(t, _)| 30 + text_width(t, LEGEND_SIZE) + 28)
+        .collect();
     let (w, _) = area.dim_in_pixel();
     let mut x = (w as i32 - widths.iter().sum::<u32>() as i32).max(0) / 2;
     let y = 12;
@@ -609,7 +711,10 @@ fn draw_panel<DB: DrawingBackend>(
     let mut lo = 0.0f64;
     let mut hi = 0.0f64;
     for r in &panel.rows {
-        for x in [r.base, r.base + r.value].into_iter().chain(r.whisker.iter().flat_map(|w| [w.0, w.1])) {
+        for x in [r.base, r.base + r.value]
+            .into_iter()
+            .chain(r.whisker.iter().flat_map(|w| [w.0, w.1]))
+        {
             if x.is_finite() {
                 lo = lo.min(x);
                 hi = hi.max(x);
@@ -620,7 +725,13 @@ fn draw_panel<DB: DrawingBackend>(
         hi = lo + 1.0;
     }
     // Room on the right for the value printed after each bar.
-    let note_w = panel.rows.iter().map(|r| text_width(&r.note, SMALL_SIZE)).max().unwrap_or(0) as f64 + 12.0;
+    let note_w = panel
+        .rows
+        .iter()
+        .map(|r| text_width(&r.note, SMALL_SIZE))
+        .max()
+        .unwrap_or(0) as f64
+        + 12.0;
     let plot_w = (area.dim_in_pixel().0 as f64 - label_w as f64 - 20.0).max(100.0);
     let span = hi - lo;
     let frac = (note_w / plot_w).min(0.6);
@@ -636,8 +747,18 @@ fn draw_panel<DB: DrawingBackend>(
         .x_label_area_size(64)
         .y_label_area_size(label_w)
         .build_cartesian_2d(
-            TickAxis { lo: lo_ext, hi: hi_ext, log: false, ticks: nice_ticks(lo_ext, hi_ext, 8) },
-            TickAxis { lo: -0.6, hi: n as f64 - 0.4, log: false, ticks: keys },
+            TickAxis {
+                lo: lo_ext,
+                hi: hi_ext,
+                log: false,
+                ticks: nice_ticks(lo_ext, hi_ext, 8),
+            },
+            TickAxis {
+                lo: -0.6,
+                hi: n as f64 - 0.4,
+                log: false,
+                ticks: keys,
+            },
         )?;
     let label_fmt = |y: &f64| {
         if !labels {
@@ -658,7 +779,10 @@ fn draw_panel<DB: DrawingBackend>(
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
     if lo < 0.0 {
-        chart.draw_series(std::iter::once(PathElement::new(vec![(0.0, -0.6), (0.0, n as f64 - 0.4)], GREY.stroke_width(1))))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, -0.6), (0.0, n as f64 - 0.4)],
+            GREY.stroke_width(1),
+        )))?;
     }
     let half = 0.32;
     for i in 1..n {
@@ -673,11 +797,17 @@ fn draw_panel<DB: DrawingBackend>(
     for (i, r) in panel.rows.iter().enumerate() {
         let y = row_y(i);
         if r.base > 0.0 && r.base.is_finite() {
-            chart.draw_series(std::iter::once(Rectangle::new([(0.0, y - half), (r.base, y + half)], LIGHT.filled())))?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(0.0, y - half), (r.base, y + half)],
+                LIGHT.filled(),
+            )))?;
         }
         if r.value.is_finite() {
             let (a, b) = (r.base, r.base + r.value);
-            chart.draw_series(std::iter::once(Rectangle::new([(a.min(b), y - half), (a.max(b), y + half)], r.color.filled())))?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(a.min(b), y - half), (a.max(b), y + half)],
+                r.color.filled(),
+            )))?;
         }
         if let Some((wl, wh)) = r.whisker.filter(|w| w.0.is_finite() && w.1.is_finite()) {
             let s = BLACK.stroke_width(2);
@@ -688,16 +818,22 @@ fn draw_panel<DB: DrawingBackend>(
                 PathElement::new(vec![(wh, y - cap), (wh, y + cap)], s),
             ])?;
         }
-        let end = [r.base, r.base + r.value, r.whisker.map_or(f64::NAN, |w| w.1)]
-            .into_iter()
-            .filter(|x| x.is_finite())
-            .fold(0.0f64, f64::max);
+        let end = [
+            r.base,
+            r.base + r.value,
+            r.whisker.map_or(f64::NAN, |w| w.1),
+        ]
+        .into_iter()
+        .filter(|x| x.is_finite())
+        .fold(0.0f64, f64::max);
         chart.draw_series(std::iter::once(
             EmptyElement::at((end, y))
                 + Text::new(
                     r.note.clone(),
                     (6, 0),
-                    font(SMALL_SIZE).color(&GREY).pos(Pos::new(HPos::Left, VPos::Center)),
+                    font(SMALL_SIZE)
+                        .color(&GREY)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
                 ),
         ))?;
     }
@@ -707,19 +843,24 @@ fn draw_panel<DB: DrawingBackend>(
 /// About `target` evenly spaced "nice" ticks (steps of 1, 2 or 5 times a power of ten) in [lo, hi].
 fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     let span = hi - lo;
-    if !(span > 0.0) || !span.is_finite() {
+    if span.is_nan() || span <= 0.0 || span.is_infinite() {
         return vec![lo];
     }
     let raw = span / target.max(1) as f64;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
-    let mut t = (lo / step).ceil() * step;
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    // Rounded to the step's decimals: no float dust such as 0.30000000000000004, and no "-0".
+    let unit = 10f64.powi((-step.log10().floor()).max(0.0) as i32);
+    let mut k = (lo / step).ceil() as i64;
     let mut out = Vec::new();
-    while t <= hi + step * 1e-9 && out.len() < 100 {
-        // Avoid "-0" and float dust such as 0.30000000000000004.
-        let v = (t / step).round() * step;
+    while (k as f64) * step <= hi + step * 1e-9 && out.len() < 100 {
+        let v = ((k as f64) * step * unit).round() / unit;
         out.push(if v == 0.0 { 0.0 } else { v });
-        t += step;
+        k += 1;
     }
     out
 }
@@ -747,7 +888,10 @@ fn fmt_kilo(x: f64) -> String {
 
 fn est_note(e: &Estimate) -> String {
     if e.estimate.is_finite() {
-        format!("{:+.1} [{:+.1}, {:+.1}]", e.estimate, e.ci95_low, e.ci95_high)
+        format!(
+            "{:+.1} [{:+.1}, {:+.1}]",
+            e.estimate, e.ci95_low, e.ci95_high
+        )
     } else {
         "n/a".to_string()
     }
@@ -763,7 +907,10 @@ fn rounds_note(r: &Results) -> String {
 }
 
 fn overhead_figure(r: &Results) -> Option<BarFigure> {
-    let vs: Vec<&VariantSummary> = ordered(r).into_iter().filter(|v| v.overhead.is_some()).collect();
+    let vs: Vec<&VariantSummary> = ordered(r)
+        .into_iter()
+        .filter(|v| v.overhead.is_some())
+        .collect();
     if vs.is_empty() {
         return None;
     }
@@ -795,10 +942,14 @@ fn overhead_figure(r: &Results) -> Option<BarFigure> {
     Some(BarFigure {
         title: "Latency overhead per request versus no plugin".to_string(),
         subtitle: vec![
-            "bar: median over rounds of (variant − baseline); whisker: bootstrap 95% interval".to_string(),
+            "bar: median over rounds of (variant − baseline); whisker: bootstrap 95% interval"
+                .to_string(),
             rounds_note(r),
         ],
-        panels: vec![panel("p50 overhead, µs", |o| o.p50), panel("p99 overhead, µs", |o| o.p99)],
+        panels: vec![
+            panel("p50 overhead, µs", |o| o.p50),
+            panel("p99 overhead, µs", |o| o.p99),
+        ],
         legend: vec![("95% interval".to_string(), LegendKind::Whisker)],
         x_fmt: fmt_plain,
     })
@@ -809,7 +960,11 @@ fn cpu_figure(r: &Results) -> Option<BarFigure> {
     if vs.is_empty() {
         return None;
     }
-    let base_cpu = vs.iter().find(|v| v.id == BASELINE).map(|v| v.cpu_us_per_req).filter(|x| x.is_finite());
+    let base_cpu = vs
+        .iter()
+        .find(|v| v.id == BASELINE)
+        .map(|v| v.cpu_us_per_req)
+        .filter(|x| x.is_finite());
     let colors = variant_colors(&vs);
     let rows = vs
         .iter()
@@ -837,7 +992,11 @@ fn cpu_figure(r: &Results) -> Option<BarFigure> {
                 base: 0.0,
                 value: v.cpu_us_per_req,
                 whisker: None,
-                note: if v.cpu_us_per_req.is_finite() { fmt_plain(v.cpu_us_per_req) } else { "n/a".into() },
+                note: if v.cpu_us_per_req.is_finite() {
+                    fmt_plain(v.cpu_us_per_req)
+                } else {
+                    "n/a".into()
+                },
                 group: v.workload.clone(),
             },
         })
@@ -877,8 +1036,18 @@ fn throughput_figure(r: &Results) -> Option<BarFigure> {
         .zip(&colors)
         .enumerate()
         .map(|(i, (v, c))| {
-            let per_round: Vec<f64> = r.rounds.iter().filter(|x| x.variant == v.id).map(|x| x.saturation.rps).collect();
-            let ci = stats::bootstrap_ci(&per_round, stats::median, stats::BOOTSTRAP_RESAMPLES, r.profile.seed.wrapping_add(i as u64));
+            let per_round: Vec<f64> = r
+                .rounds
+                .iter()
+                .filter(|x| x.variant == v.id)
+                .map(|x| x.saturation.rps)
+                .collect();
+            let ci = stats::bootstrap_ci(
+                &per_round,
+                stats::median,
+                stats::BOOTSTRAP_RESAMPLES,
+                r.profile.seed.wrapping_add(i as u64),
+            );
             let whisker = (per_round.len() >= 2).then_some((ci.ci95_low, ci.ci95_high));
             BarRow {
                 label: v.id.clone(),
@@ -886,7 +1055,11 @@ fn throughput_figure(r: &Results) -> Option<BarFigure> {
                 base: 0.0,
                 value: v.rps,
                 whisker,
-                note: if v.rps.is_finite() { format!("{} req/s", fmt_kilo(v.rps)) } else { "n/a".into() },
+                note: if v.rps.is_finite() {
+                    format!("{} req/s", fmt_kilo(v.rps))
+                } else {
+                    "n/a".into()
+                },
                 group: v.workload.clone(),
             }
         })
@@ -898,7 +1071,10 @@ fn throughput_figure(r: &Results) -> Option<BarFigure> {
                 "closed loop, {} connections, Envoy --concurrency {}",
                 r.profile.saturation.connections, r.envoy.concurrency
             ),
-            format!("bar: median over {} rounds; whisker: bootstrap 95% interval of that median", r.profile.rounds),
+            format!(
+                "bar: median over {} rounds; whisker: bootstrap 95% interval of that median",
+                r.profile.rounds
+            ),
         ],
         panels: vec![BarPanel {
             caption: "requests per second".to_string(),
@@ -915,7 +1091,12 @@ pub fn render_all(r: &Results) -> anyhow::Result<Vec<Chart>> {
     let mut out = Vec::new();
     for (w, fig) in latency_figures(r) {
         let (svg, png) = render(&fig)?;
-        out.push(Chart { stem: format!("chart-latency-{}", file_safe(&w)), title: fig.title, svg, png });
+        out.push(Chart {
+            stem: format!("chart-latency-{}", file_safe(&w)),
+            title: fig.title,
+            svg,
+            png,
+        });
     }
     for (stem, fig) in [
         ("chart-overhead", overhead_figure(r)),
@@ -924,14 +1105,79 @@ pub fn render_all(r: &Results) -> anyhow::Result<Vec<Chart>> {
     ] {
         if let Some(fig) = fig {
             let (svg, png) = render(&fig)?;
-            out.push(Chart { stem: stem.to_string(), title: fig.title, svg, png });
+            out.push(Chart {
+                stem: stem.to_string(),
+                title: fig.title,
+                svg,
+                png,
+            });
         }
     }
+    out.extend(super::micro::charts(r)?);
     Ok(out)
 }
 
+/// One bar of [`simple_bar_chart`]: coloured by `language`, grouped by `group`, with its interval.
+pub(super) struct SimpleBar {
+    pub label: String,
+    pub language: String,
+    pub group: String,
+    pub value: Estimate,
+    pub note: String,
+}
+
+/// A horizontal bar chart with 95%-interval whiskers for report sections kept in their own files
+/// (`micro`): panels of (caption, x-axis description, bars).
+pub(super) fn simple_bar_chart(
+    stem: &str,
+    title: &str,
+    subtitle: Vec<String>,
+    panels: Vec<(String, String, Vec<SimpleBar>)>,
+) -> anyhow::Result<Chart> {
+    let fig = BarFigure {
+        title: title.to_string(),
+        subtitle,
+        panels: panels
+            .into_iter()
+            .map(|(caption, x_desc, bars)| BarPanel {
+                caption,
+                x_desc,
+                rows: bars
+                    .into_iter()
+                    .map(|b| BarRow {
+                        label: b.label,
+                        color: language_color(&b.language),
+                        base: 0.0,
+                        value: b.value.estimate,
+                        whisker: Some((b.value.ci95_low, b.value.ci95_high)),
+                        note: b.note,
+                        group: b.group,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        legend: vec![("95% interval".to_string(), LegendKind::Whisker)],
+        x_fmt: fmt_plain,
+    };
+    let (svg, png) = render(&fig)?;
+    Ok(Chart {
+        stem: stem.to_string(),
+        title: fig.title,
+        svg,
+        png,
+    })
+}
+
 fn file_safe(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -940,15 +1186,27 @@ mod tests {
 
     #[test]
     fn ticks_follow_1_2_5() {
-        assert_eq!(ticks_125(30.0, 1200.0), vec![50.0, 100.0, 200.0, 500.0, 1000.0]);
+        assert_eq!(
+            ticks_125(30.0, 1200.0),
+            vec![50.0, 100.0, 200.0, 500.0, 1000.0]
+        );
         assert_eq!(ticks_125(1.0, 9.0), vec![1.0, 2.0, 5.0]);
     }
 
     #[test]
     fn nice_ticks_are_round_and_cover_the_range() {
-        assert_eq!(nice_ticks(0.0, 52.0, 7), vec![0.0, 10.0, 20.0, 30.0, 40.0, 50.0]);
-        assert_eq!(nice_ticks(-16.5, 140.0, 8), vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 140.0]);
-        assert_eq!(nice_ticks(-30.0, 30.0, 6), vec![-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0]);
+        assert_eq!(
+            nice_ticks(0.0, 52.0, 7),
+            vec![0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
+        );
+        assert_eq!(
+            nice_ticks(-16.5, 140.0, 8),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 120.0, 140.0]
+        );
+        assert_eq!(
+            nice_ticks(-30.0, 30.0, 6),
+            vec![-30.0, -20.0, -10.0, 0.0, 10.0, 20.0, 30.0]
+        );
         assert_eq!(nice_ticks(0.0, 0.3, 3), vec![0.0, 0.1, 0.2, 0.3]);
     }
 

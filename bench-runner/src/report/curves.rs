@@ -16,15 +16,22 @@ const SAME_QUANTILE: f64 = 1e-9;
 /// by quantile and made non-decreasing (a running maximum), as a distribution function must be;
 /// medians of non-decreasing curves are already non-decreasing when every curve has every point.
 pub fn median_curve(curves: &[&[(f64, f64)]]) -> Vec<(f64, f64)> {
-    let mut qs: Vec<f64> =
-        curves.iter().flat_map(|c| c.iter().map(|p| p.0)).filter(|q| q.is_finite()).collect();
+    let mut qs: Vec<f64> = curves
+        .iter()
+        .flat_map(|c| c.iter().map(|p| p.0))
+        .filter(|q| q.is_finite())
+        .collect();
     qs.sort_by(f64::total_cmp);
     qs.dedup_by(|a, b| (*a - *b).abs() < SAME_QUANTILE);
     let mut out: Vec<(f64, f64)> = Vec::with_capacity(qs.len());
     for q in qs {
         let values: Vec<f64> = curves
             .iter()
-            .filter_map(|c| c.iter().find(|p| (p.0 - q).abs() < SAME_QUANTILE).map(|p| p.1))
+            .filter_map(|c| {
+                c.iter()
+                    .find(|p| (p.0 - q).abs() < SAME_QUANTILE)
+                    .map(|p| p.1)
+            })
             .filter(|v| v.is_finite())
             .collect();
         if values.is_empty() {
@@ -56,12 +63,21 @@ pub fn resolved(curve: &[(f64, f64)], samples: u64) -> Vec<(f64, f64)> {
         return Vec::new();
     }
     let limit = 1.0 - 1.0 / samples as f64;
-    curve.iter().copied().filter(|p| p.0 <= limit + SAME_QUANTILE).collect()
+    curve
+        .iter()
+        .copied()
+        .filter(|p| p.0 <= limit + SAME_QUANTILE)
+        .collect()
 }
 
 /// Fewest good responses any round of `variant` measured in its latency phase (0 if none).
 pub fn min_samples(rounds: &[RoundRecord], variant: &str) -> u64 {
-    rounds.iter().filter(|r| r.variant == variant).map(|r| r.latency.ok).min().unwrap_or(0)
+    rounds
+        .iter()
+        .filter(|r| r.variant == variant)
+        .map(|r| r.latency.ok)
+        .min()
+        .unwrap_or(0)
 }
 
 /// Position of quantile `q` on the HDR axis, -log10(1 - q). None for q outside [0, 1) (the
@@ -94,13 +110,20 @@ pub fn hdr_label(x: f64) -> String {
     let pct = hdr_q(x) * 100.0;
     let decimals = (x.ceil() as usize).saturating_sub(1).min(4);
     let text = format!("{pct:.decimals$}");
-    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
     format!("{text}%")
 }
 
 /// Curve points placed on the HDR axis: (x, µs), quantile 1 (the maximum) left out.
 pub fn to_hdr_points(curve: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    curve.iter().filter_map(|&(q, v)| hdr_x(q).map(|x| (x, v))).collect()
+    curve
+        .iter()
+        .filter_map(|&(q, v)| hdr_x(q).map(|x| (x, v)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -135,12 +158,21 @@ mod tests {
         let a = [(0.5, 10.0), (0.9, 11.0), (0.99, 12.0)];
         let b = [(0.5, 50.0), (0.99, 60.0)];
         let m = median_curve(&[&a, &b]);
-        assert!(m.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{m:?}");
+        assert!(
+            m.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+            "{m:?}"
+        );
     }
 
     #[test]
     fn curves_stop_where_samples_run_out() {
-        let c = [(0.5, 1.0), (0.99, 2.0), (0.999, 3.0), (0.9999, 4.0), (1.0, 5.0)];
+        let c = [
+            (0.5, 1.0),
+            (0.99, 2.0),
+            (0.999, 3.0),
+            (0.9999, 4.0),
+            (1.0, 5.0),
+        ];
         assert_eq!(resolved(&c, 1000), c[..3].to_vec());
         assert_eq!(resolved(&c, 100), c[..2].to_vec());
         assert!(resolved(&c, 0).is_empty());
@@ -150,7 +182,13 @@ mod tests {
     #[test]
     fn hdr_axis_positions() {
         assert_eq!(hdr_x(0.0), Some(0.0));
-        for (q, x) in [(0.9, 1.0), (0.99, 2.0), (0.999, 3.0), (0.9999, 4.0), (0.99999, 5.0)] {
+        for (q, x) in [
+            (0.9, 1.0),
+            (0.99, 2.0),
+            (0.999, 3.0),
+            (0.9999, 4.0),
+            (0.99999, 5.0),
+        ] {
             assert!((hdr_x(q).unwrap() - x).abs() < 1e-9, "{q}");
             assert!((hdr_q(x) - q).abs() < 1e-12, "{x}");
         }

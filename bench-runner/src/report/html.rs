@@ -66,7 +66,9 @@ fn est_cell(e: &Estimate) -> String {
 
 fn overhead_table(r: &Results) -> String {
     let mut s = String::new();
-    s.push_str("<div class=\"scroll\"><table class=\"overhead\" id=\"overhead-table\">\n<thead><tr>");
+    s.push_str(
+        "<div class=\"scroll\"><table class=\"overhead\" id=\"overhead-table\">\n<thead><tr>",
+    );
     for h in [
         "variant",
         "p50 µs",
@@ -99,8 +101,16 @@ fn overhead_table(r: &Results) -> String {
             None => s.push_str("<td colspan=\"3\" class=\"note\">reference: every overhead is measured against this</td>"),
         }
         let claim = super::article_cell(v);
-        let errors = if v.errors > 0 { format!("<span class=\"bad\">{}</span>", v.errors) } else { "0".into() };
-        let _ = writeln!(s, "<td class=\"num claim\">{}</td><td class=\"num\">{errors}</td></tr>", esc(&claim));
+        let errors = if v.errors > 0 {
+            format!("<span class=\"bad\">{}</span>", v.errors)
+        } else {
+            "0".into()
+        };
+        let _ = writeln!(
+            s,
+            "<td class=\"num claim\">{}</td><td class=\"num\">{errors}</td></tr>",
+            esc(&claim)
+        );
     }
     s.push_str("</tbody></table></div>\n");
     s
@@ -128,7 +138,8 @@ fn article_table(r: &Results) -> String {
             s,
             "<tr><td>{lang}</td><td>{}</td><td class=\"num claim\">{}</td>",
             esc(row.runtime.as_deref().unwrap_or("-")),
-            row.claim.map_or("-".to_string(), |c| format!("{:.0}", c.overhead_us))
+            row.claim
+                .map_or("-".to_string(), |c| format!("{:.0}", c.overhead_us))
         );
         for v in &row.per_workload {
             match v.and_then(|v| v.overhead.as_ref()) {
@@ -136,7 +147,9 @@ fn article_table(r: &Results) -> String {
                     s.push_str(&est_cell(&o.p50));
                     s.push_str(&est_cell(&o.cpu_us_per_req));
                 }
-                None => s.push_str("<td class=\"note\">not measured</td><td class=\"note\">not measured</td>"),
+                None => s.push_str(
+                    "<td class=\"note\">not measured</td><td class=\"note\">not measured</td>",
+                ),
             }
         }
         s.push_str("</tr>\n");
@@ -162,7 +175,10 @@ fn phase(p: &crate::results::Phase) -> String {
         Some(rate) => format!("open loop at {rate:.0} req/s (coordinated-omission corrected)"),
         None => "closed loop".into(),
     };
-    format!("{load}, {} connections, {} s warm-up, {} s measured window", p.connections, p.warmup_s, p.window_s)
+    format!(
+        "{load}, {} connections, {} s warm-up, {} s measured window",
+        p.connections, p.warmup_s, p.window_s
+    )
 }
 
 fn conditions(r: &Results) -> String {
@@ -179,7 +195,16 @@ fn conditions(r: &Results) -> String {
             esc(&r.status)
         ),
     );
-    kv(&mut s, "host", &format!("{} ({}), kernel {}", esc(&h.cpu_model), esc(&h.hostname), esc(&h.kernel)));
+    kv(
+        &mut s,
+        "host",
+        &format!(
+            "{} ({}), kernel {}",
+            esc(&h.cpu_model),
+            esc(&h.hostname),
+            esc(&h.kernel)
+        ),
+    );
     kv(&mut s, "cores", &h.cores.to_string());
     kv(
         &mut s,
@@ -203,9 +228,17 @@ fn conditions(r: &Results) -> String {
             esc(&r.envoy.version_line)
         ),
     );
-    kv(&mut s, "Wasm runtimes in this Envoy", &esc(&r.envoy.runtimes.join(", ")));
+    kv(
+        &mut s,
+        "Wasm runtimes in this Envoy",
+        &esc(&r.envoy.runtimes.join(", ")),
+    );
     kv(&mut s, "profile", &format!("<code>{}</code>", esc(&p.name)));
-    kv(&mut s, "rounds", &format!("{} (variant order shuffled every round)", p.rounds));
+    kv(
+        &mut s,
+        "rounds",
+        &format!("{} (variant order shuffled every round)", p.rounds),
+    );
     kv(&mut s, "workloads", &esc(&p.workloads.join(", ")));
     kv(&mut s, "latency phase", &esc(&phase(&p.latency)));
     kv(&mut s, "saturation phase", &esc(&phase(&p.saturation)));
@@ -218,7 +251,9 @@ fn conditions(r: &Results) -> String {
             p.timeout_s,
             p.seed,
             p.pin,
-            p.only.as_ref().map_or("(all)".to_string(), |o| o.join(", "))
+            p.only
+                .as_ref()
+                .map_or("(all)".to_string(), |o| o.join(", "))
         )),
     );
     kv(
@@ -229,7 +264,11 @@ fn conditions(r: &Results) -> String {
             r.runner.cargo_profile, r.runner.opt_level, r.runner.debug_assertions
         )),
     );
-    kv(&mut s, "suite / schema", &esc(&format!("{} / {}", r.suite_version, r.schema_version)));
+    kv(
+        &mut s,
+        "suite / schema",
+        &esc(&format!("{} / {}", r.suite_version, r.schema_version)),
+    );
     s.push_str("</table>\n");
     s
 }
@@ -256,6 +295,14 @@ fn modules(r: &Results) -> String {
     s
 }
 
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 /// The whole page.
 pub fn page(r: &Results, charts: &[Chart]) -> String {
     let mut s = String::new();
@@ -268,13 +315,13 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
     let _ = writeln!(s, "<h1>{}</h1>", esc(&title));
     let _ = writeln!(
         s,
-        "<p class=\"meta\">profile <code>{}</code> · {} rounds · status {} · {} · Envoy {} · {} cores</p>",
+        "<p class=\"meta\">profile <code>{}</code> · {} · status {} · {} · Envoy {} · {}</p>",
         esc(&r.profile.name),
-        r.profile.rounds,
+        plural(r.profile.rounds, "round"),
         esc(&r.status),
         esc(&r.host.cpu_model),
         esc(&r.envoy.version),
-        r.host.cores
+        plural(r.host.cores, "core")
     );
 
     s.push_str("<h2 id=\"overhead\">Overhead per variant</h2>\n");
@@ -313,7 +360,12 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
     } else {
         s.push_str("<ul>\n");
         for k in &r.skipped {
-            let _ = writeln!(s, "<li><code>{}</code>: {}</li>", esc(&k.variant), esc(&k.reason));
+            let _ = writeln!(
+                s,
+                "<li><code>{}</code>: {}</li>",
+                esc(&k.variant),
+                esc(&k.reason)
+            );
         }
         s.push_str("</ul>\n");
     }
@@ -331,7 +383,9 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
     s.push_str(&modules(r));
     let has_baseline = r.variants.iter().any(|v| v.id == BASELINE);
     if !has_baseline {
-        s.push_str("<p class=\"bad\">This run has no baseline, so no overhead could be computed.</p>\n");
+        s.push_str(
+            "<p class=\"bad\">This run has no baseline, so no overhead could be computed.</p>\n",
+        );
     }
     s.push_str(
         "<p class=\"note\">Intervals are written as estimate [95% low, 95% high], in the column's unit. Rendered from \
@@ -347,12 +401,18 @@ mod tests {
 
     #[test]
     fn escaping() {
-        assert_eq!(esc("<a href=\"x\">&'</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(
+            esc("<a href=\"x\">&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn xml_declaration_is_dropped() {
-        assert_eq!(inline_svg("<?xml version=\"1.0\"?>\n<svg a=\"1\"></svg>"), "<svg a=\"1\"></svg>");
+        assert_eq!(
+            inline_svg("<?xml version=\"1.0\"?>\n<svg a=\"1\"></svg>"),
+            "<svg a=\"1\"></svg>"
+        );
         assert_eq!(inline_svg("<svg></svg>"), "<svg></svg>");
     }
 }

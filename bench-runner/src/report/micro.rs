@@ -47,7 +47,11 @@ fn implementations(m: &MicroSection) -> Vec<&str> {
 fn entry_cell(m: &MicroSection, imp: &str, engine: &str, bench: &str, wl: &str, k: f64) -> String {
     match m.find(imp, engine, bench, wl) {
         Some(MicroEntry { us_per_op, .. }) => cell(&scaled(us_per_op, k)),
-        None => match m.modules.iter().find(|x| x.implementation == imp && x.engine == engine) {
+        None => match m
+            .modules
+            .iter()
+            .find(|x| x.implementation == imp && x.engine == engine)
+        {
             Some(x) if x.error.is_some() => "cannot run".into(),
             _ => "not measured".into(),
         },
@@ -62,9 +66,13 @@ fn envoy_cells(r: &Results, imp: &str, wl: &str) -> String {
         .filter(|v| v.workload == wl && v.id.starts_with(&format!("{imp}-")) && v.runtime.is_some())
         .filter(|v| v.id == format!("{imp}-{}-{wl}", v.runtime.as_deref().unwrap_or_default()))
         .filter_map(|v| {
-            v.overhead
-                .as_ref()
-                .map(|o| format!("{}: {}", v.runtime.as_deref().unwrap_or("?"), super::est(&o.cpu_us_per_req)))
+            v.overhead.as_ref().map(|o| {
+                format!(
+                    "{}: {}",
+                    v.runtime.as_deref().unwrap_or("?"),
+                    super::est(&o.cpu_us_per_req)
+                )
+            })
         })
         .collect();
     if cells.is_empty() {
@@ -136,9 +144,16 @@ fn modules_table(m: &MicroSection) -> String {
             .map_or(0, |x| x.wasm_bytes);
         let _ = write!(s, "| {imp} | {bytes} |");
         for e in &m.engines {
-            let c = match m.modules.iter().find(|x| x.implementation == imp && x.engine == e.id) {
+            let c = match m
+                .modules
+                .iter()
+                .find(|x| x.implementation == imp && x.engine == e.id)
+            {
                 Some(x) => match (&x.error, x.compile_ms) {
-                    (Some(err), _) => format!("cannot run: {}", err.lines().next().unwrap_or("").replace('|', "/")),
+                    (Some(err), _) => format!(
+                        "cannot run: {}",
+                        err.lines().next().unwrap_or("").replace('|', "/")
+                    ),
                     (None, Some(ms)) => format!("runs (compiled in {ms:.0} ms)"),
                     (None, None) => "runs".into(),
                 },
@@ -186,7 +201,13 @@ pub fn markdown(r: &Results) -> String {
             "\n### Configuration parse (`proxy_on_configure`; {})\n",
             sizes.join(", ")
         );
-        s.push_str(&per_engine_table(m, "configure", &["small", "8k"], "µs", 1.0));
+        s.push_str(&per_engine_table(
+            m,
+            "configure",
+            &["small", "8k"],
+            "µs",
+            1.0,
+        ));
     }
     if st.benchmarks.iter().any(|b| b == "instantiate") {
         let _ = writeln!(
@@ -204,6 +225,127 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// report.md of a run that measured in-process only (`micro`, or `run` without an Envoy).
+pub fn standalone_markdown(r: &Results, charts: &[(String, String)]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# In-process plugin micro-benchmarks: run of {}\n",
+        r.started_at
+    );
+    if !r.notes.is_empty() {
+        for n in &r.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+        s.push('\n');
+    }
+    s.push_str(&markdown(r));
+    if !charts.is_empty() {
+        let _ = writeln!(s, "\n## Charts\n");
+        for (stem, title) in charts {
+            let _ = writeln!(
+                s,
+                "- {title}: [{stem}.svg]({stem}.svg), [{stem}.png]({stem}.png)"
+            );
+        }
+        if let Some((stem, title)) = charts.first() {
+            let _ = writeln!(s, "\n![{title}]({stem}.svg)");
+        }
+    }
+    if !r.skipped.is_empty() {
+        let _ = writeln!(s, "\n## Skipped\n");
+        for k in &r.skipped {
+            let _ = writeln!(s, "- `{}`: {}", k.variant, k.reason);
+        }
+    }
+    let _ = writeln!(s, "\n## Conditions\n");
+    let _ = writeln!(
+        s,
+        "- started {} ({}), status **{}**",
+        r.started_at,
+        r.finished_at.as_deref().unwrap_or("unfinished"),
+        r.status
+    );
+    let _ = writeln!(
+        s,
+        "- host: {} · {} cores · kernel {} · not pinned",
+        r.host.cpu_model, r.host.cores, r.host.kernel
+    );
+    let _ = writeln!(s, "- Envoy: {}", r.envoy.found_via);
+    let _ = writeln!(
+        s,
+        "- runner built with cargo profile `{}`, opt-level {}, debug assertions {}",
+        r.runner.cargo_profile, r.runner.opt_level, r.runner.debug_assertions
+    );
+    s
+}
+
+/// One chart per engine: µs per request of each implementation, a panel per workload.
+pub fn charts(r: &Results) -> anyhow::Result<Vec<super::charts::Chart>> {
+    let Some(m) = &r.micro else {
+        return Ok(vec![]);
+    };
+    let mut out = Vec::new();
+    for e in &m.engines {
+        let panels: Vec<(String, String, Vec<super::charts::SimpleBar>)> = m
+            .settings
+            .workloads
+            .iter()
+            .map(|wl| {
+                let bars = implementations(m)
+                    .into_iter()
+                    .map(|imp| {
+                        let found = m.find(imp, &e.id, "request", wl);
+                        let value = found.map(|x| x.us_per_op).unwrap_or(Estimate {
+                            estimate: f64::NAN,
+                            ci95_low: f64::NAN,
+                            ci95_high: f64::NAN,
+                        });
+                        super::charts::SimpleBar {
+                            label: imp.to_string(),
+                            language: found.map_or(imp.to_string(), |x| x.language.clone()),
+                            group: String::new(),
+                            value,
+                            note: if found.is_some() {
+                                cell(&value)
+                            } else {
+                                "not measured".into()
+                            },
+                        }
+                    })
+                    .collect();
+                (
+                    format!("workload `{wl}`"),
+                    "µs per request (in-process)".to_string(),
+                    bars,
+                )
+            })
+            .collect();
+        if panels
+            .iter()
+            .all(|p| p.2.iter().all(|b| !b.value.estimate.is_finite()))
+        {
+            continue;
+        }
+        out.push(super::charts::simple_bar_chart(
+            &format!("chart-micro-{}", e.id),
+            &format!("Plugin cost per request in-process on {}", e.id),
+            vec![
+                format!(
+                    "{}; context create, request headers, done, log, delete; no Envoy",
+                    e.description
+                ),
+                format!(
+                    "bar: median of {} batch means; whisker: bootstrap 95% interval",
+                    m.settings.batches
+                ),
+            ],
+            panels,
+        )?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -278,10 +420,43 @@ mod tests {
         assert_eq!(cell(&est(1.234)), "1.23 [1.11, 1.36]");
         assert_eq!(cell(&est(123.4)), "123 [111, 136]");
         let m = section();
-        assert_eq!(entry_cell(&m, "rust", "wasmi", "request", "mock", 1.0), "cannot run");
-        assert_eq!(entry_cell(&m, "rust", "wasmtime-cranelift", "instantiate", "-", 0.001), "2.50 [2.25, 2.75]");
+        assert_eq!(
+            entry_cell(&m, "rust", "wasmi", "request", "mock", 1.0),
+            "cannot run"
+        );
+        assert_eq!(
+            entry_cell(&m, "rust", "wasmtime-cranelift", "instantiate", "-", 0.001),
+            "2.50 [2.25, 2.75]"
+        );
         let t = modules_table(&m);
         assert!(t.contains("runs (compiled in 12 ms)"), "{t}");
         assert!(t.contains("cannot run: cannot compile: bad / thing"), "{t}");
+    }
+
+    #[test]
+    fn markdown_and_one_chart_per_engine_with_data() {
+        let r = crate::micro::standalone_results(
+            "2026-01-01T00:00:00Z".into(),
+            crate::measure::profile(crate::cli::ProfileName::Quick),
+            section(),
+            vec![],
+            "not used",
+            vec![],
+        )
+        .unwrap();
+        let md = markdown(&r);
+        assert!(
+            md.contains("## In-process micro-benchmarks (no Envoy)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| rust | mock | 1.23 [1.11, 1.36] | cannot run |"),
+            "{md}"
+        );
+        let c = charts(&r).unwrap();
+        // wasmi has no data: only the Cranelift chart is drawn.
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].stem, "chart-micro-wasmtime-cranelift");
+        assert!(c[0].svg.contains("<svg"));
     }
 }

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod curves;
 pub mod failure;
 pub mod html;
+pub mod micro;
 
 use crate::results::{Results, VariantSummary, BASELINE};
 use crate::stats::Estimate;
@@ -155,15 +156,21 @@ pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
     let wls = workloads(r);
     let mut rows: Vec<ArticleRow> = Vec::new();
     for v in charts::ordered(r).into_iter().filter(|v| v.id != BASELINE) {
-        if rows.iter().any(|x| x.language == v.language && x.runtime == v.runtime) {
+        if rows
+            .iter()
+            .any(|x| x.language == v.language && x.runtime == v.runtime)
+        {
             continue;
         }
         let per_workload = wls
             .iter()
             .map(|w| {
-                r.variants
-                    .iter()
-                    .find(|o| o.language == v.language && o.runtime == v.runtime && &o.workload == w && o.id != BASELINE)
+                r.variants.iter().find(|o| {
+                    o.language == v.language
+                        && o.runtime == v.runtime
+                        && &o.workload == w
+                        && o.id != BASELINE
+                })
             })
             .collect();
         rows.push(ArticleRow {
@@ -184,7 +191,10 @@ pub fn article_table(r: &Results) -> String {
     let mut head = "| language | runtime | article's claim µs (headers workload) |".to_string();
     let mut rule = "|---|---|---:|".to_string();
     for w in &wls {
-        let _ = write!(head, " ours `{w}`: p50 overhead µs [95% CI] | ours `{w}`: CPU overhead µs/req [95% CI] |");
+        let _ = write!(
+            head,
+            " ours `{w}`: p50 overhead µs [95% CI] | ours `{w}`: CPU overhead µs/req [95% CI] |"
+        );
         rule.push_str("---:|---:|");
     }
     let _ = writeln!(s, "{head}\n{rule}");
@@ -192,9 +202,13 @@ pub fn article_table(r: &Results) -> String {
         let _ = write!(
             s,
             "| {} | {} | {} |",
-            row.claim.map_or(row.language.clone(), |c| format!("{} (`{}`)", c.language, row.language)),
+            row.claim.map_or(row.language.clone(), |c| format!(
+                "{} (`{}`)",
+                c.language, row.language
+            )),
             row.runtime.as_deref().unwrap_or("-"),
-            row.claim.map_or("-".to_string(), |c| format!("{:.0}", c.overhead_us))
+            row.claim
+                .map_or("-".to_string(), |c| format!("{:.0}", c.overhead_us))
         );
         for v in &row.per_workload {
             match v.and_then(|v| v.overhead.as_ref()) {
@@ -216,6 +230,9 @@ pub fn markdown(r: &Results) -> String {
 
 /// report.md; `charts` are (file stem, title) of the charts written beside it.
 pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String {
+    if r.variants.is_empty() && r.micro.is_some() {
+        return micro::standalone_markdown(r, charts);
+    }
     let mut s = String::new();
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
@@ -228,11 +245,21 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     s.push_str(&article_table(r));
     if !charts.is_empty() {
         let _ = writeln!(s, "\n## Charts\n");
-        let _ = writeln!(s, "All charts are also in `report.html` (self-contained).\n");
+        let _ = writeln!(
+            s,
+            "All charts are also in `report.html` (self-contained).\n"
+        );
         for (stem, title) in charts {
-            let _ = writeln!(s, "- {title}: [{stem}.svg]({stem}.svg), [{stem}.png]({stem}.png)");
+            let _ = writeln!(
+                s,
+                "- {title}: [{stem}.svg]({stem}.svg), [{stem}.png]({stem}.png)"
+            );
         }
-        if let Some((stem, title)) = charts.iter().find(|c| c.0 == "chart-overhead").or(charts.first()) {
+        if let Some((stem, title)) = charts
+            .iter()
+            .find(|c| c.0 == "chart-overhead")
+            .or(charts.first())
+        {
             let _ = writeln!(s, "\n![{title}]({stem}.svg)");
         }
     }
@@ -272,6 +299,10 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         s.push('\n');
         s.push_str(&failure::markdown(f));
     }
+    if r.micro.is_some() {
+        s.push('\n');
+        s.push_str(&micro::markdown(r));
+    }
     let _ = writeln!(s, "\n## Conditions\n");
     s.push_str(&conditions(r));
     s
@@ -285,11 +316,17 @@ pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
         crate::sys::write_atomic(&dir.join(format!("{}.svg", c.stem)), c.svg.as_bytes())?;
         crate::sys::write_atomic(&dir.join(format!("{}.png", c.stem)), &c.png)?;
     }
-    let refs: Vec<(String, String)> = charts.iter().map(|c| (c.stem.clone(), c.title.clone())).collect();
+    let refs: Vec<(String, String)> = charts
+        .iter()
+        .map(|c| (c.stem.clone(), c.title.clone()))
+        .collect();
     if let Some(f) = &r.failure {
         failure::write_charts(f, dir)?;
     }
-    crate::sys::write_atomic(&dir.join("report.md"), markdown_with_charts(r, &refs).as_bytes())?;
+    crate::sys::write_atomic(
+        &dir.join("report.md"),
+        markdown_with_charts(r, &refs).as_bytes(),
+    )?;
     crate::sys::write_atomic(&dir.join("report.html"), html::page(r, &charts).as_bytes())?;
     Ok(())
 }

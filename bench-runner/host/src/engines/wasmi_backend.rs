@@ -4,7 +4,9 @@ use super::{defined_imports, fallback_status, Backend, CallError, Export, ALLOCA
 use crate::abi::{Abort, Env};
 use crate::state::HostState;
 use crate::Error;
-use wasmi::{Caller, Config, Engine, Extern, Func, Linker, Memory, Module, Store, TypedFunc, Val, ValType};
+use wasmi::{
+    Caller, Config, Engine, Extern, Func, Linker, Memory, Module, Store, TypedFunc, Val, ValType,
+};
 
 impl wasmi::errors::HostError for Abort {}
 
@@ -46,8 +48,10 @@ impl Env for WiEnv<'_, '_> {
                 .and_then(|f| f.typed::<i32, i32>(&*self.0).ok());
             self.0.data_mut().alloc = f;
         }
-        let f = self.0.data().alloc.clone().ok_or_else(|| {
-            Abort::Trap("the plugin exports no proxy_on_memory_allocate or malloc (i32) -> i32".into())
+        let f = self.0.data().alloc.ok_or_else(|| {
+            Abort::Trap(
+                "the plugin exports no proxy_on_memory_allocate or malloc (i32) -> i32".into(),
+            )
         })?;
         match f.call(&mut *self.0, size as i32) {
             Ok(p) => Ok(p as u32),
@@ -92,9 +96,13 @@ fn base_linker(engine: &Engine) -> Result<Linker<Data>, String> {
     let mut l: Linker<Data> = Linker::new(engine);
     super::for_each_host_fn!(wrap, l);
     for m in ["wasi_snapshot_preview1", "wasi_unstable"] {
-        l.func_wrap(m, "proc_exit", |mut c: Caller<'_, Data>, code: i32| -> Result<(), wasmi::Error> {
-            crate::wasi::proc_exit(&mut WiEnv(&mut c), code).map_err(wasmi::Error::host)
-        })
+        l.func_wrap(
+            m,
+            "proc_exit",
+            |mut c: Caller<'_, Data>, code: i32| -> Result<(), wasmi::Error> {
+                crate::wasi::proc_exit(&mut WiEnv(&mut c), code).map_err(wasmi::Error::host)
+            },
+        )
         .map_err(|e| e.to_string())?;
     }
     Ok(l)
@@ -122,18 +130,22 @@ pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
             )));
         };
         let what = format!("{}.{}", imp.module(), imp.name());
-        let status = fallback_status(imp.module())
-            .filter(|_| ty.results() == [ValType::I32]);
+        let status = fallback_status(imp.module()).filter(|_| ty.results() == [ValType::I32]);
         linker
-            .func_new(imp.module(), imp.name(), ty, move |_, _, results| match status {
-                Some(s) => {
-                    results[0] = Val::I32(s);
-                    Ok(())
-                }
-                None => Err(wasmi::Error::host(Abort::Trap(format!(
-                    "the plugin called {what}, which this host does not implement"
-                )))),
-            })
+            .func_new(
+                imp.module(),
+                imp.name(),
+                ty,
+                move |_, _, results| match status {
+                    Some(s) => {
+                        results[0] = Val::I32(s);
+                        Ok(())
+                    }
+                    None => Err(wasmi::Error::host(Abort::Trap(format!(
+                        "the plugin called {what}, which this host does not implement"
+                    )))),
+                },
+            )
             .map_err(|e| Error::Instantiate(e.to_string()))?;
     }
     Ok(Compiled {
@@ -183,8 +195,10 @@ pub struct Instance {
     exports: Vec<Option<(Callable, (usize, usize))>>,
 }
 
-pub fn instantiate(c: &Compiled) -> Result<Instance, Error> {
-    let mut store = Store::new(&c.engine, Data::default());
+pub fn instantiate(c: &Compiled, properties: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Instance, Error> {
+    let mut data = Data::default();
+    data.host.properties = properties;
+    let mut store = Store::new(&c.engine, data);
     let inst = c
         .linker
         .instantiate_and_start(&mut store, &c.module)
@@ -212,7 +226,10 @@ pub fn instantiate(c: &Compiled) -> Result<Instance, Error> {
 impl Backend for Instance {
     fn call(&mut self, f: Export, args: &[i32]) -> Result<Option<i32>, CallError> {
         let Some((c, _)) = self.exports[f as usize].clone() else {
-            return Err(CallError::Signature(format!("{} is not exported", f.name())));
+            return Err(CallError::Signature(format!(
+                "{} is not exported",
+                f.name()
+            )));
         };
         let s = &mut self.store;
         let a = |i: usize| args.get(i).copied().unwrap_or(0);

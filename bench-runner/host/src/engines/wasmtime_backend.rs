@@ -48,7 +48,9 @@ impl Env for WtEnv<'_, '_> {
             self.0.data_mut().alloc = f;
         }
         let f = self.0.data().alloc.clone().ok_or_else(|| {
-            Abort::Trap("the plugin exports no proxy_on_memory_allocate or malloc (i32) -> i32".into())
+            Abort::Trap(
+                "the plugin exports no proxy_on_memory_allocate or malloc (i32) -> i32".into(),
+            )
         })?;
         match f.call(&mut *self.0, size as i32) {
             Ok(p) => Ok(p as u32),
@@ -100,9 +102,13 @@ fn base_linker(engine: &Engine) -> Result<Linker<Data>, String> {
     let mut l: Linker<Data> = Linker::new(engine);
     super::for_each_host_fn!(wrap, l);
     for m in ["wasi_snapshot_preview1", "wasi_unstable"] {
-        l.func_wrap(m, "proc_exit", |mut c: Caller<'_, Data>, code: i32| -> wasmtime::Result<()> {
-            crate::wasi::proc_exit(&mut WtEnv(&mut c), code).map_err(wasmtime::Error::new)
-        })
+        l.func_wrap(
+            m,
+            "proc_exit",
+            |mut c: Caller<'_, Data>, code: i32| -> wasmtime::Result<()> {
+                crate::wasi::proc_exit(&mut WtEnv(&mut c), code).map_err(wasmtime::Error::new)
+            },
+        )
         .map_err(|e| e.to_string())?;
     }
     Ok(l)
@@ -132,15 +138,20 @@ pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
         let status = fallback_status(imp.module())
             .filter(|_| ty.results().len() == 1 && ty.results().all(|r| matches!(r, ValType::I32)));
         linker
-            .func_new(imp.module(), imp.name(), ty, move |_, _, results| match status {
-                Some(s) => {
-                    results[0] = Val::I32(s);
-                    Ok(())
-                }
-                None => Err(wasmtime::Error::new(Abort::Trap(format!(
-                    "the plugin called {what}, which this host does not implement"
-                )))),
-            })
+            .func_new(
+                imp.module(),
+                imp.name(),
+                ty,
+                move |_, _, results| match status {
+                    Some(s) => {
+                        results[0] = Val::I32(s);
+                        Ok(())
+                    }
+                    None => Err(wasmtime::Error::new(Abort::Trap(format!(
+                        "the plugin called {what}, which this host does not implement"
+                    )))),
+                },
+            )
             .map_err(|e| Error::Instantiate(format!("{e:#}")))?;
     }
     let pre = linker
@@ -193,15 +204,20 @@ pub struct Instance {
     exports: Vec<Option<(Callable, (usize, usize))>>,
 }
 
-pub fn instantiate(c: &Compiled) -> Result<Instance, Error> {
-    let mut store = Store::new(&c.engine, Data::default());
-    let inst = c.pre.instantiate(&mut store).map_err(|e| match call_error(e) {
-        CallError::Exit(code) => Error::Exit {
-            during: "instantiation (start function)",
-            code,
-        },
-        CallError::Trap(m) | CallError::Signature(m) => Error::Instantiate(m),
-    })?;
+pub fn instantiate(c: &Compiled, properties: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Instance, Error> {
+    let mut data = Data::default();
+    data.host.properties = properties;
+    let mut store = Store::new(&c.engine, data);
+    let inst = c
+        .pre
+        .instantiate(&mut store)
+        .map_err(|e| match call_error(e) {
+            CallError::Exit(code) => Error::Exit {
+                during: "instantiation (start function)",
+                code,
+            },
+            CallError::Trap(m) | CallError::Signature(m) => Error::Instantiate(m),
+        })?;
     store.data_mut().memory = inst.get_memory(&mut store, "memory");
     let exports = Export::ALL
         .iter()
@@ -219,7 +235,10 @@ pub fn instantiate(c: &Compiled) -> Result<Instance, Error> {
 impl Backend for Instance {
     fn call(&mut self, f: Export, args: &[i32]) -> Result<Option<i32>, CallError> {
         let Some((c, _)) = self.exports[f as usize].clone() else {
-            return Err(CallError::Signature(format!("{} is not exported", f.name())));
+            return Err(CallError::Signature(format!(
+                "{} is not exported",
+                f.name()
+            )));
         };
         let s = &mut self.store;
         let a = |i: usize| args.get(i).copied().unwrap_or(0);

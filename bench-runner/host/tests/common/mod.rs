@@ -56,4 +56,3 @@ pub fn plugins() -> (Vec<(String, PathBuf)>, Vec<String>) {
     }
     (found, missing)
 }
-

@@ -1,0 +1,544 @@
+//! `bench-runner peers`: our load generator next to the tools people trust (wrk, oha) against the
+//! same no-plugin Envoy listener, interleaved over rounds, Envoy on one core and the tool on another,
+//! so that anyone can check our latency, throughput and own CPU cost against theirs.
+
+use crate::cli::EnvoyArgs;
+use crate::envoy::locate;
+use crate::envoy::session::{allocate_ports, Launch};
+use crate::error::usage;
+use crate::load::{self, LoadPlan, Pace};
+use crate::paths::Project;
+use crate::stats::median;
+use crate::variants::Variant;
+use clap::Args;
+use serde::Serialize;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Args)]
+pub struct PeersArgs {
+    #[command(flatten)]
+    pub envoy: EnvoyArgs,
+    /// Rounds; each round runs every tool at every connection count, in a rotated order.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub rounds: usize,
+    /// Measured time per tool and connection count in each round (e.g. 8s, 500ms).
+    #[arg(long, default_value = "8s", value_name = "DURATION")]
+    pub duration: String,
+    /// Connection counts to compare at.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,16",
+        value_name = "LIST"
+    )]
+    pub connections: Vec<usize>,
+    /// Do not pin Envoy and the tools to separate CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One run of one tool.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    pub round: usize,
+    pub requests: u64,
+    pub errors: u64,
+    pub rps: f64,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    /// The tool's own CPU time (user + system) per request.
+    pub cpu_us_per_req: f64,
+}
+
+/// Medians over rounds for one tool at one connection count.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub tool: String,
+    pub connections: usize,
+    pub p50_us: f64,
+    pub p90_us: f64,
+    pub p99_us: f64,
+    pub rps: f64,
+    pub cpu_us_per_req: f64,
+    /// Ratios to wrk at the same connection count (None without wrk).
+    pub cpu_vs_wrk: Option<f64>,
+    pub rps_vs_wrk: Option<f64>,
+    /// p50 minus wrk's p50, µs.
+    pub p50_minus_wrk_us: Option<f64>,
+    pub errors: u64,
+    pub samples: Vec<Sample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeersReport {
+    pub date: String,
+    pub host: crate::results::Host,
+    pub envoy: String,
+    pub command: String,
+    pub rounds: usize,
+    pub duration_s: f64,
+    pub pinned: bool,
+    pub tools: Vec<ToolInfo>,
+    pub not_found: Vec<String>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ours,
+    Wrk,
+    Oha,
+}
+
+struct Tool {
+    kind: Kind,
+    info: ToolInfo,
+}
+
+/// A program on PATH, as an absolute path.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn version_of(path: &Path, arg: &str) -> String {
+    let out = Command::new(path).arg(arg).output();
+    let text = out
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+        })
+        .unwrap_or_default();
+    text.lines().next().unwrap_or("").trim().to_string()
+}
+
+/// The tools to compare: ours always, wrk and oha where installed. Returns the missing ones too.
+fn detect() -> (Vec<Tool>, Vec<String>) {
+    let mut tools = vec![Tool {
+        kind: Kind::Ours,
+        info: ToolInfo {
+            name: "bench-runner".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            path: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        },
+    }];
+    let mut missing = vec![];
+    for (kind, name, flag) in [(Kind::Wrk, "wrk", "-v"), (Kind::Oha, "oha", "--version")] {
+        match on_path(name) {
+            Some(p) => tools.push(Tool {
+                kind,
+                info: ToolInfo {
+                    name: name.into(),
+                    version: version_of(&p, flag),
+                    path: p.display().to_string(),
+                },
+            }),
+            None => missing.push(name.to_string()),
+        }
+    }
+    (tools, missing)
+}
+
+/// wrk prints this line from its `done()` hook.
+const WRK_SCRIPT: &str = r#"done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "PEERS-JSON {\"requests\":%d,\"duration_us\":%d,\"errors\":%d,\"p50\":%d,\"p90\":%d,\"p99\":%d}\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+end
+"#;
+
+/// Runs a child pinned to `cpu`, bounded by `limit`; returns its stdout and its CPU time (user +
+/// system, from wait4's rusage), ns.
+fn run_child(
+    mut cmd: Command,
+    cpu: Option<usize>,
+    limit: Duration,
+) -> anyhow::Result<(String, u64)> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if let Some(c) = cpu {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(c, &mut set);
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
+            Ok(())
+        });
+    }
+    let program = format!("{:?}", cmd.get_program());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| usage(format!("cannot start {program} ({e})")))?;
+    let pid = child.id() as libc::pid_t;
+    // The outputs are small (a summary), so reading them after the exit cannot block the child.
+    let deadline = Instant::now() + limit;
+    let mut status = 0;
+    // SAFETY: rusage is plain data filled by wait4.
+    let mut usage_: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: waiting for our own child; status and rusage are ours.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage_) };
+        if r == pid {
+            break;
+        }
+        if r < 0 {
+            return Err(anyhow::anyhow!(
+                "waiting for {program}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        if Instant::now() > deadline || crate::sys::interrupted() {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            // SAFETY: as above.
+            unsafe { libc::wait4(pid, &mut status, 0, &mut usage_) };
+            crate::sys::check_interrupted()?;
+            return Err(usage(format!("{program} did not finish within {limit:?}")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = std::io::Read::read_to_string(&mut s, &mut out);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut s, &mut err);
+    }
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        return Err(usage(format!(
+            "{program} failed (wait status {status}): {}",
+            err.lines()
+                .chain(out.lines())
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        )));
+    }
+    let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+    Ok((out, tv(usage_.ru_utime) + tv(usage_.ru_stime)))
+}
+
+struct Setup<'a> {
+    url: String,
+    port: u16,
+    duration: Duration,
+    cpu: Option<usize>,
+    script: &'a Path,
+}
+
+fn run_ours(s: &Setup, c: usize, round: usize) -> anyhow::Result<Sample> {
+    let warmup = Duration::from_secs(1).min(s.duration / 4);
+    let plan = LoadPlan {
+        addr: ([127, 0, 0, 1], s.port).into(),
+        host: format!("127.0.0.1:{}", s.port),
+        path: "/".into(),
+        connections: c,
+        pace: Pace::Closed,
+        warmup,
+        duration: Some(s.duration),
+        requests: None,
+        max_duration: warmup + s.duration + Duration::from_secs(30),
+        timeout: Duration::from_secs(5),
+        expect_status: 200,
+        expect_body: Some(Variant::baseline().expect_body.into_bytes()),
+        cpu: s.cpu,
+        cpu_probe_pid: None,
+        http2: false,
+    };
+    let o = load::run(&plan, None)?;
+    let m = o.summarize(plan.pace);
+    Ok(Sample {
+        round,
+        requests: m.requests,
+        errors: m.errors,
+        rps: m.rps,
+        p50_us: m.latency_us.p50,
+        p90_us: m.latency_us.p90,
+        p99_us: m.latency_us.p99,
+        cpu_us_per_req: m.tool_cpu_us_per_req,
+    })
+}
+
+fn run_wrk(path: &str, s: &Setup, c: usize, round: usize) -> anyhow::Result<Sample> {
+    let mut cmd = Command::new(path);
+    // wrk takes whole seconds.
+    cmd.args(["-t1", "-c", &c.to_string(), "-d"])
+        .arg(format!("{}s", s.duration.as_secs_f64().round().max(1.0)))
+        .args(["--timeout", "5s", "-s"])
+        .arg(s.script)
+        .arg(&s.url);
+    let (out, cpu_ns) = run_child(cmd, s.cpu, s.duration + Duration::from_secs(30))?;
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("PEERS-JSON "))
+        .ok_or_else(|| usage(format!("wrk printed no summary: {}", out.trim())))?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let num = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let requests = num("requests") as u64;
+    Ok(Sample {
+        round,
+        requests,
+        errors: num("errors") as u64,
+        rps: requests as f64 / (num("duration_us") / 1e6),
+        p50_us: num("p50"),
+        p90_us: num("p90"),
+        p99_us: num("p99"),
+        cpu_us_per_req: cpu_ns as f64 / 1000.0 / requests.max(1) as f64,
+    })
+}
+
+fn run_oha(path: &str, s: &Setup, c: usize, round: usize) -> anyhow::Result<Sample> {
+    let mut cmd = Command::new(path);
+    cmd.args([
+        "--no-tui",
+        "--output-format",
+        "json",
+        "-c",
+        &c.to_string(),
+        "-z",
+    ])
+    .arg(format!("{}ms", s.duration.as_millis()))
+    .arg(&s.url);
+    let (out, cpu_ns) = run_child(cmd, s.cpu, s.duration + Duration::from_secs(30))?;
+    let v: serde_json::Value = serde_json::from_str(out.trim())
+        .map_err(|e| usage(format!("oha's JSON output could not be read ({e})")))?;
+    let ok: u64 = v["statusCodeDistribution"]
+        .as_object()
+        .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
+        .unwrap_or(0);
+    let errors: u64 = v["errorDistribution"]
+        .as_object()
+        .map(|m| m.values().filter_map(|x| x.as_u64()).sum())
+        .unwrap_or(0);
+    let q = |k: &str| v["latencyPercentiles"][k].as_f64().unwrap_or(f64::NAN) * 1e6;
+    let requests = ok + errors;
+    Ok(Sample {
+        round,
+        requests,
+        errors,
+        rps: v["summary"]["requestsPerSec"].as_f64().unwrap_or(f64::NAN),
+        p50_us: q("p50"),
+        p90_us: q("p90"),
+        p99_us: q("p99"),
+        cpu_us_per_req: cpu_ns as f64 / 1000.0 / requests.max(1) as f64,
+    })
+}
+
+pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
+    let duration = crate::cli::parse_duration("--duration", &a.duration).map_err(usage)?;
+    if duration < Duration::from_millis(200) {
+        return Err(usage("--duration must be at least 200ms"));
+    }
+    if a.rounds == 0 {
+        return Err(usage("--rounds must be at least 1"));
+    }
+    if a.connections.is_empty() || a.connections.contains(&0) {
+        return Err(usage("--connections: give counts of at least 1, e.g. 1,16"));
+    }
+    let envoy_bin = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
+    let (tools, not_found) = detect();
+    if !not_found.is_empty() {
+        eprintln!(
+            "not found on PATH (skipped): {} — e.g. `apt-get install wrk`, `cargo install oha`",
+            not_found.join(", ")
+        );
+    }
+    let (envoy_cpu, tool_cpu) = crate::measure::pinning(!a.no_pin);
+    let dir = std::env::temp_dir().join(format!("bench-runner-peers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = (|| -> anyhow::Result<PeersReport> {
+        let script = dir.join("peers.lua");
+        std::fs::write(&script, WRK_SCRIPT)?;
+        let ports = allocate_ports(2, None)?;
+        let launch = Launch {
+            project,
+            envoy: &envoy_bin,
+            dir: &dir,
+            stem: "envoy-peers",
+            admin_port: ports[0],
+            cpu: envoy_cpu,
+            log_level: "warn",
+        };
+        let mut envoy = launch.start(&[Variant::baseline().listener(ports[1])?])?;
+        let setup = Setup {
+            url: format!("http://127.0.0.1:{}/", ports[1]),
+            port: ports[1],
+            duration,
+            cpu: tool_cpu,
+            script: &script,
+        };
+        eprintln!(
+            "Envoy {} no-plugin listener {} ({}), tools on {}; {} round(s) x {:?} per tool and connection count",
+            envoy_bin.version,
+            setup.url,
+            envoy_cpu.map_or("unpinned".into(), |c| format!("core {c}")),
+            tool_cpu.map_or("unpinned".into(), |c| format!("core {c}")),
+            a.rounds,
+            duration
+        );
+        let mut samples: Vec<Vec<Vec<Sample>>> =
+            vec![vec![vec![]; a.connections.len()]; tools.len()];
+        for round in 0..a.rounds {
+            for (ci, &c) in a.connections.iter().enumerate() {
+                for k in 0..tools.len() {
+                    // Rotate the order every round so that no tool always runs first or last.
+                    let ti = (k + round) % tools.len();
+                    crate::sys::check_interrupted()?;
+                    let t = &tools[ti];
+                    let s = match t.kind {
+                        Kind::Ours => run_ours(&setup, c, round)?,
+                        Kind::Wrk => run_wrk(&t.info.path, &setup, c, round)?,
+                        Kind::Oha => run_oha(&t.info.path, &setup, c, round)?,
+                    };
+                    eprintln!(
+                        "round {}/{} c={c:<3} {:<12} {:>8.0} req/s  p50 {:>7.1} µs  CPU {:>6.2} µs/req",
+                        round + 1,
+                        a.rounds,
+                        t.info.name,
+                        s.rps,
+                        s.p50_us,
+                        s.cpu_us_per_req
+                    );
+                    samples[ti][ci].push(s);
+                    if !envoy.is_running() {
+                        return Err(usage(format!(
+                            "Envoy exited during the comparison; see {}",
+                            launch.log_path().display()
+                        )));
+                    }
+                }
+            }
+        }
+        envoy.stop();
+        let mut rows = vec![];
+        for (ci, &c) in a.connections.iter().enumerate() {
+            let mut group: Vec<Row> = tools
+                .iter()
+                .enumerate()
+                .map(|(ti, t)| row(&t.info.name, c, samples[ti][ci].clone()))
+                .collect();
+            if let Some(w) = group.iter().find(|r| r.tool == "wrk").cloned() {
+                for r in &mut group {
+                    r.cpu_vs_wrk = Some(r.cpu_us_per_req / w.cpu_us_per_req);
+                    r.rps_vs_wrk = Some(r.rps / w.rps);
+                    r.p50_minus_wrk_us = Some(r.p50_us - w.p50_us);
+                }
+            }
+            rows.extend(group);
+        }
+        Ok(PeersReport {
+            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            host: crate::results::host_info(envoy_cpu, tool_cpu),
+            envoy: envoy_bin.version.clone(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            rounds: a.rounds,
+            duration_s: duration.as_secs_f64(),
+            pinned: envoy_cpu.is_some(),
+            tools: tools.iter().map(|t| t.info.clone()).collect(),
+            not_found: not_found.clone(),
+            rows,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    let report = result?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", format_table(&report));
+    }
+    Ok(0)
+}
+
+fn row(tool: &str, c: usize, samples: Vec<Sample>) -> Row {
+    let m = |f: fn(&Sample) -> f64| median(&samples.iter().map(f).collect::<Vec<_>>());
+    Row {
+        tool: tool.into(),
+        connections: c,
+        p50_us: m(|s| s.p50_us),
+        p90_us: m(|s| s.p90_us),
+        p99_us: m(|s| s.p99_us),
+        rps: m(|s| s.rps),
+        cpu_us_per_req: m(|s| s.cpu_us_per_req),
+        cpu_vs_wrk: None,
+        rps_vs_wrk: None,
+        p50_minus_wrk_us: None,
+        errors: samples.iter().map(|s| s.errors).sum(),
+        samples,
+    }
+}
+
+/// The comparison as a Markdown table (medians over rounds), with what it was measured on.
+pub fn format_table(r: &PeersReport) -> String {
+    let mut out = format!(
+        "Medians of {} interleaved round(s) of {} s per tool, against Envoy {}'s no-plugin listener (direct_response), {}; {} x {} cores, kernel {}, {}.\n\n",
+        r.rounds,
+        r.duration_s,
+        r.envoy,
+        if r.pinned {
+            "Envoy on core 0, the tool on core 1"
+        } else {
+            "unpinned"
+        },
+        r.host.cpu_model,
+        r.host.cores,
+        r.host.kernel,
+        r.date
+    );
+    out += "| tool | conns | p50 µs | p90 µs | p99 µs | req/s | tool CPU µs/req | CPU vs wrk | req/s vs wrk | p50 − wrk's |\n";
+    out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    let ratio = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.2}x"));
+    for row in &r.rows {
+        out += &format!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.0} | {:.2} | {} | {} | {} |\n",
+            row.tool,
+            row.connections,
+            row.p50_us,
+            row.p90_us,
+            row.p99_us,
+            row.rps,
+            row.cpu_us_per_req,
+            ratio(row.cpu_vs_wrk),
+            ratio(row.rps_vs_wrk),
+            row.p50_minus_wrk_us
+                .map_or("–".into(), |v| format!("{v:+.1} µs")),
+        );
+        if row.errors > 0 {
+            out += &format!("|   ({} errors) |||||||||\n", row.errors);
+        }
+    }
+    out += "\n";
+    for t in &r.tools {
+        out += &format!("- {}: {} ({})\n", t.name, t.version, t.path);
+    }
+    if !r.not_found.is_empty() {
+        out += &format!(
+            "- not installed, so not compared: {}\n",
+            r.not_found.join(", ")
+        );
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! The load generator through a real Envoy over HTTP/2 (h2c with prior knowledge, which the
+//! listeners' `codec_type: AUTO` accepts), and `peers` against whatever peer tools are installed.
+//! Behaviour only, never timings.
+
+mod common;
+
+use bench_runner::envoy::session::{allocate_ports, Launch};
+use bench_runner::load::{self, LoadPlan, Pace};
+use bench_runner::variants::{Variant, MOCK_BODY, PASSTHROUGH_BODY};
+use common::*;
+use std::time::Duration;
+
+fn plan(port: u16, body: &str, pace: Pace) -> LoadPlan {
+    LoadPlan {
+        addr: ([127, 0, 0, 1], port).into(),
+        host: "localhost".into(),
+        path: "/".into(),
+        connections: 3,
+        pace,
+        warmup: Duration::ZERO,
+        duration: None,
+        requests: Some(60),
+        max_duration: Duration::from_secs(30),
+        timeout: Duration::from_secs(5),
+        expect_status: 200,
+        expect_body: Some(body.as_bytes().to_vec()),
+        cpu: None,
+        cpu_probe_pid: None,
+        http2: true,
+    }
+}
+
+#[test]
+fn http2_requests_get_the_plugins_body_through_envoy() {
+    let envoy = envoy();
+    let project = project();
+    let dir = tempfile::tempdir().unwrap();
+    let variants = [Variant::baseline(), Variant::lua("mock").unwrap()];
+    let ports = allocate_ports(3, None).unwrap();
+    let listeners: Vec<_> = variants
+        .iter()
+        .zip(&ports[1..])
+        .map(|(v, p)| v.listener(*p).unwrap())
+        .collect();
+    let launch = Launch {
+        project: &project,
+        envoy: &envoy,
+        dir: dir.path(),
+        stem: "h2",
+        admin_port: ports[0],
+        cpu: None,
+        log_level: "info",
+    };
+    let mut e = launch.start(&listeners).unwrap();
+
+    for (port, body) in [(ports[1], PASSTHROUGH_BODY), (ports[2], MOCK_BODY)] {
+        let o = load::run(&plan(port, body, Pace::Closed), None).unwrap();
+        assert_eq!((o.ok, o.errors.total()), (60, 0), "{port}: {:?}", o.errors);
+        let o = load::run(&plan(port, body, Pace::Open { rate: 500.0 }), None).unwrap();
+        assert_eq!((o.ok, o.errors.total()), (60, 0), "{port}: {:?}", o.errors);
+    }
+    // the plugin's body is really checked over HTTP/2: another body is an error
+    let o = load::run(&plan(ports[2], PASSTHROUGH_BODY, Pace::Closed), None).unwrap();
+    assert_eq!((o.ok, o.errors.body), (0, 60));
+
+    // and the command line speaks HTTP/2 too
+    let url = format!("http://127.0.0.1:{}/", ports[2]);
+    let out = run(&[
+        "load",
+        &url,
+        "--http2",
+        "-n",
+        "20",
+        "--warmup",
+        "0s",
+        "--expect-body",
+        MOCK_BODY,
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (s["ok"].as_u64(), s["errors"].as_u64()),
+        (Some(20), Some(0))
+    );
+    e.stop();
+}
+
+#[test]
+fn peers_compares_against_the_installed_tools_and_names_the_missing_ones() {
+    let o = run(&[
+        "peers",
+        "--rounds",
+        "1",
+        "--duration",
+        "1s",
+        "--connections",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = r["rows"].as_array().unwrap();
+    let ours = rows.iter().find(|x| x["tool"] == "bench-runner").unwrap();
+    assert!(ours["samples"][0]["requests"].as_u64() > Some(0), "{ours}");
+    assert_eq!(ours["errors"], 0);
+    for tool in ["wrk", "oha"] {
+        let installed = rows.iter().any(|x| x["tool"] == tool);
+        let missing = r["not_found"].as_array().unwrap().iter().any(|x| x == tool);
+        assert!(
+            installed != missing,
+            "{tool} is either compared or listed as missing"
+        );
+        if installed {
+            let row = rows.iter().find(|x| x["tool"] == tool).unwrap();
+            assert!(row["samples"][0]["requests"].as_u64() > Some(0), "{row}");
+        }
+    }
+
+    let o = run(&["peers", "--rounds", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("--rounds"), "{}", text(&o));
+}
