@@ -188,6 +188,9 @@ pub struct ReadmeArgs {
     /// README to update (default: the project's README.md).
     #[arg(long, value_name = "FILE")]
     pub readme: Option<PathBuf>,
+    /// A `failure` run folder whose matrix goes into the README's failure section.
+    #[arg(long, value_name = "DIR")]
+    pub failure_run: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

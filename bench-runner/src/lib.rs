@@ -106,7 +106,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 .run
                 .clone()
                 .unwrap_or_else(|| project.results_dir().join("latest"));
-            readme::command(&project, &run, &readme)
+            readme::command(&project, &run, &readme, a.failure_run.as_deref())
         }
         Command::Failure(a) => failure::command(&project, &a),
         Command::Peers(a) => peers::command(&project, &a),

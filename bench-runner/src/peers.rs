@@ -362,9 +362,14 @@ pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
     let envoy_bin = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
     let (tools, not_found) = detect();
     if !not_found.is_empty() {
+        let how = |t: &String| match t.as_str() {
+            "wrk" => "wrk (`apt-get install wrk`)".to_string(),
+            "oha" => "oha (`cargo install oha`)".to_string(),
+            other => other.to_string(),
+        };
         eprintln!(
-            "not found on PATH (skipped): {} — e.g. `apt-get install wrk`, `cargo install oha`",
-            not_found.join(", ")
+            "not found on PATH, so not compared: {}",
+            not_found.iter().map(how).collect::<Vec<_>>().join(", ")
         );
     }
     let (envoy_cpu, tool_cpu) = crate::measure::pinning(!a.no_pin);

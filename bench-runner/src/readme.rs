@@ -107,7 +107,39 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
     s
 }
 
-pub fn command(project: &Project, run: &Path, readme: &Path) -> anyhow::Result<u8> {
+/// The failure matrix of a standalone `failure` run folder (its failure.json).
+pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("failure.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        usage(format!(
+            "--failure-run: cannot read {} ({e})",
+            path.display()
+        ))
+    })?;
+    let run: crate::failure::FailureRun = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "--failure-run: {} is not a failure.json ({e})",
+            path.display()
+        ))
+    })?;
+    let rel = project.rel(dir);
+    let f = &run.failure;
+    Ok(format!(
+        "Run `{rel}`, started {}: {} ({} cores), Envoy {}.\n\n{}\nEvery scenario, the runaway plugins and the timeline charts: [`{rel}/report.md`]({rel}/report.md); raw data: [`{rel}/failure.json`]({rel}/failure.json).",
+        f.started_at,
+        run.host.cpu_model,
+        run.host.cores,
+        f.envoy_version,
+        crate::report::failure::matrix(f)
+    ))
+}
+
+pub fn command(
+    project: &Project,
+    run: &Path,
+    readme: &Path,
+    failure_run: Option<&Path>,
+) -> anyhow::Result<u8> {
     let r = Results::read(run)?;
     let run_dir = if run.is_dir() {
         run.to_path_buf()
