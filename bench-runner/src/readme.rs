@@ -157,6 +157,11 @@ pub fn command(
         out = replace_region(&out, name, &body)
             .map_err(|e| usage(format!("{}: {e}", readme.display())))?;
     }
+    if let Some(dir) = failure_run {
+        let body = failure_region(project, dir)?;
+        out = replace_region(&out, "failure", &body)
+            .map_err(|e| usage(format!("{}: {e}", readme.display())))?;
+    }
     crate::sys::write_atomic(readme, out.as_bytes())?;
     eprintln!("updated {} from {}", readme.display(), run_dir.display());
     Ok(0)
