@@ -372,6 +372,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         failure: None,
         micro: None,
     };
+    let load_at_start = loadavg();
     if envoy_cpu.is_none() {
         results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
     }
@@ -485,6 +486,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     }
     results.variants = results::summarize(&infos, &results.rounds, profile.seed);
     results.finished_at = Some(now_rfc3339());
+    results.notes.push(load_note(&load_at_start));
     let interrupted = matches!(
         outcome
             .as_ref()
@@ -524,6 +526,28 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
             Err(e)
         }
     }
+}
+
+/// The 1-minute load average; other work on the machine moves latency figures a lot.
+fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+fn load_note(at_start: &f64) -> String {
+    let (start, end) = (*at_start, loadavg());
+    let busy = start.max(end) > crate::sys::online_cpus() as f64 * 0.75;
+    format!(
+        "1-minute load average {start:.2} at the start, {end:.2} at the end ({} CPUs){}",
+        crate::sys::online_cpus(),
+        if busy {
+            ": the machine was busy with other work, so latency figures are inflated; CPU per request is the steadier figure"
+        } else {
+            ""
+        }
+    )
 }
 
 fn progress_bar(total: u64) -> ProgressBar {

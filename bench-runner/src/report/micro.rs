@@ -94,7 +94,7 @@ pub fn request_table(m: &MicroSection, r: &Results) -> String {
     head.push_str(" through Envoy: CPU overhead µs/req [95% CI] |");
     rule.push_str("---:|");
     let _ = writeln!(s, "{head}\n{rule}");
-    for wl in plugin_host::workload::WORKLOADS {
+    for wl in &m.settings.workloads {
         for imp in implementations(m) {
             let _ = write!(s, "| {imp} | {wl} |");
             for e in &m.engines {
