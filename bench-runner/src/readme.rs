@@ -91,10 +91,22 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
         })
         .unwrap_or_default();
     charts.sort();
-    if !charts.is_empty() {
-        let _ = writeln!(s);
-        for c in &charts {
-            let _ = writeln!(s, "![{}]({rel}/{c})", c.trim_end_matches(".svg"));
+    // One chart embedded (the overheads with their intervals); the others linked.
+    if let Some(main) = charts.iter().find(|c| c.contains("overhead")) {
+        let _ = writeln!(s, "\n![overhead per variant with 95% intervals]({rel}/{main})");
+    }
+    let others: Vec<String> = charts
+        .iter()
+        .filter(|c| !c.contains("overhead"))
+        .map(|c| format!("[{}]({rel}/{c})", c.trim_end_matches(".svg")))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(s, "\nMore charts: {}.", others.join(" · "));
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(s, "\nNotes recorded with the run:\n");
+        for n in &r.notes {
+            let _ = writeln!(s, "- {n}");
         }
     }
     if !r.skipped.is_empty() {

@@ -34,8 +34,15 @@ pub fn check_interrupted() -> anyhow::Result<()> {
     }
 }
 
+/// CPUs online on the machine (not the calling thread's affinity, which pinning narrows to one).
 pub fn online_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 {
+        n as usize
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
 }
 
 /// Pins the calling thread (pid 0) or a process to one CPU.
