@@ -93,7 +93,10 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
     charts.sort();
     // One chart embedded (the overheads with their intervals); the others linked.
     if let Some(main) = charts.iter().find(|c| c.contains("overhead")) {
-        let _ = writeln!(s, "\n![overhead per variant with 95% intervals]({rel}/{main})");
+        let _ = writeln!(
+            s,
+            "\n![overhead per variant with 95% intervals]({rel}/{main})"
+        );
     }
     let others: Vec<String> = charts
         .iter()
