@@ -1,8 +1,10 @@
 //! `micro`: the plugins measured in-process on the `plugin-host` proxy-wasm host, without Envoy, on
 //! every engine it has (wasmtime Cranelift, wasmtime Winch, wasmi). The same three benchmarks as
 //! `cargo bench -p plugin-host`, as a fixed-iteration loop: after a warm-up that also calibrates the
-//! number of operations per batch, that number is fixed and `batches` batches are timed; a figure is
-//! the median of the batch means with a percentile-bootstrap 95% interval.
+//! number of operations per batch, that number is fixed and `batches` batches are timed, one batch
+//! of every figure per round in a seeded shuffled order (so a shared machine's drift spreads over
+//! all figures alike); a figure is the median of its batch means with a percentile-bootstrap 95%
+//! interval.
 //!
 //! - `request` (workloads mock, headers): context create, request headers, done, log, delete;
 //! - `configure` (configs small, 8k): `proxy_on_configure` on a freshly started VM;
@@ -198,35 +200,84 @@ impl MicroSection {
     }
 }
 
-/// Times `op` in batches: a warm-up (at least `warmup`, at least 3 operations) estimates the cost of
-/// one operation, which fixes the batch size; then `batches` batches. `op` returns the duration it
-/// wants counted (so setup work can be excluded).
-fn time_batches(
-    s: &MicroSettings,
-    mut op: impl FnMut() -> anyhow::Result<Duration>,
-) -> anyhow::Result<(u64, Vec<f64>)> {
-    let warmup = Duration::from_secs_f64(s.warmup_ms / 1000.0);
-    let start = Instant::now();
-    let mut n = 0u64;
-    let mut counted = Duration::ZERO;
-    while n < 3 || (start.elapsed() < warmup && n < 1_000_000) {
-        counted += op()?;
-        n += 1;
-    }
-    let per_op = counted.as_secs_f64() / n as f64;
-    let ops = ((s.batch_target_ms / 1000.0) / per_op.max(1e-9))
-        .round()
-        .clamp(1.0, 10_000_000.0) as u64;
-    let mut means = Vec::with_capacity(s.batches);
-    for _ in 0..s.batches {
-        crate::sys::check_interrupted()?;
-        let mut total = Duration::ZERO;
-        for _ in 0..ops {
-            total += op()?;
+/// One figure being measured: what one operation is, and the state it needs.
+enum Op {
+    /// A configured VM answering `workload::request()`.
+    Request(Box<Vm>),
+    /// `proxy_on_configure` with this configuration on a freshly started VM (start not timed).
+    Configure(String),
+    /// Instantiation plus VM start.
+    Instantiate,
+}
+
+struct Task {
+    plugin: usize,
+    engine: String,
+    module: std::rc::Rc<Module>,
+    benchmark: &'static str,
+    workload: String,
+    op: Op,
+    ops_per_batch: u64,
+    means: Vec<f64>,
+}
+
+impl Task {
+    /// One operation; returns the time that counts (setup excluded).
+    fn once(&mut self) -> anyhow::Result<Duration> {
+        match &mut self.op {
+            Op::Request(vm) => {
+                let req = workload::request();
+                let t = Instant::now();
+                std::hint::black_box(vm.request(std::hint::black_box(&req))?);
+                Ok(t.elapsed())
+            }
+            Op::Configure(config) => {
+                let mut vm = started(&self.module)?;
+                let t = Instant::now();
+                let ok = vm.configure(config.as_bytes())?;
+                let d = t.elapsed();
+                if !ok {
+                    anyhow::bail!("the plugin rejected the {} configuration", self.workload);
+                }
+                Ok(d)
+            }
+            Op::Instantiate => {
+                let t = Instant::now();
+                let vm = started(&self.module)?;
+                let d = t.elapsed();
+                drop(vm);
+                Ok(d)
+            }
         }
-        means.push(total.as_secs_f64() * 1e6 / ops as f64);
     }
-    Ok((ops, means))
+
+    /// Warm-up (at least `warmup_ms`, at least 3 operations) that fixes the batch size.
+    fn calibrate(&mut self, s: &MicroSettings) -> anyhow::Result<()> {
+        let warmup = Duration::from_secs_f64(s.warmup_ms / 1000.0);
+        let start = Instant::now();
+        let mut n = 0u64;
+        let mut counted = Duration::ZERO;
+        while n < 3 || (start.elapsed() < warmup && n < 1_000_000) {
+            counted += self.once()?;
+            n += 1;
+        }
+        let per_op = counted.as_secs_f64() / n as f64;
+        self.ops_per_batch = ((s.batch_target_ms / 1000.0) / per_op.max(1e-9))
+            .round()
+            .clamp(1.0, 10_000_000.0) as u64;
+        Ok(())
+    }
+
+    /// One timed batch: its mean µs per operation is recorded.
+    fn batch(&mut self) -> anyhow::Result<()> {
+        let mut total = Duration::ZERO;
+        for _ in 0..self.ops_per_batch {
+            total += self.once()?;
+        }
+        self.means
+            .push(total.as_secs_f64() * 1e6 / self.ops_per_batch as f64);
+        Ok(())
+    }
 }
 
 fn started(m: &Module) -> anyhow::Result<Vm> {
@@ -248,8 +299,19 @@ fn loaded(m: &Module, config: &str) -> anyhow::Result<Vm> {
     Ok(vm)
 }
 
-/// Measures every built plugin on every selected engine. Never fails for one plugin or engine: what
-/// cannot run is listed in `skipped` (and `modules[].error`).
+fn is_interrupted(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<crate::error::Error>(),
+        Some(crate::error::Error::Interrupted)
+    )
+}
+
+/// Measures every built plugin on every selected engine. Each module is compiled once per engine
+/// (and must start and accept the mock configuration to count as runnable); then every figure is
+/// warmed up and calibrated, and the timed batches are interleaved: each of `batches` rounds runs
+/// one batch of every figure in a seeded shuffled order, so drift of a shared machine spreads over
+/// all figures alike. Never fails for one plugin or engine: what cannot run is listed in `skipped`
+/// (and `modules[].error`).
 pub fn measure(
     built: &[Built],
     s: &MicroSettings,
@@ -263,7 +325,7 @@ pub fn measure(
         entries: vec![],
         skipped: vec![],
     };
-    let mut seed = s.seed;
+    let mut tasks: Vec<Task> = Vec::new();
     for id in &s.engines {
         let kind = EngineKind::from_id(id).ok_or_else(|| usage(format!("unknown engine {id}")))?;
         section.engines.push(MicroEngine {
@@ -280,13 +342,13 @@ pub fn measure(
                 continue;
             }
         };
-        for b in built {
+        for (pi, b) in built.iter().enumerate() {
             crate::sys::check_interrupted()?;
+            progress(&format!("{} on {id}: compile", b.name));
             let wasm = std::fs::read(&b.module)?;
             let t = Instant::now();
             let compiled = engine.compile(&wasm);
             let compile_ms = t.elapsed().as_secs_f64() * 1000.0;
-            // A module must also start and accept the mock configuration to count as runnable.
             let runnable = compiled
                 .as_ref()
                 .map_err(|e| anyhow::anyhow!("{e}"))
@@ -302,7 +364,7 @@ pub fn measure(
                 error: runnable.as_ref().err().map(|e| format!("{e:#}")),
             });
             let module = match (compiled, runnable) {
-                (Ok(m), Ok(())) => m,
+                (Ok(m), Ok(())) => std::rc::Rc::new(m),
                 (_, Err(e)) => {
                     section.skipped.push(Skipped {
                         variant: format!("{}-{id}", b.name),
@@ -312,94 +374,116 @@ pub fn measure(
                 }
                 (Err(_), Ok(())) => unreachable!("runnable implies compiled"),
             };
-            let mut record = |benchmark: &str, wl: &str, r: anyhow::Result<(u64, Vec<f64>)>| {
-                seed = seed.wrapping_add(7919);
-                match r {
-                    Ok((ops, means)) => {
-                        let est = stats::bootstrap_ci(
-                            &means,
-                            stats::median,
-                            stats::BOOTSTRAP_RESAMPLES,
-                            seed,
-                        );
-                        section.entries.push(MicroEntry {
-                            implementation: b.name.clone(),
-                            language: b.language.clone(),
-                            engine: id.clone(),
-                            benchmark: benchmark.into(),
-                            workload: wl.into(),
-                            ops_per_batch: ops,
-                            batch_us_per_op: means,
-                            us_per_op: est,
-                        });
-                        Ok(())
-                    }
-                    Err(e)
-                        if matches!(
-                            e.downcast_ref::<crate::error::Error>(),
-                            Some(crate::error::Error::Interrupted)
-                        ) =>
-                    {
-                        Err(e)
-                    }
-                    Err(e) => {
-                        section.skipped.push(Skipped {
-                            variant: format!("{}-{id}-{benchmark}-{wl}", b.name),
-                            reason: format!("{e:#}"),
-                        });
-                        Ok(())
-                    }
-                }
+            let task = |benchmark: &'static str, wl: &str, op: Op| Task {
+                plugin: pi,
+                engine: id.clone(),
+                module: module.clone(),
+                benchmark,
+                workload: wl.to_string(),
+                op,
+                ops_per_batch: 1,
+                means: Vec::with_capacity(s.batches),
             };
-            if s.benchmarks.iter().any(|x| x == "request") {
-                for wl in s.workloads.iter().map(String::as_str) {
-                    progress(&format!("{} on {id}: request {wl}", b.name));
-                    let r = (|| {
-                        let mut vm =
-                            loaded(&module, &workload::config_for(wl).unwrap_or_default())?;
-                        let req = workload::request();
-                        let first = vm.request(&req)?;
-                        workload::check(wl, &first).map_err(|e| anyhow::anyhow!(e))?;
-                        time_batches(s, || {
-                            let t = Instant::now();
-                            std::hint::black_box(vm.request(std::hint::black_box(&req))?);
-                            Ok(t.elapsed())
-                        })
-                    })();
-                    record("request", wl, r)?;
+            let has = |x: &str| s.benchmarks.iter().any(|b| b == x);
+            if has("request") {
+                for wl in &s.workloads {
+                    let vm = loaded(&module, &workload::config_for(wl).unwrap_or_default())
+                        .and_then(|mut vm| {
+                            let first = vm.request(&workload::request())?;
+                            workload::check(wl, &first).map_err(|e| anyhow::anyhow!(e))?;
+                            Ok(vm)
+                        });
+                    match vm {
+                        Ok(vm) => tasks.push(task("request", wl, Op::Request(Box::new(vm)))),
+                        Err(e) => section.skipped.push(Skipped {
+                            variant: format!("{}-{id}-request-{wl}", b.name),
+                            reason: format!("{e:#}"),
+                        }),
+                    }
                 }
             }
-            if s.benchmarks.iter().any(|x| x == "configure") {
-                for (label, config) in [
-                    ("small", workload::small_config()),
-                    ("8k", workload::large_config()),
-                ] {
-                    progress(&format!("{} on {id}: configure {label}", b.name));
-                    let r = time_batches(s, || {
-                        let mut vm = started(&module)?;
-                        let t = Instant::now();
-                        let ok = vm.configure(config.as_bytes())?;
-                        let d = t.elapsed();
-                        if !ok {
-                            anyhow::bail!("the plugin rejected the {label} configuration");
-                        }
-                        Ok(d)
-                    });
-                    record("configure", label, r)?;
-                }
+            if has("configure") {
+                tasks.push(task(
+                    "configure",
+                    "small",
+                    Op::Configure(workload::small_config()),
+                ));
+                tasks.push(task(
+                    "configure",
+                    "8k",
+                    Op::Configure(workload::large_config()),
+                ));
             }
-            if s.benchmarks.iter().any(|x| x == "instantiate") {
-                progress(&format!("{} on {id}: instantiate", b.name));
-                let r = time_batches(s, || {
-                    let t = Instant::now();
-                    let vm = started(&module)?;
-                    let d = t.elapsed();
-                    drop(vm);
-                    Ok(d)
-                });
-                record("instantiate", "-", r)?;
+            if has("instantiate") {
+                tasks.push(task("instantiate", "-", Op::Instantiate));
             }
         }
+    }
+
+    // A figure whose operation fails is dropped with the reason; an interruption stops everything.
+    fn fail(failed: &mut [Option<String>], i: usize, e: anyhow::Error) -> anyhow::Result<()> {
+        if is_interrupted(&e) {
+            return Err(e);
+        }
+        failed[i] = Some(format!("{e:#}"));
+        Ok(())
+    }
+    let mut failed: Vec<Option<String>> = vec![None; tasks.len()];
+    for (i, t) in tasks.iter_mut().enumerate() {
+        crate::sys::check_interrupted()?;
+        progress(&format!(
+            "{} on {}: warm-up {} {}",
+            built[t.plugin].name, t.engine, t.benchmark, t.workload
+        ));
+        if let Err(e) = t.calibrate(s) {
+            fail(&mut failed, i, e)?;
+        }
+    }
+    let mut rng = stats::Rng::new(s.seed);
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    for round in 0..s.batches {
+        progress(&format!(
+            "round {}/{} of timed batches",
+            round + 1,
+            s.batches
+        ));
+        rng.shuffle(&mut order);
+        for &i in &order {
+            crate::sys::check_interrupted()?;
+            if failed[i].is_some() {
+                continue;
+            }
+            if let Err(e) = tasks[i].batch() {
+                fail(&mut failed, i, e)?;
+            }
+        }
+    }
+
+    for (i, t) in tasks.into_iter().enumerate() {
+        let b = &built[t.plugin];
+        if let Some(why) = &failed[i] {
+            section.skipped.push(Skipped {
+                variant: format!("{}-{}-{}-{}", b.name, t.engine, t.benchmark, t.workload),
+                reason: why.clone(),
+            });
+            continue;
+        }
+        let est = stats::bootstrap_ci(
+            &t.means,
+            stats::median,
+            stats::BOOTSTRAP_RESAMPLES,
+            s.seed.wrapping_add(7919 * (i as u64 + 1)),
+        );
+        section.entries.push(MicroEntry {
+            implementation: b.name.clone(),
+            language: b.language.clone(),
+            engine: t.engine,
+            benchmark: t.benchmark.into(),
+            workload: t.workload,
+            ops_per_batch: t.ops_per_batch,
+            batch_us_per_op: t.means,
+            us_per_op: est,
+        });
     }
     Ok(section)
 }
@@ -744,7 +828,9 @@ mod tests {
             .is_some_and(|e| e.contains("unreachable"))));
         assert_eq!(m.skipped.len(), 3);
         assert!(m.skipped.iter().all(|k| k.variant.starts_with("bad-")));
-        assert!(seen.iter().any(|w| w == "good on wasmi: request mock"));
+        assert!(seen
+            .iter()
+            .any(|w| w == "good on wasmi: warm-up request mock"));
         // The section round-trips through results.json.
         let r = standalone_results(
             "2026-01-01T00:00:00Z".into(),

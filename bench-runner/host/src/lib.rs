@@ -365,12 +365,60 @@ impl Vm {
         Ok(r.is_none_or(|v| v != 0))
     }
 
+    /// Adds another plugin to this VM, as Envoy does for listeners that share a `vm_id`: a new root
+    /// context (context create, `proxy_on_vm_start`, `proxy_on_configure` with `config`). Returns
+    /// its root context id, or None when the plugin rejected the configuration.
+    pub fn add_root(&mut self, config: &[u8]) -> Result<Option<i32>, Error> {
+        if !self.started && !self.start(b"")? {
+            return Err(Error::StartFailed(self.last_log_suffix()));
+        }
+        let root = self.next_context_id();
+        {
+            let st = self.backend.host();
+            st.plugin_config = config.to_vec();
+            st.phase = Phase::Configuring;
+        }
+        let vm_config_len = self.backend.host_ref().vm_config.len() as i32;
+        self.call(
+            Export::ContextCreate,
+            &[root, 0],
+            "proxy_on_context_create (root)",
+        )?;
+        let started = self
+            .call_if_exported(Export::VmStart, &[root, vm_config_len], "proxy_on_vm_start")?
+            .is_none_or(|v| v != 0);
+        let configured = started
+            && self
+                .call_if_exported(
+                    Export::Configure,
+                    &[root, config.len() as i32],
+                    "proxy_on_configure",
+                )?
+                .is_none_or(|v| v != 0);
+        self.backend.host().phase = Phase::Idle;
+        Ok(configured.then_some(root))
+    }
+
+    fn next_context_id(&mut self) -> i32 {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(2);
+        id
+    }
+
     /// One request through the filter: context create, request headers (end of stream), done, log,
     /// delete. A trap in any of them is an error and fails the VM (as Envoy's fail-closed policy).
     pub fn request(&mut self, req: &Request<'_>) -> Result<Outcome, Error> {
-        let id = self.next_id;
-        self.next_id = self.next_id.wrapping_add(1).max(2);
-        let root = self.root_id;
+        self.request_in(self.root_id, req)
+    }
+
+    /// The root context that [`Vm::configure`] configures and [`Vm::request`] uses.
+    pub fn request_root(&self) -> i32 {
+        self.root_id
+    }
+
+    /// [`Vm::request`] for the plugin of root context `root` (see [`Vm::add_root`]).
+    pub fn request_in(&mut self, root: i32, req: &Request<'_>) -> Result<Outcome, Error> {
+        let id = self.next_context_id();
         let header_count = {
             let st = self.backend.host();
             let h = &mut st.request_headers.pairs;

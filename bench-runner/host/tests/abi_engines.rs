@@ -219,3 +219,44 @@ fn a_trapping_start_function_is_an_error() {
         );
     }
 }
+
+/// Replies with the root context id its HTTP context was created under, and counts configures.
+const ROOTS: &str = r#"
+(module
+  (import "env" "proxy_send_local_response"
+    (func $reply (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $parent (mut i32) (i32.const 0))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_on_context_create") (param $ctx i32) (param $parent i32)
+    (if (local.get $parent) (then (global.set $parent (local.get $parent)))))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (i32.store8 (i32.const 0x100) (global.get $parent))
+    (drop (call $reply (i32.const 200) (i32.const 0) (i32.const 0) (i32.const 0x100) (i32.const 1)
+      (i32.const 0) (i32.const 0) (i32.const -1)))
+    (i32.const 1)))
+"#;
+
+#[test]
+fn several_root_contexts_share_one_vm() {
+    let wasm = wat::parse_str(ROOTS).unwrap();
+    for kind in EngineKind::ALL {
+        let mut v = Vm::load(kind, &wasm, b"{}").unwrap();
+        let first = v.request_root();
+        let a = v.add_root(b"{}").unwrap().expect("accepted");
+        let b = v.add_root(b"{}").unwrap().expect("accepted");
+        assert!(
+            first != a && a != b && first != b,
+            "{kind}: {first} {a} {b}"
+        );
+        for root in [a, first, b] {
+            let out = v.request_in(root, &req()).unwrap();
+            assert_eq!(out.local_reply.unwrap().body, vec![root as u8], "{kind}");
+        }
+    }
+    // A rejected configuration gives no root, and the VM stays usable.
+    let mut v = vm(EngineKind::Cranelift, "m");
+    assert_eq!(v.add_root(b"r").unwrap(), None);
+    assert!(v.request(&req()).is_ok());
+}

@@ -4,6 +4,9 @@
 //! here (prefix /foo -> default/foo, /bar -> default/bar, else default/other, each answering 200
 //! "passthrough" when the plugin lets the request continue).
 //!
+//! Each case runs on a fresh VM, and then all of them again in one VM with a root context per case
+//! (as Envoy shares a VM between listeners with the same `vm_id`).
+//!
 //! A plugin that is not built is skipped with a message, unless `CI` is set: then it fails (CI
 //! builds every plugin first with `cargo run -p bench-runner -- build`).
 
@@ -87,11 +90,17 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
             vm.logs().last()
         ));
     }
+    let root = vm.request_root();
+    check_requests(&mut vm, root, case)
+}
+
+/// Sends a case's requests to the plugin of root context `root`; Err describes the first mismatch.
+fn check_requests(vm: &mut plugin_host::Vm, root: i32, case: &Case) -> Result<(), String> {
     for (path, authority, status, body) in &case.requests {
         let req = Request::get(authority, path, Some(route_of(path)));
         let before = vm_headers_for(&req);
         let out = vm
-            .request(&req)
+            .request_in(root, &req)
             .map_err(|e| format!("{path} (Host {authority}): {e}"))?;
         let (got_status, got_body) = match (&out.local_reply, out.action) {
             (Some(r), _) => (r.status as u64, r.body.clone()),
@@ -128,6 +137,65 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// True when a case's configuration makes the plugin trap (its VM cannot be shared).
+fn crashes(case: &Case) -> bool {
+    serde_json::from_str::<Value>(&case.config)
+        .ok()
+        .and_then(|v| v.get("crash_every").and_then(Value::as_u64))
+        .unwrap_or(0)
+        > 0
+}
+
+/// Every case in ONE VM, as Envoy runs listeners that share a `vm_id`: each case's configuration
+/// gets its own root context, all are configured first, then each case's requests go to its root.
+/// This catches a plugin that keeps one configuration per VM instead of per root context.
+fn run_shared(module: &plugin_host::Module, cases: &[Case]) -> Vec<(String, String)> {
+    let mut failures = Vec::new();
+    let mut vm = match module.instantiate() {
+        Ok(vm) => vm,
+        Err(e) => return vec![("(shared VM)".into(), e.to_string())],
+    };
+    let mut roots = Vec::new();
+    for case in cases.iter().filter(|c| !crashes(c)) {
+        vm.clear_logs();
+        match vm.add_root(case.config.as_bytes()) {
+            Ok(Some(_)) if case.rejected => {
+                failures.push((case.name.clone(), "the configuration was accepted".into()))
+            }
+            Ok(Some(root)) => roots.push((root, case)),
+            Ok(None) if case.rejected => {
+                let lines = vm
+                    .logs()
+                    .iter()
+                    .filter(|l| l.message.contains("mock-response: invalid configuration"))
+                    .count();
+                if lines != 1 {
+                    failures.push((
+                        case.name.clone(),
+                        format!(
+                            "rejected, but logged {lines} invalid-configuration lines (want 1)"
+                        ),
+                    ));
+                }
+            }
+            Ok(None) => failures.push((
+                case.name.clone(),
+                format!("a valid configuration was rejected: {:?}", vm.logs().last()),
+            )),
+            Err(e) => {
+                failures.push((case.name.clone(), e.to_string()));
+                return failures;
+            }
+        }
+    }
+    for (root, case) in roots {
+        if let Err(why) = check_requests(&mut vm, root, case) {
+            failures.push((case.name.clone(), why));
+        }
+    }
+    failures
 }
 
 /// The headers the host builds for a request (to check the plugin removed what it added).
@@ -199,9 +267,17 @@ fn conformance(kind: EngineKind) {
         if let Err(why) = crash_check(&module) {
             failures.push(format!("{name} on {kind} / crash_every 2 traps: {why}"));
         }
+        for (case, why) in run_shared(&module, &cases) {
+            failures.push(format!(
+                "{name} on {kind} / {case} (one VM shared by every case): {why}"
+            ));
+        }
         ran.push(format!("{name} {passed}/{}", cases.len()));
     }
-    eprintln!("conformance through the host on {kind}: {}", ran.join(", "));
+    eprintln!(
+        "conformance through the host on {kind} (a fresh VM per case, then one VM shared by all cases): {}",
+        ran.join(", ")
+    );
     assert!(
         failures.is_empty(),
         "{} disagreement(s) with the conformance cases:\n{}",

@@ -176,7 +176,7 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "## In-process micro-benchmarks (no Envoy)\n");
     let _ = writeln!(
         s,
-        "The same modules on {}: {}. Each figure is the median over {} timed batches of the mean time per operation (batch size fixed after a warm-up of {} ms to last about {} ms), with a bootstrap 95% interval. A request is context create, request headers (end of stream), done, log and delete for `{}`; Envoy's own networking (~85 µs) is not in these figures.\n",
+        "The same modules on {}: {}. Each figure is the median over {} timed batches of the mean time per operation (batch size fixed after a warm-up of {} ms to last about {} ms; each round runs one batch of every figure in a shuffled order), with a bootstrap 95% interval. A request is context create, request headers (end of stream), done, log and delete for `{}`; Envoy's own networking (~85 µs) is not in these figures.\n",
         m.host,
         m.engines
             .iter()
