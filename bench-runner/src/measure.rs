@@ -486,7 +486,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     }
     results.variants = results::summarize(&infos, &results.rounds, profile.seed);
     results.finished_at = Some(now_rfc3339());
-    results.notes.push(load_note(&load_at_start));
+    results.notes.push(load_note(load_at_start));
     let interrupted = matches!(
         outcome
             .as_ref()
@@ -536,8 +536,8 @@ fn loadavg() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn load_note(at_start: &f64) -> String {
-    let (start, end) = (*at_start, loadavg());
+fn load_note(start: f64) -> String {
+    let end = loadavg();
     let busy = start.max(end) > crate::sys::online_cpus() as f64 * 0.75;
     format!(
         "1-minute load average {start:.2} at the start, {end:.2} at the end ({} CPUs){}",
