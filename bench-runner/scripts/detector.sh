@@ -1,33 +1,96 @@
 #!/usr/bin/env bash
 # Proves the regression detector (issue 6): false alarms on identical runs and detection of injected
-# slowdowns (the Rust plugin's `spin` knob), all with the quick profile.
+# slowdowns (the Rust plugin's `spin` knob), all with the quick profile and `compare`'s default
+# thresholds (or the COMPARE_FLAGS given).
 #
-#   bench-runner/scripts/detector.sh SPIN_2US SPIN_5US [PAIRS]
+#   bench-runner/scripts/detector.sh SPIN_2US SPIN_5US [PAIRS] [OUT]
 #
-# SPIN_* are the `spin` values calibrated to add about +2 us and +5 us of Envoy CPU per request
-# (see README). Writes every run under target/detector/ and prints the table that goes into README.
+# SPIN_* are the `spin` values calibrated to add about +2 us and +5 us of Envoy CPU per request (see
+# README). Runs 1 + PAIRS quick runs without spin and PAIRS with each spin, interleaved (base, +2, +5 in a
+# rotating order) so that drift hits every kind alike; the runs go under target/detector/. Pairs:
+# identical = base i-1 vs base i; injected = base i vs slow i. Writes into OUT (default
+# results/measurements/detector-<date>/): every comparison (compare --format json), the runs'
+# results.json (runs.tar.gz), and detector.md, the table `bench-runner readme --detector OUT` puts into
+# the README.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 spin2=${1:?spin for +2 us}; spin5=${2:?spin for +5 us}; pairs=${3:-20}
-out=target/detector; mkdir -p "$out"
-br() { cargo run -q -p bench-runner -- "$@"; }
+out=${4:-results/measurements/detector-$(date -u +%Y%m%d)}
+runs=target/detector/$(basename "$out")
+mkdir -p "$runs" "$out/comparisons"
+cargo build -q -p bench-runner  # the dev profile is optimised (see Cargo.toml)
+br=${CARGO_TARGET_DIR:-target}/debug/bench-runner
 run() { # name spin
-  [ -f "$out/$1/results.json" ] || br run --profile quick --only rust --spin "$2" --out "$out/$1" >/dev/null
+  if [ ! -f "$runs/$1/results.json" ]; then
+    echo "$(date -u +%H:%M:%S) run $1 (spin $2)" >&2
+    "$br" run --profile quick --only rust --spin "$2" --out "$runs/$1" >"$runs/$1.log" 2>&1 ||
+      { echo "run $1 failed; see $runs/$1.log" >&2; exit 1; }
+  fi
 }
-for i in $(seq 0 "$pairs"); do run "base-$i" 0; done
-for i in $(seq 1 $(( (pairs + 1) / 2 ))); do run "slow2-$i" "$spin2"; run "slow5-$i" "$spin5"; done
-
-verdict() { # base new -> prints 1 if compare found a regression, 0 if not
-  if br compare "$1" "$2" >/dev/null 2>&1; then echo 0; else [ $? -eq 1 ] && echo 1 || echo err; fi
-}
-fa=0; for i in $(seq 1 "$pairs"); do fa=$(( fa + $(verdict "$out/base-$((i-1))" "$out/base-$i") )); done
-d2=0; d5=0; n=$(( (pairs + 1) / 2 ))
-for i in $(seq 1 "$n"); do
-  d2=$(( d2 + $(verdict "$out/base-$i" "$out/slow2-$i") ))
-  d5=$(( d5 + $(verdict "$out/base-$i" "$out/slow5-$i") ))
+run base-0 0
+for i in $(seq 1 "$pairs"); do
+  case $(( i % 3 )) in
+    0) run "base-$i" 0; run "slow2-$i" "$spin2"; run "slow5-$i" "$spin5" ;;
+    1) run "slow2-$i" "$spin2"; run "slow5-$i" "$spin5"; run "base-$i" 0 ;;
+    2) run "slow5-$i" "$spin5"; run "base-$i" 0; run "slow2-$i" "$spin2" ;;
+  esac
 done
-echo "| pairs of quick runs (rust-v8-mock) | regressions flagged |"
-echo "|---|---|"
-echo "| identical (spin 0 vs spin 0) | $fa of $pairs (false alarms) |"
-echo "| +2 us injected (spin $spin2) | $d2 of $n |"
-echo "| +5 us injected (spin $spin5) | $d5 of $n |"
+
+# shellcheck disable=SC2086 # COMPARE_FLAGS is a list of flags
+cmp() { # kind base new
+  local f="$out/comparisons/$1-$(basename "$3").json" rc=0
+  "$br" compare ${COMPARE_FLAGS:-} --format json "$2" "$3" >"$f" || rc=$?
+  [ "$rc" -le 1 ] || { echo "compare $2 $3 failed (exit $rc)" >&2; exit 1; }
+}
+rm -f "$out"/comparisons/*.json
+for i in $(seq 1 "$pairs"); do
+  cmp identical "$runs/base-$((i-1))" "$runs/base-$i"
+  cmp plus2us "$runs/base-$i" "$runs/slow2-$i"
+  cmp plus5us "$runs/base-$i" "$runs/slow5-$i"
+done
+tar -czf "$out/runs.tar.gz" -C "$runs" $(cd "$runs" && ls -d */results.json)
+
+python3 - "$out" "$spin2" "$spin5" "$pairs" "${COMPARE_FLAGS:-}" <<'EOF'
+import glob, json, os, statistics, sys
+out, spin2, spin5, pairs, flags = sys.argv[1:6]
+kinds = [("identical", "identical runs (spin 0 vs spin 0)", "false alarms"),
+         ("plus2us", f"about +2 µs injected (spin {spin2})", "detected"),
+         ("plus5us", f"about +5 µs injected (spin {spin5})", "detected")]
+metrics = ["p50", "p99", "cpu", "rps"]
+rows, mode, thresholds = [], None, None
+for kind, label, what in kinds:
+    files = sorted(glob.glob(f"{out}/comparisons/{kind}-*.json"))
+    flagged, by_metric, cpu_changes = 0, {m: 0 for m in metrics}, []
+    for f in files:
+        c = json.load(open(f))
+        mode, thresholds = c["mode"], c["thresholds"]
+        v = next(v for v in c["variants"] if v["id"] == "rust-v8-mock")
+        flagged += v["verdict"] == "regressed"
+        for m in v["metrics"]:
+            if m["verdict"] == "regressed":
+                by_metric[m["metric"]] += 1
+            if m["metric"] == "cpu":
+                cpu_changes.append(m["change"]["estimate"])
+    per = ", ".join(f"{m} {by_metric[m]}" for m in metrics)
+    rows.append(f"| {label} | {flagged} of {len(files)} ({what}) | {per} | "
+                f"{statistics.median(cpu_changes):+.1f} [{min(cpu_changes):+.1f}, {max(cpu_changes):+.1f}] |")
+def th(t):
+    v = t["value"]
+    return f"{v:g} µs" if t["kind"] == "us" else f"{v:g}%"
+thr = ", ".join(f"{m} {th(thresholds[m])}" for m in metrics)
+cmd = f"bench-runner/scripts/detector.sh {spin2} {spin5} {pairs}"
+if flags:
+    cmd = f"COMPARE_FLAGS='{flags}' " + cmd
+text = f"""Pairs of quick runs of the Rust plugin (`run --profile quick --only rust`, 5 rounds), compared with
+`bench-runner compare BASE NEW` in its `{mode}` mode (noise thresholds: {thr}). A pair is flagged when
+any figure of `rust-v8-mock` regresses (both gates: the 95% interval of the change excludes 0 and the
+change exceeds the threshold). Measured with `{cmd}`.
+
+| pairs of quick runs | regressions flagged | flagged by metric | CPU change µs/req, median [min, max] |
+|---|---|---|---|
+""" + "\n".join(rows) + "\n"
+with open(f"{out}/detector.md.tmp", "w") as fh:
+    fh.write(text)
+os.replace(f"{out}/detector.md.tmp", f"{out}/detector.md")
+print(text)
+EOF

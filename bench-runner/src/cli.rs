@@ -191,6 +191,12 @@ pub struct ReadmeArgs {
     /// A `failure` run folder whose matrix goes into the README's failure section.
     #[arg(long, value_name = "DIR")]
     pub failure_run: Option<PathBuf>,
+    /// A folder from `peers --out DIR` whose table goes into the README's load-generator section.
+    #[arg(long, value_name = "DIR")]
+    pub peers: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/detector.sh` whose table goes into the README's regression-detection section.
+    #[arg(long, value_name = "DIR")]
+    pub detector: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -106,7 +106,12 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 .run
                 .clone()
                 .unwrap_or_else(|| project.results_dir().join("latest"));
-            readme::command(&project, &run, &readme, a.failure_run.as_deref())
+            let extra = readme::Extra {
+                failure_run: a.failure_run.as_deref(),
+                peers: a.peers.as_deref(),
+                detector: a.detector.as_deref(),
+            };
+            readme::command(&project, &run, &readme, &extra)
         }
         Command::Failure(a) => failure::command(&project, &a),
         Command::Peers(a) => peers::command(&project, &a),

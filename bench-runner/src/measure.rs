@@ -1,7 +1,9 @@
 //! The measurement method behind `run`: one Envoy with a listener per variant; R rounds, each visiting
 //! every variant in a shuffled order; per visit a latency phase (open loop at a moderate rate) and a
-//! saturation phase (closed loop) whose Envoy CPU time is read from /proc; overheads are paired by
-//! round against the baseline and summarised as medians with bootstrap intervals.
+//! saturation phase (closed loop, throughput); then the round's CPU phase, short closed-loop slices
+//! alternating between the variants, whose Envoy CPU time is read from /proc (see
+//! [`results::CpuPhase`]); overheads are paired by round against the baseline and summarised as
+//! medians with bootstrap intervals.
 
 use crate::cli::{ProfileName, RunArgs};
 use crate::envoy::session::{allocate_ports, Launch};
@@ -10,7 +12,9 @@ use crate::error::{usage, Error};
 use crate::load::{self, LoadPlan, LoadSummary, Pace};
 use crate::paths::Project;
 use crate::plugins;
-use crate::results::{self, EnvoyInfo, Phase, Profile, Results, RoundRecord, RunnerBuild, Skipped};
+use crate::results::{
+    self, CpuPhase, EnvoyInfo, Phase, Profile, Results, RoundRecord, RunnerBuild, Skipped,
+};
 use crate::stats::Rng;
 use crate::variants::{Variant, WORKLOADS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,11 +26,12 @@ use std::time::Duration;
 pub const KNOWN_RUNTIMES: [&str; 4] = ["v8", "wamr", "wasmtime", "wavm"];
 
 pub fn profile(name: ProfileName) -> Profile {
-    let (rounds, workloads, lat_window, sat_window): (usize, &[&str], f64, f64) = match name {
-        ProfileName::Quick => (5, &["mock"], 0.8, 0.5),
-        ProfileName::Default => (8, &WORKLOADS, 1.2, 0.8),
-        ProfileName::Full => (20, &WORKLOADS, 3.0, 2.0),
-    };
+    let (rounds, workloads, lat_window, sat_window, cpu_slices): (usize, &[&str], f64, f64, usize) =
+        match name {
+            ProfileName::Quick => (5, &["mock"], 0.8, 0.5, 10),
+            ProfileName::Default => (8, &WORKLOADS, 1.2, 0.8, 12),
+            ProfileName::Full => (20, &WORKLOADS, 3.0, 2.0, 30),
+        };
     Profile {
         name: format!("{name:?}").to_lowercase(),
         rounds,
@@ -43,6 +48,12 @@ pub fn profile(name: ProfileName) -> Profile {
             warmup_s: 0.2,
             window_s: sat_window,
         },
+        cpu: Some(CpuPhase {
+            slices: cpu_slices,
+            requests: 2000,
+            connections: 16,
+            warmup_ms: 10,
+        }),
         timeout_s: 5.0,
         seed: 1,
         pin: true,
@@ -186,6 +197,61 @@ fn measure_phase(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadSummary,
         _ => f64::NAN,
     };
     Ok((summary, cpu))
+}
+
+struct CpuSlices<'a> {
+    envoy: &'a mut Envoy,
+    phase: &'a CpuPhase,
+    variants: &'a [Variant],
+    ports: &'a [u16],
+    timeout: f64,
+    cpu: Option<usize>,
+    http2: bool,
+    rng: &'a mut Rng,
+    log: &'a Path,
+}
+
+/// One round's CPU phase: `slices` times every variant in a fresh shuffled order, a closed-loop burst
+/// of `requests` requests; returns Envoy's CPU µs per request of every slice, per variant index.
+fn cpu_slices(c: &mut CpuSlices) -> anyhow::Result<Vec<Vec<f64>>> {
+    let mut out = vec![Vec::with_capacity(c.phase.slices); c.variants.len()];
+    let mut order: Vec<usize> = (0..c.variants.len()).collect();
+    for _ in 0..c.phase.slices {
+        c.rng.shuffle(&mut order);
+        for &vi in &order {
+            crate::sys::check_interrupted()?;
+            let v = &c.variants[vi];
+            let mut plan = phase_plan(
+                &Phase {
+                    connections: c.phase.connections,
+                    rate: None,
+                    warmup_s: c.phase.warmup_ms as f64 / 1000.0,
+                    window_s: 0.0,
+                },
+                c.ports[vi],
+                &v.expect_body,
+                c.timeout,
+                c.cpu,
+                c.http2,
+            );
+            plan.duration = None;
+            plan.requests = Some(c.phase.requests);
+            let (summary, cpu) = measure_phase(c.envoy, &plan)?;
+            let running = c.envoy.is_running();
+            if summary.errors > 0 || !running {
+                return Err(usage(format!(
+                    "variant {}: {} of {} requests failed in a CPU slice{}; see {}",
+                    v.info.id,
+                    summary.errors,
+                    summary.requests + summary.errors,
+                    if running { "" } else { " and Envoy exited" },
+                    c.log.display()
+                )));
+            }
+            out[vi].push(cpu);
+        }
+    }
+    Ok(out)
 }
 
 /// A quick correctness check before measuring: each variant must answer its expected body.
@@ -382,7 +448,11 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     let per_visit = profile.latency.warmup_s
         + profile.latency.window_s
         + profile.saturation.warmup_s
-        + profile.saturation.window_s;
+        + profile.saturation.window_s
+        // a CPU slice: warm-up plus its requests at roughly 30 µs each at saturation
+        + profile.cpu.as_ref().map_or(0.0, |c| {
+            c.slices as f64 * (c.warmup_ms as f64 / 1000.0 + c.requests as f64 * 30e-6)
+        });
     let total_visits = (profile.rounds * variants.len()) as u64;
     eprintln!(
         "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
@@ -397,6 +467,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         for round in 0..profile.rounds {
             let mut order: Vec<usize> = (0..variants.len()).collect();
             rng.shuffle(&mut order);
+            let mut records = Vec::with_capacity(order.len());
             for (pos, &vi) in order.iter().enumerate() {
                 crate::sys::check_interrupted()?;
                 let v = &variants[vi];
@@ -434,17 +505,43 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
                         crate::envoy::process::log_tail(&launch.log_path(), 12)
                     )));
                 }
-                results.rounds.push(RoundRecord {
+                records.push(RoundRecord {
                     round,
                     order: pos,
                     variant: v.info.id.clone(),
                     latency,
                     saturation,
                     cpu_us_per_req: cpu,
+                    cpu_slices_us_per_req: vec![],
+                    saturation_cpu_us_per_req: cpu,
                     latency_cpu_us_per_req: latency_cpu,
                 });
                 bar.inc(1);
             }
+            if let Some(phase) = &profile.cpu {
+                bar.set_message(format!(
+                    "round {}/{} · CPU slices",
+                    round + 1,
+                    profile.rounds
+                ));
+                let slices = cpu_slices(&mut CpuSlices {
+                    envoy: &mut envoy,
+                    phase,
+                    variants: &variants,
+                    ports: &ports[1..],
+                    timeout: profile.timeout_s,
+                    cpu: load_cpu,
+                    http2,
+                    rng: &mut rng,
+                    log: &launch.log_path(),
+                })?;
+                // `records` is in visit order; slices are per variant index.
+                for (rec, &vi) in records.iter_mut().zip(&order) {
+                    rec.cpu_us_per_req = crate::stats::median(&slices[vi]);
+                    rec.cpu_slices_us_per_req = slices[vi].clone();
+                }
+            }
+            results.rounds.append(&mut records);
             results.variants = results::summarize(&infos, &results.rounds, profile.seed);
             results.write(&json_path)?;
             if bar.is_hidden() {

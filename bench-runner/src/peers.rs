@@ -11,7 +11,7 @@ use crate::paths::Project;
 use crate::stats::median;
 use crate::variants::Variant;
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -41,10 +41,14 @@ pub struct PeersArgs {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also save the comparison in DIR: peers.json (every sample) and peers.md (the table), for
+    /// `bench-runner readme --peers DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// One run of one tool.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     pub round: usize,
     pub requests: u64,
@@ -56,18 +60,20 @@ pub struct Sample {
     /// p50 after wrk's coordinated-omission correction (wrk 4 adds, for every response slower than
     /// twice the mean per-connection interval, synthetic samples one interval apart below it, before
     /// it reports percentiles). wrk's own p50 is already this; ours is computed the same way from our
-    /// raw histogram, so the two compare like with like.
+    /// raw histogram, so the two compare like with like. Null (NaN) for tools other than ours.
+    #[serde(with = "crate::stats::nan_as_null")]
     pub p50_wrk_style_us: f64,
     /// The tool's own CPU time (user + system) per request.
     pub cpu_us_per_req: f64,
 }
 
 /// Medians over rounds for one tool at one connection count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
     pub tool: String,
     pub connections: usize,
     pub p50_us: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
     pub p50_wrk_style_us: f64,
     pub p90_us: f64,
     pub p99_us: f64,
@@ -82,14 +88,14 @@ pub struct Row {
     pub samples: Vec<Sample>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
     pub path: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PeersReport {
     pub date: String,
     pub host: crate::results::Host,
@@ -492,12 +498,45 @@ pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
     })();
     let _ = std::fs::remove_dir_all(&dir);
     let report = result?;
+    if let Some(out) = &a.out {
+        save(out, &report)?;
+        eprintln!("wrote {}/peers.json and peers.md", out.display());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", format_table(&report));
     }
     Ok(0)
+}
+
+/// Writes `peers.json` and `peers.md` into `dir` (each atomically).
+pub fn save(dir: &Path, report: &PeersReport) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| usage(format!("--out: cannot create {} ({e})", dir.display())))?;
+    crate::sys::write_atomic(
+        &dir.join("peers.json"),
+        serde_json::to_string_pretty(report)?.as_bytes(),
+    )?;
+    crate::sys::write_atomic(&dir.join("peers.md"), format_table(report).as_bytes())?;
+    Ok(())
+}
+
+/// Reads a folder written by [`save`] (or a peers.json file).
+pub fn load(path: &Path) -> anyhow::Result<PeersReport> {
+    let file = if path.is_dir() {
+        path.join("peers.json")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        usage(format!(
+            "cannot read {} ({e}); write one with `bench-runner peers --out DIR`",
+            file.display()
+        ))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{} is not a peers.json ({e})", file.display())))
 }
 
 fn row(tool: &str, c: usize, samples: Vec<Sample>) -> Row {
@@ -517,6 +556,35 @@ fn row(tool: &str, c: usize, samples: Vec<Sample>) -> Row {
         errors: samples.iter().map(|s| s.errors).sum(),
         samples,
     }
+}
+
+/// The load generator's targets against wrk (CPU per request at the highest connection count no more
+/// than wrk's; p50 at one connection within 3 µs of wrk's), each stated as met or not with its figure.
+pub fn targets(r: &PeersReport) -> String {
+    let ours = |c: usize| {
+        r.rows
+            .iter()
+            .find(|x| x.tool == "bench-runner" && x.connections == c)
+    };
+    let mut out = String::new();
+    let met = |ok: bool| if ok { "met" } else { "NOT met" };
+    if let Some(row) = r.rows.iter().map(|x| x.connections).max().and_then(ours) {
+        if let Some(ratio) = row.cpu_vs_wrk {
+            out += &format!(
+                "- target: our CPU per request at c={} no more than wrk's: {} ({:.2}x wrk)\n",
+                row.connections,
+                met(ratio <= 1.0),
+                ratio
+            );
+        }
+    }
+    if let Some(d) = ours(1).and_then(|row| row.p50_minus_wrk_us) {
+        out += &format!(
+            "- target: our p50 at c=1 within 3 µs of wrk's: {} ({d:+.1} µs)\n",
+            met(d.abs() <= 3.0)
+        );
+    }
+    out
 }
 
 /// The comparison as a Markdown table (medians over rounds), with what it was measured on.
@@ -567,6 +635,7 @@ pub fn format_table(r: &PeersReport) -> String {
 below every response slower than twice the mean interval per connection), which raises its p50 when \
 the machine stalls; the wrk-style column applies the same correction to our raw histogram, and the \
 p50 difference to wrk is taken on it. Our plain p50 is uncorrected.\n\n";
+    out += &targets(r);
     for t in &r.tools {
         out += &format!("- {}: {} ({})\n", t.name, t.version, t.path);
     }

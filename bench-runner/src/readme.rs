@@ -149,12 +149,51 @@ pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
     ))
 }
 
-pub fn command(
-    project: &Project,
-    run: &Path,
-    readme: &Path,
-    failure_run: Option<&Path>,
-) -> anyhow::Result<u8> {
+/// The load generator next to wrk / oha: a folder written by `bench-runner peers --out DIR`.
+pub fn peers_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let r = crate::peers::load(dir)?;
+    let rel = project.rel(dir);
+    Ok(format!(
+        "Measured with `{}`; raw data: [`{rel}/peers.json`]({rel}/peers.json).\n\n{}",
+        display_command(&r.command),
+        crate::peers::format_table(&r)
+    ))
+}
+
+/// The regression detector's calibration: a folder written by `bench-runner/scripts/detector.sh`
+/// (its detector.md, generated from the saved comparisons).
+pub fn detector_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("detector.md");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        usage(format!(
+            "--detector: cannot read {} ({e}); write it with bench-runner/scripts/detector.sh",
+            path.display()
+        ))
+    })?;
+    let rel = project.rel(dir);
+    Ok(format!(
+        "{}\n\nEvery comparison: [`{rel}/`]({rel}/).",
+        text.trim_end()
+    ))
+}
+
+/// `bench-runner peers ...` as the user types it (the recorded argv starts with the binary's path).
+fn display_command(argv: &str) -> String {
+    match argv.split_once(' ') {
+        Some((_, rest)) => format!("cargo run -p bench-runner -- {rest}"),
+        None => "cargo run -p bench-runner".into(),
+    }
+}
+
+/// Optional regions, each from its own saved measurement.
+#[derive(Debug, Default)]
+pub struct Extra<'a> {
+    pub failure_run: Option<&'a Path>,
+    pub peers: Option<&'a Path>,
+    pub detector: Option<&'a Path>,
+}
+
+pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> anyhow::Result<u8> {
     let r = Results::read(run)?;
     let run_dir = if run.is_dir() {
         run.to_path_buf()
@@ -172,10 +211,22 @@ pub fn command(
         out = replace_region(&out, name, &body)
             .map_err(|e| usage(format!("{}: {e}", readme.display())))?;
     }
-    if let Some(dir) = failure_run {
-        let body = failure_region(project, dir)?;
-        out = replace_region(&out, "failure", &body)
-            .map_err(|e| usage(format!("{}: {e}", readme.display())))?;
+    let optional = [
+        (
+            "failure",
+            extra.failure_run.map(|d| failure_region(project, d)),
+        ),
+        ("peers", extra.peers.map(|d| peers_region(project, d))),
+        (
+            "detector",
+            extra.detector.map(|d| detector_region(project, d)),
+        ),
+    ];
+    for (name, body) in optional {
+        if let Some(body) = body {
+            out = replace_region(&out, name, &body?)
+                .map_err(|e| usage(format!("{}: {e}", readme.display())))?;
+        }
     }
     crate::sys::write_atomic(readme, out.as_bytes())?;
     eprintln!("updated {} from {}", readme.display(), run_dir.display());

@@ -92,8 +92,12 @@ pub struct Profile {
     pub workloads: Vec<String>,
     /// Latency at a fixed moderate rate (open loop, coordinated-omission corrected).
     pub latency: Phase,
-    /// Saturation (closed loop): throughput and Envoy CPU per request.
+    /// Saturation (closed loop): throughput.
     pub saturation: Phase,
+    /// Envoy CPU per request, measured in short closed-loop slices that alternate between the variants
+    /// (absent in runs from before it existed: their CPU figure is the saturation window's).
+    #[serde(default)]
+    pub cpu: Option<CpuPhase>,
     pub timeout_s: f64,
     pub seed: u64,
     pub pin: bool,
@@ -102,6 +106,19 @@ pub struct Profile {
     /// `spin` added to every plugin's configuration (0: none).
     #[serde(default)]
     pub spin: u32,
+}
+
+/// The CPU phase of every round: `slices` times, every variant in turn (a fresh order each time) gets
+/// a closed-loop burst of `requests` requests over `connections` connections, after a `warmup_ms`
+/// warm-up, and Envoy's CPU time over the burst is divided by its requests. Alternating short slices
+/// puts every variant under the same machine conditions (a noisy neighbour, CPU steal) within tens of
+/// milliseconds; a round's figure is the median of its slices.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CpuPhase {
+    pub slices: usize,
+    pub requests: u64,
+    pub connections: usize,
+    pub warmup_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,7 +144,7 @@ pub struct VariantSummary {
     pub rps: f64,
     /// Medians over rounds of the latency phase's percentiles.
     pub latency_us: LatencyUs,
-    /// Median over rounds of Envoy's CPU time per request at saturation.
+    /// Median over rounds of Envoy's CPU time per request (the CPU phase).
     #[serde(with = "crate::stats::nan_as_null")]
     pub cpu_us_per_req: f64,
     /// Versus the baseline of the same rounds; null for the baseline itself.
@@ -143,9 +160,17 @@ pub struct RoundRecord {
     pub variant: String,
     pub latency: LoadSummary,
     pub saturation: LoadSummary,
-    /// Envoy's CPU time per request over the saturation window (all Envoy threads).
+    /// Envoy's CPU time per request (all Envoy threads): the median of this round's CPU slices (see
+    /// [`CpuPhase`]), or in runs without a CPU phase the saturation window's.
     #[serde(with = "crate::stats::nan_as_null")]
     pub cpu_us_per_req: f64,
+    /// Every CPU slice of this round for this variant, µs per request, in the order measured.
+    #[serde(default)]
+    pub cpu_slices_us_per_req: Vec<f64>,
+    /// Envoy's CPU time per request over the saturation window (null in older runs, where it is
+    /// `cpu_us_per_req`).
+    #[serde(default = "nan", with = "crate::stats::nan_as_null")]
+    pub saturation_cpu_us_per_req: f64,
     /// The same over the latency window.
     #[serde(with = "crate::stats::nan_as_null")]
     pub latency_cpu_us_per_req: f64,
@@ -320,4 +345,8 @@ pub fn host_info(envoy_cpu: Option<usize>, load_cpu: Option<usize>) -> Host {
         envoy_cpu,
         load_cpu,
     }
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
