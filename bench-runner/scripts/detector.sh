@@ -12,6 +12,10 @@
 # results/measurements/detector-<date>/): every comparison (compare --format json), the runs'
 # results.json (runs.tar.gz), and detector.md, the table `bench-runner readme --detector OUT` puts into
 # the README.
+#
+# CALIBRATION="RUN0 RUN1 ..." (run folders of `run --only rust --workloads mock` with `--spin 0` first,
+# then other spins) adds the calibration to detector.md: what each spin adds to the Envoy CPU overhead
+# of spin 0; their results.json are copied into OUT/calibration/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 spin2=${1:?spin for +2 us}; spin5=${2:?spin for +5 us}; pairs=${3:-20}
@@ -50,12 +54,20 @@ for i in $(seq 1 "$pairs"); do
 done
 tar -czf "$out/runs.tar.gz" -C "$runs" $(cd "$runs" && ls -d */results.json)
 
-python3 - "$out" "$spin2" "$spin5" "$pairs" "${COMPARE_FLAGS:-}" <<'EOF'
+calibration=""
+if [ -n "${CALIBRATION:-}" ]; then
+  rm -rf "$out/calibration"; mkdir -p "$out/calibration"
+  i=0
+  for d in $CALIBRATION; do cp "$d/results.json" "$out/calibration/$i.json"; i=$((i + 1)); done
+  calibration="$out/calibration"
+fi
+
+python3 - "$out" "$spin2" "$spin5" "$pairs" "${COMPARE_FLAGS:-}" "$calibration" <<'EOF'
 import glob, json, os, statistics, sys
-out, spin2, spin5, pairs, flags = sys.argv[1:6]
+out, spin2, spin5, pairs, flags, calibration = sys.argv[1:7]
 kinds = [("identical", "identical runs (spin 0 vs spin 0)", "false alarms"),
-         ("plus2us", f"about +2 µs injected (spin {spin2})", "detected"),
-         ("plus5us", f"about +5 µs injected (spin {spin5})", "detected")]
+         ("plus2us", f"about +2 µs injected (spin {spin2} vs 0)", "detected"),
+         ("plus5us", f"about +5 µs injected (spin {spin5} vs 0)", "detected")]
 metrics = ["p50", "p99", "cpu", "rps"]
 rows, mode, thresholds = [], None, None
 for kind, label, what in kinds:
@@ -81,7 +93,34 @@ thr = ", ".join(f"{m} {th(thresholds[m])}" for m in metrics)
 cmd = f"bench-runner/scripts/detector.sh {spin2} {spin5} {pairs}"
 if flags:
     cmd = f"COMPARE_FLAGS='{flags}' " + cmd
-text = f"""Pairs of quick runs of the Rust plugin (`run --profile quick --only rust`, 5 rounds), compared with
+if calibration:
+    cmd = "CALIBRATION='RUN0 RUN1 ...' " + cmd
+cal = ""
+if calibration:
+    def ovh(f):
+        r = json.load(open(f))
+        v = next(v for v in r["variants"] if v["id"] == "rust-v8-mock")
+        return r, v["overhead"]["cpu_us_per_req"]
+    runs = [ovh(f"{calibration}/{i}.json") for i in range(len(glob.glob(f"{calibration}/*.json")))]
+    (r0, o0), rest = runs[0], runs[1:]
+    assert r0["profile"]["spin"] == 0, "the first CALIBRATION run must be --spin 0"
+    p = r0["profile"]
+    cal = (f"Calibration, {r0['started_at'][:10]} (`run --profile {p['name']} --only rust --workloads mock "
+           f"--rounds {p['rounds']} --spin K`, one run per K; runs in `calibration/`): Envoy CPU overhead "
+           f"of the Rust plugin and what the spin adds to it:\n\n"
+           "| spin K | CPU overhead µs/req [95% CI] | added µs/req | ns per spin round |\n|---:|---:|---:|---:|\n"
+           f"| 0 | {o0['estimate']:+.1f} [{o0['ci95_low']:+.1f}, {o0['ci95_high']:+.1f}] | - | - |\n")
+    for r, o in sorted(rest, key=lambda x: x[0]["profile"]["spin"]):
+        k = r["profile"]["spin"]
+        add = o["estimate"] - o0["estimate"]
+        cal += (f"| {k} | {o['estimate']:+.1f} [{o['ci95_low']:+.1f}, {o['ci95_high']:+.1f}] | "
+                f"{add:+.1f} | {add / k * 1000:.2f} |\n")
+    pts = [(r["profile"]["spin"], o["estimate"]) for r, o in runs]
+    mk = statistics.mean(k for k, _ in pts); mo = statistics.mean(o for _, o in pts)
+    slope = sum((k - mk) * (o - mo) for k, o in pts) / sum((k - mk) ** 2 for k, _ in pts)
+    cal += (f"\nLeast-squares slope over these runs: {slope * 1000:.2f} ns per spin round, so spin {spin2} adds "
+            f"about {int(spin2) * slope:.1f} µs and spin {spin5} about {int(spin5) * slope:.1f} µs per request.\n\n")
+text = cal + f"""Pairs of quick runs of the Rust plugin (`run --profile quick --only rust`, 5 rounds), compared with
 `bench-runner compare BASE NEW` in its `{mode}` mode (noise thresholds: {thr}). A pair is flagged when
 any figure of `rust-v8-mock` regresses (both gates: the 95% interval of the change excludes 0 and the
 change exceeds the threshold). Measured with `{cmd}`.

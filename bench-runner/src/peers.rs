@@ -647,3 +647,67 @@ p50 difference to wrk is taken on it. Our plain p50 is uncorrected.\n\n";
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(round: usize, p50: f64, wrk_style: f64, cpu: f64) -> Sample {
+        Sample {
+            round,
+            requests: 1000,
+            errors: 0,
+            rps: 10_000.0,
+            p50_us: p50,
+            p90_us: p50 + 10.0,
+            p99_us: p50 + 50.0,
+            p50_wrk_style_us: wrk_style,
+            cpu_us_per_req: cpu,
+        }
+    }
+
+    fn report(ours_cpu: f64, ours_p50: f64) -> PeersReport {
+        let mut ours = row("bench-runner", 1, vec![sample(0, ours_p50, ours_p50, ours_cpu)]);
+        let wrk = row("wrk", 1, vec![sample(0, 90.0, f64::NAN, 30.0)]);
+        ours.cpu_vs_wrk = Some(ours.cpu_us_per_req / wrk.cpu_us_per_req);
+        ours.p50_minus_wrk_us = Some(ours.p50_wrk_style_us - wrk.p50_us);
+        PeersReport {
+            date: "2026-11-26T00:00:00Z".into(),
+            host: crate::results::host_info(None, None),
+            envoy: "1.40.0".into(),
+            command: "bench-runner peers --rounds 1".into(),
+            rounds: 1,
+            duration_s: 1.0,
+            pinned: false,
+            tools: vec![],
+            not_found: vec!["oha".into()],
+            rows: vec![ours, wrk],
+        }
+    }
+
+    #[test]
+    fn a_saved_comparison_reads_back_with_its_missing_figures() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = report(27.0, 91.0);
+        save(dir.path(), &r).unwrap();
+        let back = load(dir.path()).unwrap();
+        assert!(back.rows[1].p50_wrk_style_us.is_nan(), "null reads back as NaN");
+        assert_eq!(back.rows[0].cpu_us_per_req, 27.0);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("peers.md")).unwrap(),
+            format_table(&back)
+        );
+        let e = load(&dir.path().join("missing")).unwrap_err().to_string();
+        assert!(e.contains("peers --out"), "{e}");
+    }
+
+    #[test]
+    fn targets_say_met_or_not_with_the_figure() {
+        let t = targets(&report(27.0, 91.0));
+        assert!(t.contains("no more than wrk's: met (0.90x wrk)"), "{t}");
+        assert!(t.contains("within 3 µs of wrk's: met (+1.0 µs)"), "{t}");
+        let t = targets(&report(33.0, 95.5));
+        assert!(t.contains("NOT met (1.10x wrk)"), "{t}");
+        assert!(t.contains("NOT met (+5.5 µs)"), "{t}");
+    }
+}

@@ -260,6 +260,26 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
     }
     assert_eq!(results["status"], "complete");
     assert_eq!(results["rounds"].as_array().unwrap().len(), 6);
+    // every round record carries its CPU slices, and its CPU figure is their median
+    let slices = results["profile"]["cpu"]["slices"].as_u64().unwrap() as usize;
+    for r in results["rounds"].as_array().unwrap() {
+        let mut xs: Vec<f64> = r["cpu_slices_us_per_req"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(xs.len(), slices, "{r}");
+        assert!(xs.iter().all(|x| *x > 0.0), "{r}");
+        xs.sort_by(f64::total_cmp);
+        let median = if slices % 2 == 1 {
+            xs[slices / 2]
+        } else {
+            (xs[slices / 2 - 1] + xs[slices / 2]) / 2.0
+        };
+        let cpu = r["cpu_us_per_req"].as_f64().unwrap();
+        assert!((cpu - median).abs() < 1e-9, "{cpu} vs median {median}: {r}");
+    }
     // the in-process micro-benchmarks (plugin-host) follow the Envoy measurements
     assert!(results["micro"]["entries"]
         .as_array()

@@ -195,10 +195,12 @@ pub struct Thresholds {
     pub rps: Threshold,
 }
 
-/// Default noise thresholds. PROVISIONAL until calibrated (issue 6, item 4: false-alarm rate over
-/// identical quick-run pairs and detection of a +2/+5 µs injected `spin`). Chosen from first
-/// observations on a 2-core shared machine: p50 and CPU overheads must resolve a few µs (a plugin adds
-/// 3-10 µs), p99 moves by tens of µs between identical runs, saturation throughput by several %.
+/// Default noise thresholds, chosen from first observations on a 2-core shared machine (p50 and CPU
+/// overheads must resolve a few µs: a plugin adds 3-10 µs; p99 moves by tens of µs between identical
+/// runs, saturation throughput by several %) and then checked, unchanged, by
+/// `bench-runner/scripts/detector.sh`: false alarms over 20 pairs of identical quick runs, detection of
+/// a `spin`-injected +2 and +5 µs (the README's detector table,
+/// `results/measurements/detector-20261126/`).
 pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     p50: Threshold::Us(2.0),
     p99: Threshold::Us(25.0),
@@ -207,8 +209,8 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
 };
 
 /// `--gross`: for CI on shared runners, fail only when a change is far outside any noise seen between
-/// identical runs (a plugin that doubles its cost, an accidental debug build). PROVISIONAL until
-/// calibrated like [`DEFAULT_THRESHOLDS`]. Equivalent flags:
+/// identical runs (a plugin that doubles its cost, an accidental debug build): several times the
+/// widest change between identical quick runs in the detector measurement. Equivalent flags:
 /// `--threshold-us p50=20,p99=200,cpu=10 --threshold-pct rps=25`.
 pub const GROSS_THRESHOLDS: Thresholds = Thresholds {
     p50: Threshold::Us(20.0),

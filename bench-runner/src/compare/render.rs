@@ -114,7 +114,7 @@ pub fn summary(c: &Comparison) -> String {
         .iter()
         .filter(|m| m.verdict == Verdict::Unchanged)
         .count();
-    let thresholds = format!("thresholds: {} (provisional until calibrated)", c.mode);
+    let thresholds = format!("thresholds: {}", c.mode);
     if c.regressions == 0 {
         return format!(
             "no regression: {} improved, {unchanged} unchanged over {} variant(s); {thresholds}",

@@ -1001,14 +1001,20 @@ fn cpu_figure(r: &Results) -> Option<BarFigure> {
             },
         })
         .collect();
-    let sat = &r.profile.saturation;
+    let how = match &r.profile.cpu {
+        Some(c) => format!(
+            "all Envoy threads, closed-loop slices of {} requests over {} connections alternating between the variants ({} per round, median)",
+            c.requests, c.connections, c.slices
+        ),
+        None => format!(
+            "all Envoy threads, closed loop over {} connections (saturation window)",
+            r.profile.saturation.connections
+        ),
+    };
     Some(BarFigure {
-        title: "Envoy CPU time per request at saturation".to_string(),
+        title: "Envoy CPU time per request".to_string(),
         subtitle: vec![
-            format!(
-                "all Envoy threads, closed loop over {} connections; grey: the baseline's CPU/request, colour: the plugin's overhead",
-                sat.connections
-            ),
+            format!("{how}; grey: the baseline's CPU/request, colour: the plugin's overhead"),
             format!("label: total µs (overhead [95% interval]); {}", rounds_note(r)),
         ],
         panels: vec![BarPanel {

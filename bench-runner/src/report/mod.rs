@@ -237,7 +237,7 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
         s,
-        "Latency percentiles are medians over rounds of the open-loop latency phase; CPU µs/req is Envoy's CPU time per request at saturation; overheads are the median over rounds of (variant − baseline of the same round) with a bootstrap 95% interval.\n"
+        "Latency percentiles are medians over rounds of the open-loop latency phase; CPU µs/req is Envoy's CPU time per request (all threads; per round the median of short closed-loop slices alternating between the variants); overheads are the median over rounds of (variant − baseline of the same round) with a bootstrap 95% interval.\n"
     );
     s.push_str(&summary_table(r));
     let _ = writeln!(s, "\n## Beside the article's figures\n");
