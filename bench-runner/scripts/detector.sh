@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 spin2=${1:?spin for +2 us}; spin5=${2:?spin for +5 us}; pairs=${3:-20}
 out=${4:-results/measurements/detector-$(date -u +%Y%m%d)}
-runs=target/detector/$(basename "$out")
+runs=${RUNS:-target/detector/$(basename "$out")}  # RUNS=DIR: reuse the runs of an earlier invocation
 mkdir -p "$runs" "$out/comparisons"
 cargo build -q -p bench-runner  # the dev profile is optimised (see Cargo.toml)
 br=${CARGO_TARGET_DIR:-target}/debug/bench-runner

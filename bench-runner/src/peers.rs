@@ -79,10 +79,12 @@ pub struct Row {
     pub p99_us: f64,
     pub rps: f64,
     pub cpu_us_per_req: f64,
-    /// Ratios to wrk at the same connection count (None without wrk).
+    /// Ratios to wrk at the same connection count, paired by round, median over rounds (None without
+    /// wrk).
     pub cpu_vs_wrk: Option<f64>,
     pub rps_vs_wrk: Option<f64>,
-    /// p50 (wrk-style, see [`Sample::p50_wrk_style_us`]) minus wrk's p50, µs.
+    /// p50 (wrk-style, see [`Sample::p50_wrk_style_us`]) minus wrk's p50 of the same round, µs, median
+    /// over rounds.
     pub p50_minus_wrk_us: Option<f64>,
     pub errors: u64,
     pub samples: Vec<Sample>,
@@ -472,13 +474,7 @@ pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
                 .collect();
             if let Some(w) = group.iter().find(|r| r.tool == "wrk").cloned() {
                 for r in &mut group {
-                    r.cpu_vs_wrk = Some(r.cpu_us_per_req / w.cpu_us_per_req);
-                    r.rps_vs_wrk = Some(r.rps / w.rps);
-                    r.p50_minus_wrk_us = Some(if r.p50_wrk_style_us.is_nan() {
-                        r.p50_us - w.p50_us
-                    } else {
-                        r.p50_wrk_style_us - w.p50_us
-                    });
+                    vs_wrk(r, &w);
                 }
             }
             rows.extend(group);
@@ -537,6 +533,33 @@ pub fn load(path: &Path) -> anyhow::Result<PeersReport> {
     })?;
     serde_json::from_str(&text)
         .map_err(|e| usage(format!("{} is not a peers.json ({e})", file.display())))
+}
+
+/// Ratios and differences to wrk, paired by round (each tool ran right after the other in a round, so
+/// the machine's drift between rounds cancels), then the median over rounds.
+fn vs_wrk(r: &mut Row, w: &Row) {
+    let paired = |f: &dyn Fn(&Sample, &Sample) -> f64| {
+        let xs: Vec<f64> = r
+            .samples
+            .iter()
+            .filter_map(|s| {
+                w.samples
+                    .iter()
+                    .find(|x| x.round == s.round)
+                    .map(|x| f(s, x))
+            })
+            .collect();
+        (!xs.is_empty()).then(|| median(&xs))
+    };
+    r.cpu_vs_wrk = paired(&|s, x| s.cpu_us_per_req / x.cpu_us_per_req);
+    r.rps_vs_wrk = paired(&|s, x| s.rps / x.rps);
+    r.p50_minus_wrk_us = paired(&|s, x| {
+        if s.p50_wrk_style_us.is_nan() {
+            s.p50_us - x.p50_us
+        } else {
+            s.p50_wrk_style_us - x.p50_us
+        }
+    });
 }
 
 fn row(tool: &str, c: usize, samples: Vec<Sample>) -> Row {
@@ -604,7 +627,7 @@ pub fn format_table(r: &PeersReport) -> String {
         r.host.kernel,
         r.date
     );
-    out += "| tool | conns | p50 µs | p50 µs, wrk-style | p90 µs | p99 µs | req/s | tool CPU µs/req | CPU vs wrk | req/s vs wrk | wrk-style p50 − wrk's |\n";
+    out += "| tool | conns | p50 µs | p50 µs, wrk-style | p90 µs | p99 µs | req/s | tool CPU µs/req | CPU vs wrk (paired) | req/s vs wrk (paired) | wrk-style p50 − wrk's (paired) |\n";
     out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     let ratio = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.2}x"));
     for row in &r.rows {
@@ -667,10 +690,13 @@ mod tests {
     }
 
     fn report(ours_cpu: f64, ours_p50: f64) -> PeersReport {
-        let mut ours = row("bench-runner", 1, vec![sample(0, ours_p50, ours_p50, ours_cpu)]);
+        let mut ours = row(
+            "bench-runner",
+            1,
+            vec![sample(0, ours_p50, ours_p50, ours_cpu)],
+        );
         let wrk = row("wrk", 1, vec![sample(0, 90.0, f64::NAN, 30.0)]);
-        ours.cpu_vs_wrk = Some(ours.cpu_us_per_req / wrk.cpu_us_per_req);
-        ours.p50_minus_wrk_us = Some(ours.p50_wrk_style_us - wrk.p50_us);
+        vs_wrk(&mut ours, &wrk);
         PeersReport {
             date: "2026-11-26T00:00:00Z".into(),
             host: crate::results::host_info(None, None),
@@ -691,7 +717,10 @@ mod tests {
         let r = report(27.0, 91.0);
         save(dir.path(), &r).unwrap();
         let back = load(dir.path()).unwrap();
-        assert!(back.rows[1].p50_wrk_style_us.is_nan(), "null reads back as NaN");
+        assert!(
+            back.rows[1].p50_wrk_style_us.is_nan(),
+            "null reads back as NaN"
+        );
         assert_eq!(back.rows[0].cpu_us_per_req, 27.0);
         assert_eq!(
             std::fs::read_to_string(dir.path().join("peers.md")).unwrap(),
@@ -699,6 +728,32 @@ mod tests {
         );
         let e = load(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(e.contains("peers --out"), "{e}");
+    }
+
+    #[test]
+    fn differences_to_wrk_are_paired_by_round() {
+        // Round 1 is slow for both tools: paired, it cancels; unpaired medians would not.
+        let mut ours = row(
+            "bench-runner",
+            1,
+            vec![
+                sample(0, 100.0, 100.0, 30.0),
+                sample(1, 200.0, 200.0, 60.0),
+                sample(2, 101.0, 101.0, 30.0),
+            ],
+        );
+        let wrk = row(
+            "wrk",
+            1,
+            vec![
+                sample(0, 99.0, f64::NAN, 30.0),
+                sample(1, 199.0, f64::NAN, 60.0),
+                sample(2, 100.0, f64::NAN, 30.0),
+            ],
+        );
+        vs_wrk(&mut ours, &wrk);
+        assert_eq!(ours.p50_minus_wrk_us, Some(1.0));
+        assert_eq!(ours.cpu_vs_wrk, Some(1.0));
     }
 
     #[test]

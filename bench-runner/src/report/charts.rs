@@ -1015,7 +1015,10 @@ fn cpu_figure(r: &Results) -> Option<BarFigure> {
         title: "Envoy CPU time per request".to_string(),
         subtitle: vec![
             format!("{how}; grey: the baseline's CPU/request, colour: the plugin's overhead"),
-            format!("label: total µs (overhead [95% interval]); {}", rounds_note(r)),
+            format!(
+                "label: total µs (overhead [95% interval]); {}",
+                rounds_note(r)
+            ),
         ],
         panels: vec![BarPanel {
             caption: "CPU µs per request".to_string(),
@@ -1024,8 +1027,14 @@ fn cpu_figure(r: &Results) -> Option<BarFigure> {
         }],
         legend: vec![
             ("baseline CPU/request".to_string(), LegendKind::Box(LIGHT)),
-            ("plugin overhead (colour: language)".to_string(), LegendKind::Box(PALETTE[1])),
-            ("95% interval of the overhead".to_string(), LegendKind::Whisker),
+            (
+                "plugin overhead (colour: language)".to_string(),
+                LegendKind::Box(PALETTE[1]),
+            ),
+            (
+                "95% interval of the overhead".to_string(),
+                LegendKind::Whisker,
+            ),
         ],
         x_fmt: fmt_plain,
     })
