@@ -268,6 +268,21 @@ mod tests {
 
     proptest! {
         #[test]
+        fn identical_grouped_samples_contain_zero_and_a_shift_is_found(
+            groups in prop::collection::vec(prop::collection::vec(-10f64..10.0, 1..12), 2..8),
+            seed in any::<u64>(),
+        ) {
+            let e = hierarchical_bootstrap(&groups, &groups, 300, seed);
+            prop_assert_eq!(e.estimate, 0.0);
+            prop_assert!(e.contains(0.0), "{:?}", e);
+            // every value shifted by more than the whole spread: the interval is entirely above 0
+            let up: Vec<Vec<f64>> = groups.iter().map(|g| g.iter().map(|x| x + 25.0).collect()).collect();
+            let e = hierarchical_bootstrap(&groups, &up, 300, seed);
+            prop_assert!((e.estimate - 25.0).abs() < 1e-9, "{:?}", e);
+            prop_assert!(e.ci95_low > 0.0, "{:?}", e);
+        }
+
+        #[test]
         fn identical_samples_contain_zero_and_are_unchanged(xs in prop::collection::vec(-1e3f64..1e3, 1..20), seed in any::<u64>(), t in 0.0f64..50.0) {
             let e = shift(&xs, &xs, seed);
             prop_assert_eq!(e.estimate, 0.0);
