@@ -48,6 +48,28 @@ fn finite(xs: &[f64]) -> Vec<f64> {
     xs.iter().copied().filter(|x| x.is_finite()).collect()
 }
 
+/// No evidence either way: the interval is (-inf, +inf).
+fn no_interval(est: f64) -> Estimate {
+    Estimate {
+        estimate: est,
+        ci95_low: f64::NEG_INFINITY,
+        ci95_high: f64::INFINITY,
+    }
+}
+
+/// The 2.5% and 97.5% percentiles of the bootstrap statistics around `est`; none: no interval.
+fn percentile_interval(est: f64, mut stats: Vec<f64>) -> Estimate {
+    if stats.is_empty() {
+        return no_interval(est);
+    }
+    stats.sort_by(f64::total_cmp);
+    Estimate {
+        estimate: est,
+        ci95_low: crate::stats::quantile_sorted(&stats, 0.025),
+        ci95_high: crate::stats::quantile_sorted(&stats, 0.975),
+    }
+}
+
 /// Two-sample percentile bootstrap: `statistic(base, new)` with its 95% interval, resampling each side
 /// independently (the runs are independent). Non-finite values are dropped. With fewer than 2 values on
 /// either side the interval is (-inf, +inf): no evidence either way.
@@ -61,16 +83,12 @@ pub fn two_sample_bootstrap(
     let (base, new) = (finite(base), finite(new));
     let est = statistic(&base, &new);
     if base.len() < 2 || new.len() < 2 || resamples == 0 {
-        return Estimate {
-            estimate: est,
-            ci95_low: f64::NEG_INFINITY,
-            ci95_high: f64::INFINITY,
-        };
+        return no_interval(est);
     }
     let mut rng = Rng::new(seed);
     let mut b = vec![0.0; base.len()];
     let mut n = vec![0.0; new.len()];
-    let mut stats: Vec<f64> = (0..resamples)
+    let stats: Vec<f64> = (0..resamples)
         .map(|_| {
             for x in b.iter_mut() {
                 *x = base[rng.below(base.len())];
@@ -82,19 +100,7 @@ pub fn two_sample_bootstrap(
         })
         .filter(|s| !s.is_nan())
         .collect();
-    if stats.is_empty() {
-        return Estimate {
-            estimate: est,
-            ci95_low: f64::NEG_INFINITY,
-            ci95_high: f64::INFINITY,
-        };
-    }
-    stats.sort_by(f64::total_cmp);
-    Estimate {
-        estimate: est,
-        ci95_low: crate::stats::quantile_sorted(&stats, 0.025),
-        ci95_high: crate::stats::quantile_sorted(&stats, 0.975),
-    }
+    percentile_interval(est, stats)
 }
 
 /// Two-sample hierarchical bootstrap of the shift of medians for figures measured in groups (rounds)
@@ -120,11 +126,7 @@ pub fn hierarchical_bootstrap(
     let all = |g: &[Vec<f64>]| g.concat();
     let est = median(&all(&new)) - median(&all(&base));
     if base.len() < 2 || new.len() < 2 || resamples == 0 {
-        return Estimate {
-            estimate: est,
-            ci95_low: f64::NEG_INFINITY,
-            ci95_high: f64::INFINITY,
-        };
+        return no_interval(est);
     }
     let mut rng = Rng::new(seed);
     let mut draw = |g: &[Vec<f64>], out: &mut Vec<f64>| {
@@ -138,18 +140,13 @@ pub fn hierarchical_bootstrap(
         median(out)
     };
     let (mut b, mut n) = (Vec::new(), Vec::new());
-    let mut stats: Vec<f64> = (0..resamples)
+    let stats: Vec<f64> = (0..resamples)
         .map(|_| {
             let mb = draw(&base, &mut b);
             draw(&new, &mut n) - mb
         })
         .collect();
-    stats.sort_by(f64::total_cmp);
-    Estimate {
-        estimate: est,
-        ci95_low: crate::stats::quantile_sorted(&stats, 0.025),
-        ci95_high: crate::stats::quantile_sorted(&stats, 0.975),
-    }
+    percentile_interval(est, stats)
 }
 
 /// Which way is worse.
