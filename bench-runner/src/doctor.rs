@@ -43,10 +43,14 @@ pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
             let ok = p.check_one(r);
             line(
                 &r.name,
-                if ok {
-                    Ok(String::new())
-                } else {
-                    Err(r.fix.clone())
+                match (ok, r.install.is_empty()) {
+                    (true, _) => Ok(String::new()),
+                    (false, true) => Err(r.fix.clone()),
+                    (false, false) => Err(format!(
+                        "{} (`build`/`run` do this themselves: {})",
+                        r.fix,
+                        r.install.join(" ")
+                    )),
                 },
             );
         }

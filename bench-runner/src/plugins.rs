@@ -44,6 +44,11 @@ pub struct Requirement {
     pub name: String,
     pub check: Vec<String>,
     pub fix: String,
+    /// A command the runner may run itself when `check` fails (e.g. `rustup target add ...`): the
+    /// requirement is then installed, announced on stderr and checked again. Without it, or when it
+    /// fails, the plugin is skipped with `fix`.
+    #[serde(default)]
+    pub install: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,11 +172,57 @@ impl Plugin {
             .is_ok_and(|s| s.success())
     }
 
-    /// Runs every toolchain check; the first failing one is returned with its fix.
+    /// Runs every toolchain check. A failing one with an `install` command is installed (announced
+    /// on stderr) and checked again; the first one still failing is returned with its fix.
     pub fn check_toolchain(&self) -> Result<(), String> {
-        match self.manifest.requires.iter().find(|r| !self.check_one(r)) {
-            Some(r) => Err(format!("{} missing (fix: {})", r.name, r.fix)),
-            None => Ok(()),
+        for r in &self.manifest.requires {
+            if self.check_one(r) {
+                continue;
+            }
+            let installed = !r.install.is_empty() && self.install_one(r);
+            if !installed {
+                return Err(format!("{} missing (fix: {})", r.name, r.fix));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a requirement's `install` command in the plugin's folder, its output on stderr; true
+    /// when the check passes afterwards.
+    fn install_one(&self, r: &Requirement) -> bool {
+        let Some((prog, args)) = r.install.split_first() else {
+            return false;
+        };
+        eprintln!(
+            "plugin {}: {} missing, installing it: {}",
+            self.name,
+            r.name,
+            r.install.join(" ")
+        );
+        let ran = Command::new(prog)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::io::stderr()))
+            .status();
+        match ran {
+            Ok(s) if s.success() && self.check_one(r) => true,
+            Ok(s) => {
+                eprintln!(
+                    "plugin {}: `{}` did not install {} ({s})",
+                    self.name,
+                    r.install.join(" "),
+                    r.name
+                );
+                false
+            }
+            Err(e) => {
+                eprintln!(
+                    "plugin {}: cannot run `{prog}` ({e}) to install {}",
+                    self.name, r.name
+                );
+                false
+            }
         }
     }
 
@@ -275,6 +326,12 @@ pub fn build_all(
     only: Option<&[String]>,
     force: bool,
 ) -> anyhow::Result<(Vec<Built>, Vec<Unavailable>)> {
+    // Held while plugins are built: two runners, or the test threads of `cargo test` that each
+    // build what they need, would otherwise run one build in one folder at once (`npm ci` empties
+    // `node_modules`, two `go build -o` write one file).
+    let lock_path = project.cache().join("build").join("lock");
+    let _lock = crate::sys::FileLock::acquire(&lock_path)
+        .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
     let mut built = Vec::new();
     let mut missing = Vec::new();
     for p in discover(project)? {

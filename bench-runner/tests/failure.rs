@@ -39,7 +39,7 @@ fn assert_nothing_left(dir: &std::path::Path, upstream: &str) {
 fn every_wasm_plugin_fails_open_to_the_upstream_and_fails_closed_with_503() {
     let project = project();
     let envoy = envoy();
-    let (built, _missing) = bench_runner::plugins::build_all(&project, None, false).unwrap();
+    let built = built_all(None);
     assert!(!built.is_empty(), "no Wasm plugin could be built");
     let imps: Vec<Implementation> = built
         .iter()

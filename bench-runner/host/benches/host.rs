@@ -13,7 +13,6 @@
 //! (`cargo bench -p plugin-host -- request/rust`). Defaults are short (20 samples, 1 s) because the
 //! matrix is large; pass criterion's own flags to change them.
 
-#[path = "../tests/common/mod.rs"]
 mod common;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};

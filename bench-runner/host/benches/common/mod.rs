@@ -1,22 +1,11 @@
-//! Shared by the conformance test and the criterion benches: where the project is, which plugins are
-//! built, and the conformance listener's routes.
-#![allow(dead_code)]
+//! Where the project is and which plugins are built, for the criterion benches. (The conformance test
+//! of this host lives in `bench-runner/tests/host_conformance.rs`, where it builds the plugins through
+//! the runner instead of looking for them.)
 
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The conformance listener's routes (SPEC section 2).
-pub fn route_of(path: &str) -> &'static str {
-    if path.starts_with("/foo") {
-        "default/foo"
-    } else if path.starts_with("/bar") {
-        "default/bar"
-    } else {
-        "default/other"
-    }
 }
 
 /// (plugin folder name, module path) of every plugin; missing modules are reported separately.
@@ -49,10 +38,7 @@ pub fn plugins() -> (Vec<(String, PathBuf)>, Vec<String>) {
             "plugins not built: {}; build them with `cargo run -q -p bench-runner -- build`",
             missing.join(", ")
         );
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg} (CI is set, so this is a failure)");
-        }
-        eprintln!("SKIPPING {msg}");
+        eprintln!("benchmarking the built ones only: {msg}");
     }
     (found, missing)
 }
