@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod doctor;
 pub mod envoy;
 pub mod error;
+pub mod estimate;
 pub mod export;
 pub mod failure;
 pub mod load;

@@ -1,0 +1,194 @@
+//! How long a run will take: from its plan (phase lengths, rounds, CPU slices, the in-process part)
+//! and a short calibration of every variant's request time, announced before measuring and refined
+//! after every round from the rounds already measured. Pure arithmetic, no clock.
+
+use crate::results::{CpuPhase, Profile};
+
+/// What one variant's closed-loop burst costs here: the fixed cost of a burst (connections, the load
+/// thread's start) and the time per request, from two calibration bursts of different sizes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    pub per_burst_s: f64,
+    pub per_request_s: f64,
+}
+
+impl Calibration {
+    /// A line through two bursts `(requests, seconds)`; falls back to the larger burst's mean when
+    /// the two are too close or noise makes a term negative.
+    pub fn from_bursts(small: (u64, f64), large: (u64, f64)) -> Calibration {
+        let (n0, t0) = (small.0 as f64, small.1.max(0.0));
+        let (n1, t1) = (large.0 as f64, large.1.max(0.0));
+        let slope = if n1 > n0 { (t1 - t0) / (n1 - n0) } else { 0.0 };
+        let intercept = t0 - slope * n0;
+        if slope > 0.0 && intercept >= 0.0 {
+            Calibration {
+                per_burst_s: intercept,
+                per_request_s: slope,
+            }
+        } else {
+            Calibration {
+                per_burst_s: 0.0,
+                per_request_s: if n1 > 0.0 { t1 / n1 } else { 0.0 },
+            }
+        }
+    }
+}
+
+/// One visit of a variant in a round: the latency phase and the saturation phase (both fixed in
+/// length), each one burst.
+pub fn visit_s(p: &Profile, c: &Calibration) -> f64 {
+    p.latency.warmup_s
+        + p.latency.window_s
+        + p.saturation.warmup_s
+        + p.saturation.window_s
+        + 2.0 * c.per_burst_s
+}
+
+/// A round's CPU phase: `slices` times every variant's burst of `requests` requests after its warm-up.
+pub fn cpu_phase_s(phase: &CpuPhase, calibrations: &[Calibration]) -> f64 {
+    let per_slice: f64 = calibrations
+        .iter()
+        .map(|c| {
+            phase.warmup_ms as f64 / 1000.0
+                + c.per_burst_s
+                + phase.requests as f64 * c.per_request_s
+        })
+        .sum();
+    phase.slices as f64 * per_slice
+}
+
+/// One round: every variant's visit, then the CPU phase.
+pub fn round_s(p: &Profile, calibrations: &[Calibration]) -> f64 {
+    calibrations.iter().map(|c| visit_s(p, c)).sum::<f64>()
+        + p.cpu
+            .as_ref()
+            .map_or(0.0, |phase| cpu_phase_s(phase, calibrations))
+}
+
+/// The in-process part's plan: `figures` timed figures (module x engine x benchmark), each warmed up
+/// and then timed in `batches` batches of about `batch_ms`, plus compiling each module on each engine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MicroPlan {
+    pub figures: usize,
+    pub batches: usize,
+    pub batch_ms: f64,
+    pub warmup_ms: f64,
+    /// Module bytes summed over every (module, engine) pair that is compiled.
+    pub compiled_bytes: u64,
+}
+
+/// Seconds per compiled megabyte of module (Cranelift and Winch compile; wasmi translates lazily):
+/// a rough rate for this machine kind, so that Go's multi-megabyte modules are not estimated like a
+/// 30 kB AssemblyScript one.
+pub const COMPILE_S_PER_MB: f64 = 0.6;
+
+pub fn micro_s(m: &MicroPlan) -> f64 {
+    m.figures as f64 * (m.warmup_ms + m.batches as f64 * m.batch_ms) / 1000.0
+        + m.compiled_bytes as f64 / 1e6 * COMPILE_S_PER_MB
+}
+
+/// The remaining time after `done` of `rounds` rounds took `elapsed_s`: the mean measured round for
+/// the rest, plus what follows the rounds (`after_s`).
+pub fn remaining_s(rounds: usize, done: usize, elapsed_s: f64, after_s: f64) -> f64 {
+    if done == 0 {
+        return after_s;
+    }
+    elapsed_s / done as f64 * rounds.saturating_sub(done) as f64 + after_s
+}
+
+/// "45 s", "4 min 05 s".
+pub fn human(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {:02} s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Phase;
+
+    fn profile() -> Profile {
+        Profile {
+            name: "t".into(),
+            rounds: 2,
+            workloads: vec!["mock".into()],
+            latency: Phase {
+                connections: 4,
+                rate: Some(2000.0),
+                warmup_s: 0.3,
+                window_s: 1.2,
+            },
+            saturation: Phase {
+                connections: 16,
+                rate: None,
+                warmup_s: 0.2,
+                window_s: 0.8,
+            },
+            cpu: Some(CpuPhase {
+                slices: 10,
+                requests: 2000,
+                connections: 16,
+                warmup_ms: 10,
+            }),
+            timeout_s: 5.0,
+            seed: 1,
+            pin: true,
+            only: None,
+            protocol: "http/1.1".into(),
+            spin: 0,
+        }
+    }
+
+    #[test]
+    fn two_bursts_give_the_fixed_cost_and_the_request_time() {
+        let c = Calibration::from_bursts((20, 0.005 + 20.0 * 50e-6), (200, 0.005 + 200.0 * 50e-6));
+        assert!((c.per_burst_s - 0.005).abs() < 1e-9, "{c:?}");
+        assert!((c.per_request_s - 50e-6).abs() < 1e-12, "{c:?}");
+        // noise that would make the fixed cost negative: the mean of the larger burst instead
+        let c = Calibration::from_bursts((20, 0.0001), (200, 0.01));
+        assert_eq!(c.per_burst_s, 0.0);
+        assert!((c.per_request_s - 0.01 / 200.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_round_is_every_visit_plus_every_slice() {
+        let c = Calibration {
+            per_burst_s: 0.01,
+            per_request_s: 50e-6,
+        };
+        let p = profile();
+        // visit: 0.3 + 1.2 + 0.2 + 0.8 + 2 x 0.01 = 2.52; slice: 0.01 + 0.01 + 2000 x 50e-6 = 0.12
+        let r = round_s(&p, &[c, c]);
+        assert!((r - (2.0 * 2.52 + 10.0 * 2.0 * 0.12)).abs() < 1e-9, "{r}");
+    }
+
+    #[test]
+    fn the_rest_is_extrapolated_from_the_measured_rounds() {
+        assert_eq!(remaining_s(8, 0, 0.0, 30.0), 30.0);
+        assert!((remaining_s(8, 2, 80.0, 30.0) - (6.0 * 40.0 + 30.0)).abs() < 1e-9);
+        assert_eq!(remaining_s(8, 8, 320.0, 0.0), 0.0);
+    }
+
+    #[test]
+    fn micro_counts_batches_warmups_and_compiles() {
+        let m = MicroPlan {
+            figures: 10,
+            batches: 15,
+            batch_ms: 20.0,
+            warmup_ms: 100.0,
+            compiled_bytes: 2_000_000,
+        };
+        assert!((micro_s(&m) - (10.0 * 0.4 + 2.0 * COMPILE_S_PER_MB)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn durations_read_as_minutes_and_seconds() {
+        assert_eq!(human(44.6), "45 s");
+        assert_eq!(human(245.0), "4 min 05 s");
+        assert_eq!(human(-1.0), "0 s");
+    }
+}
