@@ -197,6 +197,9 @@ pub struct ReadmeArgs {
     /// A folder from `bench-runner/scripts/detector.sh` whose table goes into the README's regression-detection section.
     #[arg(long, value_name = "DIR")]
     pub detector: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the README's "Two commands" section.
+    #[arg(long, value_name = "DIR")]
+    pub fresh: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -111,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
                 failure_run: a.failure_run.as_deref(),
                 peers: a.peers.as_deref(),
                 detector: a.detector.as_deref(),
+                fresh: a.fresh.as_deref(),
             };
             readme::command(&project, &run, &readme, &extra)
         }
