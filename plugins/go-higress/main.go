@@ -1,11 +1,14 @@
 // mock-response in the style of the Higress article, on Higress's Go wrapper github.com/higress-group/wasm-go
 // (SetCtx / ParseConfigBy / ProcessRequestHeadersBy; its rule matcher handles `_rules_`), built with upstream
 // Go (GOOS=wasip1, c-shared) instead of TinyGo. stock_envoy.go adapts it to stock Envoy and to the suite's
-// contract (../../../shared/SPEC.md section 1, ../README.md); config.go validates the configuration.
+// contract (../../../shared/SPEC.md section 1, ../README.md); the shared module ../go-config (also used by ../go)
+// validates the configuration.
 package main
 
 import (
 	"errors"
+
+	"mockconfig"
 
 	"github.com/higress-group/proxy-wasm-go-sdk/proxywasm"
 	"github.com/higress-group/proxy-wasm-go-sdk/proxywasm/types"
@@ -34,7 +37,7 @@ var errNoGlobal = errors.New("no global config: only `_rules_` and benchmark key
 func parseConfig(json gjson.Result, config *MockConfig, log log.Log) error {
 	pluginKeys := false
 	json.ForEach(func(k, _ gjson.Result) bool {
-		pluginKeys = pluginKeys || (k.Str != "_rules_" && !benchKeys[k.Str])
+		pluginKeys = pluginKeys || (k.Str != "_rules_" && !mockconfig.IsBenchKey(k.Str))
 		return true
 	})
 	if !pluginKeys && json.Get("_rules_").Exists() {
@@ -46,7 +49,7 @@ func parseConfig(json gjson.Result, config *MockConfig, log log.Log) error {
 
 // onHttpRequestHeaders runs when the wrapper's matcher found a rule or the global config.
 func onHttpRequestHeaders(ctx wrapper.HttpContext, config MockConfig, log log.Log) types.Action {
-	if !current.cfg.headers {
+	if !current.cfg.Headers {
 		_ = proxywasm.SendHttpResponse(200, nil, []byte(config.content), -1)
 		return types.ActionPause // the article returns ActionContinue; the suite's contract says Pause
 	}

@@ -11,13 +11,15 @@ package main
 //  3. The wrapper calls the handler only when a config matched, but crash_every counts every request and
 //     spin runs on every request: both happen here, before the wrapper.
 //  4. The wrapper ignores an invalid global config when rules parse, and accepts a rule with both match
-//     keys or a match key that is not an array: we validate strictly first (config.go) and log one line.
+//     keys or a match key that is not an array: we validate strictly first (../go-config) and log one line.
 //  5. The wrapper recovers panics in its callbacks (logs and continues) unless WASM_DISABLE_PANIC_RECOVERY
 //     is "true": set it, so a failed header check traps as in the other languages.
 
 import (
 	"os"
 	"strconv"
+
+	"mockconfig"
 
 	"github.com/higress-group/proxy-wasm-go-sdk/proxywasm"
 	"github.com/higress-group/proxy-wasm-go-sdk/proxywasm/types"
@@ -30,7 +32,7 @@ func proxyABIVersion020() {}
 // pluginState is one plugin configuration's suite settings. Several plugin configurations can share a
 // VM (filters with the same vm_id), so they live with the plugin context, never in package globals.
 type pluginState struct {
-	cfg                       *config
+	cfg                       *mockconfig.Config
 	headerNames, headerValues []string
 	routeRules                bool
 }
@@ -38,7 +40,7 @@ type pluginState struct {
 var (
 	requests uint64 // VM-wide count of requests seen (crash_every)
 	// current is the state of the plugin whose request is being handled; a VM runs one call at a time.
-	current = &pluginState{cfg: &config{}}
+	current = &pluginState{cfg: &mockconfig.Config{}}
 )
 
 func setCtx[C any](name string, options ...wrapper.CtxOption[C]) {
@@ -49,7 +51,7 @@ func setCtx[C any](name string, options ...wrapper.CtxOption[C]) {
 type vm struct{ types.VMContext }
 
 func (v vm) NewPluginContext(id uint32) types.PluginContext {
-	return &plugin{PluginContext: v.VMContext.NewPluginContext(id), st: &pluginState{cfg: &config{}}}
+	return &plugin{PluginContext: v.VMContext.NewPluginContext(id), st: &pluginState{cfg: &mockconfig.Config{}}}
 }
 
 type plugin struct {
@@ -59,18 +61,18 @@ type plugin struct {
 
 func (p *plugin) OnPluginStart(size int) types.OnPluginStartStatus {
 	data, _ := proxywasm.GetPluginConfiguration() // an empty configuration is "not found": rejected below
-	cfg, err := validateConfig(data)
+	cfg, err := mockconfig.Parse(data)
 	if err != nil {
 		proxywasm.LogWarn("mock-response: invalid configuration: " + err.Error())
 		return types.OnPluginStartStatusFailed
 	}
 	st := &pluginState{cfg: cfg}
-	for i := 0; i < int(cfg.headerCnt); i++ {
+	for i := 0; i < int(cfg.HeaderCnt); i++ {
 		st.headerNames = append(st.headerNames, "x-bench-"+strconv.Itoa(i))
 		st.headerValues = append(st.headerValues, "v"+strconv.Itoa(i))
 	}
-	for _, r := range cfg.rules {
-		st.routeRules = st.routeRules || len(r.routes) > 0
+	for _, r := range cfg.Rules {
+		st.routeRules = st.routeRules || len(r.Routes) > 0
 	}
 	*p.st = *st
 	return p.PluginContext.OnPluginStart(size)
@@ -88,10 +90,10 @@ type request struct {
 func (r request) OnHttpRequestHeaders(numHeaders int, endOfStream bool) types.Action {
 	current = r.st
 	requests++
-	if r.st.cfg.crashEvery > 0 && requests%uint64(r.st.cfg.crashEvery) == 0 {
+	if r.st.cfg.CrashEvery > 0 && requests%uint64(r.st.cfg.CrashEvery) == 0 {
 		panic("mock-response: crash_every reached")
 	}
-	if r.st.cfg.spin > 0 && spinHash(r.st.cfg.spin) == 0 {
+	if r.st.cfg.Spin > 0 && mockconfig.SpinHash(r.st.cfg.Spin) == 0 {
 		proxywasm.LogInfo("mock-response: spin result was zero")
 	}
 	if r.st.routeRules {

@@ -1,9 +1,12 @@
 // mock-response on github.com/proxy-wasm/proxy-wasm-go-sdk (upstream Go >= 1.24, GOOS=wasip1, c-shared).
-// Contract: ../../../shared/SPEC.md section 1 and ../README.md. Pure logic lives in config.go.
+// Contract: ../../../shared/SPEC.md section 1 and ../README.md. Pure logic lives in the shared module
+// ../go-config (configuration, spin hash) and in match.go (host matching).
 package main
 
 import (
 	"strconv"
+
+	"mockconfig"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -19,20 +22,20 @@ var requests uint64 // VM-wide count of requests seen by OnHttpRequestHeaders (c
 
 type plugin struct {
 	types.DefaultPluginContext
-	cfg           *config
+	cfg           *mockconfig.Config
 	names, values []string // x-bench-<i>, v<i>
 }
 
 func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
-	data, _ := proxywasm.GetPluginConfiguration() // an empty configuration is "not found": parseConfig rejects it
-	cfg, err := parseConfig(data)
+	data, _ := proxywasm.GetPluginConfiguration() // an empty configuration is "not found": mockconfig.Parse rejects it
+	cfg, err := mockconfig.Parse(data)
 	if err != nil {
 		proxywasm.LogWarn("mock-response: invalid configuration: " + err.Error())
 		return types.OnPluginStartStatusFailed
 	}
 	p.cfg = cfg
 	p.names, p.values = nil, nil
-	for i := 0; i < int(p.cfg.headerCnt); i++ {
+	for i := 0; i < int(p.cfg.HeaderCnt); i++ {
 		p.names = append(p.names, "x-bench-"+strconv.Itoa(i))
 		p.values = append(p.values, "v"+strconv.Itoa(i))
 	}
@@ -49,17 +52,17 @@ type request struct {
 func (r *request) OnHttpRequestHeaders(int, bool) types.Action {
 	c := r.p.cfg
 	requests++
-	if c.crashEvery > 0 && requests%uint64(c.crashEvery) == 0 {
+	if c.CrashEvery > 0 && requests%uint64(c.CrashEvery) == 0 {
 		panic("mock-response: crash_every reached")
 	}
-	if c.spin > 0 && spinHash(c.spin) == 0 {
+	if c.Spin > 0 && mockconfig.SpinHash(c.Spin) == 0 {
 		proxywasm.LogInfo("mock-response: spin result was zero")
 	}
 	content, ok := r.match(c)
 	if !ok {
 		return types.ActionContinue
 	}
-	if !c.headers {
+	if !c.Headers {
 		_ = proxywasm.SendHttpResponse(200, nil, []byte(content), -1)
 		return types.ActionPause
 	}
@@ -79,18 +82,18 @@ func (r *request) OnHttpRequestHeaders(int, bool) types.Action {
 
 // match returns the content of the first matching rule, else the global content; ok=false: do nothing.
 // The route name and host are fetched only when a rule needs them, once per request.
-func (r *request) match(c *config) (content string, ok bool) {
+func (r *request) match(c *mockconfig.Config) (content string, ok bool) {
 	var route, host string
 	var haveRoute, haveHost bool
-	for _, ru := range c.rules {
-		if len(ru.routes) > 0 {
+	for _, ru := range c.Rules {
+		if len(ru.Routes) > 0 {
 			if !haveRoute {
 				b, _ := proxywasm.GetProperty([]string{"xds", "route_name"}) // stock Envoy: ["route_name"] is not found
 				route, haveRoute = string(b), true
 			}
-			for _, name := range ru.routes {
+			for _, name := range ru.Routes {
 				if name == route {
-					return ru.content, true
+					return ru.Content, true
 				}
 			}
 			continue
@@ -99,11 +102,11 @@ func (r *request) match(c *config) (content string, ok bool) {
 			h, _ := proxywasm.GetHttpRequestHeader(":authority")
 			host, haveHost = stripPort(h), true
 		}
-		for _, pattern := range ru.hosts {
+		for _, pattern := range ru.Hosts {
 			if hostMatches(pattern, host) {
-				return ru.content, true
+				return ru.Content, true
 			}
 		}
 	}
-	return c.content, c.hasGlobal
+	return c.Content, c.HasGlobal
 }

@@ -3,7 +3,7 @@
 //! `InvalidMemoryAccess`, never a panic. Only a nested trap (the plugin's allocator failing) or
 //! `proc_exit` abort a call; those come back to the caller of the export as an error.
 
-use crate::state::{deserialize_pairs, HostState, LocalReply, Phase};
+use crate::state::{deserialize_pairs, HeaderMap, HostState, LocalReply, Phase};
 
 /// proxy-wasm `WasmResult` codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -260,7 +260,7 @@ pub fn proxy_set_buffer_bytes<E: Env>(
 pub const MAP_REQUEST_HEADERS: i32 = 0;
 pub const MAP_RESPONSE_HEADERS: i32 = 2;
 
-fn map_mut(st: &mut HostState, kind: i32) -> Result<&mut crate::state::HeaderMap, Status> {
+fn map_mut(st: &mut HostState, kind: i32) -> Result<&mut HeaderMap, Status> {
     match (kind, st.phase) {
         (MAP_REQUEST_HEADERS, Phase::Request) => Ok(&mut st.request_headers),
         (MAP_RESPONSE_HEADERS, Phase::Request) => Ok(&mut st.response_headers),
@@ -296,12 +296,13 @@ pub fn proxy_add_header_map_value<E: Env>(
     val_ptr: i32,
     val_len: i32,
 ) -> HostResult {
-    with(env, |mem, st| {
-        let key = read(mem, key_ptr as u32, key_len as u32)?;
-        let value = read(mem, val_ptr as u32, val_len as u32)?;
-        map_mut(st, kind)?.add(key, value);
-        Ok(())
-    })
+    with_header_map(
+        env,
+        kind,
+        (key_ptr, key_len),
+        (val_ptr, val_len),
+        HeaderMap::add,
+    )
 }
 
 pub fn proxy_replace_header_map_value<E: Env>(
@@ -312,10 +313,27 @@ pub fn proxy_replace_header_map_value<E: Env>(
     val_ptr: i32,
     val_len: i32,
 ) -> HostResult {
+    with_header_map(
+        env,
+        kind,
+        (key_ptr, key_len),
+        (val_ptr, val_len),
+        HeaderMap::replace,
+    )
+}
+
+/// The shape of add and replace: read the key and the value (pointer, length), then change the map.
+fn with_header_map<E: Env>(
+    env: &mut E,
+    kind: i32,
+    (key_ptr, key_len): (i32, i32),
+    (val_ptr, val_len): (i32, i32),
+    change: impl FnOnce(&mut HeaderMap, &[u8], &[u8]),
+) -> HostResult {
     with(env, |mem, st| {
         let key = read(mem, key_ptr as u32, key_len as u32)?;
         let value = read(mem, val_ptr as u32, val_len as u32)?;
-        map_mut(st, kind)?.replace(key, value);
+        change(map_mut(st, kind)?, key, value);
         Ok(())
     })
 }
@@ -356,7 +374,7 @@ pub fn proxy_set_header_map_pairs<E: Env>(
         let data = read(mem, ptr as u32, len as u32)?;
         let pairs = deserialize_pairs(data).ok_or(Status::BadArgument)?;
         let map = map_mut(st, kind)?;
-        *map = crate::state::HeaderMap::from_pairs(&pairs);
+        *map = HeaderMap::from_pairs(&pairs);
         Ok(())
     })
 }
@@ -444,7 +462,7 @@ pub fn proxy_get_status<E: Env>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::state::{serialize_pairs, HeaderMap};
+    use crate::state::serialize_pairs;
 
     /// A fake guest: 64 KiB of memory and a bump allocator from 32 KiB; `alloc_fails` makes the
     /// allocator return 0, `alloc_traps` makes it trap.

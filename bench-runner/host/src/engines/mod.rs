@@ -1,13 +1,19 @@
 //! Engine bindings. The host functions are listed once here ([`for_each_host_fn`]) and each engine
-//! binds them with its own typed wrappers; a VM is then driven through [`Backend`].
+//! registers them with a one-line wrapper; what the engines share beyond that (the [`abi::Env`] of a
+//! call, the exports' typed fast paths, the instance behind [`Backend`]) is written once in [`common`]
+//! over the few engine calls each backend provides. A VM is then driven through [`Backend`].
+//!
+//! [`abi::Env`]: crate::abi::Env
 
+pub mod common;
 pub mod wasmi_backend;
 pub mod wasmtime_backend;
 
 use crate::state::HostState;
 
-/// Calls `$cb!($ctx, "module", "name", path::to::fn, (arg: type, ...))` for every host function that
-/// returns an i32 status. WASI functions are bound under both preview-1 module names.
+/// Calls `$cb!($ctx, "module", "name", path::to::fn, (arg: type, ...))` for every host function (all
+/// return an i32 status but `proc_exit`, which never returns). WASI functions are bound under both
+/// preview-1 module names.
 macro_rules! for_each_host_fn {
     ($cb:ident, $ctx:ident) => {
         $crate::engines::for_each_host_fn!(@env $cb, $ctx);
@@ -59,11 +65,12 @@ macro_rules! for_each_host_fn {
         $cb!($ctx, $m, "random_get", crate::wasi::random_get, (p: i32, n: i32));
         $cb!($ctx, $m, "sched_yield", crate::wasi::sched_yield, ());
         $cb!($ctx, $m, "poll_oneoff", crate::wasi::poll_oneoff, (i: i32, o: i32, n: i32, r: i32));
+        $cb!($ctx, $m, "proc_exit", crate::wasi::proc_exit, (code: i32));
     };
 }
 pub(crate) use for_each_host_fn;
 
-/// Every (module, name) the host defines itself, `proc_exit` included.
+/// Every (module, name) the host defines itself.
 pub fn defined_imports() -> Vec<(&'static str, &'static str)> {
     let mut out = Vec::new();
     macro_rules! name {
@@ -72,8 +79,6 @@ pub fn defined_imports() -> Vec<(&'static str, &'static str)> {
         };
     }
     for_each_host_fn!(name, out);
-    out.push(("wasi_snapshot_preview1", "proc_exit"));
-    out.push(("wasi_unstable", "proc_exit"));
     out
 }
 

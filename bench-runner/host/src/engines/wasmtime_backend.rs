@@ -1,7 +1,9 @@
-//! wasmtime bindings (Cranelift or Winch: only the engine's `Config` differs).
+//! wasmtime bindings (Cranelift or Winch: only the engine's `Config` differs). Only the engine's own
+//! types and calls are here; the rest is `common.rs`, shared with wasmi.
 
-use super::{defined_imports, fallback_status, Backend, CallError, Export, ALLOCATORS};
-use crate::abi::{Abort, Env};
+use super::common::{self, instantiate_error, Fallback, Guest, GuestEnv, Sig, Wasm};
+use super::{defined_imports, CallError};
+use crate::abi::Abort;
 use crate::state::HostState;
 use crate::Error;
 use wasmtime::{
@@ -9,70 +11,102 @@ use wasmtime::{
     TypedFunc, Val, ValType,
 };
 
-#[derive(Default)]
-pub struct Data {
-    pub host: HostState,
-    memory: Option<Memory>,
-    alloc: Option<TypedFunc<i32, i32>>,
-}
+/// The [`Wasm`] of wasmtime.
+#[derive(Clone)]
+pub struct Wasmtime;
 
-struct WtEnv<'a, 'b>(&'a mut Caller<'b, Data>);
+pub type Data = common::Data<Wasmtime>;
+pub type Instance = common::Instance<Wasmtime>;
 
-impl WtEnv<'_, '_> {
-    fn memory(&mut self) -> Option<Memory> {
-        if self.0.data().memory.is_none() {
-            let m = self.0.get_export("memory").and_then(Extern::into_memory);
-            self.0.data_mut().memory = m;
+impl Wasm for Wasmtime {
+    type Store = Store<Data>;
+    type Func = Func;
+    type Memory = Memory;
+    type Typed<P: Sig, R: Sig> = TypedFunc<P, R>;
+    type Error = wasmtime::Error;
+
+    fn data(store: &Store<Data>) -> &Data {
+        store.data()
+    }
+
+    fn data_mut(store: &mut Store<Data>) -> &mut Data {
+        store.data_mut()
+    }
+
+    fn typed<P: Sig, R: Sig>(store: &Store<Data>, f: Func) -> Option<TypedFunc<P, R>> {
+        f.typed(store).ok()
+    }
+
+    fn call<P: Sig, R: Sig>(
+        store: &mut Store<Data>,
+        f: &TypedFunc<P, R>,
+        args: P,
+    ) -> wasmtime::Result<R> {
+        f.call(store, args)
+    }
+
+    fn arity(store: &Store<Data>, f: Func) -> (usize, usize) {
+        let ty = f.ty(store);
+        let arity = (ty.params().len(), ty.results().len());
+        arity
+    }
+
+    fn call_dyn(
+        store: &mut Store<Data>,
+        f: Func,
+        arg: impl Fn(usize) -> i32,
+    ) -> Result<wasmtime::Result<Option<i32>>, String> {
+        let ty = f.ty(&*store);
+        if !ty.params().all(|p| matches!(p, ValType::I32))
+            || ty.results().len() > 1
+            || !ty.results().all(|p| matches!(p, ValType::I32))
+        {
+            return Err(format!("{ty:?}"));
         }
-        self.0.data().memory
+        let params: Vec<Val> = (0..ty.params().len()).map(|i| Val::I32(arg(i))).collect();
+        let mut results = vec![Val::I32(0); ty.results().len()];
+        Ok(f.call(store, &params, &mut results)
+            .map(|()| results.first().and_then(Val::i32)))
+    }
+
+    /// Maps an engine error to how the call ended.
+    fn call_error(e: wasmtime::Error) -> CallError {
+        if let Some(a) = e.downcast_ref::<Abort>() {
+            return a.into();
+        }
+        match e.downcast_ref::<wasmtime::Trap>() {
+            Some(t) => CallError::Trap(t.to_string()),
+            None => CallError::Trap(format!("{e:#}")),
+        }
     }
 }
 
-impl Env for WtEnv<'_, '_> {
-    fn parts(&mut self) -> (&mut [u8], &mut HostState) {
-        match self.memory() {
-            Some(m) => {
-                let (mem, data) = m.data_and_store_mut(&mut *self.0);
-                (mem, &mut data.host)
-            }
-            None => (Default::default(), &mut self.0.data_mut().host),
-        }
+impl Guest for Caller<'_, Data> {
+    type Wasm = Wasmtime;
+
+    fn data_mut(&mut self) -> &mut Data {
+        Caller::data_mut(self)
     }
 
-    fn alloc(&mut self, size: u32) -> Result<u32, Abort> {
-        if self.0.data().alloc.is_none() {
-            let f = ALLOCATORS
-                .iter()
-                .find_map(|n| self.0.get_export(n).and_then(Extern::into_func))
-                .and_then(|f| f.typed::<i32, i32>(&*self.0).ok());
-            self.0.data_mut().alloc = f;
-        }
-        let f = self.0.data().alloc.clone().ok_or_else(|| {
-            Abort::Trap(
-                "the plugin exports no proxy_on_memory_allocate or malloc (i32) -> i32".into(),
-            )
-        })?;
-        match f.call(&mut *self.0, size as i32) {
-            Ok(p) => Ok(p as u32),
-            Err(e) => Err(match call_error(e) {
-                CallError::Exit(c) => Abort::Exit(c),
-                CallError::Trap(m) | CallError::Signature(m) => Abort::Trap(m),
-            }),
-        }
+    fn memory_export(&mut self) -> Option<Memory> {
+        self.get_export("memory").and_then(Extern::into_memory)
     }
-}
 
-/// Maps an engine error to how the call ended.
-fn call_error(e: wasmtime::Error) -> CallError {
-    if let Some(a) = e.downcast_ref::<Abort>() {
-        return match a {
-            Abort::Exit(c) => CallError::Exit(*c),
-            Abort::Trap(m) => CallError::Trap(m.clone()),
-        };
+    fn func_export(&mut self, name: &str) -> Option<Func> {
+        self.get_export(name).and_then(Extern::into_func)
     }
-    match e.downcast_ref::<wasmtime::Trap>() {
-        Some(t) => CallError::Trap(t.to_string()),
-        None => CallError::Trap(format!("{e:#}")),
+
+    fn typed_alloc(&self, f: Func) -> Option<TypedFunc<i32, i32>> {
+        f.typed(self).ok()
+    }
+
+    fn memory_and_host(&mut self, m: Memory) -> (&mut [u8], &mut HostState) {
+        let (mem, data) = m.data_and_store_mut(self);
+        (mem, &mut data.host)
+    }
+
+    fn call_alloc(&mut self, f: &TypedFunc<i32, i32>, size: i32) -> wasmtime::Result<i32> {
+        f.call(self, size)
     }
 }
 
@@ -89,10 +123,11 @@ pub fn engine(winch: bool) -> Result<Engine, String> {
     Engine::new(&c).map_err(|e| format!("{e:#}"))
 }
 
+/// Registers one host function of [`super::for_each_host_fn`]'s list (this line, once a function).
 macro_rules! wrap {
     ($l:ident, $m:expr, $n:literal, $f:path, ($($a:ident: $t:ty),*)) => {
-        $l.func_wrap($m, $n, |mut c: Caller<'_, Data>, $($a: $t),*| -> wasmtime::Result<i32> {
-            $f(&mut WtEnv(&mut c), $($a),*).map_err(wasmtime::Error::new)
+        $l.func_wrap($m, $n, |mut c: Caller<'_, Data>, $($a: $t),*| {
+            $f(&mut GuestEnv(&mut c), $($a),*).map_err(wasmtime::Error::new)
         })
         .map_err(|e| e.to_string())?;
     };
@@ -101,16 +136,6 @@ macro_rules! wrap {
 fn base_linker(engine: &Engine) -> Result<Linker<Data>, String> {
     let mut l: Linker<Data> = Linker::new(engine);
     super::for_each_host_fn!(wrap, l);
-    for m in ["wasi_snapshot_preview1", "wasi_unstable"] {
-        l.func_wrap(
-            m,
-            "proc_exit",
-            |mut c: Caller<'_, Data>, code: i32| -> wasmtime::Result<()> {
-                crate::wasi::proc_exit(&mut WtEnv(&mut c), code).map_err(wasmtime::Error::new)
-            },
-        )
-        .map_err(|e| e.to_string())?;
-    }
     Ok(l)
 }
 
@@ -124,34 +149,21 @@ pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
     let mut linker = base_linker(engine).map_err(Error::Engine)?;
     let defined = defined_imports();
     for imp in module.imports() {
-        if defined.contains(&(imp.module(), imp.name())) {
+        let Some((ty, fallback)) = Fallback::for_import(
+            &defined,
+            imp.module(),
+            imp.name(),
+            imp.ty().func().cloned(),
+            |t| t.results().len() == 1 && t.results().all(|r| matches!(r, ValType::I32)),
+        )?
+        else {
             continue;
-        }
-        let Some(ty) = imp.ty().func().cloned() else {
-            return Err(Error::Instantiate(format!(
-                "the module imports {}.{}, which is not a function; this host provides functions only",
-                imp.module(),
-                imp.name()
-            )));
         };
-        let what = format!("{}.{}", imp.module(), imp.name());
-        let status = fallback_status(imp.module())
-            .filter(|_| ty.results().len() == 1 && ty.results().all(|r| matches!(r, ValType::I32)));
         linker
-            .func_new(
-                imp.module(),
-                imp.name(),
-                ty,
-                move |_, _, results| match status {
-                    Some(s) => {
-                        results[0] = Val::I32(s);
-                        Ok(())
-                    }
-                    None => Err(wasmtime::Error::new(Abort::Trap(format!(
-                        "the plugin called {what}, which this host does not implement"
-                    )))),
-                },
-            )
+            .func_new(imp.module(), imp.name(), ty, move |_, _, results| {
+                results[0] = Val::I32(fallback.answer().map_err(wasmtime::Error::new)?);
+                Ok(())
+            })
             .map_err(|e| Error::Instantiate(format!("{e:#}")))?;
     }
     let pre = linker
@@ -163,47 +175,6 @@ pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
     })
 }
 
-/// An export with a typed fast path for the shapes proxy-wasm uses.
-#[derive(Clone)]
-enum Callable {
-    V0(TypedFunc<(), ()>),
-    I1V(TypedFunc<i32, ()>),
-    I1I(TypedFunc<i32, i32>),
-    I2V(TypedFunc<(i32, i32), ()>),
-    I2I(TypedFunc<(i32, i32), i32>),
-    I3I(TypedFunc<(i32, i32, i32), i32>),
-    Dyn(Func),
-}
-
-impl Callable {
-    fn new(store: &Store<Data>, f: Func) -> Callable {
-        if let Ok(t) = f.typed(store) {
-            return Callable::V0(t);
-        }
-        if let Ok(t) = f.typed(store) {
-            return Callable::I1V(t);
-        }
-        if let Ok(t) = f.typed(store) {
-            return Callable::I1I(t);
-        }
-        if let Ok(t) = f.typed(store) {
-            return Callable::I2V(t);
-        }
-        if let Ok(t) = f.typed(store) {
-            return Callable::I2I(t);
-        }
-        if let Ok(t) = f.typed(store) {
-            return Callable::I3I(t);
-        }
-        Callable::Dyn(f)
-    }
-}
-
-pub struct Instance {
-    store: Store<Data>,
-    exports: Vec<Option<(Callable, (usize, usize))>>,
-}
-
 pub fn instantiate(c: &Compiled, properties: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Instance, Error> {
     let mut data = Data::default();
     data.host.properties = properties;
@@ -211,73 +182,9 @@ pub fn instantiate(c: &Compiled, properties: Vec<(Vec<u8>, Vec<u8>)>) -> Result<
     let inst = c
         .pre
         .instantiate(&mut store)
-        .map_err(|e| match call_error(e) {
-            CallError::Exit(code) => Error::Exit {
-                during: "instantiation (start function)",
-                code,
-            },
-            CallError::Trap(m) | CallError::Signature(m) => Error::Instantiate(m),
-        })?;
-    store.data_mut().memory = inst.get_memory(&mut store, "memory");
-    let exports = Export::ALL
-        .iter()
-        .map(|e| {
-            inst.get_func(&mut store, e.name()).map(|f| {
-                let ty = f.ty(&store);
-                let arity = (ty.params().len(), ty.results().len());
-                (Callable::new(&store, f), arity)
-            })
-        })
-        .collect();
-    Ok(Instance { store, exports })
-}
-
-impl Backend for Instance {
-    fn call(&mut self, f: Export, args: &[i32]) -> Result<Option<i32>, CallError> {
-        let Some((c, _)) = self.exports[f as usize].clone() else {
-            return Err(CallError::Signature(format!(
-                "{} is not exported",
-                f.name()
-            )));
-        };
-        let s = &mut self.store;
-        let a = |i: usize| args.get(i).copied().unwrap_or(0);
-        let r = match c {
-            Callable::V0(t) => t.call(s, ()).map(|()| None),
-            Callable::I1V(t) => t.call(s, a(0)).map(|()| None),
-            Callable::I1I(t) => t.call(s, a(0)).map(Some),
-            Callable::I2V(t) => t.call(s, (a(0), a(1))).map(|()| None),
-            Callable::I2I(t) => t.call(s, (a(0), a(1))).map(Some),
-            Callable::I3I(t) => t.call(s, (a(0), a(1), a(2))).map(Some),
-            Callable::Dyn(func) => {
-                let ty = func.ty(&*s);
-                if !ty.params().all(|p| matches!(p, ValType::I32))
-                    || ty.results().len() > 1
-                    || !ty.results().all(|p| matches!(p, ValType::I32))
-                {
-                    return Err(CallError::Signature(format!(
-                        "{} has the signature {ty:?}; the host expects i32 parameters and at most one i32 result",
-                        f.name()
-                    )));
-                }
-                let params: Vec<Val> = (0..ty.params().len()).map(|i| Val::I32(a(i))).collect();
-                let mut results = vec![Val::I32(0); ty.results().len()];
-                func.call(&mut *s, &params, &mut results)
-                    .map(|()| results.first().and_then(Val::i32))
-            }
-        };
-        r.map_err(call_error)
-    }
-
-    fn arity(&self, f: Export) -> Option<(usize, usize)> {
-        self.exports[f as usize].as_ref().map(|(_, a)| *a)
-    }
-
-    fn host(&mut self) -> &mut HostState {
-        &mut self.store.data_mut().host
-    }
-
-    fn host_ref(&self) -> &HostState {
-        &self.store.data().host
-    }
+        .map_err(|e| instantiate_error(Wasmtime::call_error(e)))?;
+    let memory = inst.get_memory(&mut store, "memory");
+    Ok(Instance::new(store, memory, |s, name| {
+        inst.get_func(s, name)
+    }))
 }

@@ -1,8 +1,8 @@
-package main
-
-// The pure part of the plugin (no proxy-wasm calls), so `go test` runs it on the host:
-// configuration parsing and validation, host matching, port stripping and the spin hash.
+// Package mockconfig is the pure part shared by the two Go plugins (../go and ../go-higress): parsing and
+// strict validation of the whole configuration, and the spin hash. No proxy-wasm calls, so `go test` runs
+// it on the host. It is not an implementation (no plugin.toml); each plugin lists it in its `sources`.
 // The rules are in ../README.md ("Behaviour details every implementation shares").
+package mockconfig
 
 import (
 	"fmt"
@@ -13,26 +13,32 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// rule is one element of `_rules_`: exactly one of routes / hosts is non-empty.
-type rule struct {
-	routes  []string // `_match_route_`: exact route names
-	hosts   []string // `_match_domain_`: host patterns
-	content string
+// Rule is one element of `_rules_`: exactly one of Routes / Hosts is non-empty.
+type Rule struct {
+	Routes  []string // `_match_route_`: exact route names
+	Hosts   []string // `_match_domain_`: host patterns
+	Content string
 }
 
-type config struct {
-	rules      []rule
-	hasGlobal  bool
-	content    string // global content (when hasGlobal)
-	headers    bool   // mode "headers" instead of "mock"
-	headerCnt  uint32
-	crashEvery uint32
-	spin       uint32
+// Config is a validated configuration.
+type Config struct {
+	Rules      []Rule
+	HasGlobal  bool
+	Content    string // global content (when HasGlobal)
+	Headers    bool   // mode "headers" instead of "mock"
+	HeaderCnt  uint32
+	CrashEvery uint32
+	Spin       uint32
 }
 
 var benchKeys = map[string]bool{"mode": true, "header_count": true, "crash_every": true, "spin": true}
 
-func parseConfig(data []byte) (*config, error) {
+// IsBenchKey: the key is one of the benchmark keys (mode, header_count, crash_every, spin), which are not
+// plugin configuration: an object with `_rules_` and only these keys has no global configuration.
+func IsBenchKey(key string) bool { return benchKeys[key] }
+
+// Parse parses and validates a configuration; the error is the reason for rejecting it.
+func Parse(data []byte) (*Config, error) {
 	if !gjson.ValidBytes(data) {
 		return nil, fmt.Errorf("not valid JSON (%d bytes)", len(data))
 	}
@@ -40,21 +46,21 @@ func parseConfig(data []byte) (*config, error) {
 	if !top.IsObject() {
 		return nil, fmt.Errorf("the configuration must be a JSON object")
 	}
-	c := &config{headerCnt: 20}
+	c := &Config{HeaderCnt: 20}
 	var err error
-	if c.content, err = contentOf(top, "content"); err != nil {
+	if c.Content, err = contentOf(top, "content"); err != nil {
 		return nil, err
 	}
 	if m := top.Get("mode"); m.Exists() {
 		if m.Type != gjson.String || (m.Str != "mock" && m.Str != "headers") {
 			return nil, fmt.Errorf("`mode` must be \"mock\" or \"headers\", got %s", m.Raw)
 		}
-		c.headers = m.Str == "headers"
+		c.Headers = m.Str == "headers"
 	}
 	for _, k := range []struct {
 		name string
 		dst  *uint32
-	}{{"header_count", &c.headerCnt}, {"crash_every", &c.crashEvery}, {"spin", &c.spin}} {
+	}{{"header_count", &c.HeaderCnt}, {"crash_every", &c.CrashEvery}, {"spin", &c.Spin}} {
 		if v := top.Get(k.name); v.Exists() {
 			if *k.dst, err = plainUint31(v); err != nil {
 				return nil, fmt.Errorf("`%s` %v", k.name, err)
@@ -63,13 +69,13 @@ func parseConfig(data []byte) (*config, error) {
 	}
 	rules := top.Get("_rules_")
 	top.ForEach(func(k, _ gjson.Result) bool {
-		if k.Str != "_rules_" && !benchKeys[k.Str] {
-			c.hasGlobal = true
+		if k.Str != "_rules_" && !IsBenchKey(k.Str) {
+			c.HasGlobal = true
 		}
 		return true
 	})
 	if !rules.Exists() {
-		c.hasGlobal = true
+		c.HasGlobal = true
 		return c, nil
 	}
 	if !rules.IsArray() {
@@ -79,22 +85,22 @@ func parseConfig(data []byte) (*config, error) {
 		if !r.IsObject() {
 			return nil, fmt.Errorf("`_rules_[%d]` must be an object", i)
 		}
-		var ru rule
-		if ru.routes, err = stringList(r, "_match_route_"); err == nil {
-			ru.hosts, err = stringList(r, "_match_domain_")
+		var ru Rule
+		if ru.Routes, err = stringList(r, "_match_route_"); err == nil {
+			ru.Hosts, err = stringList(r, "_match_domain_")
 		}
 		if err == nil {
-			ru.content, err = contentOf(r, "content")
+			ru.Content, err = contentOf(r, "content")
 		}
 		if err != nil {
 			return nil, fmt.Errorf("`_rules_[%d]`: %v", i, err)
 		}
-		if (len(ru.routes) == 0) == (len(ru.hosts) == 0) {
+		if (len(ru.Routes) == 0) == (len(ru.Hosts) == 0) {
 			return nil, fmt.Errorf("`_rules_[%d]` must have exactly one non-empty `_match_route_` or `_match_domain_`", i)
 		}
-		c.rules = append(c.rules, ru)
+		c.Rules = append(c.Rules, ru)
 	}
-	if len(c.rules) == 0 && !c.hasGlobal {
+	if len(c.Rules) == 0 && !c.HasGlobal {
 		return nil, fmt.Errorf("`_rules_` is empty and there is no global configuration")
 	}
 	return c, nil
@@ -140,29 +146,8 @@ func plainUint31(v gjson.Result) (uint32, error) {
 	return uint32(n), nil
 }
 
-// stripPort removes a port from an authority: "a.com:8080" -> "a.com", "[::1]:80" -> "[::1]", "[::1]" stays.
-func stripPort(host string) string {
-	colon := strings.LastIndexByte(host, ':')
-	if colon >= 0 && strings.LastIndexByte(host, ']') < colon {
-		return host[:colon]
-	}
-	return host
-}
-
-// hostMatches: leading `*` = suffix match, trailing `*` = prefix match, else exact; case-sensitive.
-func hostMatches(pattern, host string) bool {
-	switch {
-	case strings.HasPrefix(pattern, "*"):
-		return strings.HasSuffix(host, pattern[1:])
-	case strings.HasSuffix(pattern, "*"):
-		return strings.HasPrefix(host, pattern[:len(pattern)-1])
-	default:
-		return host == pattern
-	}
-}
-
-// spinHash is the calibrated CPU work: k rounds of an FNV-style hash with wrapping u64 arithmetic.
-func spinHash(k uint32) uint64 {
+// SpinHash is the calibrated CPU work: k rounds of an FNV-style hash with wrapping u64 arithmetic.
+func SpinHash(k uint32) uint64 {
 	x := uint64(0xcbf29ce484222325)
 	for i := uint64(0); i < uint64(k); i++ {
 		x = (x ^ i) * 0x100000001b3

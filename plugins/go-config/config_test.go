@@ -1,13 +1,13 @@
-package main
+package mockconfig
 
-// Host-side tests of the pure logic: `go test .` (no Envoy, no wasm).
+// Host-side tests of the shared configuration logic: `go test .` (no Envoy, no wasm).
 
 import (
 	"strings"
 	"testing"
 )
 
-func TestParseConfigAccepts(t *testing.T) {
+func TestParseAccepts(t *testing.T) {
 	for _, tc := range []struct {
 		json      string
 		hasGlobal bool
@@ -23,38 +23,38 @@ func TestParseConfigAccepts(t *testing.T) {
 		{`{"_rules_":[{"_match_route_":[],"_match_domain_":["*"],"mode":-1.5}]}`, false, "", 1},
 		{`{"crash_every":2147483647}`, true, "", 0},
 	} {
-		c, err := parseConfig([]byte(tc.json))
+		c, err := Parse([]byte(tc.json))
 		if err != nil {
 			t.Errorf("%s: unexpected error %v", tc.json, err)
 			continue
 		}
-		if c.hasGlobal != tc.hasGlobal || c.content != tc.content || len(c.rules) != tc.rules {
-			t.Errorf("%s: got global=%v content=%q rules=%d", tc.json, c.hasGlobal, c.content, len(c.rules))
+		if c.HasGlobal != tc.hasGlobal || c.Content != tc.content || len(c.Rules) != tc.rules {
+			t.Errorf("%s: got global=%v content=%q rules=%d", tc.json, c.HasGlobal, c.Content, len(c.Rules))
 		}
 	}
 }
 
-func TestParseConfigValues(t *testing.T) {
-	c, err := parseConfig([]byte(`{"mode":"headers","header_count":3,"crash_every":7,"spin":100,
+func TestParseValues(t *testing.T) {
+	c, err := Parse([]byte(`{"mode":"headers","header_count":3,"crash_every":7,"spin":100,
 		"_rules_":[{"content":"r","_match_domain_":["a","b"]},{"_match_route_":["x"]}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.headers || c.headerCnt != 3 || c.crashEvery != 7 || c.spin != 100 {
+	if !c.Headers || c.HeaderCnt != 3 || c.CrashEvery != 7 || c.Spin != 100 {
 		t.Errorf("benchmark keys: %+v", c)
 	}
-	if r := c.rules[0]; r.content != "r" || strings.Join(r.hosts, ",") != "a,b" || r.routes != nil {
+	if r := c.Rules[0]; r.Content != "r" || strings.Join(r.Hosts, ",") != "a,b" || r.Routes != nil {
 		t.Errorf("rule 0: %+v", r)
 	}
-	if r := c.rules[1]; r.content != "" || strings.Join(r.routes, ",") != "x" {
+	if r := c.Rules[1]; r.Content != "" || strings.Join(r.Routes, ",") != "x" {
 		t.Errorf("rule 1: %+v", r)
 	}
-	if d, _ := parseConfig([]byte(`{}`)); d.headerCnt != 20 || d.headers {
+	if d, _ := Parse([]byte(`{}`)); d.HeaderCnt != 20 || d.Headers {
 		t.Errorf("defaults: %+v", d)
 	}
 }
 
-func TestParseConfigRejects(t *testing.T) {
+func TestParseRejects(t *testing.T) {
 	for _, js := range []string{
 		``, `{`, `{"a":1,}`, `["content","x"]`, `"x"`, `null`, `5`,
 		`{"content":5}`, `{"content":null}`, `{"content":["x"]}`,
@@ -72,34 +72,8 @@ func TestParseConfigRejects(t *testing.T) {
 		`{"crash_every":true}`, `{"spin":null}`, `{"spin":01}`,
 		`{"content":5,"_rules_":[{"_match_route_":["a"]}]}`,
 	} {
-		if _, err := parseConfig([]byte(js)); err == nil {
+		if _, err := Parse([]byte(js)); err == nil {
 			t.Errorf("%s: accepted, want rejection", js)
-		}
-	}
-}
-
-func TestStripPort(t *testing.T) {
-	for in, want := range map[string]string{
-		"a.com": "a.com", "a.com:8080": "a.com", "[::1]:80": "[::1]", "[::1]": "[::1]", "": "", "a:": "a", "::1": ":",
-	} {
-		if got := stripPort(in); got != want {
-			t.Errorf("stripPort(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestHostMatches(t *testing.T) {
-	for _, tc := range []struct {
-		pattern, host string
-		want          bool
-	}{
-		{"*", "anything", true}, {"*", "", true},
-		{"*.example.com", "www.example.com", true}, {"*.example.com", "example.com", false},
-		{"api.*", "api.x.org", true}, {"api.*", "xapi.org", false},
-		{"www.test.com", "www.test.com", true}, {"www.test.com", "WWW.test.com", false},
-	} {
-		if got := hostMatches(tc.pattern, tc.host); got != tc.want {
-			t.Errorf("hostMatches(%q, %q) = %v", tc.pattern, tc.host, got)
 		}
 	}
 }
@@ -107,8 +81,8 @@ func TestHostMatches(t *testing.T) {
 func TestSpinHash(t *testing.T) {
 	// Reference values from an independent implementation (Python, masked to 64 bits).
 	for k, want := range map[uint32]uint64{0: 0xcbf29ce484222325, 1: 0xaf63bd4c29620a93, 3: 0xad2ec07e57dfba64, 100000: 0x6f6433e1b04c1287} {
-		if got := spinHash(k); got != want {
-			t.Errorf("spinHash(%d) = %#x, want %#x", k, got, want)
+		if got := SpinHash(k); got != want {
+			t.Errorf("SpinHash(%d) = %#x, want %#x", k, got, want)
 		}
 	}
 }
