@@ -2,21 +2,14 @@
 //! writes self-describing results. `main` is a thin shell over [`main_with_args`].
 
 pub mod baseline;
-pub mod cli;
+pub mod bench;
+pub mod commands;
 pub mod compare;
-pub mod conformance;
-pub mod doctor;
 pub mod envoy;
 pub mod error;
 pub mod export;
-pub mod failure;
 pub mod load;
-pub mod lua;
-pub mod measure;
-pub mod micro;
 pub mod paths;
-pub mod peers;
-pub mod plugin_config;
 pub mod plugins;
 pub mod readme;
 pub mod report;
@@ -24,10 +17,10 @@ pub mod results;
 pub mod stats;
 pub mod sys;
 pub mod upstream;
-pub mod variants;
 
+use bench::{conformance, failure, measure, micro, peers};
 use clap::Parser;
-use cli::{Cli, Command, LoadArgs, ProfileName, RunArgs};
+use commands::{doctor, Cli, Command, LoadArgs, ProfileName, RunArgs};
 use error::usage;
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -142,7 +135,7 @@ pub fn default_run_args() -> RunArgs {
         profile: ProfileName::Default,
         only: None,
         out: None,
-        envoy: cli::EnvoyArgs { envoy: None },
+        envoy: commands::EnvoyArgs { envoy: None },
         rounds: None,
         workloads: None,
         rate: None,
@@ -194,7 +187,7 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, St
 
 fn load_command(a: &LoadArgs) -> anyhow::Result<u8> {
     let (addr, authority, path) = parse_loopback_url(&a.url)?;
-    let dur = |flag: &str, v: &str| cli::parse_duration(flag, v).map_err(usage);
+    let dur = |flag: &str, v: &str| commands::parse_duration(flag, v).map_err(usage);
     let duration = a
         .duration
         .as_deref()

@@ -2,8 +2,10 @@
 //! what clients got), the per-scenario details, the runaway-plugin table, and timeline charts drawn with
 //! plotters (request index on x, one cell per request coloured by class, with a legend).
 
-use crate::failure::client::Class;
-use crate::failure::{ClassCounts, FailureSection, Policy, RequestRecord, Runaway, Scenario};
+use crate::bench::failure::client::Class;
+use crate::bench::failure::{
+    ClassCounts, FailureSection, Policy, RequestRecord, Runaway, Scenario,
+};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -176,14 +178,14 @@ fn stats_cell(s: &Scenario) -> String {
     }
 }
 
-fn ready_cell(r: &crate::failure::evidence::Ready) -> String {
+fn ready_cell(r: &crate::bench::failure::evidence::Ready) -> String {
     match r.status {
         Some(code) => format!("{code} {}", r.body.lines().next().unwrap_or("")),
         None => "no answer".into(),
     }
 }
 
-fn stop_cell(st: &crate::failure::evidence::StopReport) -> String {
+fn stop_cell(st: &crate::bench::failure::evidence::StopReport) -> String {
     if st.already_exited {
         "had already exited".into()
     } else if st.exited_on_sigterm {

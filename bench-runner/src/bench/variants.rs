@@ -96,14 +96,14 @@ impl Variant {
         Ok(match &self.kind {
             Kind::Baseline => Filter::None,
             Kind::Lua => {
-                let parsed = crate::plugin_config::parse(config).map_err(|e| {
+                let parsed = crate::plugins::config::parse(config).map_err(|e| {
                     crate::error::usage(format!(
                         "Lua variant {}: invalid configuration: {e}",
                         self.info.id
                     ))
                 })?;
                 Filter::Lua {
-                    script: crate::lua::script(&parsed),
+                    script: crate::plugins::lua::script(&parsed),
                 }
             }
             Kind::Wasm { built, runtime } => Filter::Wasm {

@@ -1,7 +1,8 @@
 //! `conformance`: every implementation, Lua included, through a real Envoy against every case of a case
 //! file (SPEC section 2), printed as a case x implementation matrix.
 
-use crate::cli::ConformanceArgs;
+use crate::bench::variants::{Kind, Variant};
+use crate::commands::ConformanceArgs;
 use crate::envoy::process::log_tail;
 use crate::envoy::session::{allocate_ports, validate_logged, Launch};
 use crate::envoy::{locate, EnvoyBin, ListenerSpec};
@@ -9,7 +10,6 @@ use crate::error::{usage, Error};
 use crate::load::http1::{build_request, Connection};
 use crate::paths::Project;
 use crate::plugins;
-use crate::variants::{Kind, Variant};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -203,10 +203,10 @@ fn run_implementation(
             Kind::Lua => {
                 let v: Value = serde_json::from_str(&c.config_string())
                     .map_err(|e| format!("invalid configuration: {e}"))?;
-                let parsed = crate::plugin_config::parse(&v)
+                let parsed = crate::plugins::config::parse(&v)
                     .map_err(|e| format!("invalid configuration: {e}"))?;
                 crate::envoy::Filter::Lua {
-                    script: crate::lua::script(&parsed),
+                    script: crate::plugins::lua::script(&parsed),
                 }
             }
             Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
@@ -371,7 +371,7 @@ pub fn run_matrix(
     dir: &Path,
 ) -> anyhow::Result<Matrix> {
     std::fs::create_dir_all(dir)?;
-    let runtimes = crate::measure::probe_runtimes(project, envoy, dir)?;
+    let runtimes = crate::bench::measure::probe_runtimes(project, envoy, dir)?;
     let runtime = ["v8", "wamr", "wasmtime", "wavm"]
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))

@@ -1,5 +1,7 @@
 //! Command-line interface (SPEC section 3). Flags are turned into plans before any work starts.
 
+pub mod doctor;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -38,13 +40,13 @@ pub enum Command {
     Export(crate::export::ExportArgs),
     /// What clients see when a plugin crashes or runs away: every implementation x crash mode x Wasm
     /// failure policy through a real Envoy and upstream, classified request by request.
-    Failure(crate::failure::FailureArgs),
+    Failure(crate::bench::failure::FailureArgs),
     /// Our load generator next to wrk and oha (where installed) against one no-plugin Envoy listener,
     /// interleaved: latency, throughput and each tool's own CPU per request.
-    Peers(crate::peers::PeersArgs),
+    Peers(crate::bench::peers::PeersArgs),
     /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
     /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
-    Micro(crate::micro::MicroArgs),
+    Micro(crate::bench::micro::MicroArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

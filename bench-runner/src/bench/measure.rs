@@ -5,7 +5,8 @@
 //! [`results::CpuPhase`]); overheads are paired by round against the baseline and summarised as
 //! medians with bootstrap intervals.
 
-use crate::cli::{ProfileName, RunArgs};
+use crate::bench::variants::{Variant, WORKLOADS};
+use crate::commands::{ProfileName, RunArgs};
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
 use crate::error::{usage, Error};
@@ -16,7 +17,6 @@ use crate::results::{
     self, CpuPhase, EnvoyInfo, Phase, Profile, Results, RoundRecord, RunnerBuild, Skipped,
 };
 use crate::stats::Rng;
-use crate::variants::{Variant, WORKLOADS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -297,8 +297,10 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     let started_at = now_rfc3339();
     let envoy_bin = match locate::locate(args.envoy.envoy.as_deref(), project, true) {
         Ok(b) => b,
-        Err(e) if crate::micro::may_run_without_envoy(args, &e) => {
-            return crate::micro::run_without_envoy(project, args, &profile, &out, started_at, &e);
+        Err(e) if crate::bench::micro::may_run_without_envoy(args, &e) => {
+            return crate::bench::micro::run_without_envoy(
+                project, args, &profile, &out, started_at, &e,
+            );
         }
         Err(e) => return Err(e),
     };
@@ -557,7 +559,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         Ok(()) if profile.name == "full" => match wasm_runtimes.first() {
             Some(rt) => {
                 eprintln!("failure scenarios (full profile) ...");
-                crate::failure::run_for_profile(
+                crate::bench::failure::run_for_profile(
                     project,
                     &envoy_bin,
                     &built,
@@ -573,7 +575,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     };
     if outcome.is_ok() {
         let notes = &mut results.notes;
-        results.micro = crate::micro::for_run(
+        results.micro = crate::bench::micro::for_run(
             &built,
             args.profile,
             &profile.workloads,

@@ -1,7 +1,7 @@
 //! `doctor`: every toolchain the plugins need (from their manifests) and Envoy, found or missing,
 //! with the command that fixes what is missing.
 
-use crate::cli::DoctorArgs;
+use crate::commands::DoctorArgs;
 use crate::envoy::locate;
 use crate::paths::Project;
 use crate::plugins;

@@ -2,14 +2,14 @@
 //! same no-plugin Envoy listener, interleaved over rounds, Envoy on one core and the tool on another,
 //! so that anyone can check our latency, throughput and own CPU cost against theirs.
 
-use crate::cli::EnvoyArgs;
+use crate::bench::variants::Variant;
+use crate::commands::EnvoyArgs;
 use crate::envoy::locate;
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::error::usage;
 use crate::load::{self, LoadPlan, Pace};
 use crate::paths::Project;
 use crate::stats::median;
-use crate::variants::Variant;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::os::unix::process::CommandExt;
@@ -375,7 +375,7 @@ fn run_oha(path: &str, s: &Setup, c: usize, round: usize) -> anyhow::Result<Samp
 }
 
 pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
-    let duration = crate::cli::parse_duration("--duration", &a.duration).map_err(usage)?;
+    let duration = crate::commands::parse_duration("--duration", &a.duration).map_err(usage)?;
     if duration < Duration::from_millis(200) {
         return Err(usage("--duration must be at least 200ms"));
     }
@@ -398,7 +398,7 @@ pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
             not_found.iter().map(how).collect::<Vec<_>>().join(", ")
         );
     }
-    let (envoy_cpu, tool_cpu) = crate::measure::pinning(!a.no_pin);
+    let (envoy_cpu, tool_cpu) = crate::bench::measure::pinning(!a.no_pin);
     let dir = std::env::temp_dir().join(format!("bench-runner-peers-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> anyhow::Result<PeersReport> {

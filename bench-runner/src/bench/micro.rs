@@ -10,7 +10,7 @@
 //! - `configure` (configs small, 8k): `proxy_on_configure` on a freshly started VM;
 //! - `instantiate`: instantiation plus VM start of a compiled module.
 
-use crate::cli::ProfileName;
+use crate::commands::ProfileName;
 use crate::error::usage;
 use crate::paths::Project;
 use crate::plugins::{self, Built};
@@ -521,7 +521,7 @@ pub fn for_run(
 
 /// Whether `run` may fall back to in-process measurements when Envoy cannot be located: only when
 /// the user did not name an Envoy (`--envoy` or `$ENVOY_BIN`) and did not interrupt.
-pub fn may_run_without_envoy(args: &crate::cli::RunArgs, e: &anyhow::Error) -> bool {
+pub fn may_run_without_envoy(args: &crate::commands::RunArgs, e: &anyhow::Error) -> bool {
     args.envoy.envoy.is_none()
         && std::env::var_os("ENVOY_BIN").is_none()
         && !matches!(
@@ -534,7 +534,7 @@ pub fn may_run_without_envoy(args: &crate::cli::RunArgs, e: &anyhow::Error) -> b
 /// run folder, saying clearly that (and why) the Envoy path was skipped.
 pub fn run_without_envoy(
     project: &Project,
-    args: &crate::cli::RunArgs,
+    args: &crate::commands::RunArgs,
     profile: &results::Profile,
     out: &std::path::Path,
     started_at: String,
@@ -598,7 +598,7 @@ pub fn run_without_envoy(
     let json_path = out.join("results.json");
     results.write(&json_path)?;
     crate::report::write_all(&results, out)?;
-    crate::measure::update_latest(project, out);
+    crate::bench::measure::update_latest(project, out);
     if let Some(m) = &results.micro {
         print!("{}", crate::report::micro::request_table(m, &results));
     }
@@ -696,7 +696,7 @@ pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
         ));
     }
     let section = measure(&built, &s, |what| eprintln!("micro: {what}"))?;
-    let mut profile = crate::measure::profile(a.profile);
+    let mut profile = crate::bench::measure::profile(a.profile);
     profile.only = a.only.clone();
     profile.seed = a.seed;
     let results = standalone_results(
@@ -834,7 +834,7 @@ mod tests {
         // The section round-trips through results.json.
         let r = standalone_results(
             "2026-01-01T00:00:00Z".into(),
-            crate::measure::profile(ProfileName::Quick),
+            crate::bench::measure::profile(ProfileName::Quick),
             m,
             vec![],
             "not used",
@@ -851,8 +851,8 @@ mod tests {
         let parse = |args: &[&str]| {
             let mut argv = vec!["bench-runner", "micro"];
             argv.extend_from_slice(args);
-            match crate::cli::Cli::try_parse_from(argv).unwrap().command {
-                Some(crate::cli::Command::Micro(a)) => MicroSettings::from_args(&a),
+            match crate::commands::Cli::try_parse_from(argv).unwrap().command {
+                Some(crate::commands::Command::Micro(a)) => MicroSettings::from_args(&a),
                 other => panic!("parsed as {other:?}"),
             }
         };

@@ -28,10 +28,10 @@ pub struct Results {
     pub notes: Vec<String>,
     /// What clients see when a plugin crashes or runs away (`failure` scenarios; `run --profile full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<crate::failure::FailureSection>,
+    pub failure: Option<crate::bench::failure::FailureSection>,
     /// In-process micro-benchmarks on the plugin-host engines (`micro`, and `run` after Envoy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub micro: Option<crate::micro::MicroSection>,
+    pub micro: Option<crate::bench::micro::MicroSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

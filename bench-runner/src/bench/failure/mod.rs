@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The plugin's configured body in every scenario (the mock workload's body).
-pub const PLUGIN_BODY: &str = crate::variants::MOCK_BODY;
+pub const PLUGIN_BODY: &str = crate::bench::variants::MOCK_BODY;
 /// Envoy flushes access logs this often, so they can be read while it runs (and survive a SIGKILL).
 const FLUSH_MS: &str = "100";
 /// `spin` of the calibration listener beside each runaway plugin (one request's time, scaled, estimates
@@ -252,11 +252,11 @@ impl Implementation {
                 vm_id: None,
             },
             ImplKind::Lua => {
-                let parsed = crate::plugin_config::parse(config).map_err(|e| {
+                let parsed = crate::plugins::config::parse(config).map_err(|e| {
                     usage(format!("Lua failure scenario: invalid configuration: {e}"))
                 })?;
                 Filter::Lua {
-                    script: crate::lua::script(&parsed),
+                    script: crate::plugins::lua::script(&parsed),
                 }
             }
         })
@@ -1110,7 +1110,7 @@ pub struct FailureArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
-    pub envoy: crate::cli::EnvoyArgs,
+    pub envoy: crate::commands::EnvoyArgs,
     /// Failure policies for Wasm plugins: unset, closed, open, reload, reload-short, fail-open-true.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub policies: Option<Vec<String>>,
@@ -1143,7 +1143,7 @@ pub struct FailureArgs {
 }
 
 pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
-    let dur = |flag: &str, v: &str| crate::cli::parse_duration(flag, v).map_err(usage);
+    let dur = |flag: &str, v: &str| crate::commands::parse_duration(flag, v).map_err(usage);
     let policies = match &a.policies {
         None => Policy::WASM.to_vec(),
         Some(list) => list
@@ -1177,8 +1177,8 @@ pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
 
 /// Picks the Wasm runtime: the first of v8, wamr, wasmtime, wavm this Envoy has.
 fn pick_runtime(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow::Result<String> {
-    let runtimes = crate::measure::probe_runtimes(project, envoy, dir)?;
-    crate::measure::KNOWN_RUNTIMES
+    let runtimes = crate::bench::measure::probe_runtimes(project, envoy, dir)?;
+    crate::bench::measure::KNOWN_RUNTIMES
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))
         .map(String::from)
