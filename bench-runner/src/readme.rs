@@ -131,7 +131,7 @@ pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
             path.display()
         ))
     })?;
-    let run: crate::bench::failure::FailureRun = serde_json::from_str(&text).map_err(|e| {
+    let run: crate::results::failure::FailureRun = serde_json::from_str(&text).map_err(|e| {
         usage(format!(
             "--failure-run: {} is not a failure.json ({e})",
             path.display()

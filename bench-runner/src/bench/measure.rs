@@ -6,7 +6,7 @@
 //! medians with bootstrap intervals.
 
 use crate::bench::variants::{Variant, WORKLOADS};
-use crate::commands::{ProfileName, RunArgs};
+use crate::commands::RunArgs;
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
 use crate::error::{usage, Error};
@@ -25,47 +25,7 @@ use std::time::Duration;
 /// Runtimes Envoy has been built with somewhere; those this binary lacks are listed in `skipped`.
 pub const KNOWN_RUNTIMES: [&str; 4] = ["v8", "wamr", "wasmtime", "wavm"];
 
-pub fn profile(name: ProfileName) -> Profile {
-    let (rounds, workloads, lat_window, sat_window, cpu_slices): (usize, &[&str], f64, f64, usize) =
-        match name {
-            ProfileName::Quick => (5, &["mock"], 0.8, 0.5, 10),
-            ProfileName::Default => (8, &WORKLOADS, 1.2, 0.8, 12),
-            ProfileName::Full => (20, &WORKLOADS, 3.0, 2.0, 30),
-        };
-    Profile {
-        name: format!("{name:?}").to_lowercase(),
-        rounds,
-        workloads: workloads.iter().map(|s| s.to_string()).collect(),
-        latency: Phase {
-            connections: 4,
-            rate: Some(2000.0),
-            warmup_s: 0.3,
-            window_s: lat_window,
-        },
-        saturation: Phase {
-            connections: 16,
-            rate: None,
-            warmup_s: 0.2,
-            window_s: sat_window,
-        },
-        cpu: Some(CpuPhase {
-            slices: cpu_slices,
-            requests: 2000,
-            connections: 16,
-            warmup_ms: 10,
-        }),
-        timeout_s: 5.0,
-        seed: 1,
-        pin: true,
-        only: None,
-        protocol: "http/1.1".into(),
-        spin: 0,
-    }
-}
-
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub use crate::results::profile::profile;
 
 /// CPUs for Envoy and the load generator: separate when there are at least two.
 pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
@@ -294,7 +254,7 @@ fn smoke_check(
 /// `run`: the whole job. Returns the run folder.
 pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
     let Plan { profile, out } = plan(project, args)?;
-    let started_at = now_rfc3339();
+    let started_at = crate::sys::now_rfc3339();
     let envoy_bin = match locate::locate(args.envoy.envoy.as_deref(), project, true) {
         Ok(b) => b,
         Err(e) if crate::bench::micro::may_run_without_envoy(args, &e) => {
@@ -584,7 +544,7 @@ pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
         );
     }
     results.variants = results::summarize(&infos, &results.rounds, profile.seed);
-    results.finished_at = Some(now_rfc3339());
+    results.finished_at = Some(crate::sys::now_rfc3339());
     results.notes.push(load_note(load_at_start));
     let interrupted = matches!(
         outcome

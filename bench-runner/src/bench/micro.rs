@@ -14,11 +14,10 @@ use crate::commands::ProfileName;
 use crate::error::usage;
 use crate::paths::Project;
 use crate::plugins::{self, Built};
-use crate::results::{self, EnvoyInfo, Results, RunnerBuild, Skipped};
-use crate::stats::{self, Estimate};
+use crate::results::{self, Skipped};
+use crate::stats;
 use clap::Args;
 use plugin_host::{workload, Engine, EngineKind, Module, Vm};
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -53,151 +52,46 @@ pub struct MicroArgs {
     pub rebuild: bool,
 }
 
-pub const BENCHMARKS: [&str; 3] = ["request", "configure", "instantiate"];
-pub const CONFIGS: [&str; 2] = ["small", "8k"];
+pub use crate::results::micro::*;
 
-/// What to measure; built from flags before any work starts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MicroSettings {
-    pub engines: Vec<String>,
-    pub benchmarks: Vec<String>,
-    /// Workloads of the `request` benchmark.
-    pub workloads: Vec<String>,
-    pub batches: usize,
-    pub batch_target_ms: f64,
-    pub warmup_ms: f64,
-    pub seed: u64,
-    /// The request every `request` figure sends.
-    pub request: String,
-    /// Bytes of the `configure` configurations.
-    pub config_bytes: Vec<(String, usize)>,
-}
-
-impl MicroSettings {
-    pub fn for_profile(p: ProfileName) -> MicroSettings {
-        let (batches, batch_ms, warmup_ms) = match p {
-            ProfileName::Quick => (5, 5.0, 20.0),
-            ProfileName::Default => (15, 20.0, 100.0),
-            ProfileName::Full => (30, 50.0, 300.0),
-        };
-        MicroSettings {
-            engines: EngineKind::ALL.iter().map(|k| k.id().to_string()).collect(),
-            benchmarks: BENCHMARKS.iter().map(|s| s.to_string()).collect(),
-            workloads: workload::WORKLOADS.iter().map(|s| s.to_string()).collect(),
-            batches,
-            batch_target_ms: batch_ms,
-            warmup_ms,
-            seed: 1,
-            request: "GET / Host: localhost, route default/other (7 request headers)".into(),
-            config_bytes: vec![
-                ("small".into(), workload::small_config().len()),
-                ("8k".into(), workload::large_config().len()),
-            ],
+fn settings_from_args(a: &MicroArgs) -> anyhow::Result<MicroSettings> {
+    let mut s = MicroSettings::for_profile(a.profile);
+    if let Some(e) = &a.engines {
+        if let Some(bad) = e.iter().find(|x| EngineKind::from_id(x).is_none()) {
+            return Err(usage(format!(
+                "--engines: unknown engine `{bad}`; choose from {}",
+                EngineKind::ALL.map(|k| k.id()).join(", ")
+            )));
         }
+        s.engines = e.clone();
     }
-
-    fn from_args(a: &MicroArgs) -> anyhow::Result<MicroSettings> {
-        let mut s = MicroSettings::for_profile(a.profile);
-        if let Some(e) = &a.engines {
-            if let Some(bad) = e.iter().find(|x| EngineKind::from_id(x).is_none()) {
-                return Err(usage(format!(
-                    "--engines: unknown engine `{bad}`; choose from {}",
-                    EngineKind::ALL.map(|k| k.id()).join(", ")
-                )));
-            }
-            s.engines = e.clone();
+    if let Some(b) = &a.benchmarks {
+        if let Some(bad) = b.iter().find(|x| !BENCHMARKS.contains(&x.as_str())) {
+            return Err(usage(format!(
+                "--benchmarks: unknown benchmark `{bad}`; choose from {}",
+                BENCHMARKS.join(", ")
+            )));
         }
-        if let Some(b) = &a.benchmarks {
-            if let Some(bad) = b.iter().find(|x| !BENCHMARKS.contains(&x.as_str())) {
-                return Err(usage(format!(
-                    "--benchmarks: unknown benchmark `{bad}`; choose from {}",
-                    BENCHMARKS.join(", ")
-                )));
-            }
-            s.benchmarks = b.clone();
-        }
-        if let Some(n) = a.batches {
-            if n < 2 {
-                return Err(usage(
-                    "--batches must be at least 2 (an interval needs two batches)",
-                ));
-            }
-            s.batches = n;
-        }
-        if let Some(ms) = a.batch_ms {
-            if !(ms.is_finite() && ms > 0.0 && ms <= 10_000.0) {
-                return Err(usage(
-                    "--batch-ms must be a number of milliseconds in (0, 10000]",
-                ));
-            }
-            s.batch_target_ms = ms;
-        }
-        s.seed = a.seed;
-        Ok(s)
+        s.benchmarks = b.clone();
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MicroEngine {
-    pub id: String,
-    pub description: String,
-}
-
-/// Whether an engine compiled a module, and how long that took (one compilation, not a benchmark).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MicroModule {
-    pub implementation: String,
-    pub engine: String,
-    pub wasm_sha256: String,
-    pub wasm_bytes: u64,
-    pub compile_ms: Option<f64>,
-    /// Why this engine cannot run this module (compile, instantiate or start error).
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MicroEntry {
-    pub implementation: String,
-    pub language: String,
-    pub engine: String,
-    /// request | configure | instantiate
-    pub benchmark: String,
-    /// request: mock | headers; configure: small | 8k; instantiate: "-".
-    pub workload: String,
-    pub ops_per_batch: u64,
-    /// Mean µs per operation of each timed batch (the raw data of `us_per_op`).
-    pub batch_us_per_op: Vec<f64>,
-    /// Median over batches with its bootstrap 95% interval, µs per operation.
-    pub us_per_op: Estimate,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MicroSection {
-    /// What ran the plugins: the in-process host and its engines' versions.
-    pub host: String,
-    pub settings: MicroSettings,
-    pub engines: Vec<MicroEngine>,
-    pub modules: Vec<MicroModule>,
-    pub entries: Vec<MicroEntry>,
-    /// Implementation x engine x benchmark combinations that could not be measured, with why.
-    pub skipped: Vec<Skipped>,
-}
-
-impl MicroSection {
-    pub fn find(
-        &self,
-        implementation: &str,
-        engine: &str,
-        benchmark: &str,
-        workload: &str,
-    ) -> Option<&MicroEntry> {
-        self.entries.iter().find(|e| {
-            e.implementation == implementation
-                && e.engine == engine
-                && e.benchmark == benchmark
-                && e.workload == workload
-        })
+    if let Some(n) = a.batches {
+        if n < 2 {
+            return Err(usage(
+                "--batches must be at least 2 (an interval needs two batches)",
+            ));
+        }
+        s.batches = n;
     }
+    if let Some(ms) = a.batch_ms {
+        if !(ms.is_finite() && ms > 0.0 && ms <= 10_000.0) {
+            return Err(usage(
+                "--batch-ms must be a number of milliseconds in (0, 10000]",
+            ));
+        }
+        s.batch_target_ms = ms;
+    }
+    s.seed = a.seed;
+    Ok(s)
 }
 
 /// One figure being measured: what one operation is, and the state it needs.
@@ -609,51 +503,10 @@ pub fn run_without_envoy(
     Ok(out.to_path_buf())
 }
 
-fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// A results.json holding only a micro section (no Envoy measured): `envoy` says why.
-pub fn standalone_results(
-    started_at: String,
-    profile: results::Profile,
-    section: MicroSection,
-    skipped: Vec<Skipped>,
-    envoy_note: &str,
-    notes: Vec<String>,
-) -> anyhow::Result<Results> {
-    let envoy = EnvoyInfo {
-        version: "none".into(),
-        version_line: String::new(),
-        path: String::new(),
-        found_via: envoy_note.into(),
-        runtimes: vec![],
-        concurrency: 1,
-    };
-    let v = serde_json::json!({
-        "schema_version": results::SCHEMA_VERSION,
-        "suite_version": env!("CARGO_PKG_VERSION"),
-        "started_at": started_at,
-        "finished_at": now_rfc3339(),
-        "status": "complete",
-        "host": results::host_info(None, None),
-        "envoy": envoy,
-        "runner": RunnerBuild::current(),
-        "profile": profile,
-        "variants": [],
-        "rounds": [],
-        "skipped": skipped,
-        "notes": notes,
-    });
-    let mut r: Results = serde_json::from_value(v)?;
-    r.micro = Some(section);
-    Ok(r)
-}
-
 /// `bench-runner micro`.
 pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
-    let s = MicroSettings::from_args(a)?;
-    let started_at = now_rfc3339();
+    let s = settings_from_args(a)?;
+    let started_at = crate::sys::now_rfc3339();
     let out = match &a.out {
         Some(o) => o.clone(),
         None => project.results_dir().join(format!(
@@ -842,7 +695,7 @@ mod tests {
         )
         .unwrap();
         let text = serde_json::to_string(&r).unwrap();
-        let back: Results = serde_json::from_str(&text).unwrap();
+        let back: results::Results = serde_json::from_str(&text).unwrap();
         assert_eq!(back.micro.unwrap().entries.len(), 15);
     }
 
@@ -852,7 +705,7 @@ mod tests {
             let mut argv = vec!["bench-runner", "micro"];
             argv.extend_from_slice(args);
             match crate::commands::Cli::try_parse_from(argv).unwrap().command {
-                Some(crate::commands::Command::Micro(a)) => MicroSettings::from_args(&a),
+                Some(crate::commands::Command::Micro(a)) => settings_from_args(&a),
                 other => panic!("parsed as {other:?}"),
             }
         };

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 pub const MOCK_BODY: &str = "hello higress";
 pub const PASSTHROUGH_BODY: &str = "passthrough";
-pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
+pub use crate::results::profile::WORKLOADS;
 
 /// The plugin configuration of a workload and the body a client must receive.
 pub fn workload_config(workload: &str) -> Option<(Value, &'static str)> {

@@ -2,7 +2,9 @@
 
 pub mod doctor;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+pub use crate::results::profile::ProfileName;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -47,16 +49,6 @@ pub enum Command {
     /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
     /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
     Micro(crate::bench::micro::MicroArgs),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProfileName {
-    /// For CI and smoke tests: under 60 s of measuring.
-    Quick,
-    /// What `cargo run -p bench-runner` does: about 5 minutes.
-    Default,
-    /// Longer windows and more rounds.
-    Full,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,8 +2,8 @@
 //! what clients got), the per-scenario details, the runaway-plugin table, and timeline charts drawn with
 //! plotters (request index on x, one cell per request coloured by class, with a legend).
 
-use crate::bench::failure::client::Class;
-use crate::bench::failure::{
+use crate::results::failure::Class;
+use crate::results::failure::{
     ClassCounts, FailureSection, Policy, RequestRecord, Runaway, Scenario,
 };
 use plotters::coord::Shift;
@@ -178,14 +178,14 @@ fn stats_cell(s: &Scenario) -> String {
     }
 }
 
-fn ready_cell(r: &crate::bench::failure::evidence::Ready) -> String {
+fn ready_cell(r: &crate::results::failure::Ready) -> String {
     match r.status {
         Some(code) => format!("{code} {}", r.body.lines().next().unwrap_or("")),
         None => "no answer".into(),
     }
 }
 
-fn stop_cell(st: &crate::bench::failure::evidence::StopReport) -> String {
+fn stop_cell(st: &crate::results::failure::StopReport) -> String {
     if st.already_exited {
         "had already exited".into()
     } else if st.exited_on_sigterm {
