@@ -151,12 +151,12 @@ pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
 
 /// The load generator next to wrk / oha: a folder written by `bench-runner peers --out DIR`.
 pub fn peers_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
-    let r = crate::bench::peers::load(dir)?;
+    let r = crate::results::peers::load(dir)?;
     let rel = project.rel(dir);
     Ok(format!(
         "Measured with `{}`; raw data: [`{rel}/peers.json`]({rel}/peers.json).\n\n{}",
         display_command(&r.command),
-        crate::bench::peers::format_table(&r)
+        crate::report::peers::format_table(&r)
     ))
 }
 

@@ -11,7 +11,6 @@ use crate::load::{self, LoadPlan, Pace};
 use crate::paths::Project;
 use crate::stats::median;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,69 +46,8 @@ pub struct PeersArgs {
     pub out: Option<PathBuf>,
 }
 
-/// One run of one tool.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Sample {
-    pub round: usize,
-    pub requests: u64,
-    pub errors: u64,
-    pub rps: f64,
-    pub p50_us: f64,
-    pub p90_us: f64,
-    pub p99_us: f64,
-    /// p50 after wrk's coordinated-omission correction (wrk 4 adds, for every response slower than
-    /// twice the mean per-connection interval, synthetic samples one interval apart below it, before
-    /// it reports percentiles). wrk's own p50 is already this; ours is computed the same way from our
-    /// raw histogram, so the two compare like with like. Null (NaN) for tools other than ours.
-    #[serde(with = "crate::stats::nan_as_null")]
-    pub p50_wrk_style_us: f64,
-    /// The tool's own CPU time (user + system) per request.
-    pub cpu_us_per_req: f64,
-}
-
-/// Medians over rounds for one tool at one connection count.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Row {
-    pub tool: String,
-    pub connections: usize,
-    pub p50_us: f64,
-    #[serde(with = "crate::stats::nan_as_null")]
-    pub p50_wrk_style_us: f64,
-    pub p90_us: f64,
-    pub p99_us: f64,
-    pub rps: f64,
-    pub cpu_us_per_req: f64,
-    /// Ratios to wrk at the same connection count, paired by round, median over rounds (None without
-    /// wrk).
-    pub cpu_vs_wrk: Option<f64>,
-    pub rps_vs_wrk: Option<f64>,
-    /// p50 (wrk-style, see [`Sample::p50_wrk_style_us`]) minus wrk's p50 of the same round, µs, median
-    /// over rounds.
-    pub p50_minus_wrk_us: Option<f64>,
-    pub errors: u64,
-    pub samples: Vec<Sample>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ToolInfo {
-    pub name: String,
-    pub version: String,
-    pub path: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PeersReport {
-    pub date: String,
-    pub host: crate::results::Host,
-    pub envoy: String,
-    pub command: String,
-    pub rounds: usize,
-    pub duration_s: f64,
-    pub pinned: bool,
-    pub tools: Vec<ToolInfo>,
-    pub not_found: Vec<String>,
-    pub rows: Vec<Row>,
-}
+pub use crate::report::peers::{format_table, targets};
+pub use crate::results::peers::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -518,23 +456,6 @@ pub fn save(dir: &Path, report: &PeersReport) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads a folder written by [`save`] (or a peers.json file).
-pub fn load(path: &Path) -> anyhow::Result<PeersReport> {
-    let file = if path.is_dir() {
-        path.join("peers.json")
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        usage(format!(
-            "cannot read {} ({e}); write one with `bench-runner peers --out DIR`",
-            file.display()
-        ))
-    })?;
-    serde_json::from_str(&text)
-        .map_err(|e| usage(format!("{} is not a peers.json ({e})", file.display())))
-}
-
 /// Ratios and differences to wrk, paired by round (each tool ran right after the other in a round, so
 /// the machine's drift between rounds cancels), then the median over rounds.
 fn vs_wrk(r: &mut Row, w: &Row) {
@@ -579,96 +500,6 @@ fn row(tool: &str, c: usize, samples: Vec<Sample>) -> Row {
         errors: samples.iter().map(|s| s.errors).sum(),
         samples,
     }
-}
-
-/// The load generator's targets against wrk (CPU per request at the highest connection count no more
-/// than wrk's; p50 at one connection within 3 µs of wrk's), each stated as met or not with its figure.
-pub fn targets(r: &PeersReport) -> String {
-    let ours = |c: usize| {
-        r.rows
-            .iter()
-            .find(|x| x.tool == "bench-runner" && x.connections == c)
-    };
-    let mut out = String::new();
-    let met = |ok: bool| if ok { "met" } else { "NOT met" };
-    if let Some(row) = r.rows.iter().map(|x| x.connections).max().and_then(ours) {
-        if let Some(ratio) = row.cpu_vs_wrk {
-            out += &format!(
-                "- target: our CPU per request at c={} no more than wrk's: {} ({:.2}x wrk)\n",
-                row.connections,
-                met(ratio <= 1.0),
-                ratio
-            );
-        }
-    }
-    if let Some(d) = ours(1).and_then(|row| row.p50_minus_wrk_us) {
-        out += &format!(
-            "- target: our p50 at c=1 within 3 µs of wrk's: {} ({d:+.1} µs)\n",
-            met(d.abs() <= 3.0)
-        );
-    }
-    out
-}
-
-/// The comparison as a Markdown table (medians over rounds), with what it was measured on.
-pub fn format_table(r: &PeersReport) -> String {
-    let mut out = format!(
-        "Medians of {} interleaved round(s) of {} s per tool, against Envoy {}'s no-plugin listener (direct_response), {}; {} x {} cores, kernel {}, {}.\n\n",
-        r.rounds,
-        r.duration_s,
-        r.envoy,
-        if r.pinned {
-            "Envoy on core 0, the tool on core 1"
-        } else {
-            "unpinned"
-        },
-        r.host.cpu_model,
-        r.host.cores,
-        r.host.kernel,
-        r.date
-    );
-    out += "| tool | conns | p50 µs | p50 µs, wrk-style | p90 µs | p99 µs | req/s | tool CPU µs/req | CPU vs wrk (paired) | req/s vs wrk (paired) | wrk-style p50 − wrk's (paired) |\n";
-    out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-    let ratio = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.2}x"));
-    for row in &r.rows {
-        out += &format!(
-            "| {} | {} | {:.1} | {} | {:.1} | {:.1} | {:.0} | {:.2} | {} | {} | {} |\n",
-            row.tool,
-            row.connections,
-            row.p50_us,
-            if row.p50_wrk_style_us.is_nan() {
-                "–".to_string()
-            } else {
-                format!("{:.1}", row.p50_wrk_style_us)
-            },
-            row.p90_us,
-            row.p99_us,
-            row.rps,
-            row.cpu_us_per_req,
-            ratio(row.cpu_vs_wrk),
-            ratio(row.rps_vs_wrk),
-            row.p50_minus_wrk_us
-                .map_or("–".into(), |v| format!("{v:+.1} µs")),
-        );
-        if row.errors > 0 {
-            out += &format!("|   ({} errors) ||||||||||\n", row.errors);
-        }
-    }
-    out += "\nwrk 4 corrects its latencies for coordinated omission before reporting them (synthetic samples \
-below every response slower than twice the mean interval per connection), which raises its p50 when \
-the machine stalls; the wrk-style column applies the same correction to our raw histogram, and the \
-p50 difference to wrk is taken on it. Our plain p50 is uncorrected.\n\n";
-    out += &targets(r);
-    for t in &r.tools {
-        out += &format!("- {}: {} ({})\n", t.name, t.version, t.path);
-    }
-    if !r.not_found.is_empty() {
-        out += &format!(
-            "- not installed, so not compared: {}\n",
-            r.not_found.join(", ")
-        );
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod failure;
 pub mod micro;
+pub mod peers;
 pub mod profile;
 
 use crate::load::{LatencyUs, LoadSummary};
