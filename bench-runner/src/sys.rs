@@ -149,3 +149,12 @@ impl FileLock {
         Ok(FileLock { _file: f })
     }
 }
+
+/// CPUs for Envoy and the load generator: separate when there are at least two.
+pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
+    if pin && crate::sys::online_cpus() >= 2 {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
+    }
+}

@@ -381,7 +381,7 @@ pub fn run_matrix(
     dir: &Path,
 ) -> anyhow::Result<Matrix> {
     std::fs::create_dir_all(dir)?;
-    let runtimes = crate::bench::measure::probe_runtimes(project, envoy, dir)?;
+    let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, dir)?;
     let runtime = ["v8", "wamr", "wasmtime", "wavm"]
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))

@@ -7,7 +7,7 @@
 
 use crate::bench::variants::{Variant, WORKLOADS};
 use crate::envoy::session::{allocate_ports, Launch};
-use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
+use crate::envoy::{locate, Envoy};
 use crate::error::{usage, Error};
 use crate::load::{self, LoadPlan, LoadSummary, Pace};
 use crate::paths::Project;
@@ -21,9 +21,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Runtimes Envoy has been built with somewhere; those this binary lacks are listed in `skipped`.
-pub const KNOWN_RUNTIMES: [&str; 4] = ["v8", "wamr", "wasmtime", "wavm"];
 
 pub use crate::results::profile::profile;
 
@@ -59,41 +56,6 @@ pub struct RunOptions {
     pub save_baseline: Option<String>,
     /// Measure over HTTP/2 (h2c, prior knowledge, one stream per connection) instead of HTTP/1.1.
     pub http2: bool,
-}
-
-/// CPUs for Envoy and the load generator: separate when there are at least two.
-pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
-    if pin && crate::sys::online_cpus() >= 2 {
-        (Some(0), Some(1))
-    } else {
-        (None, None)
-    }
-}
-
-/// Starts an Envoy with only a baseline listener to read which Wasm runtimes it has.
-pub fn probe_runtimes(
-    project: &Project,
-    envoy: &EnvoyBin,
-    dir: &Path,
-) -> anyhow::Result<Vec<String>> {
-    let ports = allocate_ports(2, None)?;
-    let launch = Launch {
-        project,
-        envoy,
-        dir,
-        stem: "envoy-probe",
-        admin_port: ports[0],
-        cpu: None,
-        log_level: "info",
-    };
-    let mut e = launch.start(&[ListenerSpec {
-        name: "probe".into(),
-        port: ports[1],
-        filter: Filter::None,
-    }])?;
-    e.stop();
-    let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();
-    Ok(locate::runtimes_from_log(&log))
 }
 
 struct Plan {
@@ -345,7 +307,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
             out.display()
         ))
     })?;
-    let runtimes = probe_runtimes(project, &envoy_bin, &out)?;
+    let runtimes = crate::envoy::runtimes::probe_runtimes(project, &envoy_bin, &out)?;
     let wasm_runtimes: Vec<String> = runtimes
         .iter()
         .filter(|r| r.as_str() != "null")
@@ -359,7 +321,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
             variants.extend(Variant::lua(w));
         }
         for b in &built {
-            for rt in KNOWN_RUNTIMES {
+            for rt in crate::envoy::runtimes::KNOWN_RUNTIMES {
                 if wasm_runtimes.iter().any(|r| r == rt) {
                     variants.extend(Variant::wasm(b, rt, w));
                 } else {
@@ -381,7 +343,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
             v.config["spin"] = serde_json::json!(profile.spin);
         }
     }
-    let (envoy_cpu, load_cpu) = pinning(profile.pin);
+    let (envoy_cpu, load_cpu) = crate::sys::pinning(profile.pin);
     if let Some(c) = load_cpu {
         let _ = crate::sys::pin_to_cpu(0, c);
     }

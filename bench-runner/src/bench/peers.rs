@@ -324,7 +324,7 @@ pub fn command(project: &Project, a: &PeersOptions) -> anyhow::Result<u8> {
             not_found.iter().map(how).collect::<Vec<_>>().join(", ")
         );
     }
-    let (envoy_cpu, tool_cpu) = crate::bench::measure::pinning(!a.no_pin);
+    let (envoy_cpu, tool_cpu) = crate::sys::pinning(!a.no_pin);
     let dir = std::env::temp_dir().join(format!("bench-runner-peers-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = (|| -> anyhow::Result<PeersReport> {

@@ -815,8 +815,8 @@ pub struct FailureOptions {
 
 /// Picks the Wasm runtime: the first of v8, wamr, wasmtime, wavm this Envoy has.
 fn pick_runtime(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow::Result<String> {
-    let runtimes = crate::bench::measure::probe_runtimes(project, envoy, dir)?;
-    crate::bench::measure::KNOWN_RUNTIMES
+    let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, dir)?;
+    crate::envoy::runtimes::KNOWN_RUNTIMES
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))
         .map(String::from)
