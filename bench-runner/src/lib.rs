@@ -8,6 +8,8 @@ pub mod compare;
 pub mod envoy;
 pub mod error;
 pub mod export;
+#[cfg(test)]
+mod layers;
 pub mod load;
 pub mod paths;
 pub mod plugins;
