@@ -7,7 +7,7 @@
 
 use crate::bench::variants::{Variant, WORKLOADS};
 use crate::envoy::session::{allocate_ports, Launch};
-use crate::envoy::{locate, Envoy};
+use crate::envoy::{locate, Envoy, EnvoyBin};
 use crate::error::{usage, Error};
 use crate::load::{self, LoadPlan, LoadSummary, Pace};
 use crate::paths::Project;
@@ -23,6 +23,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::results::profile::profile;
+mod phases;
+use phases::*;
+mod matrix;
+use matrix::*;
 
 /// What `run` does, as plain values (the command line is parsed in `commands`).
 #[derive(Debug, Clone)]
@@ -112,49 +116,6 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
     Ok(Plan { profile: p, out })
 }
 
-fn phase_plan(
-    phase: &Phase,
-    port: u16,
-    expect: &str,
-    timeout: f64,
-    cpu: Option<usize>,
-    http2: bool,
-) -> LoadPlan {
-    LoadPlan {
-        addr: ([127, 0, 0, 1], port).into(),
-        host: "localhost".into(),
-        path: "/".into(),
-        connections: phase.connections,
-        pace: match phase.rate {
-            Some(rate) => Pace::Open { rate },
-            None => Pace::Closed,
-        },
-        warmup: Duration::from_secs_f64(phase.warmup_s),
-        duration: Some(Duration::from_secs_f64(phase.window_s)),
-        requests: None,
-        max_duration: Duration::from_secs_f64(phase.warmup_s + phase.window_s + 30.0),
-        timeout: Duration::from_secs_f64(timeout),
-        expect_status: 200,
-        expect_body: Some(expect.as_bytes().to_vec()),
-        cpu,
-        cpu_probe_pid: None,
-        http2,
-    }
-}
-
-/// Runs one phase against one listener; returns its summary and Envoy's CPU µs per request over it.
-fn measure_phase(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadSummary, f64)> {
-    let mut p = plan.clone();
-    p.cpu_probe_pid = Some(envoy.pid);
-    let outcome = load::run(&p, None)?;
-    let summary = outcome.summarize(p.pace);
-    let cpu = match outcome.target_cpu_ns {
-        Some(ns) if summary.requests > 0 => ns as f64 / 1000.0 / summary.requests as f64,
-        _ => f64::NAN,
-    };
-    Ok((summary, cpu))
-}
-
 struct CpuSlices<'a> {
     envoy: &'a mut Envoy,
     phase: &'a CpuPhase,
@@ -167,84 +128,171 @@ struct CpuSlices<'a> {
     log: &'a Path,
 }
 
-/// One round's CPU phase: `slices` times every variant in a fresh shuffled order, a closed-loop burst
-/// of `requests` requests; returns Envoy's CPU µs per request of every slice, per variant index.
-fn cpu_slices(c: &mut CpuSlices) -> anyhow::Result<Vec<Vec<f64>>> {
-    let mut out = vec![Vec::with_capacity(c.phase.slices); c.variants.len()];
-    let mut order: Vec<usize> = (0..c.variants.len()).collect();
-    for _ in 0..c.phase.slices {
-        c.rng.shuffle(&mut order);
-        for &vi in &order {
-            crate::sys::check_interrupted()?;
-            let v = &c.variants[vi];
-            let mut plan = phase_plan(
-                &Phase {
-                    connections: c.phase.connections,
-                    rate: None,
-                    warmup_s: c.phase.warmup_ms as f64 / 1000.0,
-                    window_s: 0.0,
-                },
-                c.ports[vi],
-                &v.expect_body,
-                c.timeout,
-                c.cpu,
-                c.http2,
-            );
-            plan.duration = None;
-            plan.requests = Some(c.phase.requests);
-            let (summary, cpu) = measure_phase(c.envoy, &plan)?;
-            let running = c.envoy.is_running();
-            if summary.errors > 0 || !running {
-                return Err(usage(format!(
-                    "variant {}: {} of {} requests failed in a CPU slice{}; see {}",
-                    v.info.id,
-                    summary.errors,
-                    summary.requests + summary.errors,
-                    if running { "" } else { " and Envoy exited" },
-                    c.log.display()
-                )));
-            }
-            out[vi].push(cpu);
-        }
-    }
-    Ok(out)
+/// What a run measures once Envoy is found: the plugins built, the variants, what was skipped and the
+/// runtimes this Envoy has.
+struct Matrix {
+    built: Vec<plugins::Built>,
+    variants: Vec<Variant>,
+    skipped: Vec<Skipped>,
+    runtimes: Vec<String>,
+    wasm_runtimes: Vec<String>,
 }
 
-/// A quick correctness check before measuring: each variant must answer its expected body.
-fn smoke_check(
-    variants: &[Variant],
-    ports: &[u16],
-    timeout: f64,
+/// The results.json of a run that is starting: no rounds yet, status `running`.
+fn new_results(
+    started_at: String,
+    envoy_bin: &EnvoyBin,
+    m: &Matrix,
+    profile: &Profile,
+    envoy_cpu: Option<usize>,
+    load_cpu: Option<usize>,
+) -> Results {
+    let mut results = Results {
+        schema_version: results::SCHEMA_VERSION,
+        suite_version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+        finished_at: None,
+        status: "running".into(),
+        host: results::host_info(envoy_cpu, load_cpu),
+        envoy: EnvoyInfo {
+            version: envoy_bin.version.clone(),
+            version_line: envoy_bin.version_line.clone(),
+            path: envoy_bin.path.display().to_string(),
+            found_via: envoy_bin.found_via.clone(),
+            runtimes: m.runtimes.clone(),
+            concurrency: 1,
+        },
+        runner: RunnerBuild::current(),
+        profile: profile.clone(),
+        variants: vec![],
+        rounds: vec![],
+        skipped: m.skipped.clone(),
+        notes: vec![],
+        failure: None,
+        micro: None,
+    };
+    if envoy_cpu.is_none() {
+        results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
+    }
+    results
+}
+
+/// Prints the time estimate before measuring; returns the number of visits (rounds x variants).
+fn announce(profile: &Profile, variants: usize, out: &Path) -> u64 {
+    let per_visit = profile.latency.warmup_s
+        + profile.latency.window_s
+        + profile.saturation.warmup_s
+        + profile.saturation.window_s
+        // a CPU slice: warm-up plus its requests at roughly 30 µs each at saturation
+        + profile.cpu.as_ref().map_or(0.0, |c| {
+            c.slices as f64 * (c.warmup_ms as f64 / 1000.0 + c.requests as f64 * 30e-6)
+        });
+    let total_visits = (profile.rounds * variants) as u64;
+    eprintln!(
+        "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
+        variants,
+        profile.rounds,
+        per_visit * total_visits as f64,
+        out.display()
+    );
+    total_visits
+}
+
+/// The running Envoy and what the rounds need to drive it.
+struct Rounds<'a> {
+    profile: &'a Profile,
+    variants: &'a [Variant],
+    /// One listener port per variant (the admin port is not here).
+    ports: &'a [u16],
+    envoy: &'a mut Envoy,
+    log: PathBuf,
+    load_cpu: Option<usize>,
     http2: bool,
-) -> anyhow::Result<()> {
-    for (v, port) in variants.iter().zip(ports) {
-        let mut p = phase_plan(
-            &Phase {
-                connections: 1,
-                rate: None,
-                warmup_s: 0.0,
-                window_s: 1.0,
-            },
-            *port,
+    bar: &'a ProgressBar,
+    rng: Rng,
+}
+
+/// One round: every variant once in a shuffled order (latency, then saturation), then the round's CPU
+/// slices. Returns the round's records in visit order.
+fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord>> {
+    let profile = r.profile;
+    let mut order: Vec<usize> = (0..r.variants.len()).collect();
+    r.rng.shuffle(&mut order);
+    let mut records = Vec::with_capacity(order.len());
+    for (pos, &vi) in order.iter().enumerate() {
+        crate::sys::check_interrupted()?;
+        let v = &r.variants[vi];
+        let port = r.ports[vi];
+        r.bar.set_message(format!(
+            "round {}/{} · {}",
+            round + 1,
+            profile.rounds,
+            v.info.id
+        ));
+        let lat_plan = phase_plan(
+            &profile.latency,
+            port,
             &v.expect_body,
-            timeout,
-            None,
-            http2,
+            profile.timeout_s,
+            r.load_cpu,
+            r.http2,
         );
-        p.duration = None;
-        p.requests = Some(3);
-        let o = load::run(&p, None)?;
-        if o.ok != 3 {
+        let (latency, latency_cpu) = measure_phase(r.envoy, &lat_plan)?;
+        let sat_plan = phase_plan(
+            &profile.saturation,
+            port,
+            &v.expect_body,
+            profile.timeout_s,
+            r.load_cpu,
+            r.http2,
+        );
+        let (saturation, cpu) = measure_phase(r.envoy, &sat_plan)?;
+        crate::sys::check_interrupted()?;
+        if !r.envoy.is_running() {
             return Err(usage(format!(
-                "variant {} (127.0.0.1:{port}) does not answer as expected before measuring: {} of 3 requests failed ({:?}, statuses {:?}); run `bench-runner conformance` to see why",
+                "Envoy exited during the run (variant {}); last lines of {}:\n{}",
                 v.info.id,
-                3 - o.ok,
-                o.errors,
-                o.wrong_statuses
+                r.log.display(),
+                crate::envoy::process::log_tail(&r.log, 12)
             )));
         }
+        records.push(RoundRecord {
+            round,
+            order: pos,
+            variant: v.info.id.clone(),
+            latency,
+            saturation,
+            cpu_us_per_req: cpu,
+            cpu_slices_us_per_req: vec![],
+            saturation_cpu_us_per_req: cpu,
+            latency_cpu_us_per_req: latency_cpu,
+        });
+        r.bar.inc(1);
     }
-    Ok(())
+    if let Some(phase) = &profile.cpu {
+        r.bar.set_message(format!(
+            "round {}/{} · CPU slices",
+            round + 1,
+            profile.rounds
+        ));
+        let slices = cpu_slices(&mut CpuSlices {
+            envoy: r.envoy,
+            phase,
+            variants: r.variants,
+            ports: r.ports,
+            timeout: profile.timeout_s,
+            cpu: r.load_cpu,
+            http2: r.http2,
+            rng: &mut r.rng,
+            log: &r.log,
+        })?;
+        // `records` is in visit order; slices are per variant index.
+        for (rec, &vi) in records.iter_mut().zip(&order) {
+            rec.cpu_us_per_req = crate::stats::median(&slices[vi]);
+            rec.cpu_slices_us_per_req = slices[vi].clone();
+        }
+    }
+    Ok(records)
 }
 
 /// `run`: the whole job. Returns the run folder.
@@ -266,83 +314,9 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         envoy_bin.path.display(),
         envoy_bin.found_via
     );
+    let m = matrix(project, args, &profile, &envoy_bin, &out)?;
+    let variants = &m.variants;
 
-    let only = profile.only.clone();
-    let (built, unavailable) = plugins::build_all(project, only.as_deref(), args.rebuild)?;
-    let mut skipped: Vec<Skipped> = Vec::new();
-    for u in &unavailable {
-        eprintln!("skipping {}: {}", u.name, u.reason);
-        skipped.push(Skipped {
-            variant: format!("{}-*", u.name),
-            reason: u.reason.clone(),
-        });
-    }
-    for p in plugins::discover(project)? {
-        if only.as_ref().is_none_or(|o| o.contains(&p.name)) {
-            for s in &p.manifest.skipped {
-                skipped.push(Skipped {
-                    variant: s.variant.clone(),
-                    reason: s.reason.clone(),
-                });
-            }
-        }
-    }
-    if let Some(o) = &only {
-        let known: Vec<String> = plugins::discover(project)?
-            .into_iter()
-            .map(|p| p.name)
-            .chain(["lua".to_string()])
-            .collect();
-        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!(
-                "--only: unknown implementation `{bad}`; known: {}",
-                known.join(", ")
-            )));
-        }
-    }
-
-    std::fs::create_dir_all(&out).map_err(|e| {
-        usage(format!(
-            "cannot create run folder {} ({e}); check --out",
-            out.display()
-        ))
-    })?;
-    let runtimes = crate::envoy::runtimes::probe_runtimes(project, &envoy_bin, &out)?;
-    let wasm_runtimes: Vec<String> = runtimes
-        .iter()
-        .filter(|r| r.as_str() != "null")
-        .cloned()
-        .collect();
-    eprintln!("wasm runtimes in this Envoy: {}", wasm_runtimes.join(", "));
-
-    let mut variants = vec![Variant::baseline()];
-    for w in &profile.workloads {
-        if only.as_ref().is_none_or(|o| o.iter().any(|n| n == "lua")) {
-            variants.extend(Variant::lua(w));
-        }
-        for b in &built {
-            for rt in crate::envoy::runtimes::KNOWN_RUNTIMES {
-                if wasm_runtimes.iter().any(|r| r == rt) {
-                    variants.extend(Variant::wasm(b, rt, w));
-                } else {
-                    skipped.push(Skipped {
-                        variant: format!("{}-{rt}-{w}", b.name),
-                        reason: format!(
-                            "runtime {rt} is not compiled into this Envoy {} (it has: {}); use --envoy with a build that has it",
-                            envoy_bin.version,
-                            runtimes.join(", ")
-                        ),
-                    });
-                }
-            }
-        }
-    }
-
-    if profile.spin > 0 {
-        for v in variants.iter_mut().filter(|v| v.config.is_object()) {
-            v.config["spin"] = serde_json::json!(profile.spin);
-        }
-    }
     let (envoy_cpu, load_cpu) = crate::sys::pinning(profile.pin);
     if let Some(c) = load_cpu {
         let _ = crate::sys::pin_to_cpu(0, c);
@@ -370,135 +344,29 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     );
     let mut envoy = launch.start(&listeners)?;
     let http2 = profile.protocol == "h2c";
-    smoke_check(&variants, &ports[1..], profile.timeout_s, http2)?;
+    smoke_check(variants, &ports[1..], profile.timeout_s, http2)?;
 
-    let mut results = Results {
-        schema_version: results::SCHEMA_VERSION,
-        suite_version: env!("CARGO_PKG_VERSION").into(),
-        started_at,
-        finished_at: None,
-        status: "running".into(),
-        host: results::host_info(envoy_cpu, load_cpu),
-        envoy: EnvoyInfo {
-            version: envoy_bin.version.clone(),
-            version_line: envoy_bin.version_line.clone(),
-            path: envoy_bin.path.display().to_string(),
-            found_via: envoy_bin.found_via.clone(),
-            runtimes: runtimes.clone(),
-            concurrency: 1,
-        },
-        runner: RunnerBuild::current(),
-        profile: profile.clone(),
-        variants: vec![],
-        rounds: vec![],
-        skipped,
-        notes: vec![],
-        failure: None,
-        micro: None,
-    };
+    let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
-    if envoy_cpu.is_none() {
-        results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
-    }
     let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
     let json_path = out.join("results.json");
 
-    let per_visit = profile.latency.warmup_s
-        + profile.latency.window_s
-        + profile.saturation.warmup_s
-        + profile.saturation.window_s
-        // a CPU slice: warm-up plus its requests at roughly 30 µs each at saturation
-        + profile.cpu.as_ref().map_or(0.0, |c| {
-            c.slices as f64 * (c.warmup_ms as f64 / 1000.0 + c.requests as f64 * 30e-6)
-        });
-    let total_visits = (profile.rounds * variants.len()) as u64;
-    eprintln!(
-        "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
-        variants.len(),
-        profile.rounds,
-        per_visit * total_visits as f64,
-        out.display()
-    );
+    let total_visits = announce(&profile, variants.len(), &out);
     let bar = progress_bar(total_visits);
-    let mut rng = Rng::new(profile.seed);
+    let mut rounds = Rounds {
+        profile: &profile,
+        variants,
+        ports: &ports[1..],
+        envoy: &mut envoy,
+        log: launch.log_path(),
+        load_cpu,
+        http2,
+        bar: &bar,
+        rng: Rng::new(profile.seed),
+    };
     let outcome = (|| -> anyhow::Result<()> {
         for round in 0..profile.rounds {
-            let mut order: Vec<usize> = (0..variants.len()).collect();
-            rng.shuffle(&mut order);
-            let mut records = Vec::with_capacity(order.len());
-            for (pos, &vi) in order.iter().enumerate() {
-                crate::sys::check_interrupted()?;
-                let v = &variants[vi];
-                let port = ports[1 + vi];
-                bar.set_message(format!(
-                    "round {}/{} · {}",
-                    round + 1,
-                    profile.rounds,
-                    v.info.id
-                ));
-                let lat_plan = phase_plan(
-                    &profile.latency,
-                    port,
-                    &v.expect_body,
-                    profile.timeout_s,
-                    load_cpu,
-                    http2,
-                );
-                let (latency, latency_cpu) = measure_phase(&envoy, &lat_plan)?;
-                let sat_plan = phase_plan(
-                    &profile.saturation,
-                    port,
-                    &v.expect_body,
-                    profile.timeout_s,
-                    load_cpu,
-                    http2,
-                );
-                let (saturation, cpu) = measure_phase(&envoy, &sat_plan)?;
-                crate::sys::check_interrupted()?;
-                if !envoy.is_running() {
-                    return Err(usage(format!(
-                        "Envoy exited during the run (variant {}); last lines of {}:\n{}",
-                        v.info.id,
-                        launch.log_path().display(),
-                        crate::envoy::process::log_tail(&launch.log_path(), 12)
-                    )));
-                }
-                records.push(RoundRecord {
-                    round,
-                    order: pos,
-                    variant: v.info.id.clone(),
-                    latency,
-                    saturation,
-                    cpu_us_per_req: cpu,
-                    cpu_slices_us_per_req: vec![],
-                    saturation_cpu_us_per_req: cpu,
-                    latency_cpu_us_per_req: latency_cpu,
-                });
-                bar.inc(1);
-            }
-            if let Some(phase) = &profile.cpu {
-                bar.set_message(format!(
-                    "round {}/{} · CPU slices",
-                    round + 1,
-                    profile.rounds
-                ));
-                let slices = cpu_slices(&mut CpuSlices {
-                    envoy: &mut envoy,
-                    phase,
-                    variants: &variants,
-                    ports: &ports[1..],
-                    timeout: profile.timeout_s,
-                    cpu: load_cpu,
-                    http2,
-                    rng: &mut rng,
-                    log: &launch.log_path(),
-                })?;
-                // `records` is in visit order; slices are per variant index.
-                for (rec, &vi) in records.iter_mut().zip(&order) {
-                    rec.cpu_us_per_req = crate::stats::median(&slices[vi]);
-                    rec.cpu_slices_us_per_req = slices[vi].clone();
-                }
-            }
+            let mut records = measure_round(&mut rounds, round)?;
             results.rounds.append(&mut records);
             results.variants = results::summarize(&infos, &results.rounds, profile.seed);
             results.write(&json_path)?;
@@ -510,18 +378,47 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     })();
     bar.finish_and_clear();
     envoy.stop();
+    let outcome = extras(
+        project,
+        args,
+        &profile,
+        &envoy_bin,
+        &m,
+        &out,
+        &mut results,
+        outcome,
+    );
+    results.variants = results::summarize(&infos, &results.rounds, profile.seed);
+    results.finished_at = Some(crate::sys::now_rfc3339());
+    results.notes.push(load_note(load_at_start));
+    finish(project, results, outcome, variants.len(), &out)
+}
+
+/// After the rounds: the full profile's failure scenarios (what clients get when a plugin crashes,
+/// issue 5), then, if all went well, the in-process micro section.
+#[allow(clippy::too_many_arguments)]
+fn extras(
+    project: &Project,
+    args: &RunOptions,
+    profile: &Profile,
+    envoy_bin: &EnvoyBin,
+    m: &Matrix,
+    out: &Path,
+    results: &mut Results,
+    outcome: anyhow::Result<()>,
+) -> anyhow::Result<()> {
     // The full profile also measures what clients get when a plugin crashes (issue 5).
     let outcome = match outcome {
-        Ok(()) if profile.name == "full" => match wasm_runtimes.first() {
+        Ok(()) if profile.name == "full" => match m.wasm_runtimes.first() {
             Some(rt) => {
                 eprintln!("failure scenarios (full profile) ...");
                 crate::bench::failure::run_for_profile(
                     project,
-                    &envoy_bin,
-                    &built,
+                    envoy_bin,
+                    &m.built,
                     rt,
-                    only.as_deref(),
-                    &out,
+                    profile.only.as_deref(),
+                    out,
                 )
                 .map(|f| results.failure = Some(f))
             }
@@ -532,16 +429,26 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     if outcome.is_ok() {
         let notes = &mut results.notes;
         results.micro = crate::bench::micro::for_run(
-            &built,
+            &m.built,
             args.profile,
             &profile.workloads,
             profile.seed,
             notes,
         );
     }
-    results.variants = results::summarize(&infos, &results.rounds, profile.seed);
-    results.finished_at = Some(crate::sys::now_rfc3339());
-    results.notes.push(load_note(load_at_start));
+    outcome
+}
+
+/// Sets the run's status, writes results.json, the report and `results/latest` (when there is
+/// anything to keep), and prints the summary table or what was kept.
+fn finish(
+    project: &Project,
+    mut results: Results,
+    outcome: anyhow::Result<()>,
+    variants: usize,
+    out: &Path,
+) -> anyhow::Result<PathBuf> {
+    let json_path = out.join("results.json");
     let interrupted = matches!(
         outcome
             .as_ref()
@@ -557,17 +464,17 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         "failed"
     }
     .into();
-    let complete_rounds = results.rounds.len() / variants.len().max(1);
+    let complete_rounds = results.rounds.len() / variants.max(1);
     if !results.rounds.is_empty() || outcome.is_ok() {
         results.write(&json_path)?;
-        crate::report::write_all(&results, &out)?;
-        update_latest(project, &out);
+        crate::report::write_all(&results, out)?;
+        update_latest(project, out);
     }
     match outcome {
         Ok(()) => {
             print!("{}", crate::report::summary_table(&results));
             eprintln!("wrote {}", json_path.display());
-            Ok(out)
+            Ok(out.to_path_buf())
         }
         Err(e) => {
             if !results.rounds.is_empty() {
