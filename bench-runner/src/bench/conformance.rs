@@ -430,6 +430,7 @@ pub fn run_matrix(
 pub fn command(project: &Project, a: &ConformanceOptions) -> anyhow::Result<u8> {
     let path = a.cases.clone().unwrap_or_else(|| default_cases(project));
     let cases = load_cases(&path)?;
+    crate::plugins::check_only(project, a.only.as_deref(), true)?;
     let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     let dir = project.cache().join("conformance");
     let _ = std::fs::remove_dir_all(&dir);

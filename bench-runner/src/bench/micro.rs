@@ -232,19 +232,7 @@ pub fn run_without_envoy(
     eprintln!(
         "  measuring the plugins in-process only (plugin-host on wasmtime Cranelift, wasmtime Winch, wasmi); for the Envoy figures install Envoy (`bench-runner doctor` says how) or pass --envoy PATH"
     );
-    if let Some(o) = &profile.only {
-        let known: Vec<String> = plugins::discover(project)?
-            .into_iter()
-            .map(|p| p.name)
-            .chain(["lua".to_string()])
-            .collect();
-        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!(
-                "--only: unknown implementation `{bad}`; known: {}",
-                known.join(", ")
-            )));
-        }
-    }
+    plugins::check_only(project, profile.only.as_deref(), true)?;
     let (built, missing) = plugins::build_all(project, profile.only.as_deref(), args.rebuild)?;
     let mut skipped: Vec<Skipped> = missing
         .iter()
@@ -313,18 +301,7 @@ pub fn command(project: &Project, a: &MicroOptions) -> anyhow::Result<u8> {
             out.display()
         )));
     }
-    if let Some(o) = &a.only {
-        let known: Vec<String> = plugins::discover(project)?
-            .into_iter()
-            .map(|p| p.name)
-            .collect();
-        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!(
-                "--only: unknown implementation `{bad}`; known: {}",
-                known.join(", ")
-            )));
-        }
-    }
+    plugins::check_only(project, a.only.as_deref(), false)?;
     let (built, missing) = plugins::build_all(project, a.only.as_deref(), a.rebuild)?;
     let skipped: Vec<Skipped> = missing
         .iter()

@@ -17,6 +17,7 @@ pub struct BuildArgs {
 
 /// `bench-runner build`.
 pub fn command(project: &Project, a: &BuildArgs) -> anyhow::Result<u8> {
+    plugins::check_only(project, a.only.as_deref(), true)?;
     let (built, missing) = plugins::build_all(project, a.only.as_deref(), a.force)?;
     for b in &built {
         println!(

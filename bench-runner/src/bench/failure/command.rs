@@ -28,19 +28,7 @@ pub(super) fn pick_runtime(
 pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
     let plan = a.plan.clone();
     let only = a.only.clone();
-    if let Some(o) = &only {
-        let known: Vec<String> = plugins::discover(project)?
-            .into_iter()
-            .map(|p| p.name)
-            .chain(["lua".to_string()])
-            .collect();
-        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!(
-                "--only: unknown implementation `{bad}`; known: {}",
-                known.join(", ")
-            )));
-        }
-    }
+    plugins::check_only(project, only.as_deref(), true)?;
     let out = a.out.clone().unwrap_or_else(|| {
         project.results_dir().join(format!(
             "{}-failure",

@@ -32,19 +32,7 @@ pub(super) fn matrix(
             }
         }
     }
-    if let Some(o) = &only {
-        let known: Vec<String> = plugins::discover(project)?
-            .into_iter()
-            .map(|p| p.name)
-            .chain(["lua".to_string()])
-            .collect();
-        if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
-            return Err(usage(format!(
-                "--only: unknown implementation `{bad}`; known: {}",
-                known.join(", ")
-            )));
-        }
-    }
+    plugins::check_only(project, only.as_deref(), true)?;
 
     std::fs::create_dir_all(out).map_err(|e| {
         usage(format!(
