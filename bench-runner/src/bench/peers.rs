@@ -357,56 +357,11 @@ pub fn command(project: &Project, a: &PeersOptions) -> anyhow::Result<u8> {
             a.rounds,
             duration
         );
-        let mut samples: Vec<Vec<Vec<Sample>>> =
-            vec![vec![vec![]; a.connections.len()]; tools.len()];
-        for round in 0..a.rounds {
-            for (ci, &c) in a.connections.iter().enumerate() {
-                for k in 0..tools.len() {
-                    // Rotate the order every round so that no tool always runs first or last.
-                    let ti = (k + round) % tools.len();
-                    crate::sys::check_interrupted()?;
-                    let t = &tools[ti];
-                    let s = match t.kind {
-                        Kind::Ours => run_ours(&setup, c, round)?,
-                        Kind::Wrk => run_wrk(&t.info.path, &setup, c, round)?,
-                        Kind::Oha => run_oha(&t.info.path, &setup, c, round)?,
-                    };
-                    eprintln!(
-                        "round {}/{} c={c:<3} {:<12} {:>8.0} req/s  p50 {:>7.1} µs  CPU {:>6.2} µs/req",
-                        round + 1,
-                        a.rounds,
-                        t.info.name,
-                        s.rps,
-                        s.p50_us,
-                        s.cpu_us_per_req
-                    );
-                    samples[ti][ci].push(s);
-                    if !envoy.is_running() {
-                        return Err(usage(format!(
-                            "Envoy exited during the comparison; see {}",
-                            launch.log_path().display()
-                        )));
-                    }
-                }
-            }
-        }
+        let samples = interleave(a, &tools, &setup, &mut envoy, &launch.log_path())?;
         envoy.stop();
-        let mut rows = vec![];
-        for (ci, &c) in a.connections.iter().enumerate() {
-            let mut group: Vec<Row> = tools
-                .iter()
-                .enumerate()
-                .map(|(ti, t)| row(&t.info.name, c, samples[ti][ci].clone()))
-                .collect();
-            if let Some(w) = group.iter().find(|r| r.tool == "wrk").cloned() {
-                for r in &mut group {
-                    vs_wrk(r, &w);
-                }
-            }
-            rows.extend(group);
-        }
+        let rows = rows_of(&a.connections, &tools, &samples);
         Ok(PeersReport {
-            date: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            date: crate::sys::now_rfc3339(),
             host: crate::results::host_info(envoy_cpu, tool_cpu),
             envoy: envoy_bin.version.clone(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
@@ -442,6 +397,69 @@ pub fn save(dir: &Path, report: &PeersReport) -> anyhow::Result<()> {
     )?;
     crate::sys::write_atomic(&dir.join("peers.md"), format_table(report).as_bytes())?;
     Ok(())
+}
+
+/// The rounds: each tool at each connection count, the order of the tools rotated every round; samples
+/// per tool, then per connection count.
+fn interleave(
+    a: &PeersOptions,
+    tools: &[Tool],
+    setup: &Setup,
+    envoy: &mut crate::envoy::Envoy,
+    log: &Path,
+) -> anyhow::Result<Vec<Vec<Vec<Sample>>>> {
+    let mut samples: Vec<Vec<Vec<Sample>>> = vec![vec![vec![]; a.connections.len()]; tools.len()];
+    for round in 0..a.rounds {
+        for (ci, &c) in a.connections.iter().enumerate() {
+            for k in 0..tools.len() {
+                // Rotate the order every round so that no tool always runs first or last.
+                let ti = (k + round) % tools.len();
+                crate::sys::check_interrupted()?;
+                let t = &tools[ti];
+                let s = match t.kind {
+                    Kind::Ours => run_ours(setup, c, round)?,
+                    Kind::Wrk => run_wrk(&t.info.path, setup, c, round)?,
+                    Kind::Oha => run_oha(&t.info.path, setup, c, round)?,
+                };
+                eprintln!(
+                    "round {}/{} c={c:<3} {:<12} {:>8.0} req/s  p50 {:>7.1} µs  CPU {:>6.2} µs/req",
+                    round + 1,
+                    a.rounds,
+                    t.info.name,
+                    s.rps,
+                    s.p50_us,
+                    s.cpu_us_per_req
+                );
+                samples[ti][ci].push(s);
+                if !envoy.is_running() {
+                    return Err(usage(format!(
+                        "Envoy exited during the comparison; see {}",
+                        log.display()
+                    )));
+                }
+            }
+        }
+    }
+    Ok(samples)
+}
+
+/// One row per tool and connection count (medians over rounds), with the paired figures against wrk.
+fn rows_of(connections: &[usize], tools: &[Tool], samples: &[Vec<Vec<Sample>>]) -> Vec<Row> {
+    let mut rows = vec![];
+    for (ci, &c) in connections.iter().enumerate() {
+        let mut group: Vec<Row> = tools
+            .iter()
+            .enumerate()
+            .map(|(ti, t)| row(&t.info.name, c, samples[ti][ci].clone()))
+            .collect();
+        if let Some(w) = group.iter().find(|r| r.tool == "wrk").cloned() {
+            for r in &mut group {
+                vs_wrk(r, &w);
+            }
+        }
+        rows.extend(group);
+    }
+    rows
 }
 
 /// Ratios and differences to wrk, paired by round (each tool ran right after the other in a round, so
