@@ -41,6 +41,46 @@ pub fn measure(
         entries: vec![],
         skipped: vec![],
     };
+    let mut tasks = tasks(built, s, &mut section, &mut progress)?;
+    let failed = run_batches(built, s, &mut tasks, &mut progress)?;
+
+    for (i, t) in tasks.into_iter().enumerate() {
+        let b = &built[t.plugin];
+        if let Some(why) = &failed[i] {
+            section.skipped.push(Skipped {
+                variant: format!("{}-{}-{}-{}", b.name, t.engine, t.benchmark, t.workload),
+                reason: why.clone(),
+            });
+            continue;
+        }
+        let est = stats::bootstrap_ci(
+            &t.means,
+            stats::median,
+            stats::BOOTSTRAP_RESAMPLES,
+            s.seed.wrapping_add(7919 * (i as u64 + 1)),
+        );
+        section.entries.push(MicroEntry {
+            implementation: b.name.clone(),
+            language: b.language.clone(),
+            engine: t.engine,
+            benchmark: t.benchmark.into(),
+            workload: t.workload,
+            ops_per_batch: t.ops_per_batch,
+            batch_us_per_op: t.means,
+            us_per_op: est,
+        });
+    }
+    Ok(section)
+}
+
+/// Compiles each module on each engine (recording the module, or why it cannot run) and lists the
+/// figures to time: one task per benchmark and workload.
+fn tasks<P: FnMut(&str)>(
+    built: &[Built],
+    s: &MicroSettings,
+    section: &mut MicroSection,
+    progress: &mut P,
+) -> anyhow::Result<Vec<Task>> {
     let mut tasks: Vec<Task> = Vec::new();
     for id in &s.engines {
         let kind = EngineKind::from_id(id).ok_or_else(|| usage(format!("unknown engine {id}")))?;
@@ -135,7 +175,17 @@ pub fn measure(
             }
         }
     }
+    Ok(tasks)
+}
 
+/// Warms up and calibrates every task, then runs the timed batches interleaved in seeded shuffled
+/// rounds. Returns, per task, why it failed (None: it has all its batches).
+fn run_batches<P: FnMut(&str)>(
+    built: &[Built],
+    s: &MicroSettings,
+    tasks: &mut [Task],
+    progress: &mut P,
+) -> anyhow::Result<Vec<Option<String>>> {
     // A figure whose operation fails is dropped with the reason; an interruption stops everything.
     fn fail(failed: &mut [Option<String>], i: usize, e: anyhow::Error) -> anyhow::Result<()> {
         if is_interrupted(&e) {
@@ -174,32 +224,5 @@ pub fn measure(
             }
         }
     }
-
-    for (i, t) in tasks.into_iter().enumerate() {
-        let b = &built[t.plugin];
-        if let Some(why) = &failed[i] {
-            section.skipped.push(Skipped {
-                variant: format!("{}-{}-{}-{}", b.name, t.engine, t.benchmark, t.workload),
-                reason: why.clone(),
-            });
-            continue;
-        }
-        let est = stats::bootstrap_ci(
-            &t.means,
-            stats::median,
-            stats::BOOTSTRAP_RESAMPLES,
-            s.seed.wrapping_add(7919 * (i as u64 + 1)),
-        );
-        section.entries.push(MicroEntry {
-            implementation: b.name.clone(),
-            language: b.language.clone(),
-            engine: t.engine,
-            benchmark: t.benchmark.into(),
-            workload: t.workload,
-            ops_per_batch: t.ops_per_batch,
-            batch_us_per_op: t.means,
-            us_per_op: est,
-        });
-    }
-    Ok(section)
+    Ok(failed)
 }
