@@ -211,32 +211,7 @@ pub(super) fn runaway_group(
     let calibrate = format!("{}-runaway-calibrate", imp.name);
     let ports = allocate_ports(3, None)?;
     let dir = ctx.dir.join("failure");
-    let mut listeners = vec![
-        FailureListener {
-            spec: ListenerSpec {
-                name: id.clone(),
-                port: ports[0],
-                filter: imp.filter(&scenario_config(0, plan.spin), Map::new())?,
-            },
-            access_log: dir.join(format!("{id}.access.log")),
-        },
-        FailureListener {
-            spec: ListenerSpec {
-                name: neighbour.clone(),
-                port: ports[1],
-                filter: Filter::None,
-            },
-            access_log: dir.join(format!("{neighbour}.access.log")),
-        },
-        FailureListener {
-            spec: ListenerSpec {
-                name: calibrate.clone(),
-                port: ports[2],
-                filter: imp.filter(&scenario_config(0, CALIBRATION_SPIN), Map::new())?,
-            },
-            access_log: dir.join(format!("{calibrate}.access.log")),
-        },
-    ];
+    let mut listeners = runaway_listeners(plan, imp, &dir, [&id, &neighbour, &calibrate], &ports)?;
     let mut l = launch(ctx, &stem, upstream.port(), &mut listeners)?;
     let ports: Vec<u16> = listeners.iter().map(|fl| fl.spec.port).collect();
     let calibration_ms = calibrate_spin(ports[2]);
@@ -246,24 +221,7 @@ pub(super) fn runaway_group(
         .copied()
         .reduce(f64::min)
         .map(|m| m * plan.spin as f64 / CALIBRATION_SPIN as f64);
-    let count = |rate: f64| (rate * plan.runaway_window.as_secs_f64()).round().max(1.0) as usize;
-    let timelines = [
-        Timeline {
-            addr: ([127, 0, 0, 1], ports[0]).into(),
-            rate_per_s: plan.runaway_rate_per_s,
-            count: count(plan.runaway_rate_per_s),
-            timeout: plan.timeout,
-            delay: Duration::ZERO,
-        },
-        Timeline {
-            addr: ([127, 0, 0, 1], ports[1]).into(),
-            rate_per_s: plan.neighbour_rate_per_s,
-            count: count(plan.neighbour_rate_per_s),
-            timeout: plan.timeout,
-            // Start once the first spinning request has reached the worker.
-            delay: Duration::from_millis(200),
-        },
-    ];
+    let timelines = runaway_timelines(plan, &ports);
     let admin_port = l.envoy.admin_port;
     let span = plan.runaway_window + plan.timeout;
     let prober = std::thread::spawn(move || probe_admin(admin_port, span));
@@ -328,4 +286,64 @@ pub(super) fn runaway_group(
         neighbour_timeline,
     };
     Ok((group, runaway))
+}
+
+/// The runaway group's listeners: the spinning plugin, a no-plugin neighbour on the same worker, and
+/// the calibration listener (a short, known spin).
+fn runaway_listeners(
+    plan: &FailurePlan,
+    imp: &Implementation,
+    dir: &Path,
+    [id, neighbour, calibrate]: [&String; 3],
+    ports: &[u16],
+) -> anyhow::Result<Vec<FailureListener>> {
+    Ok(vec![
+        FailureListener {
+            spec: ListenerSpec {
+                name: id.clone(),
+                port: ports[0],
+                filter: imp.filter(&scenario_config(0, plan.spin), Map::new())?,
+            },
+            access_log: dir.join(format!("{id}.access.log")),
+        },
+        FailureListener {
+            spec: ListenerSpec {
+                name: neighbour.clone(),
+                port: ports[1],
+                filter: Filter::None,
+            },
+            access_log: dir.join(format!("{neighbour}.access.log")),
+        },
+        FailureListener {
+            spec: ListenerSpec {
+                name: calibrate.clone(),
+                port: ports[2],
+                filter: imp.filter(&scenario_config(0, CALIBRATION_SPIN), Map::new())?,
+            },
+            access_log: dir.join(format!("{calibrate}.access.log")),
+        },
+    ])
+}
+
+/// The runaway group's two timelines: requests to the spinning plugin, and to its neighbour starting
+/// once the first spinning request has reached the worker.
+fn runaway_timelines(plan: &FailurePlan, ports: &[u16]) -> [Timeline; 2] {
+    let count = |rate: f64| (rate * plan.runaway_window.as_secs_f64()).round().max(1.0) as usize;
+    [
+        Timeline {
+            addr: ([127, 0, 0, 1], ports[0]).into(),
+            rate_per_s: plan.runaway_rate_per_s,
+            count: count(plan.runaway_rate_per_s),
+            timeout: plan.timeout,
+            delay: Duration::ZERO,
+        },
+        Timeline {
+            addr: ([127, 0, 0, 1], ports[1]).into(),
+            rate_per_s: plan.neighbour_rate_per_s,
+            count: count(plan.neighbour_rate_per_s),
+            timeout: plan.timeout,
+            // Start once the first spinning request has reached the worker.
+            delay: Duration::from_millis(200),
+        },
+    ]
 }
