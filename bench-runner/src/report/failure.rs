@@ -286,57 +286,7 @@ pub fn markdown(f: &FailureSection) -> String {
     );
     s.push_str(&matrix(f));
     if !f.scenarios.is_empty() {
-        let _ = writeln!(s, "\n### Every scenario\n");
-        let _ = writeln!(
-            s,
-            "| scenario | policy | plugin | upstream | 5xx | other | conn err | hang | details (not plugin-answered) | first crash | plugin back after | 2xx again after first failure | plugin stats | Envoy alive | /ready | timeline |"
-        );
-        let _ = writeln!(
-            s,
-            "|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|---|"
-        );
-        for sc in &f.scenarios {
-            let c = &sc.counts;
-            let first = sc
-                .first_crash
-                .as_ref()
-                .map_or("–".into(), |m| format!("#{} at {}", m.i, secs(m.at_ms)));
-            let again = match (&sc.first_failed, sc.served_again_after_ms) {
-                (None, _) => "no failure".to_string(),
-                (Some(_), v) => opt_secs(v, "never"),
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | [svg]({CHARTS_DIR}/{}.svg) |",
-                sc.id,
-                sc.policy_label,
-                c.plugin,
-                c.upstream,
-                c.local_5xx,
-                c.other_status,
-                c.connection_error,
-                c.hang,
-                details_cell(sc),
-                first,
-                if sc.first_crash.is_some() { opt_secs(sc.plugin_back_after_ms, "never") } else { "–".into() },
-                again,
-                stats_cell(sc),
-                if sc.envoy_alive { "yes" } else { "**no**" },
-                ready_cell(&sc.ready),
-                sc.id
-            );
-        }
-        let _ = writeln!(s, "\n### Timelines\n");
-        let _ = writeln!(
-            s,
-            "One row per scenario, one cell per request in sending order; colours: {}.\n",
-            legend_text()
-        );
-        for imp in implementations_of(f) {
-            if f.scenarios.iter().any(|x| x.implementation == imp) {
-                let _ = writeln!(s, "![{imp} timelines]({CHARTS_DIR}/{imp}-crash.svg)\n");
-            }
-        }
+        scenarios_section(&mut s, f);
     }
     if !f.runaway.is_empty() {
         let _ = writeln!(s, "\n### Runaway plugins (`spin` {})\n", st.spin);
@@ -349,31 +299,7 @@ pub fn markdown(f: &FailureSection) -> String {
         let _ = writeln!(s, "\n![runaway timelines]({CHARTS_DIR}/runaway.svg)\n");
     }
     if !f.groups.is_empty() {
-        let _ = writeln!(s, "\n### Envoy processes\n");
-        let _ = writeln!(s, "| Envoy | listeners | alive after | /ready after | Wasm VMs (Envoy-wide stats) | stop | log |");
-        let _ = writeln!(s, "|---|---:|---|---|---|---|---|");
-        for g in &f.groups {
-            let vms: Vec<String> = g
-                .wasm_stats
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect();
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | `{}` |",
-                g.id,
-                g.listeners.len(),
-                if g.envoy_alive_after { "yes" } else { "**no**" },
-                ready_cell(&g.ready_after),
-                if vms.is_empty() {
-                    "–".into()
-                } else {
-                    vms.join(", ")
-                },
-                stop_cell(&g.stop),
-                g.log
-            );
-        }
+        groups_section(&mut s, f);
     }
     if !f.skipped.is_empty() {
         let _ = writeln!(s, "\n### Not run\n");
@@ -390,6 +316,90 @@ pub fn markdown(f: &FailureSection) -> String {
         let _ = writeln!(s, "\n_{n}_");
     }
     s
+}
+
+/// "Every scenario" (one table row each) and the per-implementation timeline charts.
+fn scenarios_section(s: &mut String, f: &FailureSection) {
+    let _ = writeln!(s, "\n### Every scenario\n");
+    let _ = writeln!(
+        s,
+        "| scenario | policy | plugin | upstream | 5xx | other | conn err | hang | details (not plugin-answered) | first crash | plugin back after | 2xx again after first failure | plugin stats | Envoy alive | /ready | timeline |"
+    );
+    let _ = writeln!(
+        s,
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|---|---|"
+    );
+    for sc in &f.scenarios {
+        let c = &sc.counts;
+        let first = sc
+            .first_crash
+            .as_ref()
+            .map_or("–".into(), |m| format!("#{} at {}", m.i, secs(m.at_ms)));
+        let again = match (&sc.first_failed, sc.served_again_after_ms) {
+            (None, _) => "no failure".to_string(),
+            (Some(_), v) => opt_secs(v, "never"),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | [svg]({CHARTS_DIR}/{}.svg) |",
+            sc.id,
+            sc.policy_label,
+            c.plugin,
+            c.upstream,
+            c.local_5xx,
+            c.other_status,
+            c.connection_error,
+            c.hang,
+            details_cell(sc),
+            first,
+            if sc.first_crash.is_some() { opt_secs(sc.plugin_back_after_ms, "never") } else { "–".into() },
+            again,
+            stats_cell(sc),
+            if sc.envoy_alive { "yes" } else { "**no**" },
+            ready_cell(&sc.ready),
+            sc.id
+        );
+    }
+    let _ = writeln!(s, "\n### Timelines\n");
+    let _ = writeln!(
+        s,
+        "One row per scenario, one cell per request in sending order; colours: {}.\n",
+        legend_text()
+    );
+    for imp in implementations_of(f) {
+        if f.scenarios.iter().any(|x| x.implementation == imp) {
+            let _ = writeln!(s, "![{imp} timelines]({CHARTS_DIR}/{imp}-crash.svg)\n");
+        }
+    }
+}
+
+/// "Envoy processes": one row per Envoy started, with how it ended.
+fn groups_section(s: &mut String, f: &FailureSection) {
+    let _ = writeln!(s, "\n### Envoy processes\n");
+    let _ = writeln!(s, "| Envoy | listeners | alive after | /ready after | Wasm VMs (Envoy-wide stats) | stop | log |");
+    let _ = writeln!(s, "|---|---:|---|---|---|---|---|");
+    for g in &f.groups {
+        let vms: Vec<String> = g
+            .wasm_stats
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | `{}` |",
+            g.id,
+            g.listeners.len(),
+            if g.envoy_alive_after { "yes" } else { "**no**" },
+            ready_cell(&g.ready_after),
+            if vms.is_empty() {
+                "–".into()
+            } else {
+                vms.join(", ")
+            },
+            stop_cell(&g.stop),
+            g.log
+        );
+    }
 }
 
 fn legend_text() -> String {
