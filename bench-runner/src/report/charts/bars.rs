@@ -82,35 +82,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     x_fmt: fn(f64) -> String,
 ) -> DrawResult<(), DB> {
     let n = panel.rows.len();
-    let mut lo = 0.0f64;
-    let mut hi = 0.0f64;
-    for r in &panel.rows {
-        for x in [r.base, r.base + r.value]
-            .into_iter()
-            .chain(r.whisker.iter().flat_map(|w| [w.0, w.1]))
-        {
-            if x.is_finite() {
-                lo = lo.min(x);
-                hi = hi.max(x);
-            }
-        }
-    }
-    if hi <= lo {
-        hi = lo + 1.0;
-    }
-    // Room on the right for the value printed after each bar.
-    let note_w = panel
-        .rows
-        .iter()
-        .map(|r| text_width(&r.note, SMALL_SIZE))
-        .max()
-        .unwrap_or(0) as f64
-        + 12.0;
-    let plot_w = (area.dim_in_pixel().0 as f64 - label_w as f64 - 20.0).max(100.0);
-    let span = hi - lo;
-    let frac = (note_w / plot_w).min(0.6);
-    let hi_ext = hi + span * frac / (1.0 - frac);
-    let lo_ext = if lo < 0.0 { lo - span * 0.03 } else { lo };
+    let (lo, lo_ext, hi_ext) = panel_range(panel, area.dim_in_pixel().0 as f64, label_w);
     let row_y = |i: usize| (n - 1 - i) as f64;
     let labels_of: Vec<String> = panel.rows.iter().map(|r| r.label.clone()).collect();
     let keys: Vec<f64> = (0..n).map(row_y).collect();
@@ -169,47 +141,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
         }
     }
     for (i, r) in panel.rows.iter().enumerate() {
-        let y = row_y(i);
-        if r.base > 0.0 && r.base.is_finite() {
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(0.0, y - half), (r.base, y + half)],
-                LIGHT.filled(),
-            )))?;
-        }
-        if r.value.is_finite() {
-            let (a, b) = (r.base, r.base + r.value);
-            chart.draw_series(std::iter::once(Rectangle::new(
-                [(a.min(b), y - half), (a.max(b), y + half)],
-                r.color.filled(),
-            )))?;
-        }
-        if let Some((wl, wh)) = r.whisker.filter(|w| w.0.is_finite() && w.1.is_finite()) {
-            let s = BLACK.stroke_width(2);
-            let cap = 0.18;
-            chart.draw_series([
-                PathElement::new(vec![(wl, y), (wh, y)], s),
-                PathElement::new(vec![(wl, y - cap), (wl, y + cap)], s),
-                PathElement::new(vec![(wh, y - cap), (wh, y + cap)], s),
-            ])?;
-        }
-        let end = [
-            r.base,
-            r.base + r.value,
-            r.whisker.map_or(f64::NAN, |w| w.1),
-        ]
-        .into_iter()
-        .filter(|x| x.is_finite())
-        .fold(0.0f64, f64::max);
-        chart.draw_series(std::iter::once(
-            EmptyElement::at((end, y))
-                + Text::new(
-                    r.note.clone(),
-                    (6, 0),
-                    font(SMALL_SIZE)
-                        .color(&GREY)
-                        .pos(Pos::new(HPos::Left, VPos::Center)),
-                ),
-        ))?;
+        draw_bar(&mut chart, r, row_y(i), half)?;
     }
     Ok(())
 }
@@ -258,4 +190,89 @@ pub(super) fn fmt_kilo(x: f64) -> String {
     } else {
         format!("{x:.0}")
     }
+}
+
+/// The panel's x range: the data (bars and whiskers, 0 included) widened on the right for the value
+/// printed after each bar, and a little on the left when it goes negative. Returns (lo, lo_ext, hi_ext).
+fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
+    let mut lo = 0.0f64;
+    let mut hi = 0.0f64;
+    for r in &panel.rows {
+        for x in [r.base, r.base + r.value]
+            .into_iter()
+            .chain(r.whisker.iter().flat_map(|w| [w.0, w.1]))
+        {
+            if x.is_finite() {
+                lo = lo.min(x);
+                hi = hi.max(x);
+            }
+        }
+    }
+    if hi <= lo {
+        hi = lo + 1.0;
+    }
+    // Room on the right for the value printed after each bar.
+    let note_w = panel
+        .rows
+        .iter()
+        .map(|r| text_width(&r.note, SMALL_SIZE))
+        .max()
+        .unwrap_or(0) as f64
+        + 12.0;
+    let plot_w = (area_w - label_w as f64 - 20.0).max(100.0);
+    let span = hi - lo;
+    let frac = (note_w / plot_w).min(0.6);
+    let hi_ext = hi + span * frac / (1.0 - frac);
+    let lo_ext = if lo < 0.0 { lo - span * 0.03 } else { lo };
+    (lo, lo_ext, hi_ext)
+}
+
+/// One row: the base bar (light), the value bar, the interval whisker and the note after them.
+fn draw_bar<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<TickAxis, TickAxis>>,
+    r: &BarRow,
+    y: f64,
+    half: f64,
+) -> DrawResult<(), DB> {
+    if r.base > 0.0 && r.base.is_finite() {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, y - half), (r.base, y + half)],
+            LIGHT.filled(),
+        )))?;
+    }
+    if r.value.is_finite() {
+        let (a, b) = (r.base, r.base + r.value);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(a.min(b), y - half), (a.max(b), y + half)],
+            r.color.filled(),
+        )))?;
+    }
+    if let Some((wl, wh)) = r.whisker.filter(|w| w.0.is_finite() && w.1.is_finite()) {
+        let s = BLACK.stroke_width(2);
+        let cap = 0.18;
+        chart.draw_series([
+            PathElement::new(vec![(wl, y), (wh, y)], s),
+            PathElement::new(vec![(wl, y - cap), (wl, y + cap)], s),
+            PathElement::new(vec![(wh, y - cap), (wh, y + cap)], s),
+        ])?;
+    }
+    let end = [
+        r.base,
+        r.base + r.value,
+        r.whisker.map_or(f64::NAN, |w| w.1),
+    ]
+    .into_iter()
+    .filter(|x| x.is_finite())
+    .fold(0.0f64, f64::max);
+    chart.draw_series(std::iter::once(
+        EmptyElement::at((end, y))
+            + Text::new(
+                r.note.clone(),
+                (6, 0),
+                font(SMALL_SIZE)
+                    .color(&GREY)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ),
+    ))?;
+    Ok(())
 }
