@@ -193,6 +193,40 @@ fn crashes(case: &Case) -> bool {
         > 0
 }
 
+/// The listener of case `i` for one implementation, or why its configuration cannot even be written.
+fn case_listener(
+    variant: &Variant,
+    impl_name: &str,
+    c: &Case,
+    i: usize,
+    port: u16,
+) -> Result<ListenerSpec, String> {
+    let filter = match &variant.kind {
+        Kind::Lua => {
+            let v: Value = serde_json::from_str(&c.config_string())
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+            let parsed = crate::plugins::config::parse(&v)
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+            crate::envoy::Filter::Lua {
+                script: crate::plugins::lua::script(&parsed),
+            }
+        }
+        Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
+            module: built.module.clone(),
+            runtime: runtime.clone(),
+            configuration: c.config_string(),
+            plugin_extra: Default::default(),
+            vm_id: (!crashes(c)).then(|| format!("{impl_name}-shared")),
+        },
+        Kind::Baseline => crate::envoy::Filter::None,
+    };
+    Ok(ListenerSpec {
+        name: format!("{impl_name}-case{i}"),
+        port,
+        filter,
+    })
+}
+
 /// Runs the cases against one implementation. Valid cases share one Envoy (one listener each) and,
 /// except those that crash on purpose, one Wasm VM, so a large module is compiled once; if that Envoy
 /// cannot start, each case gets its own so the culprit is named. Each rejection case is checked with
@@ -207,33 +241,7 @@ fn run_implementation(
 ) -> anyhow::Result<Vec<Cell>> {
     let impl_name = variant.info.id.clone();
     let mut cells = vec![Cell::Pass; cases.len()];
-    let listener = |i: usize, port: u16| -> Result<ListenerSpec, String> {
-        let c = &cases[i];
-        let filter = match &variant.kind {
-            Kind::Lua => {
-                let v: Value = serde_json::from_str(&c.config_string())
-                    .map_err(|e| format!("invalid configuration: {e}"))?;
-                let parsed = crate::plugins::config::parse(&v)
-                    .map_err(|e| format!("invalid configuration: {e}"))?;
-                crate::envoy::Filter::Lua {
-                    script: crate::plugins::lua::script(&parsed),
-                }
-            }
-            Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
-                module: built.module.clone(),
-                runtime: runtime.clone(),
-                configuration: c.config_string(),
-                plugin_extra: Default::default(),
-                vm_id: (!crashes(c)).then(|| format!("{impl_name}-shared")),
-            },
-            Kind::Baseline => crate::envoy::Filter::None,
-        };
-        Ok(ListenerSpec {
-            name: format!("{impl_name}-case{i}"),
-            port,
-            filter,
-        })
-    };
+    let listener = |i: usize, port: u16| case_listener(variant, &impl_name, &cases[i], i, port);
     type Started = Result<(crate::envoy::Envoy, Vec<u16>), String>;
     let start = |stem: &str, idx: &[usize]| -> anyhow::Result<Started> {
         let ports = allocate_ports(idx.len() + 1, None)?;
