@@ -185,39 +185,7 @@ pub fn compare(
         .filter(|id| *id != BASELINE)
         .chain(common.iter().filter(|id| *id == BASELINE))
     {
-        let metrics: Vec<MetricChange> = Metric::ALL
-            .iter()
-            .map(|m| compare_metric(base, new, id, *m, opts))
-            .collect();
-        let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
-            Verdict::Regressed
-        } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
-            Verdict::Improved
-        } else {
-            Verdict::Unchanged
-        };
-        let sha = |r: &Results| {
-            r.variants
-                .iter()
-                .find(|v| &v.id == id)
-                .and_then(|v| v.wasm_sha256.clone())
-        };
-        let module_changed = match (sha(base), sha(new)) {
-            (Some(a), Some(b)) => Some(a != b),
-            _ => None,
-        };
-        if module_changed == Some(true) {
-            notes.push(format!(
-                "{id}: the Wasm module changed between the runs (sha256 differs)"
-            ));
-        }
-        variants.push(VariantComparison {
-            id: id.clone(),
-            gated: id != BASELINE,
-            verdict,
-            module_changed,
-            metrics,
-        });
+        variants.push(compare_variant(base, new, id, opts, &mut notes));
     }
     let few = variants
         .iter()
@@ -256,4 +224,48 @@ pub fn compare(
         improvements,
         exit_code: u8::from(regressions > 0),
     })
+}
+
+/// One variant: each metric's change, the variant's verdict, and whether its Wasm module changed
+/// (noted in `notes`).
+fn compare_variant(
+    base: &Results,
+    new: &Results,
+    id: &String,
+    opts: &Options,
+    notes: &mut Vec<String>,
+) -> VariantComparison {
+    let metrics: Vec<MetricChange> = Metric::ALL
+        .iter()
+        .map(|m| compare_metric(base, new, id, *m, opts))
+        .collect();
+    let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
+        Verdict::Regressed
+    } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    };
+    let sha = |r: &Results| {
+        r.variants
+            .iter()
+            .find(|v| &v.id == id)
+            .and_then(|v| v.wasm_sha256.clone())
+    };
+    let module_changed = match (sha(base), sha(new)) {
+        (Some(a), Some(b)) => Some(a != b),
+        _ => None,
+    };
+    if module_changed == Some(true) {
+        notes.push(format!(
+            "{id}: the Wasm module changed between the runs (sha256 differs)"
+        ));
+    }
+    VariantComparison {
+        id: id.clone(),
+        gated: id != BASELINE,
+        verdict,
+        module_changed,
+        metrics,
+    }
 }
