@@ -35,61 +35,12 @@ pub(super) async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) 
         status: plan.expect_status,
         body: plan.expect_body.clone(),
     });
-    // Connections are opened before the clock starts, as wrk does; one that fails is retried (and
-    // counted) by its loop.
-    let mut opening = Vec::new();
-    for _ in 0..plan.connections {
-        let (addr, http2, timeout) = (plan.addr, plan.http2, plan.timeout);
-        opening.push(tokio::task::spawn_local(async move {
-            match tokio::time::timeout(timeout, Client::connect(addr, http2)).await {
-                Ok(Ok(c)) => Some(c),
-                _ => None,
-            }
-        }));
-    }
-    let mut clients = Vec::new();
-    for o in opening {
-        clients.push(o.await.ok().flatten());
-    }
+    let clients = open_connections(&plan).await;
 
     let cpu0 = thread_cpu_ns();
     let start = Instant::now();
     let measure_start = start + plan.warmup;
-    let (total_slots, warmup_slots, interval_ns) = match plan.pace {
-        Pace::Open { rate } => {
-            let warm = (plan.warmup.as_secs_f64() * rate).ceil() as u64;
-            let measured = match (plan.requests, plan.duration) {
-                (Some(n), _) => n,
-                (None, Some(d)) => (d.as_secs_f64() * rate).round().max(1.0) as u64,
-                (None, None) => 0,
-            };
-            (warm + measured, warm, 1e9 / rate)
-        }
-        Pace::Closed => (0, 0, 0.0),
-    };
-    let shared = Rc::new(Shared {
-        pace: plan.pace,
-        measure_start,
-        hard_end: start + plan.max_duration,
-        window_end: match (plan.pace, plan.requests) {
-            (Pace::Closed, None) => plan.duration.map(|d| measure_start + d),
-            _ => None,
-        },
-        start,
-        next_slot: Cell::new(0),
-        total_slots,
-        warmup_slots,
-        interval_ns,
-        tickets: Cell::new(plan.requests.unwrap_or(u64::MAX)),
-        first_measured: Cell::new(None),
-        last_measured: Cell::new(None),
-        first_send: Cell::new(None),
-        last_send: Cell::new(None),
-        done: Cell::new(0),
-        stop: Cell::new(false),
-        latency: RefCell::new(new_hist()),
-        lag: RefCell::new(new_hist()),
-    });
+    let shared = Rc::new(shared_state(&plan, start, measure_start));
     // CPU times (ours and the probed process's) are read when the measured window opens, and again
     // when everything is done.
     // (our thread's CPU time, the probed process's CPU time) when the window opened
@@ -121,25 +72,7 @@ pub(super) async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) 
             client,
         )));
     }
-    // The watcher ends a long load promptly on Ctrl-C or at the hard time bound, and publishes
-    // progress; the connections never touch shared atomics.
-    let watcher = {
-        let shared = shared.clone();
-        tokio::task::spawn_local(async move {
-            while !shared.stop.get() {
-                if crate::sys::interrupted() || Instant::now() >= shared.hard_end {
-                    shared.stop.set(true);
-                }
-                if let Some(p) = &progress {
-                    p.store(shared.done.get(), Ordering::Relaxed);
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            if let Some(p) = &progress {
-                p.store(shared.done.get(), Ordering::Relaxed);
-            }
-        })
-    };
+    let watcher = spawn_watcher(shared.clone(), progress);
     let mut out = LoadOutcome {
         latency: Histogram::new(1).expect("valid histogram"),
         lag: Histogram::new(1).expect("valid histogram"),
@@ -188,6 +121,88 @@ pub(super) async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) 
         _ => Duration::ZERO,
     };
     out
+}
+
+/// Opens the plan's connections (each bounded by the timeout) before the clock starts, as wrk does;
+/// one that fails is None, retried (and counted) by its loop.
+async fn open_connections(plan: &LoadPlan) -> Vec<Option<Client>> {
+    let mut opening = Vec::new();
+    for _ in 0..plan.connections {
+        let (addr, http2, timeout) = (plan.addr, plan.http2, plan.timeout);
+        opening.push(tokio::task::spawn_local(async move {
+            match tokio::time::timeout(timeout, Client::connect(addr, http2)).await {
+                Ok(Ok(c)) => Some(c),
+                _ => None,
+            }
+        }));
+    }
+    let mut clients = Vec::new();
+    for o in opening {
+        clients.push(o.await.ok().flatten());
+    }
+    clients
+}
+
+/// The state the connections share: the pacing slots of an open loop, the window and hard end, the
+/// counters and histograms.
+fn shared_state(plan: &LoadPlan, start: Instant, measure_start: Instant) -> Shared {
+    let (total_slots, warmup_slots, interval_ns) = match plan.pace {
+        Pace::Open { rate } => {
+            let warm = (plan.warmup.as_secs_f64() * rate).ceil() as u64;
+            let measured = match (plan.requests, plan.duration) {
+                (Some(n), _) => n,
+                (None, Some(d)) => (d.as_secs_f64() * rate).round().max(1.0) as u64,
+                (None, None) => 0,
+            };
+            (warm + measured, warm, 1e9 / rate)
+        }
+        Pace::Closed => (0, 0, 0.0),
+    };
+    Shared {
+        pace: plan.pace,
+        measure_start,
+        hard_end: start + plan.max_duration,
+        window_end: match (plan.pace, plan.requests) {
+            (Pace::Closed, None) => plan.duration.map(|d| measure_start + d),
+            _ => None,
+        },
+        start,
+        next_slot: Cell::new(0),
+        total_slots,
+        warmup_slots,
+        interval_ns,
+        tickets: Cell::new(plan.requests.unwrap_or(u64::MAX)),
+        first_measured: Cell::new(None),
+        last_measured: Cell::new(None),
+        first_send: Cell::new(None),
+        last_send: Cell::new(None),
+        done: Cell::new(0),
+        stop: Cell::new(false),
+        latency: RefCell::new(new_hist()),
+        lag: RefCell::new(new_hist()),
+    }
+}
+
+/// The watcher ends a long load promptly on Ctrl-C or at the hard time bound, and publishes
+/// progress; the connections never touch shared atomics.
+fn spawn_watcher(
+    shared: Rc<Shared>,
+    progress: Option<Arc<AtomicU64>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_local(async move {
+        while !shared.stop.get() {
+            if crate::sys::interrupted() || Instant::now() >= shared.hard_end {
+                shared.stop.set(true);
+            }
+            if let Some(p) = &progress {
+                p.store(shared.done.get(), Ordering::Relaxed);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(p) = &progress {
+            p.store(shared.done.get(), Ordering::Relaxed);
+        }
+    })
 }
 
 /// CPU time of the calling thread, ns.
