@@ -104,6 +104,7 @@ pub fn imports(file: &str, text: &str) -> Vec<Import> {
             });
         }
     };
+    let mut open_mods: Vec<usize> = vec![];
     for (n, line) in text.lines().enumerate() {
         let code = line.trim_start();
         if code.starts_with("//") {
@@ -124,14 +125,17 @@ pub fn imports(file: &str, text: &str) -> Vec<Import> {
             }
             rest = after;
         }
-        // `super::` chains: in a `use` item, each 4 columns of indentation is one inline module
-        // (the code is rustfmt-formatted); elsewhere the chain counts from the file's own module.
-        let indent = (line.len() - line.trim_start().len()) / 4;
-        let inline = if code.starts_with("use ") || code.starts_with("pub use ") {
-            indent
-        } else {
-            0
-        };
+        // `super::` chains count from the file's module plus the inline modules (`mod x {`) open at
+        // this line; the code is rustfmt-formatted, so an inline module ends at `}` at its indent.
+        let indent = line.len() - line.trim_start().len();
+        if code.starts_with("mod ") || code.starts_with("pub mod ") {
+            if code.trim_end().ends_with('{') {
+                open_mods.push(indent);
+            }
+        } else if line.trim_end() == "}" && open_mods.last() == Some(&indent) {
+            open_mods.pop();
+        }
+        let inline = open_mods.len();
         let mut rest = code;
         while let Some(i) = rest.find("super::") {
             let before = rest[..i].chars().last();
@@ -376,6 +380,11 @@ mod tests {
         // Inside the module, or inside an inline test module, `super` stays put.
         assert!(imports("results/run.rs", "use super::profile::Profile;\n").is_empty());
         assert!(imports("sys.rs", "mod tests {\n    use super::*;\n}\n").is_empty());
+        let in_a_test = "mod tests {\n    fn t() {\n        super::Rng::new(7);\n    }\n}\n";
+        assert!(imports("stats.rs", in_a_test).is_empty());
+        // ... until the inline module is closed.
+        let after = "mod tests {\n}\nfn f() {\n    super::bench::x();\n}\n";
+        assert_eq!(imports("sys.rs", after)[0].at, "src/sys.rs:4");
         // A top-level file's own `super` is the crate root.
         let i = imports("sys.rs", "use super::bench::x;\n");
         assert_eq!(i[0].to, "bench");
