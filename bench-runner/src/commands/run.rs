@@ -98,3 +98,19 @@ pub fn default_args() -> RunArgs {
     }
     <Only as clap::Parser>::parse_from(["run"]).args
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_run_has_the_defaults_the_hand_written_copy_had() {
+        let a = default_args();
+        assert_eq!(a.profile, ProfileName::Default);
+        assert_eq!((a.seed, a.spin), (1, 0));
+        assert!(a.only.is_none() && a.out.is_none() && a.envoy.envoy.is_none());
+        assert!(a.rounds.is_none() && a.workloads.is_none() && a.rate.is_none());
+        assert!(a.base_port.is_none() && a.save_baseline.is_none());
+        assert!(!a.no_pin && !a.rebuild && !a.http2);
+    }
+}
