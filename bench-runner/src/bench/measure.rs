@@ -178,7 +178,7 @@ fn new_results(
 }
 
 /// Prints the time estimate before measuring; returns the number of visits (rounds x variants).
-fn announce(profile: &Profile, variants: usize, out: &Path) -> u64 {
+fn announce(profile: &Profile, variants: &[Variant], out: &Path) -> u64 {
     let per_visit = profile.latency.warmup_s
         + profile.latency.window_s
         + profile.saturation.warmup_s
@@ -187,10 +187,10 @@ fn announce(profile: &Profile, variants: usize, out: &Path) -> u64 {
         + profile.cpu.as_ref().map_or(0.0, |c| {
             c.slices as f64 * (c.warmup_ms as f64 / 1000.0 + c.requests as f64 * 30e-6)
         });
-    let total_visits = (profile.rounds * variants) as u64;
+    let total_visits = (profile.rounds * variants.len()) as u64;
     eprintln!(
         "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
-        variants,
+        variants.len(),
         profile.rounds,
         per_visit * total_visits as f64,
         out.display()
@@ -351,7 +351,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
     let json_path = out.join("results.json");
 
-    let total_visits = announce(&profile, variants.len(), &out);
+    let total_visits = announce(&profile, variants, &out);
     let bar = progress_bar(total_visits);
     let mut rounds = Rounds {
         profile: &profile,
