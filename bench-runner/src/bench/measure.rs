@@ -468,7 +468,7 @@ fn finish(
     if !results.rounds.is_empty() || outcome.is_ok() {
         results.write(&json_path)?;
         crate::report::write_all(&results, out)?;
-        update_latest(project, out);
+        crate::paths::update_latest(project, out);
     }
     match outcome {
         Ok(()) => {
@@ -523,20 +523,4 @@ fn progress_bar(total: u64) -> ProgressBar {
     );
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
-}
-
-/// Points results/latest at the newest run folder (a relative symlink) when the run is under results/.
-pub(crate) fn update_latest(project: &Project, out: &Path) {
-    let (Ok(results_dir), Ok(out)) = (project.results_dir().canonicalize(), out.canonicalize())
-    else {
-        return;
-    };
-    let Ok(rel) = out.strip_prefix(&results_dir) else {
-        return;
-    };
-    let tmp = results_dir.join(format!(".latest-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    if std::os::unix::fs::symlink(rel, &tmp).is_ok() {
-        let _ = std::fs::rename(&tmp, results_dir.join("latest"));
-    }
 }

@@ -273,7 +273,7 @@ pub fn run_without_envoy(
     let json_path = out.join("results.json");
     results.write(&json_path)?;
     crate::report::write_all(&results, out)?;
-    crate::bench::measure::update_latest(project, out);
+    crate::paths::update_latest(project, out);
     if let Some(m) = &results.micro {
         print!("{}", crate::report::micro::request_table(m, &results));
     }
@@ -319,7 +319,7 @@ pub fn command(project: &Project, a: &MicroOptions) -> anyhow::Result<u8> {
         ));
     }
     let section = measure(&built, &s, |what| eprintln!("micro: {what}"))?;
-    let mut profile = crate::bench::measure::profile(a.profile);
+    let mut profile = crate::results::profile::profile(a.profile);
     profile.only = a.only.clone();
     profile.seed = a.seed;
     let results = standalone_results(
@@ -456,7 +456,7 @@ mod tests {
         // The section round-trips through results.json.
         let r = standalone_results(
             "2026-01-01T00:00:00Z".into(),
-            crate::bench::measure::profile(ProfileName::Quick),
+            crate::results::profile::profile(ProfileName::Quick),
             m,
             vec![],
             "not used",
