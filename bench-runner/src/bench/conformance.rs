@@ -2,7 +2,6 @@
 //! file (SPEC section 2), printed as a case x implementation matrix.
 
 use crate::bench::variants::{Kind, Variant};
-use crate::envoy::process::log_tail;
 use crate::envoy::session::{allocate_ports, validate_logged, Launch};
 use crate::envoy::{locate, EnvoyBin, ListenerSpec};
 use crate::error::{usage, Error};
@@ -468,9 +467,4 @@ pub fn command(project: &Project, a: &ConformanceOptions) -> anyhow::Result<u8> 
         envoy.version
     );
     Ok(0)
-}
-
-/// Log lines of a conformance Envoy, for tests and messages.
-pub fn log_of(dir: &Path, stem: &str) -> String {
-    log_tail(&dir.join(format!("{stem}.log")), 40)
 }
