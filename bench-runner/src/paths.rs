@@ -83,3 +83,19 @@ impl Project {
         Ok(())
     }
 }
+
+/// Points results/latest at the newest run folder (a relative symlink) when the run is under results/.
+pub fn update_latest(project: &Project, out: &Path) {
+    let (Ok(results_dir), Ok(out)) = (project.results_dir().canonicalize(), out.canonicalize())
+    else {
+        return;
+    };
+    let Ok(rel) = out.strip_prefix(&results_dir) else {
+        return;
+    };
+    let tmp = results_dir.join(format!(".latest-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::os::unix::fs::symlink(rel, &tmp).is_ok() {
+        let _ = std::fs::rename(&tmp, results_dir.join("latest"));
+    }
+}

@@ -131,7 +131,7 @@ pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
             path.display()
         ))
     })?;
-    let run: crate::failure::FailureRun = serde_json::from_str(&text).map_err(|e| {
+    let run: crate::results::failure::FailureRun = serde_json::from_str(&text).map_err(|e| {
         usage(format!(
             "--failure-run: {} is not a failure.json ({e})",
             path.display()
@@ -151,12 +151,12 @@ pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
 
 /// The load generator next to wrk / oha: a folder written by `bench-runner peers --out DIR`.
 pub fn peers_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
-    let r = crate::peers::load(dir)?;
+    let r = crate::results::peers::load(dir)?;
     let rel = project.rel(dir);
     Ok(format!(
         "Measured with `{}`; raw data: [`{rel}/peers.json`]({rel}/peers.json).\n\n{}",
         display_command(&r.command),
-        crate::peers::format_table(&r)
+        crate::report::peers::format_table(&r)
     ))
 }
 

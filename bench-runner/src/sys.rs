@@ -75,9 +75,9 @@ pub fn process_cpu_ns(pid: u32) -> std::io::Result<u64> {
     Ok(total)
 }
 
-/// CPU time (ns) of the calling process (all threads), for the load generator's own cost.
-pub fn self_cpu_ns() -> u64 {
-    process_cpu_ns(std::process::id()).unwrap_or(0)
+/// Now, as RFC 3339 UTC to the second (the `started_at`/`finished_at` of results).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Asks the kernel for `n` distinct free ports on 127.0.0.1. All are held open until every one is
@@ -147,5 +147,14 @@ impl FileLock {
             return Err(std::io::Error::last_os_error());
         }
         Ok(FileLock { _file: f })
+    }
+}
+
+/// CPUs for Envoy and the load generator: separate when there are at least two.
+pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
+    if pin && crate::sys::online_cpus() >= 2 {
+        (Some(0), Some(1))
+    } else {
+        (None, None)
     }
 }

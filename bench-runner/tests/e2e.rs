@@ -3,10 +3,10 @@
 
 mod common;
 
+use bench_runner::bench::variants::Variant;
 use bench_runner::envoy::session::{allocate_ports, validate, Launch};
 use bench_runner::envoy::{Filter, ListenerSpec};
 use bench_runner::load::{self, LoadPlan, Pace};
-use bench_runner::variants::Variant;
 use common::*;
 use std::time::{Duration, Instant};
 

@@ -4,8 +4,8 @@
 
 mod common;
 
-use bench_runner::failure::client::{self, Class, Outcome, Timeline};
-use bench_runner::failure::{self, Context, FailurePlan, Implementation, Policy};
+use bench_runner::bench::failure::client::{self, Class, Outcome, Timeline};
+use bench_runner::bench::failure::{self, Context, FailurePlan, Implementation, Policy};
 use bench_runner::upstream::Upstream;
 use common::*;
 use std::time::{Duration, Instant};

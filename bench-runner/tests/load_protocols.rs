@@ -4,9 +4,9 @@
 
 mod common;
 
+use bench_runner::bench::variants::{Variant, MOCK_BODY, PASSTHROUGH_BODY};
 use bench_runner::envoy::session::{allocate_ports, Launch};
 use bench_runner::load::{self, LoadPlan, Pace};
-use bench_runner::variants::{Variant, MOCK_BODY, PASSTHROUGH_BODY};
 use common::*;
 use std::time::Duration;
 

@@ -26,33 +26,31 @@ use crate::error::usage;
 use crate::paths::Project;
 use crate::results::{self, Results, RoundRecord, BASELINE};
 use crate::stats::Estimate;
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use serde::Serialize;
 use stats::{Direction, Verdict};
 use std::path::{Path, PathBuf};
+mod compute;
+pub use compute::compare;
+#[cfg(test)]
+use compute::*;
 
-#[derive(Debug, Clone, Args)]
-pub struct CompareArgs {
+/// What `compare` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
     /// BASE then NEW: results.json files or run folders. With --baseline give only NEW (default: results/latest).
-    #[arg(value_name = "RESULTS")]
     pub runs: Vec<PathBuf>,
     /// Use results/baselines/NAME/results.json as BASE (saved by `run --save-baseline NAME`).
-    #[arg(long, value_name = "NAME")]
     pub baseline: Option<String>,
     /// Output: a text table, a Markdown table (for a PR comment) or JSON.
-    #[arg(long, value_enum, default_value = "text")]
     pub format: OutputFormat,
     /// Noise threshold in µs: `X` sets p50, p99 and cpu; `METRIC=X` sets one (p50, p99, cpu). Comma-separated or repeated.
-    #[arg(long, value_delimiter = ',', value_name = "[METRIC=]US")]
     pub threshold_us: Vec<String>,
     /// Relative noise threshold in %: `X` sets throughput (rps); `METRIC=X` sets one, making p50/p99/cpu relative to BASE's absolute value.
-    #[arg(long, value_delimiter = ',', value_name = "[METRIC=]PCT")]
     pub threshold_pct: Vec<String>,
     /// CI gate that fails only on gross regressions: wide thresholds (p50 20 µs, p99 200 µs, cpu 10 µs, rps 25%); explicit --threshold-* flags still apply on top.
-    #[arg(long)]
     pub gross: bool,
     /// Seed of the bootstrap resampling (the output is reproducible for a given seed).
-    #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }
 
@@ -440,263 +438,8 @@ pub struct Comparison {
     pub exit_code: u8,
 }
 
-fn variant_ids(r: &Results) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for v in &r.variants {
-        if !ids.contains(&v.id) {
-            ids.push(v.id.clone());
-        }
-    }
-    for x in &r.rounds {
-        if !ids.contains(&x.variant) {
-            ids.push(x.variant.clone());
-        }
-    }
-    ids
-}
-
-/// FNV-1a, so that a variant's bootstrap seed does not depend on which other variants exist.
-fn seed_for(seed: u64, id: &str, metric: Metric) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes().chain([metric as u8]) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^ seed
-}
-
-fn compare_metric(
-    base: &Results,
-    new: &Results,
-    id: &str,
-    metric: Metric,
-    opts: &Options,
-) -> MetricChange {
-    let reference = id == BASELINE;
-    let b = per_round(base, id, metric);
-    let n = per_round(new, id, metric);
-    let seed = seed_for(opts.seed, id, metric);
-    let slices = match (metric, reference) {
-        (Metric::Cpu, false) => cpu_slice_overheads(base, id).zip(cpu_slice_overheads(new, id)),
-        _ => None,
-    };
-    let change = match &slices {
-        // Both runs have CPU slices: compare slice-level paired overheads (see `cpu_slice_overheads`).
-        Some((bs, ns)) => stats::hierarchical_bootstrap(bs, ns, stats::RESAMPLES, seed),
-        None => stats::two_sample_bootstrap(&b, &n, metric.statistic(), stats::RESAMPLES, seed),
-    };
-    let setting = opts.thresholds.get(metric);
-    let threshold = match (metric, setting) {
-        (Metric::Rps, Threshold::Pct(p)) => p,
-        (Metric::Rps, Threshold::Us(x)) => x, // rejected by Thresholds::from_flags; kept total
-        (_, Threshold::Us(x)) => x,
-        (_, Threshold::Pct(p)) => {
-            let raw: Vec<f64> = base
-                .rounds
-                .iter()
-                .filter(|x| x.variant == id)
-                .map(|x| metric.raw(x))
-                .collect();
-            p / 100.0 * crate::stats::median(&raw).abs()
-        }
-    };
-    let verdict = stats::verdict(&change, threshold, metric.direction());
-    MetricChange {
-        metric,
-        quantity: metric.quantity(reference),
-        base: match &slices {
-            Some((bs, _)) => crate::stats::median(&bs.concat()),
-            None => crate::stats::median(&b),
-        },
-        new: match &slices {
-            Some((_, ns)) => crate::stats::median(&ns.concat()),
-            None => crate::stats::median(&n),
-        },
-        change,
-        change_unit: if metric == Metric::Rps { "pct" } else { "us" },
-        threshold,
-        threshold_setting: setting,
-        rounds_base: b.iter().filter(|x| x.is_finite()).count(),
-        rounds_new: n.iter().filter(|x| x.is_finite()).count(),
-        significant: stats::significant(&change),
-        verdict,
-    }
-}
-
-/// Notes on conditions that differ between the runs (the comparison still runs; the reader judges).
-fn condition_notes(base: &Results, new: &Results) -> Vec<String> {
-    let mut notes = Vec::new();
-    let (bp, np) = (&base.profile, &new.profile);
-    if bp.latency != np.latency
-        || bp.saturation != np.saturation
-        || bp.protocol != np.protocol
-        || bp.pin != np.pin
-    {
-        notes.push(format!(
-            "the load differs: BASE profile `{}` (latency {:?} req/s x {} connections, saturation {} connections, pin {}) vs NEW `{}` ({:?} req/s x {}, {} connections, pin {}); latencies are not comparable",
-            bp.name, bp.latency.rate, bp.latency.connections, bp.saturation.connections, bp.pin,
-            np.name, np.latency.rate, np.latency.connections, np.saturation.connections, np.pin
-        ));
-    } else if bp.latency.window_s != np.latency.window_s
-        || bp.rounds != np.rounds
-        || bp.name != np.name
-    {
-        notes.push(format!(
-            "profiles differ: BASE `{}` ({} rounds) vs NEW `{}` ({} rounds)",
-            bp.name, bp.rounds, np.name, np.rounds
-        ));
-    }
-    if bp.spin != np.spin {
-        notes.push(format!(
-            "the plugins' `spin` differs: BASE {} vs NEW {} (an injected per-request slowdown, for calibrating this comparison)",
-            bp.spin, np.spin
-        ));
-    }
-    if base.envoy.version != new.envoy.version {
-        notes.push(format!(
-            "Envoy differs: BASE {} vs NEW {}",
-            base.envoy.version, new.envoy.version
-        ));
-    }
-    if base.host.cpu_model != new.host.cpu_model || base.host.cores != new.host.cores {
-        notes.push(format!(
-            "host differs: BASE {} ({} cores) vs NEW {} ({} cores); absolute figures (baseline row) are not comparable",
-            base.host.cpu_model, base.host.cores, new.host.cpu_model, new.host.cores
-        ));
-    }
-    if base.runner.debug_assertions != new.runner.debug_assertions
-        || base.runner.opt_level != new.runner.opt_level
-    {
-        notes.push(format!(
-            "the runner was built differently: BASE opt-level {} debug-assertions {} vs NEW opt-level {} debug-assertions {}",
-            base.runner.opt_level, base.runner.debug_assertions, new.runner.opt_level, new.runner.debug_assertions
-        ));
-    }
-    for (side, r) in [("BASE", base), ("NEW", new)] {
-        if r.status != "complete" {
-            notes.push(format!(
-                "{side} run status is `{}`: only its finished rounds are compared",
-                r.status
-            ));
-        }
-    }
-    notes
-}
-
-/// Compares two runs. Errors (exit 2) when a run has no rounds or the runs share no variant besides
-/// the baseline.
-pub fn compare(
-    base: &Results,
-    new: &Results,
-    base_label: &str,
-    new_label: &str,
-    opts: &Options,
-) -> anyhow::Result<Comparison> {
-    for (label, r) in [(base_label, base), (new_label, new)] {
-        if r.rounds.is_empty() {
-            return Err(usage(format!(
-                "{label}: no finished rounds to compare (status `{}`); re-run it",
-                r.status
-            )));
-        }
-    }
-    let base_ids = variant_ids(base);
-    let new_ids = variant_ids(new);
-    let common: Vec<String> = new_ids
-        .iter()
-        .filter(|id| base_ids.contains(id))
-        .cloned()
-        .collect();
-    if !common.iter().any(|id| id != BASELINE) {
-        return Err(usage(format!(
-            "no variant in common besides the baseline: {base_label} has [{}], {new_label} has [{}]; compare runs of the same plugins (--only)",
-            base_ids.join(", "),
-            new_ids.join(", ")
-        )));
-    }
-    let mut notes = condition_notes(base, new);
-    let mut variants = Vec::new();
-    // plugin variants first, the (ungated) baseline last
-    for id in common
-        .iter()
-        .filter(|id| *id != BASELINE)
-        .chain(common.iter().filter(|id| *id == BASELINE))
-    {
-        let metrics: Vec<MetricChange> = Metric::ALL
-            .iter()
-            .map(|m| compare_metric(base, new, id, *m, opts))
-            .collect();
-        let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
-            Verdict::Regressed
-        } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
-            Verdict::Improved
-        } else {
-            Verdict::Unchanged
-        };
-        let sha = |r: &Results| {
-            r.variants
-                .iter()
-                .find(|v| &v.id == id)
-                .and_then(|v| v.wasm_sha256.clone())
-        };
-        let module_changed = match (sha(base), sha(new)) {
-            (Some(a), Some(b)) => Some(a != b),
-            _ => None,
-        };
-        if module_changed == Some(true) {
-            notes.push(format!(
-                "{id}: the Wasm module changed between the runs (sha256 differs)"
-            ));
-        }
-        variants.push(VariantComparison {
-            id: id.clone(),
-            gated: id != BASELINE,
-            verdict,
-            module_changed,
-            metrics,
-        });
-    }
-    let few = variants
-        .iter()
-        .flat_map(|v| &v.metrics)
-        .map(|m| m.rounds_base.min(m.rounds_new))
-        .min()
-        .unwrap_or(0);
-    if few < stats::FEW_ROUNDS {
-        notes.push(format!(
-            "only {few} round(s) on a side: the intervals are approximate (bootstrap over few rounds is too narrow); use at least {} rounds (--rounds)",
-            stats::FEW_ROUNDS
-        ));
-    }
-    let gated = || variants.iter().filter(|v| v.gated).flat_map(|v| &v.metrics);
-    let regressions = gated().filter(|m| m.verdict == Verdict::Regressed).count();
-    let improvements = gated().filter(|m| m.verdict == Verdict::Improved).count();
-    Ok(Comparison {
-        base: RunRef::of(base, base_label),
-        new: RunRef::of(new, new_label),
-        mode: opts.mode.clone(),
-        thresholds: opts.thresholds,
-        seed: opts.seed,
-        only_in_base: base_ids
-            .iter()
-            .filter(|id| !new_ids.contains(id))
-            .cloned()
-            .collect(),
-        only_in_new: new_ids
-            .iter()
-            .filter(|id| !base_ids.contains(id))
-            .cloned()
-            .collect(),
-        variants,
-        notes,
-        regressions,
-        improvements,
-        exit_code: u8::from(regressions > 0),
-    })
-}
-
 /// BASE and NEW paths from the arguments.
-fn resolve(project: &Project, a: &CompareArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+fn resolve(project: &Project, a: &CompareOptions) -> anyhow::Result<(PathBuf, PathBuf)> {
     match (&a.baseline, a.runs.as_slice()) {
         (Some(name), [new]) => Ok((crate::baseline::results_path(project, name)?, new.clone())),
         (Some(name), []) => {
@@ -722,7 +465,7 @@ fn shown(p: &Path) -> String {
 }
 
 /// `bench-runner compare`: prints the table; Ok(1) when a regression was found.
-pub fn command(project: &Project, a: &CompareArgs) -> anyhow::Result<u8> {
+pub fn command(project: &Project, a: &CompareOptions) -> anyhow::Result<u8> {
     let thresholds = Thresholds::from_flags(&a.threshold_us, &a.threshold_pct, a.gross)?;
     let custom = !a.threshold_us.is_empty() || !a.threshold_pct.is_empty();
     let mode = match (a.gross, custom) {

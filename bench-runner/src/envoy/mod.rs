@@ -3,6 +3,7 @@
 pub mod bootstrap;
 pub mod locate;
 pub mod process;
+pub mod runtimes;
 pub mod session;
 
 pub use bootstrap::{Filter, ListenerSpec};

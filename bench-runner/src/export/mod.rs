@@ -7,19 +7,18 @@ pub mod gab;
 
 use crate::results::{Results, VariantSummary};
 use crate::stats::{self, Estimate};
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Args)]
-pub struct ExportArgs {
+/// What `export` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
     /// bmf: Bencher Metric Format; github-action-benchmark: `customSmallerIsBetter` entries (latency,
     /// CPU, overheads); github-action-benchmark-bigger: `customBiggerIsBetter` entries (throughput).
-    #[arg(long, value_enum)]
     pub format: Format,
     /// results.json or a run folder.
     pub results: PathBuf,
     /// Write to this file (atomically) instead of stdout.
-    #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
 
@@ -83,7 +82,7 @@ pub fn is_finite(e: &Estimate) -> bool {
     e.estimate.is_finite() && e.ci95_low.is_finite() && e.ci95_high.is_finite()
 }
 
-pub fn command(a: &ExportArgs) -> anyhow::Result<u8> {
+pub fn command(a: &ExportOptions) -> anyhow::Result<u8> {
     let r = Results::read(&a.results)?;
     let text = exporter(a.format).render(&r)?;
     match &a.out {

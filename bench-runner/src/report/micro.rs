@@ -2,7 +2,7 @@
 //! per implementation x engine beside the Envoy figures of the same run, configuration parse and
 //! instantiation costs, which engine ran which module, and one chart per engine.
 
-use crate::micro::{MicroEntry, MicroSection};
+use crate::results::micro::{MicroEntry, MicroSection};
 use crate::results::Results;
 use crate::stats::Estimate;
 use std::fmt::Write;
@@ -351,7 +351,8 @@ pub fn charts(r: &Results) -> anyhow::Result<Vec<super::charts::Chart>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::micro::{MicroEngine, MicroModule, MicroSettings};
+    use crate::results::micro::{MicroEngine, MicroModule, MicroSettings};
+    use crate::results::profile::ProfileName;
 
     fn est(x: f64) -> Estimate {
         Estimate {
@@ -362,7 +363,7 @@ mod tests {
     }
 
     pub fn section() -> MicroSection {
-        let mut settings = MicroSettings::for_profile(crate::cli::ProfileName::Quick);
+        let mut settings = MicroSettings::for_profile(ProfileName::Quick);
         settings.engines = vec!["wasmtime-cranelift".into(), "wasmi".into()];
         let entry = |imp: &str, engine: &str, bench: &str, wl: &str, x: f64| MicroEntry {
             implementation: imp.into(),
@@ -435,9 +436,9 @@ mod tests {
 
     #[test]
     fn markdown_and_one_chart_per_engine_with_data() {
-        let r = crate::micro::standalone_results(
+        let r = crate::results::micro::standalone_results(
             "2026-01-01T00:00:00Z".into(),
-            crate::measure::profile(crate::cli::ProfileName::Quick),
+            crate::results::profile::profile(ProfileName::Quick),
             section(),
             vec![],
             "not used",

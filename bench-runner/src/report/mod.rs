@@ -8,6 +8,7 @@ pub mod curves;
 pub mod failure;
 pub mod html;
 pub mod micro;
+pub mod peers;
 
 use crate::results::{Results, VariantSummary, BASELINE};
 use crate::stats::Estimate;

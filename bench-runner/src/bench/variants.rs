@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 pub const MOCK_BODY: &str = "hello higress";
 pub const PASSTHROUGH_BODY: &str = "passthrough";
-pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
+pub use crate::results::profile::WORKLOADS;
 
 /// The plugin configuration of a workload and the body a client must receive.
 pub fn workload_config(workload: &str) -> Option<(Value, &'static str)> {
@@ -96,14 +96,14 @@ impl Variant {
         Ok(match &self.kind {
             Kind::Baseline => Filter::None,
             Kind::Lua => {
-                let parsed = crate::plugin_config::parse(config).map_err(|e| {
+                let parsed = crate::plugins::config::parse(config).map_err(|e| {
                     crate::error::usage(format!(
                         "Lua variant {}: invalid configuration: {e}",
                         self.info.id
                     ))
                 })?;
                 Filter::Lua {
-                    script: crate::lua::script(&parsed),
+                    script: crate::plugins::lua::script(&parsed),
                 }
             }
             Kind::Wasm { built, runtime } => Filter::Wasm {

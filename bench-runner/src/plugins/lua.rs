@@ -2,7 +2,7 @@
 //! no JSON parser, so the validated configuration becomes a Lua table literal; every string is emitted
 //! byte by byte with escapes, never pasted.
 
-use crate::plugin_config::{Matcher, Mode, PluginConfig, Reply};
+use crate::plugins::config::{Matcher, Mode, PluginConfig, Reply};
 use std::fmt::Write;
 
 /// A Lua string literal holding exactly `s`'s bytes.
@@ -163,7 +163,7 @@ mod tests {
 
     #[test]
     fn script_holds_the_rules_in_order() {
-        let cfg = crate::plugin_config::parse(&serde_json::json!({
+        let cfg = crate::plugins::config::parse(&serde_json::json!({
             "content": "g", "_rules_": [{"content": "a", "_match_route_": ["r1"]},
                                          {"content": "b", "_match_domain_": ["*.x"]}]}))
         .unwrap();

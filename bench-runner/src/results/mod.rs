@@ -1,6 +1,11 @@
 //! results.json: the saved, self-describing record of a run (SPEC section 4; schema in
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
+pub mod failure;
+pub mod micro;
+pub mod peers;
+pub mod profile;
+
 use crate::load::{LatencyUs, LoadSummary};
 use crate::stats::{self, Estimate};
 use serde::{Deserialize, Serialize};
@@ -28,10 +33,10 @@ pub struct Results {
     pub notes: Vec<String>,
     /// What clients see when a plugin crashes or runs away (`failure` scenarios; `run --profile full`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<crate::failure::FailureSection>,
+    pub failure: Option<failure::FailureSection>,
     /// In-process micro-benchmarks on the plugin-host engines (`micro`, and `run` after Envoy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub micro: Option<crate::micro::MicroSection>,
+    pub micro: Option<micro::MicroSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

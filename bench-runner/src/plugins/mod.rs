@@ -1,0 +1,32 @@
+//! The plugins: building each implementation's module (`build`), the shared plugin configuration
+//! (`config`) and the Lua filter generated from it (`lua`).
+
+mod build;
+pub mod config;
+pub mod lua;
+
+pub use build::*;
+
+/// The one check of `--only`: every name must be a plugin folder (or `lua`, where the command runs the
+/// Lua filter); an unknown name is a usage error (exit 2) naming it and listing the known ones.
+pub fn check_only(
+    project: &crate::paths::Project,
+    only: Option<&[String]>,
+    lua: bool,
+) -> anyhow::Result<()> {
+    let Some(o) = only else {
+        return Ok(());
+    };
+    let known: Vec<String> = discover(project)?
+        .into_iter()
+        .map(|p| p.name)
+        .chain(lua.then(|| "lua".to_string()))
+        .collect();
+    if let Some(bad) = o.iter().find(|n| !known.contains(n)) {
+        return Err(crate::error::usage(format!(
+            "--only: unknown implementation `{bad}`; known: {}",
+            known.join(", ")
+        )));
+    }
+    Ok(())
+}
