@@ -5,6 +5,7 @@
 //! [`results::CpuPhase`]); overheads are paired by round against the baseline and summarised as
 //! medians with bootstrap intervals.
 
+use crate::bench::estimate::{self, Calibration};
 use crate::bench::variants::{Variant, WORKLOADS};
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin};
@@ -177,25 +178,47 @@ fn new_results(
     results
 }
 
-/// Prints the time estimate before measuring; returns the number of visits (rounds x variants).
-fn announce(profile: &Profile, variants: &[Variant], out: &Path) -> u64 {
-    let per_visit = profile.latency.warmup_s
-        + profile.latency.window_s
-        + profile.saturation.warmup_s
-        + profile.saturation.window_s
-        // a CPU slice: warm-up plus its requests at roughly 30 µs each at saturation
-        + profile.cpu.as_ref().map_or(0.0, |c| {
-            c.slices as f64 * (c.warmup_ms as f64 / 1000.0 + c.requests as f64 * 30e-6)
-        });
-    let total_visits = (profile.rounds * variants.len()) as u64;
+/// What the run will take, from its plan and the calibration: the rounds (every visit and every CPU
+/// slice), then the in-process part; printed before measuring.
+struct Schedule {
+    round_s: f64,
+    after_s: f64,
+}
+
+impl Schedule {
+    fn total_s(&self, rounds: usize) -> f64 {
+        self.round_s * rounds as f64 + self.after_s
+    }
+}
+
+/// Prints the time estimate before measuring (every phase, the CPU phase and the in-process part).
+fn announce(
+    profile: &Profile,
+    variants: &[Variant],
+    calibrations: &[Calibration],
+    micro: &estimate::MicroPlan,
+    out: &Path,
+) -> Schedule {
+    let schedule = Schedule {
+        round_s: estimate::round_s(profile, calibrations),
+        after_s: estimate::micro_s(micro),
+    };
+    let total = schedule.total_s(profile.rounds);
     eprintln!(
-        "measuring {} variants x {} rounds (~{:.0} s); results go to {}",
+        "measuring {} variants x {} rounds (~{:.0} s: {} per round, then ~{} in-process{}); results go to {}",
         variants.len(),
         profile.rounds,
-        per_visit * total_visits as f64,
+        total,
+        estimate::human(schedule.round_s),
+        estimate::human(schedule.after_s),
+        if profile.name == "full" {
+            ", then the failure scenarios"
+        } else {
+            ""
+        },
         out.display()
     );
-    total_visits
+    schedule
 }
 
 /// The running Envoy and what the rounds need to drive it.
@@ -209,6 +232,8 @@ struct Rounds<'a> {
     load_cpu: Option<usize>,
     http2: bool,
     bar: &'a ProgressBar,
+    /// Per variant index: what a burst costs (the progress bar counts planned milliseconds).
+    calibrations: &'a [Calibration],
     rng: Rng,
 }
 
@@ -223,8 +248,9 @@ fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord
         crate::sys::check_interrupted()?;
         let v = &r.variants[vi];
         let port = r.ports[vi];
+        let cal = &r.calibrations[vi];
         r.bar.set_message(format!(
-            "round {}/{} · {}",
+            "round {}/{} · latency · {}",
             round + 1,
             profile.rounds,
             v.info.id
@@ -238,6 +264,15 @@ fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord
             r.http2,
         );
         let (latency, latency_cpu) = measure_phase(r.envoy, &lat_plan)?;
+        r.bar.inc(ms(profile.latency.warmup_s
+            + profile.latency.window_s
+            + cal.per_burst_s));
+        r.bar.set_message(format!(
+            "round {}/{} · saturation · {}",
+            round + 1,
+            profile.rounds,
+            v.info.id
+        ));
         let sat_plan = phase_plan(
             &profile.saturation,
             port,
@@ -267,13 +302,16 @@ fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord
             saturation_cpu_us_per_req: cpu,
             latency_cpu_us_per_req: latency_cpu,
         });
-        r.bar.inc(1);
+        r.bar.inc(ms(profile.saturation.warmup_s
+            + profile.saturation.window_s
+            + cal.per_burst_s));
     }
     if let Some(phase) = &profile.cpu {
         r.bar.set_message(format!(
-            "round {}/{} · CPU slices",
+            "round {}/{} · CPU phase ({} slices of every variant)",
             round + 1,
-            profile.rounds
+            profile.rounds,
+            phase.slices
         ));
         let slices = cpu_slices(&mut CpuSlices {
             envoy: r.envoy,
@@ -291,6 +329,7 @@ fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord
             rec.cpu_us_per_req = crate::stats::median(&slices[vi]);
             rec.cpu_slices_us_per_req = slices[vi].clone();
         }
+        r.bar.inc(ms(estimate::cpu_phase_s(phase, r.calibrations)));
     }
     Ok(records)
 }
@@ -345,14 +384,24 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut envoy = launch.start(&listeners)?;
     let http2 = profile.protocol == "h2c";
     smoke_check(variants, &ports[1..], profile.timeout_s, http2)?;
+    let calibrations = calibrate(
+        variants,
+        &ports[1..],
+        profile.cpu.as_ref().unwrap_or(&CALIBRATION_BURST),
+        profile.timeout_s,
+        load_cpu,
+        http2,
+    )?;
 
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
     let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
     let json_path = out.join("results.json");
 
-    let total_visits = announce(&profile, variants, &out);
-    let bar = progress_bar(total_visits);
+    let micro = crate::bench::micro::plan(&m.built, args.profile, &profile.workloads);
+    let schedule = announce(&profile, variants, &calibrations, &micro, &out);
+    let bar = progress_bar(ms(schedule.round_s * profile.rounds as f64));
+    let measuring = std::time::Instant::now();
     let mut rounds = Rounds {
         profile: &profile,
         variants,
@@ -362,6 +411,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         load_cpu,
         http2,
         bar: &bar,
+        calibrations: &calibrations,
         rng: Rng::new(profile.seed),
     };
     let outcome = (|| -> anyhow::Result<()> {
@@ -371,7 +421,19 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
             results.variants = results::summarize(&infos, &results.rounds, profile.seed);
             results.write(&json_path)?;
             if bar.is_hidden() {
-                eprintln!("round {}/{} done", round + 1, profile.rounds);
+                let elapsed = measuring.elapsed().as_secs_f64();
+                eprintln!(
+                    "round {}/{} done ({} so far, ~{} left)",
+                    round + 1,
+                    profile.rounds,
+                    estimate::human(elapsed),
+                    estimate::human(estimate::remaining_s(
+                        profile.rounds,
+                        round + 1,
+                        elapsed,
+                        schedule.after_s
+                    ))
+                );
             }
         }
         Ok(())
@@ -511,6 +573,20 @@ fn load_note(start: f64) -> String {
         }
     )
 }
+
+/// Seconds as whole milliseconds, the progress bar's unit.
+fn ms(s: f64) -> u64 {
+    (s.max(0.0) * 1000.0).round() as u64
+}
+
+/// The burst shape the time estimate calibrates with when the profile has no CPU phase (runs saved
+/// before it existed have none; a run always has one today).
+const CALIBRATION_BURST: CpuPhase = CpuPhase {
+    slices: 0,
+    requests: 2000,
+    connections: 16,
+    warmup_ms: 10,
+};
 
 fn progress_bar(total: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {

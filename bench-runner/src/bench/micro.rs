@@ -175,6 +175,26 @@ fn is_interrupted(e: &anyhow::Error) -> bool {
     )
 }
 
+/// The plan of the `run` path's in-process part, for the time estimate: every (module, engine) pair is
+/// compiled, and each gets one figure per workload (`request`), per configuration size (`configure`)
+/// and one `instantiate`.
+pub fn plan(
+    built: &[Built],
+    profile: ProfileName,
+    workloads: &[String],
+) -> crate::bench::estimate::MicroPlan {
+    let s = MicroSettings::for_profile(profile);
+    let per_pair = workloads.len() + s.config_bytes.len() + 1;
+    let engines = s.engines.len();
+    crate::bench::estimate::MicroPlan {
+        figures: built.len() * engines * per_pair,
+        batches: s.batches,
+        batch_ms: s.batch_target_ms,
+        warmup_ms: s.warmup_ms,
+        compiled_bytes: built.iter().map(|b| b.bytes).sum::<u64>() * engines as u64,
+    }
+}
+
 /// The `run` path after Envoy: measure what was built with the run profile's sizes and workloads.
 /// A failure does not fail the run: it becomes a note.
 pub fn for_run(

@@ -125,3 +125,46 @@ pub(super) fn smoke_check(
     }
     Ok(())
 }
+
+/// Before measuring: times two closed-loop bursts per variant, shaped like a CPU slice (its
+/// connections and warm-up) with 10% and 100% of its requests, so that the time estimate knows what a
+/// burst costs here (the fixed part and the part per request) for every variant. About 1.1 CPU slices
+/// of each variant; nothing of it is kept as a measurement.
+pub(super) fn calibrate(
+    variants: &[Variant],
+    ports: &[u16],
+    phase: &CpuPhase,
+    timeout: f64,
+    cpu: Option<usize>,
+    http2: bool,
+) -> anyhow::Result<Vec<Calibration>> {
+    let small = (phase.requests / 10).max(1);
+    let mut out = Vec::with_capacity(variants.len());
+    for (v, port) in variants.iter().zip(ports) {
+        let burst = |requests: u64| -> anyhow::Result<(u64, f64)> {
+            crate::sys::check_interrupted()?;
+            let mut plan = phase_plan(
+                &Phase {
+                    connections: phase.connections,
+                    rate: None,
+                    warmup_s: phase.warmup_ms as f64 / 1000.0,
+                    window_s: 0.0,
+                },
+                *port,
+                &v.expect_body,
+                timeout,
+                cpu,
+                http2,
+            );
+            plan.duration = None;
+            plan.requests = Some(requests);
+            let t = std::time::Instant::now();
+            load::run(&plan, None)?;
+            Ok((requests, t.elapsed().as_secs_f64()))
+        };
+        let s = burst(small)?;
+        let l = burst(phase.requests)?;
+        out.push(Calibration::from_bursts(s, l));
+    }
+    Ok(out)
+}
