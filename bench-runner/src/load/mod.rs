@@ -1,6 +1,7 @@
 //! The load generator: one scheduler loop for closed and open (fixed-rate) load over HTTP/1.1
-//! keep-alive connections or HTTP/2 (h2c, one stream at a time per connection), per-connection
-//! HdrHistograms merged at the end, every response checked (status, framing, whole body).
+//! keep-alive connections or HTTP/2 (h2c, one stream at a time per connection), one HdrHistogram of
+//! each kind shared by the connections of the (single) load thread, every response checked (status,
+//! framing, whole body).
 //!
 //! Open loop: request i is *intended* at `start + i / rate`; its latency counts from that instant, so
 //! a stalled server shows up as latency instead of silently lowering the rate (coordinated omission).
