@@ -158,3 +158,33 @@ pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
         (None, None)
     }
 }
+
+/// The machine's aggregate CPU time from the `cpu` line of /proc/stat, in clock ticks: (steal, all
+/// fields summed). None where /proc/stat cannot be read.
+pub fn cpu_steal_ticks() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    parse_cpu_steal(&text)
+}
+
+/// `cpu  user nice system idle iowait irq softirq steal guest guest_nice`: (steal, sum of the first
+/// eight fields; guest time is already counted in user).
+pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    (v.len() == 8).then(|| (v[7], v.iter().sum()))
+}
+
+#[cfg(test)]
+mod steal_tests {
+    #[test]
+    fn steal_is_the_eighth_field_of_the_cpu_line() {
+        let stat = "cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n";
+        assert_eq!(super::parse_cpu_steal(stat), Some((35, 1000)));
+        assert_eq!(super::parse_cpu_steal("cpu0 1 2 3\n"), None);
+    }
+}

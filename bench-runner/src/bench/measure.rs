@@ -395,6 +395,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
 
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
+    let steal_at_start = crate::sys::cpu_steal_ticks();
     let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
     let json_path = out.join("results.json");
 
@@ -453,6 +454,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     results.variants = results::summarize(&infos, &results.rounds, profile.seed);
     results.finished_at = Some(crate::sys::now_rfc3339());
     results.notes.push(load_note(load_at_start));
+    results.notes.extend(steal_note(steal_at_start));
     finish(project, results, outcome, variants.len(), &out)
 }
 
@@ -572,6 +574,22 @@ fn load_note(start: f64) -> String {
             ""
         }
     )
+}
+
+/// CPU steal over the run, from /proc/stat: the share of all CPU time the hypervisor gave to others
+/// while this run wanted it (on a VM; 0 on bare metal).
+fn steal_note(start: Option<(u64, u64)>) -> Option<String> {
+    let ((s0, t0), (s1, t1)) = (start?, crate::sys::cpu_steal_ticks()?);
+    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
+    let share = s1.saturating_sub(s0) as f64 / total as f64 * 100.0;
+    Some(format!(
+        "CPU steal over the run: {share:.1}% of all CPU time (/proc/stat){}",
+        if share >= 5.0 {
+            ": the VM's host took CPU time from this run; latency tails and throughput are inflated by it"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// Seconds as whole milliseconds, the progress bar's unit.
