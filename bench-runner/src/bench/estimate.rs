@@ -106,38 +106,20 @@ pub fn human(s: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::Phase;
 
+    /// The quick profile with 2 rounds and 10 slices of 2000 requests.
     fn profile() -> Profile {
-        Profile {
-            name: "t".into(),
-            rounds: 2,
-            workloads: vec!["mock".into()],
-            latency: Phase {
-                connections: 4,
-                rate: Some(2000.0),
-                warmup_s: 0.3,
-                window_s: 1.2,
-            },
-            saturation: Phase {
-                connections: 16,
-                rate: None,
-                warmup_s: 0.2,
-                window_s: 0.8,
-            },
-            cpu: Some(CpuPhase {
-                slices: 10,
-                requests: 2000,
-                connections: 16,
-                warmup_ms: 10,
-            }),
-            timeout_s: 5.0,
-            seed: 1,
-            pin: true,
-            only: None,
-            protocol: "http/1.1".into(),
-            spin: 0,
-        }
+        let mut p = crate::results::profile::profile(crate::results::profile::ProfileName::Quick);
+        p.rounds = 2;
+        p.latency.window_s = 1.2;
+        p.saturation.window_s = 0.8;
+        p.cpu = Some(CpuPhase {
+            slices: 10,
+            requests: 2000,
+            connections: 16,
+            warmup_ms: 10,
+        });
+        p
     }
 
     #[test]

@@ -249,39 +249,28 @@ fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord
         let v = &r.variants[vi];
         let port = r.ports[vi];
         let cal = &r.calibrations[vi];
-        r.bar.set_message(format!(
-            "round {}/{} · latency · {}",
-            round + 1,
-            profile.rounds,
-            v.info.id
-        ));
-        let lat_plan = phase_plan(
-            &profile.latency,
-            port,
-            &v.expect_body,
-            profile.timeout_s,
-            r.load_cpu,
-            r.http2,
-        );
-        let (latency, latency_cpu) = measure_phase(r.envoy, &lat_plan)?;
-        r.bar.inc(ms(profile.latency.warmup_s
-            + profile.latency.window_s
-            + cal.per_burst_s));
-        r.bar.set_message(format!(
-            "round {}/{} · saturation · {}",
-            round + 1,
-            profile.rounds,
-            v.info.id
-        ));
-        let sat_plan = phase_plan(
-            &profile.saturation,
-            port,
-            &v.expect_body,
-            profile.timeout_s,
-            r.load_cpu,
-            r.http2,
-        );
-        let (saturation, cpu) = measure_phase(r.envoy, &sat_plan)?;
+        let phase = |name: &str, phase: &Phase| {
+            r.bar.set_message(format!(
+                "round {}/{} · {name} · {}",
+                round + 1,
+                profile.rounds,
+                v.info.id
+            ));
+            let plan = phase_plan(
+                phase,
+                port,
+                &v.expect_body,
+                profile.timeout_s,
+                r.load_cpu,
+                r.http2,
+            );
+            let measured = measure_phase(r.envoy, &plan);
+            r.bar
+                .inc(ms(phase.warmup_s + phase.window_s + cal.per_burst_s));
+            measured
+        };
+        let (latency, latency_cpu) = phase("latency", &profile.latency)?;
+        let (saturation, cpu) = phase("saturation", &profile.saturation)?;
         crate::sys::check_interrupted()?;
         if !r.envoy.is_running() {
             return Err(usage(format!(
