@@ -595,14 +595,17 @@ const CALIBRATION_BURST: CpuPhase = CpuPhase {
     warmup_ms: 10,
 };
 
+/// A bar over `total` planned milliseconds (hidden without a terminal: then one line per round).
 fn progress_bar(total: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} · {elapsed} elapsed, ~{eta} left")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{bar:30} {percent:>3}% {msg} · {elapsed} elapsed, ~{eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
