@@ -54,10 +54,17 @@ pub fn implementations(project: &Project, r: &Results) -> anyhow::Result<String>
             p.name, p.manifest.language, p.manifest.description, p.manifest.toolchain, bytes, sha
         );
     }
-    let _ = writeln!(
-        s,
-        "| `lua` | Lua | Envoy's built-in Lua filter (LuaJIT); script generated from the same JSON config | - | - |"
-    );
+    // Implementations that are not Wasm modules (Envoy's Lua filter) come last: nothing is built.
+    for p in crate::plugins::discover_all(project)?
+        .into_iter()
+        .filter(|p| p.manifest.kind == crate::plugins::LUA_KIND)
+    {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | - | - |",
+            p.name, p.manifest.language, p.manifest.description
+        );
+    }
     Ok(s)
 }
 

@@ -1,6 +1,9 @@
 //! `report` of the committed results-quick.json renders exactly what the code rendered before the
 //! crate was split into layers (fixtures/results-quick-report/, made with commit 30d2385): report.md,
 //! report.html, the SVG charts, the summary table on stdout, and the PNG charts by sha256.
+//! Regenerated once since, when colours and article figures became keyed by implementation: the
+//! article table's first column is headed `implementation` (was `language`) and the CPU chart's
+//! legend reads `colour: implementation`; the fixture's colours (lua, rust) did not change.
 
 use sha2::{Digest, Sha256};
 use std::path::Path;

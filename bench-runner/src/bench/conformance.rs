@@ -207,7 +207,7 @@ fn case_listener(
             let parsed = crate::plugins::config::parse(&v)
                 .map_err(|e| format!("invalid configuration: {e}"))?;
             crate::envoy::Filter::Lua {
-                script: crate::plugins::lua::script(&parsed),
+                script: crate::plugins::lua::script(&parsed).map_err(|e| format!("{e:#}"))?,
             }
         }
         Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {

@@ -103,7 +103,7 @@ impl Variant {
                     ))
                 })?;
                 Filter::Lua {
-                    script: crate::plugins::lua::script(&parsed),
+                    script: crate::plugins::lua::script(&parsed)?,
                 }
             }
             Kind::Wasm { built, runtime } => Filter::Wasm {

@@ -13,12 +13,17 @@ use std::process::{Command, Stdio};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
+    /// `wasm` (the default): a proxy-wasm module built by `build` into `output`. `envoy-lua`: Envoy's
+    /// built-in Lua filter; nothing is built, `output` is the script template (see `plugins::lua`).
+    #[serde(default = "wasm_kind")]
+    pub kind: String,
     pub language: String,
     pub description: String,
     #[serde(default)]
     pub toolchain: String,
     pub output: PathBuf,
     pub sources: Vec<String>,
+    #[serde(default)]
     pub build: Vec<String>,
     #[serde(default)]
     pub pip: Vec<String>,
@@ -59,6 +64,13 @@ pub struct Plugin {
     pub manifest: Manifest,
 }
 
+pub const WASM_KIND: &str = "wasm";
+pub const LUA_KIND: &str = "envoy-lua";
+
+fn wasm_kind() -> String {
+    WASM_KIND.to_string()
+}
+
 /// A module ready to load.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Built {
@@ -79,7 +91,16 @@ pub struct Unavailable {
     pub reason: String,
 }
 
+/// The Wasm plugins (everything that is built and loaded as a module); the Lua folder is not one.
 pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
+    Ok(discover_all(project)?
+        .into_iter()
+        .filter(|p| p.manifest.kind == WASM_KIND)
+        .collect())
+}
+
+/// Every plugin folder with a manifest, of any kind.
+pub fn discover_all(project: &Project) -> anyhow::Result<Vec<Plugin>> {
     let dir = project.plugins_dir();
     let mut out = Vec::new();
     let entries = std::fs::read_dir(&dir).map_err(|e| {
@@ -96,7 +117,14 @@ pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
         let text = std::fs::read_to_string(&manifest_path)?;
         let manifest: Manifest = toml::from_str(&text)
             .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
-        if manifest.build.is_empty() {
+        if manifest.kind != WASM_KIND && manifest.kind != LUA_KIND {
+            return Err(usage(format!(
+                "{}: unknown kind `{}` (known: {WASM_KIND}, {LUA_KIND})",
+                manifest_path.display(),
+                manifest.kind
+            )));
+        }
+        if manifest.kind == WASM_KIND && manifest.build.is_empty() {
             return Err(usage(format!(
                 "{}: `build` must name a command",
                 manifest_path.display()

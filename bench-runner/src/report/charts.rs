@@ -207,7 +207,9 @@ fn header_height(lines: usize) -> u32 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Colours: one per language, stable across charts; runtimes of one language get darker shades.
+// Colours: one per implementation (the folder under `plugins/`, see
+// `VariantSummary::implementation`), stable across charts; runtimes of one implementation get
+// darker shades.
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),  // blue
@@ -220,22 +222,69 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194), // pink
 ];
 
-fn language_color(language: &str) -> RGBColor {
-    match language {
-        "none" => RGBColor(40, 40, 40),
-        "lua" => PALETTE[0],
-        "rust" => PALETTE[1],
-        "go" => PALETTE[5],
-        "go-higress" => PALETTE[2],
-        "cpp" => PALETTE[3],
-        "assemblyscript" => PALETTE[4],
-        other => {
-            let h = other
-                .bytes()
-                .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
-            PALETTE[6 + h % 2]
+/// Colours for implementations not in [`KNOWN_COLORS`], handed out in order of appearance.
+const SPARE: [RGBColor; 4] = [
+    PALETTE[6],
+    PALETTE[7],
+    RGBColor(188, 189, 34), // olive
+    RGBColor(57, 59, 121),  // indigo
+];
+
+/// The fixed colour of each known implementation id (all distinct).
+const KNOWN_COLORS: [(&str, RGBColor); 7] = [
+    (BASELINE, RGBColor(40, 40, 40)),
+    ("lua", PALETTE[0]),
+    ("rust", PALETTE[1]),
+    ("go", PALETTE[5]),
+    ("go-higress", PALETTE[2]),
+    ("cpp", PALETTE[3]),
+    ("assemblyscript", PALETTE[4]),
+];
+
+fn known_color(implementation: &str) -> Option<RGBColor> {
+    KNOWN_COLORS
+        .iter()
+        .find(|(id, _)| *id == implementation)
+        .map(|&(_, c)| c)
+}
+
+/// One colour per implementation of `ids` (in the order given, repeats allowed): a known id gets
+/// its fixed colour; an unknown id the first colour no other id of `ids` has (the spare colours,
+/// then those of known implementations absent from `ids`), and only when all are taken one picked
+/// by a hash of its name.
+fn implementation_colors<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<(&'a str, RGBColor)> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for id in ids {
+        if !distinct.contains(&id) {
+            distinct.push(id);
         }
     }
+    let mut taken: Vec<RGBColor> = distinct.iter().filter_map(|id| known_color(id)).collect();
+    let free: Vec<RGBColor> = SPARE
+        .iter()
+        .chain(KNOWN_COLORS.iter().skip(1).map(|(_, c)| c))
+        .copied()
+        .collect();
+    distinct
+        .into_iter()
+        .map(|id| {
+            let c = known_color(id).unwrap_or_else(|| {
+                let c = free
+                    .iter()
+                    .find(|c| !taken.contains(c))
+                    .copied()
+                    .unwrap_or_else(|| {
+                        let h = id
+                            .bytes()
+                            .fold(0usize, |a, b| a.wrapping_mul(31).wrapping_add(b as usize));
+                        SPARE[h % SPARE.len()]
+                    });
+                taken.push(c);
+                c
+            });
+            (id, c)
+        })
+        .collect()
 }
 
 fn darken(c: RGBColor, k: usize) -> RGBColor {
@@ -244,12 +293,15 @@ fn darken(c: RGBColor, k: usize) -> RGBColor {
     RGBColor(d(c.0), d(c.1), d(c.2))
 }
 
-/// Colour of each variant: its language's, darker for its language's second, third... runtime.
+/// Colour of each variant: its implementation's, darker for its implementation's second, third...
+/// runtime.
 fn variant_colors(vs: &[&VariantSummary]) -> Vec<RGBColor> {
+    let colors = implementation_colors(vs.iter().map(|v| v.implementation()));
     vs.iter()
         .map(|v| {
+            let imp = v.implementation();
             let mut runtimes: Vec<Option<&str>> = Vec::new();
-            for o in vs.iter().filter(|o| o.language == v.language) {
+            for o in vs.iter().filter(|o| o.implementation() == imp) {
                 if !runtimes.contains(&o.runtime.as_deref()) {
                     runtimes.push(o.runtime.as_deref());
                 }
@@ -258,7 +310,11 @@ fn variant_colors(vs: &[&VariantSummary]) -> Vec<RGBColor> {
                 .iter()
                 .position(|r| *r == v.runtime.as_deref())
                 .unwrap_or(0);
-            darken(language_color(&v.language), k)
+            let base = colors
+                .iter()
+                .find(|(id, _)| *id == imp)
+                .map_or(SPARE[0], |&(_, c)| c);
+            darken(base, k)
         })
         .collect()
 }
@@ -386,10 +442,11 @@ impl BarFigure {
     }
 }
 
-/// One bar of [`simple_bar_chart`]: coloured by `language`, grouped by `group`, with its interval.
+/// One bar of [`simple_bar_chart`]: coloured by `implementation` (a folder name under `plugins/`),
+/// grouped by `group`, with its interval.
 pub(super) struct SimpleBar {
     pub label: String,
-    pub language: String,
+    pub implementation: String,
     pub group: String,
     pub value: Estimate,
     pub note: String,
@@ -450,6 +507,107 @@ mod tests {
         assert_eq!(fmt_latency(78.9), "79 µs");
         assert_eq!(fmt_latency(1530.0), "1.5 ms");
         assert_eq!(fmt_latency(41000.0), "41 ms");
+    }
+
+    fn color_of(ids: &[&str], id: &str) -> RGBColor {
+        implementation_colors(ids.iter().copied())
+            .into_iter()
+            .find(|(x, _)| *x == id)
+            .unwrap()
+            .1
+    }
+
+    const KNOWN: [&str; 7] = [
+        "baseline",
+        "rust",
+        "go",
+        "go-higress",
+        "assemblyscript",
+        "cpp",
+        "lua",
+    ];
+
+    #[test]
+    fn go_and_go_higress_differ() {
+        let ids = ["go", "go-higress"];
+        assert_ne!(color_of(&ids, "go"), color_of(&ids, "go-higress"));
+        assert_ne!(known_color("go"), known_color("go-higress"));
+    }
+
+    #[test]
+    fn every_known_implementation_has_its_own_colour() {
+        let colors = implementation_colors(KNOWN);
+        assert_eq!(colors.len(), KNOWN.len());
+        for (i, (a, ca)) in colors.iter().enumerate() {
+            assert_eq!(Some(*ca), known_color(a), "{a}");
+            for (b, cb) in &colors[i + 1..] {
+                assert_ne!(ca, cb, "{a} and {b}");
+            }
+        }
+        // The colours of the known ids do not depend on what else is in the run.
+        assert_eq!(color_of(&["lua"], "lua"), PALETTE[0]);
+        assert_eq!(color_of(&["rust", "zig"], "rust"), PALETTE[1]);
+    }
+
+    #[test]
+    fn unknown_implementations_get_distinct_colours() {
+        let mut ids: Vec<&str> = KNOWN.to_vec();
+        ids.extend(["zig", "tinygo", "c", "swift"]);
+        let colors = implementation_colors(ids.iter().copied());
+        for (i, (a, ca)) in colors.iter().enumerate() {
+            for (b, cb) in &colors[i + 1..] {
+                assert_ne!(ca, cb, "{a} and {b}");
+            }
+        }
+        // With every colour taken, an unknown id still gets one.
+        let many: Vec<String> = (0..20).map(|i| format!("x{i}")).collect();
+        let all: Vec<&str> = KNOWN
+            .iter()
+            .copied()
+            .chain(many.iter().map(|s| s.as_str()))
+            .collect();
+        assert_eq!(implementation_colors(all.iter().copied()).len(), all.len());
+        // Repeats of an id share its colour; an unknown id in a run of two takes the first spare.
+        assert_eq!(implementation_colors(["zig", "rust", "zig"]).len(), 2);
+        assert_eq!(color_of(&["rust", "zig"], "zig"), SPARE[0]);
+    }
+
+    #[test]
+    fn runtimes_of_one_implementation_get_darker_shades() {
+        let v = |id: &str, rt: &str| VariantSummary {
+            id: format!("{id}-{rt}-mock"),
+            language: "go".into(),
+            runtime: Some(rt.into()),
+            workload: "mock".into(),
+            wasm_sha256: None,
+            wasm_bytes: None,
+            requests: 0,
+            errors: 0,
+            rps: f64::NAN,
+            latency_us: crate::load::LatencyUs {
+                p50: 0.0,
+                p90: 0.0,
+                p99: 0.0,
+                p999: 0.0,
+                max: 0.0,
+                mean: 0.0,
+            },
+            cpu_us_per_req: f64::NAN,
+            overhead: None,
+            rounds: 1,
+        };
+        let vs = [
+            v("go", "v8"),
+            v("go", "wamr"),
+            v("go-higress", "v8"),
+            v("go-higress", "wamr"),
+        ];
+        let refs: Vec<&VariantSummary> = vs.iter().collect();
+        let c = variant_colors(&refs);
+        assert_eq!(c[0], PALETTE[5]);
+        assert_eq!(c[1], darken(PALETTE[5], 1));
+        assert_eq!(c[2], PALETTE[2]);
+        assert_eq!(c[3], darken(PALETTE[2], 1));
     }
 
     #[test]

@@ -119,7 +119,7 @@ fn overhead_table(r: &Results) -> String {
 fn article_table(r: &Results) -> String {
     let (wls, rows) = article_rows(r);
     let mut s = String::new();
-    s.push_str("<div class=\"scroll\"><table class=\"article\" id=\"article-table\">\n<thead><tr><th>language</th><th>runtime</th>");
+    s.push_str("<div class=\"scroll\"><table class=\"article\" id=\"article-table\">\n<thead><tr><th>implementation</th><th>runtime</th>");
     s.push_str("<th class=\"claim\">article's claim, µs<br>(its headers workload)</th>");
     for w in &wls {
         let _ = write!(
@@ -131,8 +131,15 @@ fn article_table(r: &Results) -> String {
     s.push_str("</tr></thead>\n<tbody>\n");
     for row in &rows {
         let lang = match row.claim {
-            Some(c) => format!("{} (<code>{}</code>)", esc(c.language), esc(&row.language)),
-            None => format!("<code>{}</code> (not in the article)", esc(&row.language)),
+            Some(c) => format!(
+                "{} (<code>{}</code>)",
+                esc(c.language),
+                esc(&row.implementation)
+            ),
+            None => format!(
+                "<code>{}</code> (not in the article)",
+                esc(&row.implementation)
+            ),
         };
         let _ = write!(
             s,

@@ -305,7 +305,7 @@ pub fn charts(r: &Results) -> anyhow::Result<Vec<super::charts::Chart>> {
                         });
                         super::charts::SimpleBar {
                             label: imp.to_string(),
-                            language: found.map_or(imp.to_string(), |x| x.language.clone()),
+                            implementation: imp.to_string(),
                             group: String::new(),
                             value,
                             note: if found.is_some() {

@@ -34,9 +34,9 @@ pub fn est(e: &Estimate) -> String {
     )
 }
 
-/// The article's claimed overhead for this variant's language, µs ("-" when it has none).
+/// The article's claimed overhead for this variant's implementation, µs ("-" when it has none).
 pub fn article_cell(v: &VariantSummary) -> String {
-    match article::claim_for(&v.language) {
+    match article::claim_for(v.implementation()) {
         Some(c) if v.id != BASELINE => format!("{:.0}", c.overhead_us),
         _ => "-".into(),
     }
@@ -143,23 +143,23 @@ pub fn workloads(r: &Results) -> Vec<String> {
     out
 }
 
-/// One row of the comparison with the article: a language on a runtime, its claim, and per
-/// workload the variant measured (if any).
+/// One row of the comparison with the article: an implementation (folder under `plugins/`) on a
+/// runtime, its claim, and per workload the variant measured (if any).
 pub struct ArticleRow<'a> {
-    pub language: String,
+    pub implementation: String,
     pub runtime: Option<String>,
     pub claim: Option<article::Claim>,
     pub per_workload: Vec<Option<&'a VariantSummary>>,
 }
 
-/// Rows of the comparison with the article, one per (language, runtime) measured in this run.
+/// Rows of the comparison with the article, one per (implementation, runtime) measured in this run.
 pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
     let wls = workloads(r);
     let mut rows: Vec<ArticleRow> = Vec::new();
     for v in charts::ordered(r).into_iter().filter(|v| v.id != BASELINE) {
         if rows
             .iter()
-            .any(|x| x.language == v.language && x.runtime == v.runtime)
+            .any(|x| x.implementation == v.implementation() && x.runtime == v.runtime)
         {
             continue;
         }
@@ -167,7 +167,7 @@ pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
             .iter()
             .map(|w| {
                 r.variants.iter().find(|o| {
-                    o.language == v.language
+                    o.implementation() == v.implementation()
                         && o.runtime == v.runtime
                         && &o.workload == w
                         && o.id != BASELINE
@@ -175,9 +175,9 @@ pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
             })
             .collect();
         rows.push(ArticleRow {
-            language: v.language.clone(),
+            implementation: v.implementation().to_string(),
             runtime: v.runtime.clone(),
-            claim: article::claim_for(&v.language),
+            claim: article::claim_for(v.implementation()),
             per_workload,
         });
     }
@@ -189,7 +189,8 @@ pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
 pub fn article_table(r: &Results) -> String {
     let (wls, rows) = article_rows(r);
     let mut s = String::new();
-    let mut head = "| language | runtime | article's claim µs (headers workload) |".to_string();
+    let mut head =
+        "| implementation | runtime | article's claim µs (headers workload) |".to_string();
     let mut rule = "|---|---|---:|".to_string();
     for w in &wls {
         let _ = write!(
@@ -203,9 +204,9 @@ pub fn article_table(r: &Results) -> String {
         let _ = write!(
             s,
             "| {} | {} | {} |",
-            row.claim.map_or(row.language.clone(), |c| format!(
+            row.claim.map_or(row.implementation.clone(), |c| format!(
                 "{} (`{}`)",
-                c.language, row.language
+                c.language, row.implementation
             )),
             row.runtime.as_deref().unwrap_or("-"),
             row.claim

@@ -200,6 +200,38 @@ pub struct VariantInfo {
 
 pub const BASELINE: &str = "baseline";
 
+/// The implementation a variant id belongs to: the folder name under `plugins/` (`rust`, `go`,
+/// `go-higress`, `assemblyscript`, `cpp`, `lua`), or `baseline`. Ids are `<impl>-<runtime>-<workload>`
+/// for Wasm, `lua-<workload>` for Lua (whose runtime, `luajit`, is not in the id) and `baseline`, so
+/// this strips `-<workload>`, then `-<runtime>` when the runtime is known and present.
+pub fn implementation_of<'a>(id: &'a str, runtime: Option<&str>, workload: &str) -> &'a str {
+    let id = id
+        .strip_suffix(workload)
+        .and_then(|x| x.strip_suffix('-'))
+        .unwrap_or(id);
+    match runtime {
+        Some(rt) => id
+            .strip_suffix(rt)
+            .and_then(|x| x.strip_suffix('-'))
+            .unwrap_or(id),
+        None => id,
+    }
+}
+
+impl VariantInfo {
+    /// See [`implementation_of`].
+    pub fn implementation(&self) -> &str {
+        implementation_of(&self.id, self.runtime.as_deref(), &self.workload)
+    }
+}
+
+impl VariantSummary {
+    /// See [`implementation_of`].
+    pub fn implementation(&self) -> &str {
+        implementation_of(&self.id, self.runtime.as_deref(), &self.workload)
+    }
+}
+
 fn per_round(
     rounds: &[RoundRecord],
     id: &str,
@@ -354,4 +386,50 @@ pub fn host_info(envoy_cpu: Option<usize>, load_cpu: Option<usize>) -> Host {
 
 fn nan() -> f64 {
     f64::NAN
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str, runtime: Option<&str>, workload: &str) -> VariantInfo {
+        VariantInfo {
+            id: id.into(),
+            language: "x".into(),
+            runtime: runtime.map(Into::into),
+            workload: workload.into(),
+            wasm_sha256: None,
+            wasm_bytes: None,
+        }
+    }
+
+    #[test]
+    fn implementation_strips_runtime_and_workload() {
+        let cases = [
+            ("baseline", None, "none", "baseline"),
+            ("lua-mock", Some("luajit"), "mock", "lua"),
+            ("lua-headers", None, "headers", "lua"),
+            ("rust-v8-mock", Some("v8"), "mock", "rust"),
+            ("go-wamr-headers", Some("wamr"), "headers", "go"),
+            ("go-higress-v8-mock", Some("v8"), "mock", "go-higress"),
+            (
+                "go-higress-wasmtime-headers",
+                Some("wasmtime"),
+                "headers",
+                "go-higress",
+            ),
+            (
+                "assemblyscript-wamr-mock",
+                Some("wamr"),
+                "mock",
+                "assemblyscript",
+            ),
+            ("cpp-v8-headers", Some("v8"), "headers", "cpp"),
+            // A runtime name that is also the end of the implementation's name is stripped once.
+            ("my-v8-v8-mock", Some("v8"), "mock", "my-v8"),
+        ];
+        for (id, rt, wl, want) in cases {
+            assert_eq!(info(id, rt, wl).implementation(), want, "{id}");
+        }
+    }
 }

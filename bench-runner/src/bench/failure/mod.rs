@@ -182,7 +182,7 @@ impl Implementation {
                     usage(format!("Lua failure scenario: invalid configuration: {e}"))
                 })?;
                 Filter::Lua {
-                    script: crate::plugins::lua::script(&parsed),
+                    script: crate::plugins::lua::script(&parsed)?,
                 }
             }
         })

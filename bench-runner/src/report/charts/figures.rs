@@ -145,7 +145,7 @@ pub(super) fn cpu_figure(r: &Results) -> Option<BarFigure> {
         legend: vec![
             ("baseline CPU/request".to_string(), LegendKind::Box(LIGHT)),
             (
-                "plugin overhead (colour: language)".to_string(),
+                "plugin overhead (colour: implementation)".to_string(),
                 LegendKind::Box(PALETTE[1]),
             ),
             (
@@ -257,6 +257,17 @@ pub(in crate::report) fn simple_bar_chart(
     subtitle: Vec<String>,
     panels: Vec<(String, String, Vec<SimpleBar>)>,
 ) -> anyhow::Result<Chart> {
+    let ids: Vec<String> = panels
+        .iter()
+        .flat_map(|p| p.2.iter().map(|b| b.implementation.clone()))
+        .collect();
+    let colors = implementation_colors(ids.iter().map(|s| s.as_str()));
+    let color = |imp: &str| {
+        colors
+            .iter()
+            .find(|(id, _)| *id == imp)
+            .map_or(SPARE[0], |&(_, c)| c)
+    };
     let fig = BarFigure {
         title: title.to_string(),
         subtitle,
@@ -268,8 +279,8 @@ pub(in crate::report) fn simple_bar_chart(
                 rows: bars
                     .into_iter()
                     .map(|b| BarRow {
+                        color: color(&b.implementation),
                         label: b.label,
-                        color: language_color(&b.language),
                         base: 0.0,
                         value: b.value.estimate,
                         whisker: Some((b.value.ci95_low, b.value.ci95_high)),
