@@ -98,9 +98,9 @@ impl Upstream {
         self.addr
     }
 
-    /// Requests answered so far.
+    /// Requests answered so far (a reply counts once the server starts writing it).
     pub fn served(&self) -> u64 {
-        self.served.load(Ordering::Relaxed)
+        self.served.load(Ordering::Acquire)
     }
 
     /// Stops accepting, abandons open connections after a short grace and joins the thread.
@@ -177,10 +177,12 @@ async fn serve(mut stream: TcpStream, response: &[u8], served: &AtomicU64) {
             }
         };
         buf.drain(..consumed);
+        // Counted before the reply is written: a client that has read its reply then always finds it
+        // counted (counting after the write raced with a client checking `served()` at once).
+        served.fetch_add(1, Ordering::Release);
         if stream.write_all(response).await.is_err() {
             return;
         }
-        served.fetch_add(1, Ordering::Relaxed);
         if close {
             return;
         }
