@@ -12,8 +12,9 @@
 #                the run announced for measuring against the time it took, what was installed, the test
 #                summary; `bench-runner readme --fresh OUT` puts it into the README;
 #   run.log, test.log   both commands' output, each line prefixed with seconds since its start.
-# What a fresh clone does not cold-start here: the cargo registry, the Go module cache and npm's cache in
-# $HOME are those of this machine (downloads only; everything is compiled again).
+# What a fresh clone does not cold-start here: the caches in $HOME (cargo registry, Go module and build
+# caches, npm, pip) are this machine's, so downloads and the Go compile are mostly cached; the Rust
+# build, the C++ and AssemblyScript builds, Envoy's install and everything in the clone start cold.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$repo/results/measurements/fresh-clone-$(date -u +%Y%m%d)}
@@ -22,7 +23,8 @@ keep_target=0
 [ "${2:-}" = "--keep-wasm-target" ] && keep_target=1
 mkdir -p "$out"
 work=$(mktemp -d /tmp/fresh-clone.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# KEEP=1 keeps the clone (e.g. to run .ci/run in it afterwards); it is printed at the end.
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
 git clone -q "$repo" "$work/clone"
 cd "$work/clone"
 commit=$(git rev-parse HEAD)
@@ -134,4 +136,5 @@ EOF
 # The run folder the first command wrote lives in the temporary clone: keep its results.json beside.
 latest=$(readlink -f results/latest 2>/dev/null || true)
 [ -n "$latest" ] && [ -f "$latest/results.json" ] && cp "$latest/results.json" "$out/run-results.json"
+[ "${KEEP:-0}" = 1 ] && echo "clone kept: $work/clone"
 [ "$run_rc" = 0 ] && [ "$test_rc" = 0 ]

@@ -215,7 +215,7 @@ pub fn fresh_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Measured on commit `{}` at {}: {} ({} cores), a fresh clone{}; raw data: [`{rel}/fresh.json`]({rel}/fresh.json) and both commands' output.\n",
+        "Measured on commit `{}` at {}: {} ({} cores), a fresh clone (no `target/`, no `.cache/`: a cold Rust build, no Envoy, no plugin built){}; the caches in `$HOME` (cargo registry, Go module and build caches, npm, pip) were this machine's, so downloads and the Go compile were mostly cached. Raw data: [`{rel}/fresh.json`]({rel}/fresh.json) and both commands' output.\n",
         v.pointer("/commit").and_then(|c| c.as_str()).map_or("?", |c| &c[..12.min(c.len())]),
         v.pointer("/date").and_then(|c| c.as_str()).unwrap_or("?"),
         v.pointer("/host/cpu").and_then(|c| c.as_str()).unwrap_or("?"),

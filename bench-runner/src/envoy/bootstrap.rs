@@ -150,6 +150,16 @@ impl Templates {
 
     /// The whole bootstrap for one Envoy process.
     pub fn bootstrap(&self, admin_port: u16, listeners: &[ListenerSpec]) -> anyhow::Result<Value> {
+        let listeners = listeners
+            .iter()
+            .map(|l| self.listener_from(&self.listener, "listener.yaml", l))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        self.root(admin_port, listeners)
+    }
+
+    /// The bootstrap template with the admin port and these listeners: what every Envoy the runner
+    /// starts has in common (the failure scenarios add their cluster to it).
+    pub(super) fn root(&self, admin_port: u16, listeners: Vec<Value>) -> anyhow::Result<Value> {
         let mut root = self.bootstrap.clone();
         self.set(
             &mut root,
@@ -157,38 +167,46 @@ impl Templates {
             "/admin/address/socket_address/port_value",
             json!(admin_port),
         )?;
-        let mut out = Vec::new();
-        for l in listeners {
-            let mut v = self.listener.clone();
-            let file = "listener.yaml";
-            self.set(&mut v, file, "/name", json!(l.name))?;
-            self.set(
-                &mut v,
-                file,
-                "/address/socket_address/port_value",
-                json!(l.port),
-            )?;
-            let hcm = "/filter_chains/0/filters/0/typed_config";
-            self.set(&mut v, file, &format!("{hcm}/stat_prefix"), json!(l.name))?;
-            let mut filters: Vec<Value> = self.filter(&l.name, &l.filter)?.into_iter().collect();
-            filters.push(self.router.clone());
-            self.set(
-                &mut v,
-                file,
-                &format!("{hcm}/http_filters"),
-                Value::Array(filters),
-            )?;
-            out.push(v);
-        }
         self.set(
             &mut root,
             "bootstrap.yaml",
             "/static_resources/listeners",
-            Value::Array(out),
+            Value::Array(listeners),
         )?;
         Ok(root)
     }
+
+    /// One listener from a listener template (`file` names it in errors): its name, port and stat
+    /// prefix, and the HTTP filters (the plugin's, if any, then the router).
+    pub(super) fn listener_from(
+        &self,
+        template: &Value,
+        file: &str,
+        l: &ListenerSpec,
+    ) -> anyhow::Result<Value> {
+        let mut v = template.clone();
+        self.set(&mut v, file, "/name", json!(l.name))?;
+        self.set(
+            &mut v,
+            file,
+            "/address/socket_address/port_value",
+            json!(l.port),
+        )?;
+        self.set(&mut v, file, &format!("{HCM}/stat_prefix"), json!(l.name))?;
+        let mut filters: Vec<Value> = self.filter(&l.name, &l.filter)?.into_iter().collect();
+        filters.push(self.router.clone());
+        self.set(
+            &mut v,
+            file,
+            &format!("{HCM}/http_filters"),
+            Value::Array(filters),
+        )?;
+        Ok(v)
+    }
 }
+
+/// Where a listener template holds its HTTP connection manager's configuration.
+pub(super) const HCM: &str = "/filter_chains/0/filters/0/typed_config";
 
 #[cfg(test)]
 mod tests {

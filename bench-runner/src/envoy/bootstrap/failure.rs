@@ -2,7 +2,7 @@
 //! the runner's upstream, with a file access log; the upstream cluster) on top of the common bootstrap and
 //! filter templates. As in the parent module, every runner value is set by path, never pasted.
 
-use super::{load, ListenerSpec, Templates};
+use super::{load, ListenerSpec, Templates, HCM};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -39,48 +39,18 @@ impl FailureTemplates {
         listeners: &[FailureListener],
     ) -> anyhow::Result<Value> {
         let t = &self.base;
-        let mut root = t.bootstrap.clone();
-        t.set(
-            &mut root,
-            "bootstrap.yaml",
-            "/admin/address/socket_address/port_value",
-            json!(admin_port),
-        )?;
         let mut out = Vec::new();
         for l in listeners {
-            let mut v = self.listener.clone();
-            let name = &l.spec.name;
-            t.set(&mut v, LISTENER, "/name", json!(name))?;
+            let mut v = t.listener_from(&self.listener, LISTENER, &l.spec)?;
             t.set(
                 &mut v,
                 LISTENER,
-                "/address/socket_address/port_value",
-                json!(l.spec.port),
-            )?;
-            let hcm = "/filter_chains/0/filters/0/typed_config";
-            t.set(&mut v, LISTENER, &format!("{hcm}/stat_prefix"), json!(name))?;
-            t.set(
-                &mut v,
-                LISTENER,
-                &format!("{hcm}/access_log/0/typed_config/path"),
+                &format!("{HCM}/access_log/0/typed_config/path"),
                 json!(l.access_log.display().to_string()),
-            )?;
-            let mut filters: Vec<Value> = t.filter(name, &l.spec.filter)?.into_iter().collect();
-            filters.push(t.router.clone());
-            t.set(
-                &mut v,
-                LISTENER,
-                &format!("{hcm}/http_filters"),
-                Value::Array(filters),
             )?;
             out.push(v);
         }
-        t.set(
-            &mut root,
-            "bootstrap.yaml",
-            "/static_resources/listeners",
-            Value::Array(out),
-        )?;
+        let mut root = t.root(admin_port, out)?;
         let mut cluster = self.cluster.clone();
         t.set(
             &mut cluster,
