@@ -274,7 +274,7 @@ pub fn fresh_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
         .unwrap_or_default();
     let _ = writeln!(
         s,
-        "\nImplementations the run skipped: {}.",
+        "\nPlugins the run could not build (and skipped): {}.",
         if skipped.is_empty() {
             "none".to_string()
         } else {
@@ -384,7 +384,7 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("rustup target add wasm32-wasip1"), "{s}");
-        assert!(s.contains("skipped: none"), "{s}");
+        assert!(s.contains("(and skipped): none"), "{s}");
         std::fs::write(dir.join("fresh.json"), "{}").unwrap();
         let e = fresh_region(&project, &dir).unwrap_err().to_string();
         assert!(e.contains("fresh.json has no run.wall_s"), "{e}");
