@@ -329,9 +329,15 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let started_at = crate::sys::now_rfc3339();
     let envoy_bin = match locate::locate(args.envoy.as_deref(), project, true) {
         Ok(b) => b,
-        Err(e) if crate::bench::micro::may_run_without_envoy(args, &e) => {
+        Err(e) if crate::bench::micro::may_run_without_envoy(args.envoy.is_some(), &e) => {
             return crate::bench::micro::run_without_envoy(
-                project, args, &profile, &out, started_at, &e,
+                project,
+                args.profile,
+                args.rebuild,
+                &profile,
+                &out,
+                started_at,
+                &e,
             );
         }
         Err(e) => return Err(e),

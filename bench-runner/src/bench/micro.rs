@@ -227,9 +227,9 @@ pub fn for_run(
 }
 
 /// Whether `run` may fall back to in-process measurements when Envoy cannot be located: only when
-/// the user did not name an Envoy (`--envoy` or `$ENVOY_BIN`) and did not interrupt.
-pub fn may_run_without_envoy(args: &crate::bench::measure::RunOptions, e: &anyhow::Error) -> bool {
-    args.envoy.is_none()
+/// the user did not name an Envoy (`--envoy`: `envoy_flag`, or `$ENVOY_BIN`) and did not interrupt.
+pub fn may_run_without_envoy(envoy_flag: bool, e: &anyhow::Error) -> bool {
+    !envoy_flag
         && std::env::var_os("ENVOY_BIN").is_none()
         && !matches!(
             e.downcast_ref::<crate::error::Error>(),
@@ -241,7 +241,8 @@ pub fn may_run_without_envoy(args: &crate::bench::measure::RunOptions, e: &anyho
 /// run folder, saying clearly that (and why) the Envoy path was skipped.
 pub fn run_without_envoy(
     project: &Project,
-    args: &crate::bench::measure::RunOptions,
+    profile_name: ProfileName,
+    rebuild: bool,
     profile: &results::Profile,
     out: &std::path::Path,
     started_at: String,
@@ -253,7 +254,7 @@ pub fn run_without_envoy(
         "  measuring the plugins in-process only (plugin-host on wasmtime Cranelift, wasmtime Winch, wasmi); for the Envoy figures install Envoy (`bench-runner doctor` says how) or pass --envoy PATH"
     );
     plugins::check_only(project, profile.only.as_deref(), true)?;
-    let (built, missing) = plugins::build_all(project, profile.only.as_deref(), args.rebuild)?;
+    let (built, missing) = plugins::build_all(project, profile.only.as_deref(), rebuild)?;
     let mut skipped: Vec<Skipped> = missing
         .iter()
         .map(|m| Skipped {
@@ -270,7 +271,7 @@ pub fn run_without_envoy(
     )];
     let section = for_run(
         &built,
-        args.profile,
+        profile_name,
         &profile.workloads,
         profile.seed,
         &mut notes,
