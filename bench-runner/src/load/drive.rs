@@ -8,51 +8,79 @@ use super::*;
 /// measuring never waits on it.
 pub fn run(plan: &LoadPlan, progress: Option<Arc<AtomicU64>>) -> anyhow::Result<LoadOutcome> {
     plan.validate().map_err(crate::error::usage)?;
-    let plan = plan.clone();
+    let mut outs = run_arms(
+        vec![Arm {
+            plan: plan.clone(),
+            slots: None,
+        }],
+        progress,
+    )?;
+    Ok(outs.remove(0))
+}
+
+/// One group of connections of a load run: its plan (target, connections, expectation) and, for an
+/// interleaved open loop, the slots of the shared schedule it sends in (None: every slot).
+pub(super) struct Arm {
+    pub(super) plan: LoadPlan,
+    pub(super) slots: Option<Vec<u64>>,
+}
+
+/// Runs the arms together on one thread (pinned to the first plan's CPU if asked), each over its own
+/// connections into its own histograms, all on one clock; returns one outcome per arm.
+pub(super) fn run_arms(
+    arms: Vec<Arm>,
+    progress: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<Vec<LoadOutcome>> {
     std::thread::Builder::new()
         .name("load".into())
         .spawn(move || {
-            if let Some(cpu) = plan.cpu {
+            if let Some(cpu) = arms.first().and_then(|a| a.plan.cpu) {
                 let _ = crate::sys::pin_to_cpu(0, cpu);
             }
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             let local = tokio::task::LocalSet::new();
-            Ok(local.block_on(&rt, run_local(plan, progress)))
+            Ok(local.block_on(&rt, run_local(arms, progress)))
         })?
         .join()
         .map_err(|_| anyhow::anyhow!("the load generator thread panicked"))?
 }
 
-pub(super) async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) -> LoadOutcome {
-    let plan = Rc::new(plan);
-    let target = Rc::new(Target {
-        h1: http1::build_request(&plan.host, &plan.path),
-        h2: http2::Target::new(&plan.host, &plan.path).ok(),
-    });
-    let expect = Rc::new(Expectation {
-        status: plan.expect_status,
-        body: plan.expect_body.clone(),
-    });
-    let clients = open_connections(&plan).await;
+/// One arm's state while it runs.
+struct Running {
+    shared: Rc<Shared>,
+    tasks: Vec<tokio::task::JoinHandle<ConnStats>>,
+    out: LoadOutcome,
+}
+
+pub(super) async fn run_local(
+    arms: Vec<Arm>,
+    progress: Option<Arc<AtomicU64>>,
+) -> Vec<LoadOutcome> {
+    let Some(first) = arms.first().map(|a| a.plan.clone()) else {
+        return vec![];
+    };
+    let mut opened = Vec::new();
+    for arm in arms {
+        let clients = open_connections(&arm.plan).await;
+        opened.push((arm, clients));
+    }
 
     let cpu0 = thread_cpu_ns();
     let start = Instant::now();
-    let measure_start = start + plan.warmup;
-    let shared = Rc::new(shared_state(&plan, start, measure_start));
+    let measure_start = start + first.warmup;
     // CPU times (ours and the probed process's) are read when the measured window opens, and again
     // when everything is done.
-    // (our thread's CPU time, the probed process's CPU time) when the window opened
     let at_window: Rc<Cell<Option<CpuTimes>>> = Rc::new(Cell::new(None));
-    let probe_pid = plan.cpu_probe_pid;
+    let probe_pid = first.cpu_probe_pid;
     let read_cpus = move || {
         (
             thread_cpu_ns(),
             probe_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
         )
     };
-    let window_opener = if plan.warmup.is_zero() {
+    let window_opener = if first.warmup.is_zero() {
         at_window.set(Some((cpu0, read_cpus().1)));
         None
     } else {
@@ -62,65 +90,98 @@ pub(super) async fn run_local(plan: LoadPlan, progress: Option<Arc<AtomicU64>>) 
             cell.set(Some(read_cpus()));
         }))
     };
-    let mut tasks = Vec::new();
-    for client in clients {
-        tasks.push(tokio::task::spawn_local(connection_loop(
-            plan.clone(),
-            shared.clone(),
-            target.clone(),
-            expect.clone(),
-            client,
-        )));
+    let mut running = Vec::new();
+    for (arm, clients) in opened {
+        let plan = Rc::new(arm.plan);
+        let target = Rc::new(Target {
+            h1: http1::build_request(&plan.host, &plan.path),
+            h2: http2::Target::new(&plan.host, &plan.path).ok(),
+        });
+        let expect = Rc::new(Expectation {
+            status: plan.expect_status,
+            body: plan.expect_body.clone(),
+        });
+        let shared = Rc::new(shared_state(&plan, start, measure_start, arm.slots));
+        let tasks = clients
+            .into_iter()
+            .map(|client| {
+                tokio::task::spawn_local(connection_loop(
+                    plan.clone(),
+                    shared.clone(),
+                    target.clone(),
+                    expect.clone(),
+                    client,
+                ))
+            })
+            .collect();
+        running.push(Running {
+            shared,
+            tasks,
+            out: LoadOutcome::empty(),
+        });
     }
-    let watcher = spawn_watcher(shared.clone(), progress);
-    let mut out = LoadOutcome {
-        latency: Histogram::new(1).expect("valid histogram"),
-        lag: Histogram::new(1).expect("valid histogram"),
-        ok: 0,
-        errors: ErrorCounts::default(),
-        wrong_statuses: vec![],
-        late_sends: 0,
-        window: Duration::ZERO,
-        tool_cpu_ns: 0,
-        target_cpu_ns: None,
-        sends: 0,
-        send_span: Duration::ZERO,
-    };
-    for t in tasks {
-        if let Ok(s) = t.await {
-            out.ok += s.ok;
-            out.errors.add(&s.errors);
-            out.late_sends += s.late;
-            out.sends += s.sends;
-            for st in s.wrong_statuses {
-                if !out.wrong_statuses.contains(&st) && out.wrong_statuses.len() < 8 {
-                    out.wrong_statuses.push(st);
+    let watcher = spawn_watcher(running.iter().map(|r| r.shared.clone()).collect(), progress);
+    for r in running.iter_mut() {
+        for t in std::mem::take(&mut r.tasks) {
+            if let Ok(s) = t.await {
+                let out = &mut r.out;
+                out.ok += s.ok;
+                out.errors.add(&s.errors);
+                out.late_sends += s.late;
+                out.sends += s.sends;
+                for st in s.wrong_statuses {
+                    if !out.wrong_statuses.contains(&st) && out.wrong_statuses.len() < 8 {
+                        out.wrong_statuses.push(st);
+                    }
                 }
             }
         }
     }
     let (cpu_end, probe_end) = read_cpus();
-    out.latency = shared.latency.replace(new_hist());
-    out.lag = shared.lag.replace(new_hist());
-    shared.stop.set(true);
+    for r in &running {
+        r.shared.stop.set(true);
+    }
     let _ = watcher.await;
     if let Some(w) = window_opener {
         w.abort();
     }
     let (cpu_from, probe_from) = at_window.get().unwrap_or((cpu0, None));
-    out.tool_cpu_ns = cpu_end.saturating_sub(cpu_from);
-    if let (Some(a), Some(b)) = (probe_from, probe_end) {
-        out.target_cpu_ns = Some(b.saturating_sub(a));
+    let tool_ns = cpu_end.saturating_sub(cpu_from);
+    let probe_ns = match (probe_from, probe_end) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    // CPU times cover the whole window of every arm: each arm gets its share by requests.
+    let all: u64 = running
+        .iter()
+        .map(|r| r.out.ok + r.out.errors.total())
+        .sum();
+    let share = |n: u64, total: u64| -> u64 {
+        if all == 0 {
+            total / running.len().max(1) as u64
+        } else {
+            (total as u128 * n as u128 / all as u128) as u64
+        }
+    };
+    let mut outs = Vec::with_capacity(running.len());
+    for r in &running {
+        let mut out = r.out.clone_counts();
+        let n = out.ok + out.errors.total();
+        out.latency = r.shared.latency.replace(new_hist());
+        out.lag = r.shared.lag.replace(new_hist());
+        out.tool_cpu_ns = share(n, tool_ns);
+        out.target_cpu_ns = probe_ns.map(|p| share(n, p));
+        out.window = match (r.shared.first_measured.get(), r.shared.last_measured.get()) {
+            (Some(a), Some(b)) if b > a => b - a,
+            _ => Duration::ZERO,
+        };
+        out.send_span = match (r.shared.first_send.get(), r.shared.last_send.get()) {
+            (Some(a), Some(b)) if b > a => b - a,
+            _ => Duration::ZERO,
+        };
+        outs.push(out);
     }
-    out.window = match (shared.first_measured.get(), shared.last_measured.get()) {
-        (Some(a), Some(b)) if b > a => b - a,
-        _ => Duration::ZERO,
-    };
-    out.send_span = match (shared.first_send.get(), shared.last_send.get()) {
-        (Some(a), Some(b)) if b > a => b - a,
-        _ => Duration::ZERO,
-    };
-    out
+    outs
 }
 
 /// Opens the plan's connections (each bounded by the timeout) before the clock starts, as wrk does;
@@ -145,16 +206,17 @@ async fn open_connections(plan: &LoadPlan) -> Vec<Option<Client>> {
 
 /// The state the connections share: the pacing slots of an open loop, the window and hard end, the
 /// counters and histograms.
-fn shared_state(plan: &LoadPlan, start: Instant, measure_start: Instant) -> Shared {
+fn shared_state(
+    plan: &LoadPlan,
+    start: Instant,
+    measure_start: Instant,
+    slots: Option<Vec<u64>>,
+) -> Shared {
     let (total_slots, warmup_slots, interval_ns) = match plan.pace {
         Pace::Open { rate } => {
-            let warm = (plan.warmup.as_secs_f64() * rate).ceil() as u64;
-            let measured = match (plan.requests, plan.duration) {
-                (Some(n), _) => n,
-                (None, Some(d)) => (d.as_secs_f64() * rate).round().max(1.0) as u64,
-                (None, None) => 0,
-            };
-            (warm + measured, warm, 1e9 / rate)
+            let (warm, measured) = open_slots(plan);
+            let total = slots.as_ref().map_or(warm + measured, |s| s.len() as u64);
+            (total, warm, 1e9 / rate)
         }
         Pace::Closed => (0, 0, 0.0),
     };
@@ -168,6 +230,7 @@ fn shared_state(plan: &LoadPlan, start: Instant, measure_start: Instant) -> Shar
         },
         start,
         next_slot: Cell::new(0),
+        slot_map: slots,
         total_slots,
         warmup_slots,
         interval_ns,
@@ -186,23 +249,38 @@ fn shared_state(plan: &LoadPlan, start: Instant, measure_start: Instant) -> Shar
 /// The watcher ends a long load promptly on Ctrl-C or at the hard time bound, and publishes
 /// progress; the connections never touch shared atomics.
 fn spawn_watcher(
-    shared: Rc<Shared>,
+    arms: Vec<Rc<Shared>>,
     progress: Option<Arc<AtomicU64>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::task::spawn_local(async move {
-        while !shared.stop.get() {
-            if crate::sys::interrupted() || Instant::now() >= shared.hard_end {
-                shared.stop.set(true);
+        let done = || arms.iter().map(|s| s.done.get()).sum::<u64>();
+        while !arms.iter().all(|s| s.stop.get()) {
+            if crate::sys::interrupted() || arms.iter().any(|s| Instant::now() >= s.hard_end) {
+                arms.iter().for_each(|s| s.stop.set(true));
             }
             if let Some(p) = &progress {
-                p.store(shared.done.get(), Ordering::Relaxed);
+                p.store(done(), Ordering::Relaxed);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         if let Some(p) = &progress {
-            p.store(shared.done.get(), Ordering::Relaxed);
+            p.store(done(), Ordering::Relaxed);
         }
     })
+}
+
+/// Open loop: the warm-up slots and the measured slots of the plan's schedule.
+pub(super) fn open_slots(plan: &LoadPlan) -> (u64, u64) {
+    let Pace::Open { rate } = plan.pace else {
+        return (0, 0);
+    };
+    let warm = (plan.warmup.as_secs_f64() * rate).ceil() as u64;
+    let measured = match (plan.requests, plan.duration) {
+        (Some(n), _) => n,
+        (None, Some(d)) => (d.as_secs_f64() * rate).round().max(1.0) as u64,
+        (None, None) => 0,
+    };
+    (warm, measured)
 }
 
 /// CPU time of the calling thread, ns.
@@ -225,11 +303,12 @@ impl Shared {
         }
         match self.pace {
             Pace::Open { .. } => {
-                let slot = self.next_slot.get();
-                if slot >= self.total_slots {
+                let claim = self.next_slot.get();
+                if claim >= self.total_slots {
                     return None;
                 }
-                self.next_slot.set(slot + 1);
+                self.next_slot.set(claim + 1);
+                let slot = self.slot_map.as_ref().map_or(claim, |m| m[claim as usize]);
                 let intended =
                     self.start + Duration::from_nanos((slot as f64 * self.interval_ns) as u64);
                 if !pacer.wait_until(intended, &self.stop).await {

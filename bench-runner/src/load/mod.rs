@@ -27,7 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 mod drive;
+mod interleave;
 pub use drive::run;
+pub use interleave::{balanced_assignment, run_interleaved};
 
 /// Highest latency the histograms hold (larger values are clamped): 120 s in ns.
 const MAX_NS: u64 = 120_000_000_000;
@@ -149,6 +151,61 @@ pub struct LoadOutcome {
     /// those sends (the achieved send rate is derived from both).
     pub sends: u64,
     pub send_span: Duration,
+}
+
+impl LoadOutcome {
+    fn empty() -> LoadOutcome {
+        LoadOutcome {
+            latency: new_hist(),
+            lag: new_hist(),
+            ok: 0,
+            errors: ErrorCounts::default(),
+            wrong_statuses: vec![],
+            late_sends: 0,
+            window: Duration::ZERO,
+            tool_cpu_ns: 0,
+            target_cpu_ns: None,
+            sends: 0,
+            send_span: Duration::ZERO,
+        }
+    }
+
+    /// The counters only (no histograms), for handing an arm's tally over.
+    fn clone_counts(&self) -> LoadOutcome {
+        LoadOutcome {
+            ok: self.ok,
+            errors: self.errors.clone(),
+            wrong_statuses: self.wrong_statuses.clone(),
+            late_sends: self.late_sends,
+            sends: self.sends,
+            ..LoadOutcome::empty()
+        }
+    }
+
+    /// Adds another outcome of the same kind of load (pooling windows): histograms and counts add,
+    /// windows and send spans add up, CPU times add.
+    pub fn merge(&mut self, o: &LoadOutcome) {
+        // Both histograms have the same bounds (new_hist), so adding cannot fail.
+        let _ = self.latency.add(&o.latency);
+        let _ = self.lag.add(&o.lag);
+        self.ok += o.ok;
+        self.errors.add(&o.errors);
+        for s in &o.wrong_statuses {
+            if !self.wrong_statuses.contains(s) && self.wrong_statuses.len() < 8 {
+                self.wrong_statuses.push(*s);
+            }
+        }
+        self.late_sends += o.late_sends;
+        self.window += o.window;
+        self.tool_cpu_ns += o.tool_cpu_ns;
+        self.target_cpu_ns = match (self.target_cpu_ns, o.target_cpu_ns) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        // send spans add up so that the achieved rate stays sends / time over pooled windows
+        self.sends += o.sends;
+        self.send_span += o.send_span;
+    }
 }
 
 fn new_hist() -> Histogram<u64> {
@@ -308,6 +365,9 @@ struct Shared {
     /// Open loop: the schedule's origin, next slot to claim and the number of slots.
     start: Instant,
     next_slot: Cell<u64>,
+    /// Interleaved open loop: the slots of the shared schedule this arm sends in (claim k is slot
+    /// `slot_map[k]`); None: every slot.
+    slot_map: Option<Vec<u64>>,
     total_slots: u64,
     warmup_slots: u64,
     interval_ns: f64,
