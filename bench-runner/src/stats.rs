@@ -149,6 +149,126 @@ pub fn paired_median_difference(a: &[f64], b: &[f64], seed: u64) -> Estimate {
     bootstrap_ci(&diffs, median, BOOTSTRAP_RESAMPLES, seed)
 }
 
+/// Two-sided 97.5% quantiles of Student's t for 1..=30 degrees of freedom.
+const T975: [f64; 30] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+    2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+    2.052, 2.048, 2.045, 2.042,
+];
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom (fractional df, as Welch's
+/// gives, are rounded down: slightly wider, never narrower). Beyond 30: the normal-tail expansion.
+pub fn t975(df: f64) -> f64 {
+    if !(df >= 1.0) {
+        return f64::NAN;
+    }
+    let d = df.floor() as usize;
+    if d <= 30 {
+        T975[d - 1]
+    } else {
+        let z: f64 = 1.959_964;
+        let df = d as f64;
+        z + (z.powi(3) + z) / (4.0 * df)
+            + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * df * df)
+    }
+}
+
+/// Sample standard deviation (n - 1); NaN below 2 values.
+pub fn sd(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(xs);
+    (xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
+}
+
+/// The fewest independent units (Envoy processes) an interval is given for.
+pub const MIN_UNITS: usize = 2;
+
+/// The 95% interval of a figure measured once per independent unit (an Envoy process: every window
+/// and slice of a process shares its memory layout, JIT output and stretch of machine time, so they
+/// are not independent of each other; processes are). The estimate is the mean of the unit values,
+/// the interval Student's t over them: exact for normally distributed unit values whatever the
+/// split between process-to-process and within-process variance, and checked by simulation in the
+/// tests below. Non-finite unit values are dropped; with fewer than [`MIN_UNITS`] the bounds are NaN
+/// (`null` in results.json, "n/a" in reports): no interval rather than a collapsed one.
+pub fn unit_interval(units: &[f64]) -> Estimate {
+    let xs: Vec<f64> = units.iter().copied().filter(|x| x.is_finite()).collect();
+    let est = mean(&xs);
+    if xs.len() < MIN_UNITS {
+        return Estimate {
+            estimate: est,
+            ci95_low: f64::NAN,
+            ci95_high: f64::NAN,
+        };
+    }
+    let half = t975((xs.len() - 1) as f64) * sd(&xs) / (xs.len() as f64).sqrt();
+    Estimate {
+        estimate: est,
+        ci95_low: est - half,
+        ci95_high: est + half,
+    }
+}
+
+/// The 95% interval of `mean(new) - mean(base)` for unit values of two independent runs: Welch's t
+/// (unequal variances, Welch-Satterthwaite degrees of freedom). Fewer than [`MIN_UNITS`] on a side:
+/// infinite bounds (no evidence either way).
+pub fn welch_interval(base: &[f64], new: &[f64]) -> Estimate {
+    let f = |x: &[f64]| {
+        x.iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect::<Vec<_>>()
+    };
+    let (b, n) = (f(base), f(new));
+    let est = mean(&n) - mean(&b);
+    if b.len() < MIN_UNITS || n.len() < MIN_UNITS {
+        return Estimate {
+            estimate: est,
+            ci95_low: f64::NEG_INFINITY,
+            ci95_high: f64::INFINITY,
+        };
+    }
+    let (vb, vn) = (
+        sd(&b).powi(2) / b.len() as f64,
+        sd(&n).powi(2) / n.len() as f64,
+    );
+    let se = (vb + vn).sqrt();
+    if se == 0.0 {
+        return Estimate {
+            estimate: est,
+            ci95_low: est,
+            ci95_high: est,
+        };
+    }
+    let df =
+        (vb + vn).powi(2) / (vb.powi(2) / (b.len() - 1) as f64 + vn.powi(2) / (n.len() - 1) as f64);
+    let half = t975(df) * se;
+    Estimate {
+        estimate: est,
+        ci95_low: est - half,
+        ci95_high: est + half,
+    }
+}
+
+/// A standard normal draw (Box-Muller), for simulations.
+pub fn normal(rng: &mut Rng) -> f64 {
+    let u1 = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let u2 = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A seed for one figure of one variant, from the run's seed and the variant's id: adding or removing
+/// another variant leaves it unchanged (a position-derived seed would not).
+pub fn seed_for(seed: u64, id: &str, salt: u64) -> u64 {
+    // FNV-1a over the id, mixed with the seed and salt through SplitMix64.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    Rng::new(h ^ seed.rotate_left(17) ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15)).next_u64()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +305,103 @@ mod tests {
         let e = paired_median_difference(&slow, &base, 1);
         assert_eq!(e.estimate, 10.0);
         assert!(e.ci95_low > 0.0);
+    }
+
+    /// Simulated runs: P processes, each with its own offset (between-process SD `sb`) and W windows
+    /// around it (within SD `sw`, with an occasional stall 5 SD wide on one window in 20); a unit is
+    /// the median of a process's windows. The share of runs whose interval holds the true value.
+    fn coverage(p: usize, w: usize, sb: f64, sw: f64, runs: usize, seed: u64) -> f64 {
+        use super::{median, normal, unit_interval};
+        let mut rng = super::Rng::new(seed);
+        let truth = 10.0;
+        let mut hit = 0;
+        for _ in 0..runs {
+            let units: Vec<f64> = (0..p)
+                .map(|_| {
+                    let off = truth + sb * normal(&mut rng);
+                    let ws: Vec<f64> = (0..w)
+                        .map(|_| {
+                            let stall = if rng.below(20) == 0 { 5.0 } else { 1.0 };
+                            off + sw * stall * normal(&mut rng)
+                        })
+                        .collect();
+                    median(&ws)
+                })
+                .collect();
+            if unit_interval(&units).contains(truth) {
+                hit += 1;
+            }
+        }
+        hit as f64 / runs as f64
+    }
+
+    #[test]
+    fn unit_intervals_cover_at_the_profiles_unit_counts() {
+        // quick (3 processes), default (4), full (6); from no process effect to one that dominates
+        for (p, w) in [(3, 2), (4, 3), (6, 5)] {
+            for (sb, sw) in [(0.0, 3.0), (1.0, 3.0), (3.0, 3.0), (6.0, 1.0)] {
+                let c = coverage(p, w, sb, sw, 4000, (p * 100 + w) as u64);
+                assert!(c >= 0.93, "P={p} W={w} sb={sb} sw={sw}: coverage {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn pooling_windows_across_processes_would_not_cover() {
+        // The evidence for units: the same data with windows treated as independent (a bootstrap
+        // of all windows) covers far below 95% once processes differ.
+        let mut rng = super::Rng::new(5);
+        let (p, w, sb, sw) = (4, 3, 3.0, 1.0);
+        let mut hit = 0;
+        let runs = 600;
+        for i in 0..runs {
+            let mut all = vec![];
+            for _ in 0..p {
+                let off = sb * normal(&mut rng);
+                all.extend((0..w).map(|_| off + sw * normal(&mut rng)));
+            }
+            if bootstrap_ci(&all, mean, 400, i as u64).contains(0.0) {
+                hit += 1;
+            }
+        }
+        let c = hit as f64 / runs as f64;
+        assert!(c < 0.85, "window bootstrap coverage {c}");
+    }
+
+    #[test]
+    fn one_unit_gives_no_interval_and_t_matches_tables() {
+        let e = unit_interval(&[4.0]);
+        assert_eq!(e.estimate, 4.0);
+        assert!(e.ci95_low.is_nan() && e.ci95_high.is_nan());
+        assert!(!e.contains(4.0));
+        let e = unit_interval(&[1.0, 3.0]);
+        assert!((e.ci95_high - 2.0 - 12.706 * 2f64.sqrt() / 2f64.sqrt()).abs() < 1e-9);
+        assert!((t975(60.0) - 2.000).abs() < 0.002, "{}", t975(60.0));
+        assert!((t975(1000.0) - 1.962).abs() < 0.002);
+        let w = welch_interval(&[1.0, 2.0, 3.0], &[11.0, 12.0, 13.0]);
+        assert_eq!(w.estimate, 10.0);
+        assert!(w.ci95_low > 7.0 && w.ci95_high < 13.0, "{w:?}");
+        assert!(welch_interval(&[1.0], &[2.0, 3.0]).ci95_low.is_infinite());
+    }
+
+    #[test]
+    fn seeds_follow_the_id_not_the_position() {
+        assert_eq!(
+            seed_for(1, "rust-v8-mock", 0),
+            seed_for(1, "rust-v8-mock", 0)
+        );
+        assert_ne!(
+            seed_for(1, "rust-v8-mock", 0),
+            seed_for(1, "cpp-v8-mock", 0)
+        );
+        assert_ne!(
+            seed_for(1, "rust-v8-mock", 0),
+            seed_for(2, "rust-v8-mock", 0)
+        );
+        assert_ne!(
+            seed_for(1, "rust-v8-mock", 0),
+            seed_for(1, "rust-v8-mock", 1)
+        );
     }
 
     proptest! {
