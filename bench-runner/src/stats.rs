@@ -159,7 +159,7 @@ const T975: [f64; 30] = [
 /// The 97.5% quantile of Student's t with `df` degrees of freedom (fractional df, as Welch's
 /// gives, are rounded down: slightly wider, never narrower). Beyond 30: the normal-tail expansion.
 pub fn t975(df: f64) -> f64 {
-    if !(df >= 1.0) {
+    if df.is_nan() || df < 1.0 {
         return f64::NAN;
     }
     let d = df.floor() as usize;

@@ -2,7 +2,7 @@
 //! and a short calibration of every variant's request time, announced before measuring and refined
 //! after every round from the rounds already measured. Pure arithmetic, no clock.
 
-use crate::results::{CpuPhase, Profile};
+use crate::results::Profile;
 
 /// What one variant's closed-loop burst costs here: the fixed cost of a burst (connections, the load
 /// thread's start) and the time per request, from two calibration bursts of different sizes.
@@ -34,32 +34,41 @@ impl Calibration {
     }
 }
 
-/// One visit of a variant in a round: the latency phase and the saturation phase (both fixed in
-/// length), each one burst.
-pub fn visit_s(p: &Profile, c: &Calibration) -> f64 {
-    p.latency.warmup_s
-        + p.latency.window_s
-        + p.saturation.warmup_s
-        + p.saturation.window_s
-        + 2.0 * c.per_burst_s
+/// Starting one more Envoy process, smoke-checking and warming every listener, s (measured here:
+/// 1-3 s with a dozen Wasm listeners).
+pub const START_S: f64 = 2.5;
+
+/// One variant's interleaved latency window (fixed in length) in a round.
+pub fn window_s(p: &Profile, c: &Calibration) -> f64 {
+    p.latency.warmup_s + p.latency.window_s + c.per_burst_s
 }
 
-/// A round's CPU phase: `slices` times every variant's burst of `requests` requests (the calibration
-/// bursts have the slice's warm-up, so `per_burst_s` holds it).
-pub fn cpu_phase_s(phase: &CpuPhase, calibrations: &[Calibration]) -> f64 {
+/// A round's CPU phase: `slices` passes over every variant, each a saturation burst of `requests`
+/// requests (the calibration bursts have the slice's warm-up, so `per_burst_s` holds it) and a
+/// fixed-rate burst of `fixed_requests` at the latency phase's rate.
+pub fn cpu_phase_s(p: &Profile, calibrations: &[Calibration]) -> f64 {
+    let phase = &p.cpu;
+    let rate = p.latency.rate.unwrap_or(1000.0);
     let per_slice: f64 = calibrations
         .iter()
-        .map(|c| c.per_burst_s + phase.requests as f64 * c.per_request_s)
+        .map(|c| {
+            2.0 * c.per_burst_s
+                + phase.requests as f64 * c.per_request_s
+                + phase.fixed_requests as f64 / rate
+        })
         .sum();
     phase.slices as f64 * per_slice
 }
 
-/// One round: every variant's visit, then the CPU phase.
+/// One round: every variant's window but the baseline's (it is every window's partner), then the CPU
+/// phase.
 pub fn round_s(p: &Profile, calibrations: &[Calibration]) -> f64 {
-    calibrations.iter().map(|c| visit_s(p, c)).sum::<f64>()
-        + p.cpu
-            .as_ref()
-            .map_or(0.0, |phase| cpu_phase_s(phase, calibrations))
+    calibrations
+        .iter()
+        .skip(1)
+        .map(|c| window_s(p, c))
+        .sum::<f64>()
+        + cpu_phase_s(p, calibrations)
 }
 
 /// The in-process part's plan: `figures` timed figures (module x engine x benchmark), each warmed up
@@ -107,18 +116,21 @@ pub fn human(s: f64) -> String {
 mod tests {
     use super::*;
 
-    /// The quick profile with 2 rounds and 10 slices of 2000 requests.
+    /// The quick profile with 2 rounds, 1.2 s windows after 0.2 s and 10 passes of 2000 + 400
+    /// requests (the fixed-rate ones at 2000/s).
     fn profile() -> Profile {
         let mut p = crate::results::profile::profile(crate::results::profile::ProfileName::Quick);
         p.rounds = 2;
         p.latency.window_s = 1.2;
-        p.saturation.window_s = 0.8;
-        p.cpu = Some(CpuPhase {
+        p.latency.warmup_s = 0.2;
+        p.latency.rate = Some(2000.0);
+        p.cpu = crate::results::CpuPhase {
             slices: 10,
             requests: 2000,
             connections: 16,
             warmup_ms: 10,
-        });
+            fixed_requests: 400,
+        };
         p
     }
 
@@ -134,15 +146,16 @@ mod tests {
     }
 
     #[test]
-    fn a_round_is_every_visit_plus_every_slice() {
+    fn a_round_is_every_window_plus_every_slice() {
         let c = Calibration {
             per_burst_s: 0.01,
             per_request_s: 50e-6,
         };
         let p = profile();
-        // visit: 0.3 + 1.2 + 0.2 + 0.8 + 2 x 0.01 = 2.52; slice: 0.01 + 2000 x 50e-6 = 0.11
-        let r = round_s(&p, &[c, c]);
-        assert!((r - (2.0 * 2.52 + 10.0 * 2.0 * 0.11)).abs() < 1e-9, "{r}");
+        // windows: the baseline has none, the other two 0.2 + 1.2 + 0.01 = 1.41 each; a pass per
+        // variant: 2 x 0.01 + 2000 x 50e-6 + 400 / 2000 = 0.32, three variants, ten passes
+        let r = round_s(&p, &[c, c, c]);
+        assert!((r - (2.0 * 1.41 + 10.0 * 3.0 * 0.32)).abs() < 1e-9, "{r}");
     }
 
     #[test]

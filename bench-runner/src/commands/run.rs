@@ -20,16 +20,20 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub envoy: EnvoyArgs,
-    /// Override the profile's number of rounds.
+    /// Override the profile's number of rounds (in all, spread over the Envoy processes).
     #[arg(long, value_name = "N")]
     pub rounds: Option<usize>,
+    /// Override the profile's number of Envoy processes the rounds are spread over (the units of
+    /// every interval: at least 2 for an interval).
+    #[arg(long, value_name = "N")]
+    pub processes: Option<usize>,
     /// Override the profile's workloads (mock, headers).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub workloads: Option<Vec<String>>,
     /// Override the latency phase's open-loop rate (requests/s).
     #[arg(long, value_name = "RPS")]
     pub rate: Option<f64>,
-    /// Seed for the round order shuffle and the bootstrap.
+    /// Seed for the round orders and the interleaving of latency windows.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Do not pin Envoy and the load generator to separate CPUs.
@@ -63,6 +67,7 @@ impl RunArgs {
             out: self.out.clone(),
             envoy: self.envoy.envoy.clone(),
             rounds: self.rounds,
+            processes: self.processes,
             workloads: self.workloads.clone(),
             rate: self.rate,
             seed: self.seed,

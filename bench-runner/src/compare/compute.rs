@@ -18,14 +18,21 @@ pub(super) fn variant_ids(r: &Results) -> Vec<String> {
     ids
 }
 
-/// FNV-1a, so that a variant's bootstrap seed does not depend on which other variants exist.
-pub(super) fn seed_for(seed: u64, id: &str, metric: Metric) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes().chain([metric as u8]) {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h ^ seed
+/// Whether the two runs' baseline CPU per request differs by more than their noise: then CPU overheads
+/// are compared relative to each run's own baseline CPU. Returns the reason when it does.
+pub(super) fn baselines_differ(base: &Results, new: &Results) -> Option<String> {
+    let (b, n) = (units_of(base, BASELINE), units_of(new, BASELINE));
+    let e = crate::stats::welch_interval(&b.abs_cpu, &n.abs_cpu);
+    (e.ci95_low.is_finite() && !e.contains(0.0)).then(|| {
+        format!(
+            "the baseline's Envoy CPU differs between the runs ({:.2} -> {:.2} µs/request, {:+.2} [{:+.2}, {:+.2}]): the machine or Envoy itself changed, so CPU overheads are compared relative to each run's baseline CPU (%), the threshold converted with BASE's",
+            crate::stats::mean(&b.abs_cpu),
+            crate::stats::mean(&n.abs_cpu),
+            e.estimate,
+            e.ci95_low,
+            e.ci95_high
+        )
+    })
 }
 
 pub(super) fn compare_metric(
@@ -34,49 +41,52 @@ pub(super) fn compare_metric(
     id: &str,
     metric: Metric,
     opts: &Options,
+    relative_cpu: bool,
 ) -> MetricChange {
     let reference = id == BASELINE;
-    let b = per_round(base, id, metric);
-    let n = per_round(new, id, metric);
-    let seed = seed_for(opts.seed, id, metric);
-    let slices = match (metric, reference) {
-        (Metric::Cpu, false) => cpu_slice_overheads(base, id).zip(cpu_slice_overheads(new, id)),
-        _ => None,
-    };
-    let change = match &slices {
-        // Both runs have CPU slices: compare slice-level paired overheads (see `cpu_slice_overheads`).
-        Some((bs, ns)) => stats::hierarchical_bootstrap(bs, ns, stats::RESAMPLES, seed),
-        None => stats::two_sample_bootstrap(&b, &n, metric.statistic(), stats::RESAMPLES, seed),
-    };
+    let (bu, nu) = (units_of(base, id), units_of(new, id));
+    let relative = relative_cpu && metric == Metric::Cpu && !reference;
+    let b = metric.per_unit(&bu, reference, relative);
+    let n = metric.per_unit(&nu, reference, relative);
+    let mut change = crate::stats::welch_interval(&b, &n);
+    if metric == Metric::Rps && reference {
+        // the baseline's throughput change in %, like the variants' figure
+        let m = crate::stats::mean(&b);
+        change = Estimate {
+            estimate: 100.0 * change.estimate / m,
+            ci95_low: 100.0 * change.ci95_low / m,
+            ci95_high: 100.0 * change.ci95_high / m,
+        };
+    }
     let setting = opts.thresholds.get(metric);
-    let threshold = match (metric, setting) {
+    let base_abs = crate::stats::mean(&metric.absolute(&bu));
+    let mut threshold = match (metric, setting) {
         (Metric::Rps, Threshold::Pct(p)) => p,
         (Metric::Rps, Threshold::Us(x)) => x, // rejected by Thresholds::from_flags; kept total
         (_, Threshold::Us(x)) => x,
-        (_, Threshold::Pct(p)) => {
-            let raw: Vec<f64> = base
-                .rounds
-                .iter()
-                .filter(|x| x.variant == id)
-                .map(|x| metric.raw(x))
-                .collect();
-            p / 100.0 * crate::stats::median(&raw).abs()
-        }
+        (_, Threshold::Pct(p)) => p / 100.0 * base_abs.abs(),
     };
+    if relative {
+        // a threshold in µs becomes a share of BASE's baseline CPU
+        let base_cpu = crate::stats::mean(&units_of(base, BASELINE).abs_cpu);
+        threshold = 100.0 * threshold / base_cpu;
+    }
     let verdict = stats::verdict(&change, threshold, metric.direction());
     MetricChange {
         metric,
-        quantity: metric.quantity(reference),
-        base: match &slices {
-            Some((bs, _)) => crate::stats::median(&bs.concat()),
-            None => crate::stats::median(&b),
+        quantity: if relative {
+            "overhead_cpu_pct_of_baseline"
+        } else {
+            metric.quantity(reference)
         },
-        new: match &slices {
-            Some((_, ns)) => crate::stats::median(&ns.concat()),
-            None => crate::stats::median(&n),
-        },
+        base: crate::stats::mean(&b),
+        new: crate::stats::mean(&n),
         change,
-        change_unit: if metric == Metric::Rps { "pct" } else { "us" },
+        change_unit: if metric == Metric::Rps || relative {
+            "pct"
+        } else {
+            "us"
+        },
         threshold,
         threshold_setting: setting,
         rounds_base: b.iter().filter(|x| x.is_finite()).count(),
@@ -91,14 +101,14 @@ pub(super) fn condition_notes(base: &Results, new: &Results) -> Vec<String> {
     let mut notes = Vec::new();
     let (bp, np) = (&base.profile, &new.profile);
     if bp.latency != np.latency
-        || bp.saturation != np.saturation
+        || bp.cpu.connections != np.cpu.connections
         || bp.protocol != np.protocol
         || bp.pin != np.pin
     {
         notes.push(format!(
             "the load differs: BASE profile `{}` (latency {:?} req/s x {} connections, saturation {} connections, pin {}) vs NEW `{}` ({:?} req/s x {}, {} connections, pin {}); latencies are not comparable",
-            bp.name, bp.latency.rate, bp.latency.connections, bp.saturation.connections, bp.pin,
-            np.name, np.latency.rate, np.latency.connections, np.saturation.connections, np.pin
+            bp.name, bp.latency.rate, bp.latency.connections, bp.cpu.connections, bp.pin,
+            np.name, np.latency.rate, np.latency.connections, np.cpu.connections, np.pin
         ));
     } else if bp.latency.window_s != np.latency.window_s
         || bp.rounds != np.rounds
@@ -178,6 +188,10 @@ pub fn compare(
         )));
     }
     let mut notes = condition_notes(base, new);
+    let relative_cpu = baselines_differ(base, new);
+    if let Some(why) = &relative_cpu {
+        notes.push(why.clone());
+    }
     let mut variants = Vec::new();
     // plugin variants first, the (ungated) baseline last
     for id in common
@@ -185,7 +199,14 @@ pub fn compare(
         .filter(|id| *id != BASELINE)
         .chain(common.iter().filter(|id| *id == BASELINE))
     {
-        variants.push(compare_variant(base, new, id, opts, &mut notes));
+        variants.push(compare_variant(
+            base,
+            new,
+            id,
+            opts,
+            relative_cpu.is_some(),
+            &mut notes,
+        ));
     }
     let few = variants
         .iter()
@@ -193,10 +214,10 @@ pub fn compare(
         .map(|m| m.rounds_base.min(m.rounds_new))
         .min()
         .unwrap_or(0);
-    if few < stats::FEW_ROUNDS {
+    if few < crate::stats::MIN_UNITS {
         notes.push(format!(
-            "only {few} round(s) on a side: the intervals are approximate (bootstrap over few rounds is too narrow); use at least {} rounds (--rounds)",
-            stats::FEW_ROUNDS
+            "only {few} Envoy process(es) on a side: no interval, so nothing can be significant; use at least {} (--processes, and at least as many --rounds)",
+            crate::stats::MIN_UNITS
         ));
     }
     let gated = || variants.iter().filter(|v| v.gated).flat_map(|v| &v.metrics);
@@ -233,11 +254,12 @@ fn compare_variant(
     new: &Results,
     id: &String,
     opts: &Options,
+    relative_cpu: bool,
     notes: &mut Vec<String>,
 ) -> VariantComparison {
     let metrics: Vec<MetricChange> = Metric::ALL
         .iter()
-        .map(|m| compare_metric(base, new, id, *m, opts))
+        .map(|m| compare_metric(base, new, id, *m, opts, relative_cpu))
         .collect();
     let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
         Verdict::Regressed

@@ -1,20 +1,21 @@
 //! `compare BASE NEW`: did a run get slower than another? For every variant in both runs and for four
-//! figures (overhead p50, overhead p99, overhead CPU per request, saturation throughput), the change
-//! from BASE to NEW with a 95% interval computed from the per-round figures saved in `rounds`, and a
-//! verdict. Layers: per-round figures (here) -> two-sample statistics ([`stats`]) -> rendering
-//! ([`render`]).
+//! figures (overhead p50, overhead p99, overhead CPU per request at saturation, saturation throughput),
+//! the change from BASE to NEW with a 95% interval, and a verdict. Layers: per-process figures
+//! ([`results::units`], the same estimator `run` and `report` use) -> two-sample statistics
+//! ([`crate::stats::welch_interval`], [`stats::verdict`]) -> rendering ([`render`]).
 //!
-//! What is compared, per round of each run:
-//! - plugin variants: the overhead versus the baseline of the same round (`variant - baseline` for p50,
-//!   p99 and Envoy CPU µs/request; `100 * variant rps / baseline rps` for throughput), so that a machine
-//!   that is uniformly faster or slower on one day does not look like a plugin change;
-//! - for Envoy CPU, when both runs have CPU slices (runs since the CPU phase), the finer unit: every
-//!   slice's overhead versus the baseline slice of the same pass, grouped by round, with a hierarchical
-//!   bootstrap (rounds, then slices; [`stats::hierarchical_bootstrap`]). On this project's 2-core VM it
-//!   turned 15 of 20 detected +5 µs pairs into 19 of 20 at the same threshold (README, detector table);
+//! What is compared: each run gives one figure per Envoy process (its independent unit) and variant:
+//! - plugin variants: the overhead versus the baseline measured with it (latency: interleaved in the
+//!   same windows; CPU: the median of slice differences within the same passes; throughput: % of the
+//!   baseline's), so that a machine that is uniformly faster or slower on one day does not look like a
+//!   plugin change. When the two runs' baseline CPU differs by more than their noise (its Welch
+//!   interval excludes 0), the CPU overhead is compared relative to each run's baseline CPU instead
+//!   (the threshold converted with BASE's baseline CPU), and a note says so;
 //! - the baseline itself: its absolute figures. That row describes the machine and Envoy, not a plugin;
 //!   it is shown for context and never fails the comparison.
 //!
+//! The interval of a change is Welch's t over the two runs' process figures (unequal variances); with
+//! fewer than 2 processes on a side there is none (infinite bounds, never significant).
 //! A regression needs two gates (see [`stats::verdict`]): the 95% interval of the change excludes 0, and
 //! the change is larger than the metric's noise threshold. Exit status: 0 no regression, 1 at least one
 //! regression, 2 bad input (missing file, schema mismatch, no common variant).
@@ -24,7 +25,7 @@ pub mod stats;
 
 use crate::error::usage;
 use crate::paths::Project;
-use crate::results::{self, Results, RoundRecord, BASELINE};
+use crate::results::{self, Results, BASELINE};
 use crate::stats::Estimate;
 use clap::ValueEnum;
 use serde::Serialize;
@@ -32,8 +33,6 @@ use stats::{Direction, Verdict};
 use std::path::{Path, PathBuf};
 mod compute;
 pub use compute::compare;
-#[cfg(test)]
-use compute::*;
 
 /// What `compare` does, as plain values (the command line is parsed in `commands`).
 #[derive(Debug, Clone)]
@@ -130,76 +129,37 @@ impl Metric {
         }
     }
 
-    /// The absolute figure of one round.
-    fn raw(self, r: &RoundRecord) -> f64 {
-        match self {
-            Metric::P50 => r.latency.latency_us.p50,
-            Metric::P99 => r.latency.latency_us.p99,
-            Metric::Cpu => r.cpu_us_per_req,
-            Metric::Rps => r.saturation.rps,
+    /// The figure per Envoy process of `id` (see [`results::units`]): for a plugin variant its overhead
+    /// versus the baseline (`relative`: CPU as % of the baseline's CPU), for the baseline its
+    /// absolute figure.
+    pub fn per_unit(self, u: &results::Units, reference: bool, relative: bool) -> Vec<f64> {
+        match (self, reference) {
+            (Metric::P50, false) => u.p50.clone(),
+            (Metric::P99, false) => u.p99.clone(),
+            (Metric::Cpu, false) if relative => u.cpu_pct.clone(),
+            (Metric::Cpu, false) => u.cpu.clone(),
+            (Metric::Rps, false) => u.rps_pct.clone(),
+            (Metric::P50, true) => u.abs_p50.clone(),
+            (Metric::P99, true) => u.abs_p99.clone(),
+            (Metric::Cpu, true) => u.abs_cpu.clone(),
+            (Metric::Rps, true) => u.abs_rps.clone(),
         }
     }
 
-    /// The change statistic: a shift in µs, or a relative change in % for throughput.
-    fn statistic(self) -> fn(&[f64], &[f64]) -> f64 {
+    /// The variant's own absolute figure per process (what a relative threshold is a share of).
+    fn absolute(self, u: &results::Units) -> Vec<f64> {
         match self {
-            Metric::Rps => stats::median_change_pct,
-            _ => stats::median_shift,
+            Metric::P50 => u.abs_p50.clone(),
+            Metric::P99 => u.abs_p99.clone(),
+            Metric::Cpu => u.abs_cpu.clone(),
+            Metric::Rps => u.abs_rps.clone(),
         }
     }
 }
 
-/// Per-round figures of `id` in one run: overheads versus the same round's baseline for a plugin
-/// variant (rounds without a baseline are dropped), absolute figures for the baseline.
-pub fn per_round(r: &Results, id: &str, metric: Metric) -> Vec<f64> {
-    let raw = move |x: &RoundRecord| metric.raw(x);
-    if id == BASELINE {
-        return r
-            .rounds
-            .iter()
-            .filter(|x| x.variant == id)
-            .map(raw)
-            .collect();
-    }
-    let (a, b) = results::paired(&r.rounds, id, raw);
-    a.iter()
-        .zip(&b)
-        .map(|(v, base)| match metric {
-            Metric::Rps => 100.0 * v / base,
-            _ => v - base,
-        })
-        .collect()
-}
-
-/// Slice-level CPU overheads of `id`, grouped by round: in each round, the i-th CPU slice of the
-/// variant minus the i-th slice of the baseline (measured in the same pass over the variants, tens of
-/// milliseconds apart). None when the run has no CPU slices (older runs) or a round's counts differ.
-pub fn cpu_slice_overheads(r: &Results, id: &str) -> Option<Vec<Vec<f64>>> {
-    let slices = |variant: &str, round: usize| {
-        r.rounds
-            .iter()
-            .find(|x| x.variant == variant && x.round == round)
-            .map(|x| &x.cpu_slices_us_per_req)
-    };
-    let mut rounds: Vec<usize> = r
-        .rounds
-        .iter()
-        .filter(|x| x.variant == id)
-        .map(|x| x.round)
-        .collect();
-    rounds.sort_unstable();
-    rounds.dedup();
-    let mut out = Vec::new();
-    for round in rounds {
-        let (Some(v), Some(b)) = (slices(id, round), slices(BASELINE, round)) else {
-            continue; // the baseline's visit of an interrupted round is missing
-        };
-        if v.is_empty() || v.len() != b.len() {
-            return None;
-        }
-        out.push(v.iter().zip(b).map(|(v, b)| v - b).collect());
-    }
-    (!out.is_empty()).then_some(out)
+/// The per-process figures of `id` in one run.
+pub fn units_of(r: &Results, id: &str) -> results::Units {
+    results::units(&r.rounds, &r.pooled, id)
 }
 
 /// A noise threshold: absolute (µs) or relative (% of BASE's absolute figure; for throughput, of the
@@ -535,12 +495,5 @@ mod tests {
             assert_eq!(crate::error::exit_code_of(&e), 2, "{e}");
             assert!(e.to_string().contains("--threshold"), "{e}");
         }
-    }
-
-    #[test]
-    fn seeds_differ_per_variant_and_metric() {
-        assert_ne!(seed_for(1, "a", Metric::P50), seed_for(1, "a", Metric::P99));
-        assert_ne!(seed_for(1, "a", Metric::P50), seed_for(1, "b", Metric::P50));
-        assert_eq!(seed_for(1, "a", Metric::P50), seed_for(1, "a", Metric::P50));
     }
 }

@@ -101,6 +101,10 @@ pub(super) async fn run_local(
             status: plan.expect_status,
             body: plan.expect_body.clone(),
         });
+        let share = match (&arm.slots, open_slots(&plan)) {
+            (Some(s), (w, m)) if w + m > 0 => s.len() as f64 / (w + m) as f64,
+            _ => 1.0,
+        };
         let shared = Rc::new(shared_state(&plan, start, measure_start, arm.slots));
         let tasks = clients
             .into_iter()
@@ -114,11 +118,9 @@ pub(super) async fn run_local(
                 ))
             })
             .collect();
-        running.push(Running {
-            shared,
-            tasks,
-            out: LoadOutcome::empty(),
-        });
+        let mut out = LoadOutcome::empty();
+        out.share = share;
+        running.push(Running { shared, tasks, out });
     }
     let watcher = spawn_watcher(running.iter().map(|r| r.shared.clone()).collect(), progress);
     for r in running.iter_mut() {

@@ -156,6 +156,9 @@ mod tests {
         assert_eq!(counts.iter().sum::<u64>(), 401, "{counts:?}");
         assert!(counts.iter().all(|c| (200..=201).contains(c)), "{counts:?}");
         for o in &outs {
+            // each arm is held to its half of the schedule, not to the whole rate
+            let sc = o.summarize(Pace::Open { rate: 2000.0 }).schedule.unwrap();
+            assert!((sc.intended_rps - 1000.0).abs() < 5.0, "{sc:?}");
             assert_eq!(o.errors.total(), 0, "{:?}", o.errors);
             assert_eq!(o.latency.len(), o.ok);
             assert_eq!(o.sends, o.ok);

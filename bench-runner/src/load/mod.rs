@@ -130,6 +130,7 @@ impl ErrorCounts {
 }
 
 /// Everything one load run measured, before summarising.
+#[derive(Clone)]
 pub struct LoadOutcome {
     /// Latency of every measured good response, ns.
     pub latency: Histogram<u64>,
@@ -151,6 +152,9 @@ pub struct LoadOutcome {
     /// those sends (the achieved send rate is derived from both).
     pub sends: u64,
     pub send_span: Duration,
+    /// Interleaved open loop: this arm's share of the schedule's slots (1 alone), so that its intended
+    /// rate is the schedule's rate times the share.
+    pub share: f64,
 }
 
 impl LoadOutcome {
@@ -167,6 +171,7 @@ impl LoadOutcome {
             target_cpu_ns: None,
             sends: 0,
             send_span: Duration::ZERO,
+            share: 1.0,
         }
     }
 
@@ -178,6 +183,7 @@ impl LoadOutcome {
             wrong_statuses: self.wrong_statuses.clone(),
             late_sends: self.late_sends,
             sends: self.sends,
+            share: self.share,
             ..LoadOutcome::empty()
         }
     }
@@ -321,7 +327,7 @@ impl LoadOutcome {
                 CURVE_QUANTILES.iter().map(|&x| (x, q(x))).collect()
             },
             schedule: match pace {
-                Pace::Open { rate } => Some(self.schedule_summary(rate)),
+                Pace::Open { rate } => Some(self.schedule_summary(rate * self.share)),
                 Pace::Closed => None,
             },
             tool_cpu_us_per_req: if requests > 0 {

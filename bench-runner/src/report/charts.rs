@@ -593,8 +593,11 @@ mod tests {
                 mean: 0.0,
             },
             cpu_us_per_req: f64::NAN,
+            fixed_cpu_us_per_req: f64::NAN,
             overhead: None,
             rounds: 1,
+            processes: 1,
+            windows_fell_behind: 0,
         };
         let vs = [
             v("go", "v8"),

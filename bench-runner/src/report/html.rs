@@ -248,7 +248,19 @@ fn conditions(r: &Results) -> String {
     );
     kv(&mut s, "workloads", &esc(&p.workloads.join(", ")));
     kv(&mut s, "latency phase", &esc(&phase(&p.latency)));
-    kv(&mut s, "saturation phase", &esc(&phase(&p.saturation)));
+    kv(
+        &mut s,
+        "Envoy processes",
+        &format!("{} (the units of every interval)", p.processes),
+    );
+    kv(
+        &mut s,
+        "CPU phase",
+        &esc(&format!(
+            "{} passes per round; each variant a saturation burst of {} requests over {} connections and a fixed-rate burst of {} requests",
+            p.cpu.slices, p.cpu.requests, p.cpu.connections, p.cpu.fixed_requests
+        )),
+    );
     kv(
         &mut s,
         "other settings",

@@ -111,17 +111,19 @@ pub fn conditions(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "- profile `{}`: {} rounds, variants shuffled each round; workloads {}; latency phase: open loop {} req/s over {} connections, {} s warm-up + {} s window; saturation phase: closed loop, {} connections, {} s + {} s; seed {}",
+        "- profile `{}`: {} rounds over {} Envoy processes (the units of every interval), variants shuffled each round; workloads {}; latency: each variant interleaved with the baseline on one open-loop schedule of {} req/s, {} connections each, {} s warm-up + {} s window; CPU phase: {} passes per round, each variant a saturation burst of {} requests over {} connections and a fixed-rate burst of {} requests; seed {}",
         p.name,
         p.rounds,
+        p.processes,
         p.workloads.join(", "),
         p.latency.rate.unwrap_or(0.0),
         p.latency.connections,
         p.latency.warmup_s,
         p.latency.window_s,
-        p.saturation.connections,
-        p.saturation.warmup_s,
-        p.saturation.window_s,
+        p.cpu.slices,
+        p.cpu.requests,
+        p.cpu.connections,
+        p.cpu.fixed_requests,
         p.seed
     );
     let _ = writeln!(

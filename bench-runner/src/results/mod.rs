@@ -11,7 +11,10 @@ use crate::stats::{self, Estimate};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: interleaved latency windows paired with the baseline, several Envoy processes as the units of
+/// every interval, both CPU regimes, the A/A listener and the run's health. Version 1 runs are refused
+/// with a message saying so (their rounds measured each variant in its own window).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -28,6 +31,12 @@ pub struct Results {
     pub profile: Profile,
     pub variants: Vec<VariantSummary>,
     pub rounds: Vec<RoundRecord>,
+    /// Per Envoy process and variant: every latency window pooled (tail percentiles come from here).
+    #[serde(default)]
+    pub pooled: Vec<PooledLatency>,
+    /// How far the run can be trusted: windows that fell behind, the A/A check, load and CPU steal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Health>,
     pub skipped: Vec<Skipped>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -93,16 +102,19 @@ pub struct Phase {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Profile {
     pub name: String,
+    /// Envoy processes the rounds are spread over, one after the other: the independent units of
+    /// every interval.
+    pub processes: usize,
+    /// Rounds in total (over all processes).
     pub rounds: usize,
     pub workloads: Vec<String>,
-    /// Latency at a fixed moderate rate (open loop, coordinated-omission corrected).
+    /// Latency at a fixed moderate rate (open loop, coordinated-omission corrected), interleaved:
+    /// `rate` is the whole schedule's, shared by the variant and the baseline of a window, each over
+    /// `connections` connections of its own.
     pub latency: Phase,
-    /// Saturation (closed loop): throughput.
-    pub saturation: Phase,
-    /// Envoy CPU per request, measured in short closed-loop slices that alternate between the variants
-    /// (absent in runs from before it existed: their CPU figure is the saturation window's).
-    #[serde(default)]
-    pub cpu: Option<CpuPhase>,
+    /// Envoy CPU per request in both regimes, measured in short slices that alternate between the
+    /// variants.
+    pub cpu: CpuPhase,
     pub timeout_s: f64,
     pub seed: u64,
     pub pin: bool,
@@ -114,23 +126,74 @@ pub struct Profile {
 }
 
 /// The CPU phase of every round: `slices` times, every variant in turn (a fresh order each time) gets
-/// a closed-loop burst of `requests` requests over `connections` connections, after a `warmup_ms`
-/// warm-up, and Envoy's CPU time over the burst is divided by its requests. Alternating short slices
-/// puts every variant under the same machine conditions (a noisy neighbour, CPU steal) within tens of
-/// milliseconds; a round's figure is the median of its slices.
+/// a saturation burst (closed loop: `requests` requests over `connections` connections, after a
+/// `warmup_ms` warm-up) and a fixed-rate burst (open loop at the latency phase's rate and
+/// connections: `fixed_requests` requests after the same warm-up); Envoy's CPU time over each burst
+/// is divided by its requests. Alternating short slices puts every variant under the same machine
+/// conditions within tens of milliseconds; a round's figure per regime is the median of its slices.
+/// The two regimes differ: at saturation Envoy batches several requests per wake-up, at a fixed
+/// moderate rate every request pays its own wake-ups, so the same plugin costs more there.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CpuPhase {
     pub slices: usize,
     pub requests: u64,
     pub connections: usize,
     pub warmup_ms: u64,
+    pub fixed_requests: u64,
 }
 
+/// The two regimes a CPU figure comes from, as named in results, reports and README.
+pub const REGIME_SATURATION: &str = "saturation (closed loop, 16 connections)";
+pub const REGIME_FIXED: &str = "fixed rate (open loop at the latency phase's rate)";
+
+/// A variant's cost against the baseline, every figure the mean over Envoy processes of that process's
+/// value with a Student's t 95% interval over processes ([`stats::unit_interval`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Overhead {
+    /// Added latency at the fixed rate, µs: per process, the variant's pooled percentile minus the
+    /// pooled percentile of the baseline interleaved with it in the same windows.
     pub p50: Estimate,
+    pub p90: Estimate,
     pub p99: Estimate,
+    /// Envoy CPU µs per request, saturation regime: per process, the median over CPU slices of the
+    /// variant's slice minus the baseline's slice of the same pass.
     pub cpu_us_per_req: Estimate,
+    /// The same in the fixed-rate regime.
+    pub fixed_cpu_us_per_req: Estimate,
+    /// The saturation CPU overhead relative to the same process's baseline CPU per request, %.
+    pub cpu_pct: Estimate,
+    /// The fixed-rate CPU overhead relative to the baseline's fixed-rate CPU, %.
+    pub fixed_cpu_pct: Estimate,
+    /// Cross-talk: the interleaved baseline's p50 beside this variant minus its p50 beside the A/A
+    /// listener, µs (how much the variant's work slows what shares the worker with it).
+    pub crosstalk_p50: Estimate,
+    /// Envoy processes the intervals are over; below 2 every interval is n/a and `note` says why.
+    pub units: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The run's health: what says whether its figures can be trusted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    /// Latency windows (arms) measured, and those whose schedule fell behind (the target or the
+    /// machine could not keep the rate; their latency includes queueing).
+    pub windows: usize,
+    pub windows_fell_behind: usize,
+    /// The A/A check: the second no-plugin listener's p50 overhead (should be ~0, interval holding 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aa_p50: Option<Estimate>,
+    /// 1-minute load average at the start and the end, and the CPUs online.
+    #[serde(with = "crate::stats::nan_as_null")]
+    pub loadavg_start: f64,
+    #[serde(with = "crate::stats::nan_as_null")]
+    pub loadavg_end: f64,
+    pub cpus: usize,
+    /// CPU steal over the run, % of all CPU time (/proc/stat); null where not readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal_pct: Option<f64>,
+    /// Why the run should not be trusted (empty: nothing found).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,44 +204,70 @@ pub struct VariantSummary {
     pub workload: String,
     pub wasm_sha256: Option<String>,
     pub wasm_bytes: Option<u64>,
-    /// Requests measured over all rounds and both phases.
+    /// Requests measured over all rounds and phases.
     pub requests: u64,
     pub errors: u64,
-    /// Median over rounds of the saturation throughput, requests/s.
+    /// Median over rounds of the throughput of the saturation CPU slices, requests/s.
     #[serde(with = "crate::stats::nan_as_null")]
     pub rps: f64,
-    /// Medians over rounds of the latency phase's percentiles.
+    /// Means over processes of the pooled latency percentiles at the fixed rate.
     pub latency_us: LatencyUs,
-    /// Median over rounds of Envoy's CPU time per request (the CPU phase).
+    /// Median over rounds of Envoy's CPU time per request, saturation regime.
     #[serde(with = "crate::stats::nan_as_null")]
     pub cpu_us_per_req: f64,
-    /// Versus the baseline of the same rounds; null for the baseline itself.
+    /// The same, fixed-rate regime.
+    #[serde(with = "crate::stats::nan_as_null")]
+    pub fixed_cpu_us_per_req: f64,
+    /// Versus the baseline; null for the baseline itself.
     pub overhead: Option<Overhead>,
     pub rounds: usize,
+    pub processes: usize,
+    /// This variant's latency windows whose schedule fell behind.
+    pub windows_fell_behind: usize,
 }
 
+/// One variant in one round: its interleaved latency window and its CPU slices.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoundRecord {
+    /// The Envoy process (0-based) the round ran in.
+    pub process: usize,
+    /// The round, 0-based over the whole run.
     pub round: usize,
     /// Position of this variant within the round's shuffled order.
     pub order: usize,
     pub variant: String,
+    /// The variant's side of its latency window (the baseline's record: its side of the A/A window).
     pub latency: LoadSummary,
+    /// The baseline's side of the same window, interleaved with it; null for the baseline itself.
+    #[serde(default)]
+    pub paired_baseline: Option<LoadSummary>,
+    /// The round's saturation CPU slices of this variant, pooled (throughput and latency at
+    /// saturation).
     pub saturation: LoadSummary,
-    /// Envoy's CPU time per request (all Envoy threads): the median of this round's CPU slices (see
-    /// [`CpuPhase`]), or in runs without a CPU phase the saturation window's.
+    /// Envoy's CPU time per request (all Envoy threads), saturation regime: the median of this
+    /// round's slices (see [`CpuPhase`]).
     #[serde(with = "crate::stats::nan_as_null")]
     pub cpu_us_per_req: f64,
-    /// Every CPU slice of this round for this variant, µs per request, in the order measured.
+    /// Every saturation slice of this round for this variant, µs per request, one per pass in order.
     #[serde(default)]
     pub cpu_slices_us_per_req: Vec<f64>,
-    /// Envoy's CPU time per request over the saturation window (null in older runs, where it is
-    /// `cpu_us_per_req`).
-    #[serde(default = "nan", with = "crate::stats::nan_as_null")]
-    pub saturation_cpu_us_per_req: f64,
-    /// The same over the latency window.
+    /// The same in the fixed-rate regime.
     #[serde(with = "crate::stats::nan_as_null")]
-    pub latency_cpu_us_per_req: f64,
+    pub fixed_cpu_us_per_req: f64,
+    #[serde(default)]
+    pub fixed_cpu_slices_us_per_req: Vec<f64>,
+}
+
+/// Every latency window of one variant in one Envoy process, pooled into one histogram per side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PooledLatency {
+    pub process: usize,
+    pub variant: String,
+    pub windows: usize,
+    pub latency: LoadSummary,
+    /// The baseline's side of the same windows; null for the baseline itself.
+    #[serde(default)]
+    pub paired_baseline: Option<LoadSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -232,63 +321,184 @@ impl VariantSummary {
     }
 }
 
-fn per_round(
-    rounds: &[RoundRecord],
-    id: &str,
-    f: impl Fn(&RoundRecord) -> f64,
-) -> Vec<(usize, f64)> {
-    rounds
-        .iter()
-        .filter(|r| r.variant == id)
-        .map(|r| (r.round, f(r)))
+/// The second no-plugin listener: measured exactly like a variant, its overhead is the run's null check.
+pub const BASELINE_AA: &str = "baseline-aa";
+
+/// One figure per Envoy process (the independent units every interval is over), for one variant.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Units {
+    pub processes: Vec<usize>,
+    /// Added latency at the fixed rate, µs (pooled percentiles, variant minus interleaved baseline).
+    pub p50: Vec<f64>,
+    pub p90: Vec<f64>,
+    pub p99: Vec<f64>,
+    /// CPU overhead µs/request, saturation and fixed-rate regimes (median of paired slice differences).
+    pub cpu: Vec<f64>,
+    pub fixed_cpu: Vec<f64>,
+    /// The same relative to the baseline's CPU per request of the process, %.
+    pub cpu_pct: Vec<f64>,
+    pub fixed_cpu_pct: Vec<f64>,
+    /// Cross-talk: baseline p50 beside the variant minus baseline p50 beside the A/A listener, µs.
+    pub crosstalk_p50: Vec<f64>,
+    /// The variant's own absolute figures per process: p50 µs, CPU µs/request in both regimes,
+    /// saturation throughput req/s.
+    pub abs_p50: Vec<f64>,
+    pub abs_p99: Vec<f64>,
+    pub abs_cpu: Vec<f64>,
+    pub abs_fixed_cpu: Vec<f64>,
+    pub abs_rps: Vec<f64>,
+    /// Saturation throughput as % of the same process's baseline throughput.
+    pub rps_pct: Vec<f64>,
+}
+
+/// Per pass of a round: the variant's slice minus the baseline's slice of the same pass.
+fn slice_differences(mine: &[&RoundRecord], base: &[&RoundRecord], fixed: bool) -> Vec<f64> {
+    let slices = |r: &RoundRecord| {
+        if fixed {
+            r.fixed_cpu_slices_us_per_req.clone()
+        } else {
+            r.cpu_slices_us_per_req.clone()
+        }
+    };
+    let mut out = Vec::new();
+    for r in mine {
+        if let Some(b) = base.iter().find(|b| b.round == r.round) {
+            out.extend(slices(r).iter().zip(slices(b)).map(|(x, y)| x - y));
+        }
+    }
+    out
+}
+
+fn all_slices(recs: &[&RoundRecord], fixed: bool) -> Vec<f64> {
+    recs.iter()
+        .flat_map(|r| {
+            if fixed {
+                r.fixed_cpu_slices_us_per_req.clone()
+            } else {
+                r.cpu_slices_us_per_req.clone()
+            }
+        })
         .collect()
 }
 
-/// Values of `f` for `id` and the baseline, paired by round (rounds missing either side are dropped).
-pub fn paired(
-    rounds: &[RoundRecord],
-    id: &str,
-    f: impl Fn(&RoundRecord) -> f64 + Copy,
-) -> (Vec<f64>, Vec<f64>) {
-    let base = per_round(rounds, BASELINE, f);
-    let mut a = Vec::new();
-    let mut b = Vec::new();
-    for (round, v) in per_round(rounds, id, f) {
-        if let Some((_, bv)) = base.iter().find(|(r, _)| *r == round) {
-            a.push(v);
-            b.push(*bv);
+/// The per-process figures of `id` from a run's raw records: the one estimator behind `run`,
+/// `report` and `compare`.
+pub fn units(rounds: &[RoundRecord], pooled: &[PooledLatency], id: &str) -> Units {
+    let mut processes: Vec<usize> = rounds
+        .iter()
+        .filter(|r| r.variant == id)
+        .map(|r| r.process)
+        .collect();
+    processes.sort();
+    processes.dedup();
+    let mut u = Units {
+        processes: processes.clone(),
+        ..Units::default()
+    };
+    for p in processes {
+        let of = |v: &str| -> Vec<&RoundRecord> {
+            rounds
+                .iter()
+                .filter(|r| r.process == p && r.variant == v)
+                .collect()
+        };
+        let (mine, base) = (of(id), of(BASELINE));
+        let pool = |v: &str| pooled.iter().find(|x| x.process == p && x.variant == v);
+        let me = pool(id);
+        u.abs_p50
+            .push(me.map_or(f64::NAN, |x| x.latency.latency_us.p50));
+        u.abs_p99
+            .push(me.map_or(f64::NAN, |x| x.latency.latency_us.p99));
+        u.abs_cpu.push(stats::median(&all_slices(&mine, false)));
+        u.abs_fixed_cpu
+            .push(stats::median(&all_slices(&mine, true)));
+        u.abs_rps.push(stats::median(
+            &mine.iter().map(|r| r.saturation.rps).collect::<Vec<_>>(),
+        ));
+        let base_rps = stats::median(&base.iter().map(|r| r.saturation.rps).collect::<Vec<_>>());
+        u.rps_pct
+            .push(100.0 * u.abs_rps.last().copied().unwrap_or(f64::NAN) / base_rps);
+        if id == BASELINE {
+            continue;
         }
+        let lat = |f: fn(&LatencyUs) -> f64| match me
+            .and_then(|x| Some((x, x.paired_baseline.as_ref()?)))
+        {
+            Some((x, b)) => f(&x.latency.latency_us) - f(&b.latency_us),
+            None => f64::NAN,
+        };
+        u.p50.push(lat(|l| l.p50));
+        u.p90.push(lat(|l| l.p90));
+        u.p99.push(lat(|l| l.p99));
+        let cpu = stats::median(&slice_differences(&mine, &base, false));
+        let fixed = stats::median(&slice_differences(&mine, &base, true));
+        let base_cpu = stats::median(&all_slices(&base, false));
+        let base_fixed = stats::median(&all_slices(&base, true));
+        u.cpu.push(cpu);
+        u.fixed_cpu.push(fixed);
+        u.cpu_pct.push(100.0 * cpu / base_cpu);
+        u.fixed_cpu_pct.push(100.0 * fixed / base_fixed);
+        let beside_aa = pool(BASELINE).map_or(f64::NAN, |x| x.latency.latency_us.p50);
+        let beside_me = me
+            .and_then(|x| x.paired_baseline.as_ref())
+            .map_or(f64::NAN, |b| b.latency_us.p50);
+        u.crosstalk_p50.push(beside_me - beside_aa);
     }
-    (a, b)
+    u
 }
 
-/// Recomputes every variant summary from the raw rounds.
-pub fn summarize(infos: &[VariantInfo], rounds: &[RoundRecord], seed: u64) -> Vec<VariantSummary> {
+/// Why intervals are n/a, if they are.
+pub fn interval_note(units: usize) -> Option<String> {
+    (units < stats::MIN_UNITS).then(|| {
+        format!(
+            "n/a: {units} Envoy process(es) measured; an interval needs at least {} (independent processes are its units; the default profile runs 4)",
+            stats::MIN_UNITS
+        )
+    })
+}
+
+/// Recomputes every variant summary from the raw rounds and pooled windows.
+pub fn summarize(
+    infos: &[VariantInfo],
+    rounds: &[RoundRecord],
+    pooled: &[PooledLatency],
+) -> Vec<VariantSummary> {
     infos
         .iter()
-        .enumerate()
-        .filter_map(|(i, info)| {
+        .filter_map(|info| {
             let mine: Vec<&RoundRecord> = rounds.iter().filter(|r| r.variant == info.id).collect();
             if mine.is_empty() {
                 return None;
             }
+            let u = units(rounds, pooled, &info.id);
             let med = |f: &dyn Fn(&RoundRecord) -> f64| {
                 stats::median(&mine.iter().map(|r| f(r)).collect::<Vec<_>>())
             };
-            let overhead = (info.id != BASELINE).then(|| {
-                let s = seed.wrapping_add(i as u64 * 7919);
-                let (a, b) = paired(rounds, &info.id, |r| r.latency.latency_us.p50);
-                let p50 = stats::paired_median_difference(&a, &b, s);
-                let (a, b) = paired(rounds, &info.id, |r| r.latency.latency_us.p99);
-                let p99 = stats::paired_median_difference(&a, &b, s + 1);
-                let (a, b) = paired(rounds, &info.id, |r| r.cpu_us_per_req);
-                let cpu = stats::paired_median_difference(&a, &b, s + 2);
-                Overhead {
-                    p50,
-                    p99,
-                    cpu_us_per_req: cpu,
-                }
+            let my_pools: Vec<&PooledLatency> =
+                pooled.iter().filter(|p| p.variant == info.id).collect();
+            let pooled_mean = |f: fn(&LatencyUs) -> f64| {
+                stats::mean(
+                    &my_pools
+                        .iter()
+                        .map(|p| f(&p.latency.latency_us))
+                        .filter(|x| x.is_finite())
+                        .collect::<Vec<_>>(),
+                )
+            };
+            let n = u.processes.len();
+            let overhead = (info.id != BASELINE).then(|| Overhead {
+                p50: stats::unit_interval(&u.p50),
+                p90: stats::unit_interval(&u.p90),
+                p99: stats::unit_interval(&u.p99),
+                cpu_us_per_req: stats::unit_interval(&u.cpu),
+                fixed_cpu_us_per_req: stats::unit_interval(&u.fixed_cpu),
+                cpu_pct: stats::unit_interval(&u.cpu_pct),
+                fixed_cpu_pct: stats::unit_interval(&u.fixed_cpu_pct),
+                crosstalk_p50: stats::unit_interval(&u.crosstalk_p50),
+                units: n,
+                note: interval_note(n),
             });
+            let fell = |s: &LoadSummary| s.schedule.as_ref().is_some_and(|x| x.fell_behind);
             Some(VariantSummary {
                 id: info.id.clone(),
                 language: info.language.clone(),
@@ -306,16 +516,24 @@ pub fn summarize(infos: &[VariantInfo], rounds: &[RoundRecord], seed: u64) -> Ve
                     .sum(),
                 rps: med(&|r| r.saturation.rps),
                 latency_us: LatencyUs {
-                    p50: med(&|r| r.latency.latency_us.p50),
-                    p90: med(&|r| r.latency.latency_us.p90),
-                    p99: med(&|r| r.latency.latency_us.p99),
-                    p999: med(&|r| r.latency.latency_us.p999),
-                    max: med(&|r| r.latency.latency_us.max),
-                    mean: med(&|r| r.latency.latency_us.mean),
+                    p50: pooled_mean(|l| l.p50),
+                    p90: pooled_mean(|l| l.p90),
+                    p99: pooled_mean(|l| l.p99),
+                    p999: pooled_mean(|l| l.p999),
+                    max: pooled_mean(|l| l.max),
+                    mean: pooled_mean(|l| l.mean),
                 },
                 cpu_us_per_req: med(&|r| r.cpu_us_per_req),
+                fixed_cpu_us_per_req: med(&|r| r.fixed_cpu_us_per_req),
                 overhead,
                 rounds: mine.len(),
+                processes: n,
+                windows_fell_behind: mine.iter().filter(|r| fell(&r.latency)).count()
+                    + mine
+                        .iter()
+                        .filter_map(|r| r.paired_baseline.as_ref())
+                        .filter(|b| fell(b))
+                        .count(),
             })
         })
         .collect()
@@ -344,10 +562,16 @@ impl Results {
             .map_err(|e| crate::error::usage(format!("{} is not JSON: {e}", path.display())))?;
         let version = v.get("schema_version").and_then(|x| x.as_u64());
         if version != Some(SCHEMA_VERSION as u64) {
+            let why = match version {
+                Some(v) if v < SCHEMA_VERSION as u64 => format!(
+                    "schema_version {v} is older than this runner's {SCHEMA_VERSION} (version {v} measured each variant in its own window and one Envoy process; its figures are not comparable)"
+                ),
+                Some(v) => format!("schema_version {v} is newer than this runner's {SCHEMA_VERSION}"),
+                None => "no schema_version".into(),
+            };
             return Err(crate::error::usage(format!(
-                "{}: schema_version {:?}, this runner reads version {SCHEMA_VERSION}; re-run or use a matching runner",
-                path.display(),
-                version
+                "{}: {why}; re-run it with this runner (or use the runner that wrote it)",
+                path.display()
             )));
         }
         serde_json::from_value(v).map_err(|e| {
@@ -382,10 +606,6 @@ pub fn host_info(envoy_cpu: Option<usize>, load_cpu: Option<usize>) -> Host {
         envoy_cpu,
         load_cpu,
     }
-}
-
-fn nan() -> f64 {
-    f64::NAN
 }
 
 #[cfg(test)]

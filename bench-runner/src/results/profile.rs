@@ -8,9 +8,9 @@ pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileName {
-    /// For CI and smoke tests: under 60 s of measuring.
+    /// For CI and smoke tests: about a minute of measuring.
     Quick,
-    /// What `cargo run -p bench-runner` does: about 5 minutes.
+    /// What `cargo run -p bench-runner` does: under 10 minutes.
     Default,
     /// Longer windows and more rounds.
     Full,
@@ -18,34 +18,39 @@ pub enum ProfileName {
 
 /// The settings of a named profile.
 pub fn profile(name: ProfileName) -> Profile {
-    let (rounds, workloads, lat_window, sat_window, cpu_slices): (usize, &[&str], f64, f64, usize) =
-        match name {
-            ProfileName::Quick => (5, &["mock"], 0.8, 0.5, 10),
-            ProfileName::Default => (8, &WORKLOADS, 1.2, 0.8, 12),
-            ProfileName::Full => (20, &WORKLOADS, 3.0, 2.0, 30),
-        };
+    // processes, rounds (in all), workloads, latency window s, CPU passes per round, saturation burst
+    // requests, fixed-rate burst requests
+    let (processes, rounds, workloads, window, slices, requests, fixed): (
+        usize,
+        usize,
+        &[&str],
+        f64,
+        usize,
+        u64,
+        u64,
+    ) = match name {
+        ProfileName::Quick => (3, 6, &["mock"], 0.6, 2, 1500, 300),
+        ProfileName::Default => (4, 12, &WORKLOADS, 1.0, 4, 2000, 400),
+        ProfileName::Full => (6, 30, &WORKLOADS, 2.0, 8, 2000, 800),
+    };
     Profile {
         name: format!("{name:?}").to_lowercase(),
+        processes,
         rounds,
         workloads: workloads.iter().map(|s| s.to_string()).collect(),
         latency: Phase {
             connections: 4,
             rate: Some(2000.0),
-            warmup_s: 0.3,
-            window_s: lat_window,
-        },
-        saturation: Phase {
-            connections: 16,
-            rate: None,
             warmup_s: 0.2,
-            window_s: sat_window,
+            window_s: window,
         },
-        cpu: Some(CpuPhase {
-            slices: cpu_slices,
-            requests: 2000,
+        cpu: CpuPhase {
+            slices,
+            requests,
             connections: 16,
             warmup_ms: 10,
-        }),
+            fixed_requests: fixed,
+        },
         timeout_s: 5.0,
         seed: 1,
         pin: true,

@@ -48,7 +48,8 @@ pub(super) fn matrix(
         .collect();
     eprintln!("wasm runtimes in this Envoy: {}", wasm_runtimes.join(", "));
 
-    let mut variants = vec![Variant::baseline()];
+    // The baseline first (every window's partner), then the A/A listener, measured like a variant.
+    let mut variants = vec![Variant::baseline(), Variant::baseline_aa()];
     for w in &profile.workloads {
         if only.as_ref().is_none_or(|o| o.iter().any(|n| n == "lua")) {
             variants.extend(Variant::lua(w));

@@ -1,5 +1,5 @@
-//! The phases of one visit and of a round: a load plan per phase, the phase itself with Envoy's CPU
-//! time around it, the CPU slices, and the smoke check before any measuring.
+//! The load shapes of a round and the steps around them: a load plan per phase, the interleaved
+//! latency window, the CPU slices of both regimes, the smoke check and the calibration bursts.
 
 use super::*;
 
@@ -33,58 +33,166 @@ pub(super) fn phase_plan(
     }
 }
 
-/// Runs one phase against one listener; returns its summary and Envoy's CPU µs per request over it.
-pub(super) fn measure_phase(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadSummary, f64)> {
+/// A burst of `requests` measured requests after `warmup_ms`: closed loop over `connections`, or
+/// open loop at `rate`.
+pub(super) struct Burst {
+    pub(super) connections: usize,
+    pub(super) rate: Option<f64>,
+    pub(super) requests: u64,
+    pub(super) warmup_ms: u64,
+}
+
+pub(super) fn burst_plan(
+    b: &Burst,
+    port: u16,
+    expect: &str,
+    timeout: f64,
+    cpu: Option<usize>,
+    http2: bool,
+) -> LoadPlan {
+    let mut plan = phase_plan(
+        &Phase {
+            connections: b.connections,
+            rate: b.rate,
+            warmup_s: b.warmup_ms as f64 / 1000.0,
+            window_s: 0.0,
+        },
+        port,
+        expect,
+        timeout,
+        cpu,
+        http2,
+    );
+    plan.duration = None;
+    plan.requests = Some(b.requests);
+    plan
+}
+
+/// Runs one plan with Envoy's CPU probed; returns the raw outcome and Envoy's CPU µs per request.
+pub(super) fn measure_burst(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadOutcome, f64)> {
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
     let outcome = load::run(&p, None)?;
-    let summary = outcome.summarize(p.pace);
+    let requests = outcome.ok + outcome.errors.total();
     let cpu = match outcome.target_cpu_ns {
-        Some(ns) if summary.requests > 0 => ns as f64 / 1000.0 / summary.requests as f64,
+        Some(ns) if requests > 0 => ns as f64 / 1000.0 / requests as f64,
         _ => f64::NAN,
     };
-    Ok((summary, cpu))
+    Ok((outcome, cpu))
 }
 
-/// One round's CPU phase: `slices` times every variant in a fresh shuffled order, a closed-loop burst
-/// of `requests` requests; returns Envoy's CPU µs per request of every slice, per variant index.
-pub(super) fn cpu_slices(c: &mut CpuSlices) -> anyhow::Result<Vec<Vec<f64>>> {
-    let mut out = vec![Vec::with_capacity(c.phase.slices); c.variants.len()];
-    let mut order: Vec<usize> = (0..c.variants.len()).collect();
-    for _ in 0..c.phase.slices {
-        c.rng.shuffle(&mut order);
+/// Fails the run when Envoy has exited, with the end of its log.
+pub(super) fn check_envoy(envoy: &mut Envoy, log: &Path, during: &str) -> anyhow::Result<()> {
+    if envoy.is_running() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "Envoy exited during the run ({during}); last lines of {}:\n{}",
+        log.display(),
+        crate::envoy::process::log_tail(log, 12)
+    )))
+}
+
+/// One interleaved latency window: `vi` and the baseline (index 0) on one open-loop schedule at the
+/// profile's rate, each over its own connections; returns (variant side, baseline side).
+pub(super) fn paired_window(
+    r: &Rounds,
+    vi: usize,
+    seed: u64,
+) -> anyhow::Result<(LoadOutcome, LoadOutcome)> {
+    let p = &r.profile.latency;
+    let plan = |i: usize| {
+        phase_plan(
+            p,
+            r.ports[i],
+            &r.variants[i].expect_body,
+            r.profile.timeout_s,
+            r.load_cpu,
+            r.http2,
+        )
+    };
+    let mut outs = load::run_interleaved(&[plan(vi), plan(0)], seed)?.into_iter();
+    match (outs.next(), outs.next()) {
+        (Some(v), Some(b)) => Ok((v, b)),
+        _ => Err(anyhow::anyhow!("an interleaved window returned no outcome")),
+    }
+}
+
+/// What one round's CPU phase measured for one variant: the saturation slices (and their pooled
+/// outcome, for throughput) and the fixed-rate slices, µs per request, one per pass.
+pub(super) struct CpuOfVariant {
+    pub(super) saturation: Option<LoadOutcome>,
+    pub(super) slices: Vec<f64>,
+    pub(super) fixed: Vec<f64>,
+}
+
+/// One round's CPU phase: `slices` passes, each over every variant in a fresh shuffled order; per
+/// variant a saturation burst then a fixed-rate burst. Per variant index.
+pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<CpuOfVariant>> {
+    let phase = r.profile.cpu.clone();
+    let mut out: Vec<CpuOfVariant> = (0..r.variants.len())
+        .map(|_| CpuOfVariant {
+            saturation: None,
+            slices: Vec::with_capacity(phase.slices),
+            fixed: Vec::with_capacity(phase.slices),
+        })
+        .collect();
+    let saturation = Burst {
+        connections: phase.connections,
+        rate: None,
+        requests: phase.requests,
+        warmup_ms: phase.warmup_ms,
+    };
+    let fixed = Burst {
+        connections: r.profile.latency.connections,
+        rate: r.profile.latency.rate,
+        requests: phase.fixed_requests,
+        warmup_ms: phase.warmup_ms,
+    };
+    let mut order: Vec<usize> = (0..r.variants.len()).collect();
+    let mut rng = Rng::new(crate::stats::seed_for(
+        r.profile.seed,
+        "cpu-order",
+        round as u64,
+    ));
+    for _ in 0..phase.slices {
+        rng.shuffle(&mut order);
         for &vi in &order {
             crate::sys::check_interrupted()?;
-            let v = &c.variants[vi];
-            let mut plan = phase_plan(
-                &Phase {
-                    connections: c.phase.connections,
-                    rate: None,
-                    warmup_s: c.phase.warmup_ms as f64 / 1000.0,
-                    window_s: 0.0,
-                },
-                c.ports[vi],
-                &v.expect_body,
-                c.timeout,
-                c.cpu,
-                c.http2,
-            );
-            plan.duration = None;
-            plan.requests = Some(c.phase.requests);
-            let (summary, cpu) = measure_phase(c.envoy, &plan)?;
-            let running = c.envoy.is_running();
-            if summary.errors > 0 || !running {
-                return Err(usage(format!(
-                    "variant {}: {} of {} requests failed in a CPU slice{}; see {}",
-                    v.info.id,
-                    summary.errors,
-                    summary.requests + summary.errors,
-                    if running { "" } else { " and Envoy exited" },
-                    c.log.display()
-                )));
+            let v = &r.variants[vi];
+            for (burst, is_fixed) in [(&saturation, false), (&fixed, true)] {
+                let plan = burst_plan(
+                    burst,
+                    r.ports[vi],
+                    &v.expect_body,
+                    r.profile.timeout_s,
+                    r.load_cpu,
+                    r.http2,
+                );
+                let (outcome, cpu) = measure_burst(r.envoy, &plan)?;
+                let errors = outcome.errors.total();
+                if errors > 0 {
+                    check_envoy(r.envoy, &r.log, &format!("CPU slice of {}", v.info.id))?;
+                    return Err(usage(format!(
+                        "variant {}: {errors} of {} requests failed in a CPU slice; see {}",
+                        v.info.id,
+                        outcome.ok + errors,
+                        r.log.display()
+                    )));
+                }
+                let o = &mut out[vi];
+                if is_fixed {
+                    o.fixed.push(cpu);
+                } else {
+                    o.slices.push(cpu);
+                    match &mut o.saturation {
+                        Some(pooled) => pooled.merge(&outcome),
+                        None => o.saturation = Some(outcome),
+                    }
+                }
             }
-            out[vi].push(cpu);
         }
+        check_envoy(r.envoy, &r.log, "CPU phase")?;
     }
     Ok(out)
 }
@@ -97,22 +205,16 @@ pub(super) fn smoke_check(
     http2: bool,
 ) -> anyhow::Result<()> {
     for (v, port) in variants.iter().zip(ports) {
-        let mut p = phase_plan(
-            &Phase {
-                connections: 1,
-                rate: None,
-                warmup_s: 0.0,
-                window_s: 1.0,
-            },
-            *port,
-            &v.expect_body,
-            timeout,
+        let b = Burst {
+            connections: 1,
+            rate: None,
+            requests: 3,
+            warmup_ms: 0,
+        };
+        let o = load::run(
+            &burst_plan(&b, *port, &v.expect_body, timeout, None, http2),
             None,
-            http2,
-        );
-        p.duration = None;
-        p.requests = Some(3);
-        let o = load::run(&p, None)?;
+        )?;
         if o.ok != 3 {
             return Err(usage(format!(
                 "variant {} (127.0.0.1:{port}) does not answer as expected before measuring: {} of 3 requests failed ({:?}, statuses {:?}); run `bench-runner conformance` to see why",
@@ -126,10 +228,36 @@ pub(super) fn smoke_check(
     Ok(())
 }
 
-/// Before measuring: times two closed-loop bursts per variant, shaped like a CPU slice (its
+/// A fresh Envoy's first requests run cold code (JIT tiers, caches): a closed-loop burst of `requests`
+/// to every listener before anything is measured in a process.
+pub(super) fn warm(
+    variants: &[Variant],
+    ports: &[u16],
+    requests: u64,
+    timeout: f64,
+    cpu: Option<usize>,
+    http2: bool,
+) -> anyhow::Result<()> {
+    for (v, port) in variants.iter().zip(ports) {
+        crate::sys::check_interrupted()?;
+        let b = Burst {
+            connections: 4,
+            rate: None,
+            requests,
+            warmup_ms: 0,
+        };
+        load::run(
+            &burst_plan(&b, *port, &v.expect_body, timeout, cpu, http2),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// Before measuring: times two closed-loop bursts per variant, shaped like a saturation slice (its
 /// connections and warm-up) with 10% and 100% of its requests, so that the time estimate knows what a
-/// burst costs here (the fixed part and the part per request) for every variant. About 1.1 CPU slices
-/// of each variant; nothing of it is kept as a measurement.
+/// burst costs here (the fixed part and the part per request) for every variant. Nothing of it is
+/// kept as a measurement.
 pub(super) fn calibrate(
     variants: &[Variant],
     ports: &[u16],
@@ -143,23 +271,17 @@ pub(super) fn calibrate(
     for (v, port) in variants.iter().zip(ports) {
         let burst = |requests: u64| -> anyhow::Result<(u64, f64)> {
             crate::sys::check_interrupted()?;
-            let mut plan = phase_plan(
-                &Phase {
-                    connections: phase.connections,
-                    rate: None,
-                    warmup_s: phase.warmup_ms as f64 / 1000.0,
-                    window_s: 0.0,
-                },
-                *port,
-                &v.expect_body,
-                timeout,
-                cpu,
-                http2,
-            );
-            plan.duration = None;
-            plan.requests = Some(requests);
+            let b = Burst {
+                connections: phase.connections,
+                rate: None,
+                requests,
+                warmup_ms: phase.warmup_ms,
+            };
             let t = std::time::Instant::now();
-            load::run(&plan, None)?;
+            load::run(
+                &burst_plan(&b, *port, &v.expect_body, timeout, cpu, http2),
+                None,
+            )?;
             Ok((requests, t.elapsed().as_secs_f64()))
         };
         let s = burst(small)?;

@@ -118,16 +118,11 @@ pub(super) fn cpu_figure(r: &Results) -> Option<BarFigure> {
             },
         })
         .collect();
-    let how = match &r.profile.cpu {
-        Some(c) => format!(
-            "all Envoy threads, closed-loop slices of {} requests over {} connections alternating between the variants ({} per round, median)",
-            c.requests, c.connections, c.slices
-        ),
-        None => format!(
-            "all Envoy threads, closed loop over {} connections (saturation window)",
-            r.profile.saturation.connections
-        ),
-    };
+    let c = &r.profile.cpu;
+    let how = format!(
+        "saturation regime: all Envoy threads, closed-loop slices of {} requests over {} connections alternating between the variants ({} per round, median)",
+        c.requests, c.connections, c.slices
+    );
     Some(BarFigure {
         title: "Envoy CPU time per request".to_string(),
         subtitle: vec![
@@ -201,7 +196,7 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
         subtitle: vec![
             format!(
                 "closed loop, {} connections, Envoy --concurrency {}",
-                r.profile.saturation.connections, r.envoy.concurrency
+                r.profile.cpu.connections, r.envoy.concurrency
             ),
             format!(
                 "bar: median over {} rounds; whisker: bootstrap 95% interval of that median",

@@ -1,0 +1,81 @@
+//! The run's health: what says whether its figures can be trusted (windows that fell behind, the A/A
+//! null check, the load average, CPU steal), recorded in results.json and printed at the end.
+
+use super::*;
+
+/// The 1-minute load average; other work on the machine moves latency figures a lot.
+pub(super) fn loadavg() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(f64::NAN)
+}
+
+/// CPU steal since `start`, % of all CPU time (/proc/stat; 0 on bare metal).
+pub(super) fn steal_pct(start: Option<(u64, u64)>) -> Option<f64> {
+    let ((s0, t0), (s1, t1)) = (start?, crate::sys::cpu_steal_ticks()?);
+    let total = t1.checked_sub(t0).filter(|t| *t > 0)?;
+    Some(s1.saturating_sub(s0) as f64 / total as f64 * 100.0)
+}
+
+/// The health of `results` as measured so far.
+pub(super) fn health(
+    results: &Results,
+    load_start: f64,
+    steal_start: Option<(u64, u64)>,
+) -> Health {
+    let arms: Vec<&LoadSummary> = results
+        .rounds
+        .iter()
+        .filter(|r| r.variant != results::BASELINE)
+        .flat_map(|r| std::iter::once(&r.latency).chain(r.paired_baseline.as_ref()))
+        .collect();
+    let fell = arms
+        .iter()
+        .filter(|s| s.schedule.as_ref().is_some_and(|x| x.fell_behind))
+        .count();
+    let aa = results
+        .variants
+        .iter()
+        .find(|v| v.id == results::BASELINE_AA)
+        .and_then(|v| v.overhead.as_ref())
+        .map(|o| o.p50);
+    let cpus = crate::sys::online_cpus();
+    let loadavg_end = loadavg();
+    let steal = steal_pct(steal_start);
+    let mut warnings = Vec::new();
+    if let Some(e) = aa {
+        if e.ci95_low.is_finite() && !e.contains(0.0) {
+            warnings.push(format!(
+                "the A/A check failed: two identical no-plugin listeners differ by {:+.1} µs p50 [{:+.1}, {:+.1}]; the machine was too noisy (or the load generator biased) to trust differences of this size",
+                e.estimate, e.ci95_low, e.ci95_high
+            ));
+        }
+    }
+    if !arms.is_empty() && fell * 20 > arms.len() {
+        warnings.push(format!(
+            "{fell} of {} latency windows fell behind their schedule (their latency includes queueing): the machine could not keep the rate",
+            arms.len()
+        ));
+    }
+    if load_start.max(loadavg_end) > cpus as f64 * 0.75 {
+        warnings.push(format!(
+            "the 1-minute load average was {load_start:.2} at the start and {loadavg_end:.2} at the end on {cpus} CPUs: other work competed with the run"
+        ));
+    }
+    if let Some(s) = steal.filter(|s| *s >= 5.0) {
+        warnings.push(format!(
+            "CPU steal was {s:.1}% of all CPU time: the VM's host took CPU time from this run"
+        ));
+    }
+    Health {
+        windows: arms.len(),
+        windows_fell_behind: fell,
+        aa_p50: aa,
+        loadavg_start: load_start,
+        loadavg_end,
+        cpus,
+        steal_pct: steal,
+        warnings,
+    }
+}

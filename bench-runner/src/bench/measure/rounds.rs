@@ -1,0 +1,152 @@
+//! One round in one Envoy process: every variant's interleaved latency window against the baseline
+//! (the A/A listener's window gives the baseline its own record), then the CPU phase; and the pooling
+//! of a process's windows, which the tail percentiles come from.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// The running Envoy and what the rounds need to drive it.
+pub(super) struct Rounds<'a> {
+    pub(super) profile: &'a Profile,
+    /// Index 0 is the baseline, every window's partner.
+    pub(super) variants: &'a [Variant],
+    /// One listener port per variant (the admin port is not here).
+    pub(super) ports: &'a [u16],
+    pub(super) envoy: &'a mut Envoy,
+    pub(super) log: PathBuf,
+    pub(super) process: usize,
+    pub(super) load_cpu: Option<usize>,
+    pub(super) http2: bool,
+    pub(super) bar: &'a ProgressBar,
+    /// Per variant index: what a burst costs (the progress bar counts planned milliseconds).
+    pub(super) calibrations: &'a [Calibration],
+}
+
+/// A process's windows so far, per variant id: (variant side, baseline side, windows).
+#[derive(Default)]
+pub(super) struct Pools(BTreeMap<String, (LoadOutcome, Option<LoadOutcome>, usize)>);
+
+impl Pools {
+    fn add(&mut self, id: &str, mine: &LoadOutcome, base: Option<&LoadOutcome>) {
+        match self.0.get_mut(id) {
+            Some((m, b, n)) => {
+                m.merge(mine);
+                if let (Some(b), Some(x)) = (b.as_mut(), base) {
+                    b.merge(x);
+                }
+                *n += 1;
+            }
+            None => {
+                self.0
+                    .insert(id.to_string(), (mine.clone(), base.cloned(), 1));
+            }
+        }
+    }
+
+    /// The pooled summaries of process `process`.
+    pub(super) fn summaries(&self, process: usize, pace: Pace) -> Vec<PooledLatency> {
+        self.0
+            .iter()
+            .map(|(id, (m, b, n))| PooledLatency {
+                process,
+                variant: id.clone(),
+                windows: *n,
+                latency: m.summarize(pace),
+                paired_baseline: b.as_ref().map(|b| b.summarize(pace)),
+            })
+            .collect()
+    }
+}
+
+fn pace(p: &Profile) -> Pace {
+    match p.latency.rate {
+        Some(rate) => Pace::Open { rate },
+        None => Pace::Closed,
+    }
+}
+
+pub(super) fn pooled_summaries(pools: &Pools, process: usize, p: &Profile) -> Vec<PooledLatency> {
+    pools.summaries(process, pace(p))
+}
+
+/// One round: every non-baseline variant's window in a shuffled order, then the round's CPU slices.
+/// Returns the round's records (the baseline's first, then in visit order).
+pub(super) fn measure_round(
+    r: &mut Rounds,
+    round: usize,
+    pools: &mut Pools,
+) -> anyhow::Result<Vec<RoundRecord>> {
+    let profile = r.profile;
+    let pace = pace(profile);
+    let mut order: Vec<usize> = (1..r.variants.len()).collect();
+    Rng::new(crate::stats::seed_for(profile.seed, "order", round as u64)).shuffle(&mut order);
+    let mut windows: Vec<(usize, LoadSummary, Option<LoadSummary>)> = Vec::new();
+    for &vi in &order {
+        crate::sys::check_interrupted()?;
+        let v = &r.variants[vi];
+        r.bar.set_message(format!(
+            "round {}/{} (Envoy {}/{}) · latency · {}",
+            round + 1,
+            profile.rounds,
+            r.process + 1,
+            profile.processes,
+            v.info.id
+        ));
+        let seed = crate::stats::seed_for(profile.seed, &v.info.id, round as u64);
+        let (mine, base) = paired_window(r, vi, seed)?;
+        check_envoy(r.envoy, &r.log, &format!("variant {}", v.info.id))?;
+        if v.info.id == results::BASELINE_AA {
+            // The A/A window is also the baseline's own window.
+            pools.add(results::BASELINE, &base, None);
+            windows.push((0, base.summarize(pace), None));
+        }
+        pools.add(&v.info.id, &mine, Some(&base));
+        windows.push((vi, mine.summarize(pace), Some(base.summarize(pace))));
+        r.bar
+            .inc(ms(estimate::window_s(profile, &r.calibrations[vi])));
+    }
+    r.bar.set_message(format!(
+        "round {}/{} (Envoy {}/{}) · CPU phase ({} passes over every variant)",
+        round + 1,
+        profile.rounds,
+        r.process + 1,
+        profile.processes,
+        profile.cpu.slices
+    ));
+    let mut cpu = cpu_slices(r, round)?;
+    r.bar
+        .inc(ms(estimate::cpu_phase_s(profile, r.calibrations)));
+    let mut records = Vec::with_capacity(windows.len());
+    for (pos, (vi, latency, paired_baseline)) in windows.into_iter().enumerate() {
+        let c = std::mem::replace(
+            &mut cpu[vi],
+            CpuOfVariant {
+                saturation: None,
+                slices: vec![],
+                fixed: vec![],
+            },
+        );
+        records.push(RoundRecord {
+            process: r.process,
+            round,
+            order: pos,
+            variant: r.variants[vi].info.id.clone(),
+            latency,
+            paired_baseline,
+            saturation: c
+                .saturation
+                .map(|o| o.summarize(Pace::Closed))
+                .ok_or_else(|| anyhow::anyhow!("no saturation slice was measured"))?,
+            cpu_us_per_req: crate::stats::median(&c.slices),
+            cpu_slices_us_per_req: c.slices,
+            fixed_cpu_us_per_req: crate::stats::median(&c.fixed),
+            fixed_cpu_slices_us_per_req: c.fixed,
+        });
+    }
+    Ok(records)
+}
+
+/// Seconds as whole milliseconds, the progress bar's unit.
+pub(super) fn ms(s: f64) -> u64 {
+    (s.max(0.0) * 1000.0).round() as u64
+}
