@@ -59,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(a) => commands::run::command(&project, &a),
         Command::Compare(a) => commands::compare::command(&project, &a),
         Command::Export(a) => commands::export::command(&a),
+        Command::Reproduce(a) => commands::reproduce::command(&a),
         Command::Load(a) => commands::load::command(&a),
         Command::Build(a) => commands::build::command(&project, &a),
         Command::Conformance(a) => commands::conformance::command(&project, &a),

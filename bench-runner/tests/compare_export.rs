@@ -1,6 +1,7 @@
 //! `compare`, `export` and named baselines on fixture results: no Envoy, no timings. The fixture is a
-//! real quick run (baseline, lua-mock, rust-v8-mock; 5 rounds); tests derive variants of it by editing
-//! its JSON (shifting one variant's per-round figures, breaking the schema, renaming variants).
+//! real quick run (baseline, baseline-aa, lua-mock, rust-v8-mock; 6 rounds over 3 Envoy processes);
+//! tests derive variants of it by editing its JSON (shifting one variant's pooled latency or CPU
+//! slices, breaking the schema, renaming variants).
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,15 @@ fn write(dir: &Path, name: &str, v: &Value) -> PathBuf {
 /// Applies `f` to every round record of `variant`.
 fn edit_rounds(v: &mut Value, variant: &str, mut f: impl FnMut(&mut Value)) {
     for r in v["rounds"].as_array_mut().unwrap() {
+        if r["variant"] == variant {
+            f(r);
+        }
+    }
+}
+
+/// Applies `f` to every pooled (per-process) latency record of `variant`.
+fn edit_pooled(v: &mut Value, variant: &str, mut f: impl FnMut(&mut Value)) {
+    for r in v["pooled"].as_array_mut().unwrap() {
         if r["variant"] == variant {
             f(r);
         }
@@ -105,8 +115,12 @@ fn identical_runs_are_unchanged_and_exit_0() {
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["lua-mock", RUST, "baseline"]);
-    assert_eq!(c["variants"][2]["gated"], false);
+    assert_eq!(ids, ["baseline-aa", "lua-mock", RUST, "baseline"]);
+    assert_eq!(
+        c["variants"][0]["gated"], true,
+        "the A/A listener is gated like a plugin"
+    );
+    assert_eq!(c["variants"][3]["gated"], false);
 }
 
 #[test]
@@ -114,8 +128,8 @@ fn a_shifted_variant_regresses_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let base = write(dir.path(), "base.json", &fixture());
     let mut slow = fixture();
-    // +1 ms on every round's p50: far outside the fixture's round-to-round spread
-    edit_rounds(&mut slow, RUST, |r| {
+    // +1 ms on every process's p50: far outside the fixture's process-to-process spread
+    edit_pooled(&mut slow, RUST, |r| {
         add(&mut r["latency"]["latency_us"]["p50"], 1000.0)
     });
     let new = write(dir.path(), "new.json", &slow);
@@ -135,7 +149,7 @@ fn a_shifted_variant_regresses_and_exits_1() {
     assert!(verdicts(&c, "lua-mock")
         .iter()
         .all(|(_, v)| v == "unchanged"));
-    let p50 = &c["variants"][1]["metrics"][0];
+    let p50 = &c["variants"][2]["metrics"][0];
     assert!(
         (p50["change"]["estimate"].as_f64().unwrap() - 1000.0).abs() < 1e-6,
         "{p50}"
@@ -158,18 +172,21 @@ fn a_shifted_variant_regresses_and_exits_1() {
     assert_eq!(c["improvements"], 1);
 }
 
-/// Rounds with almost no spread, so that a moderate shift is significant and only the noise
+/// Processes with almost no spread, so that a moderate shift is significant and only the noise
 /// threshold decides.
 fn tight(shift_us: f64) -> Value {
     let mut v = fixture();
-    for r in v["rounds"].as_array_mut().unwrap() {
-        let round = r["round"].as_f64().unwrap();
+    for r in v["pooled"].as_array_mut().unwrap() {
+        let process = r["process"].as_f64().unwrap();
         let level = match r["variant"].as_str().unwrap() {
-            "baseline" => 80.0,
+            "baseline" | "baseline-aa" => 80.0,
             RUST => 90.0 + shift_us,
             _ => 85.0,
         };
-        r["latency"]["latency_us"]["p50"] = Value::from(level + 0.1 * round);
+        r["latency"]["latency_us"]["p50"] = Value::from(level + 0.1 * process);
+        if let Some(b) = r.get_mut("paired_baseline").filter(|b| !b.is_null()) {
+            b["latency_us"]["p50"] = Value::from(80.0 + 0.1 * process);
+        }
     }
     v
 }
@@ -211,7 +228,7 @@ fn the_noise_threshold_is_the_second_gate() {
     );
     let c = json_of(&o);
     assert_eq!(c["mode"], "gross");
-    let p50 = &c["variants"][1]["metrics"][0];
+    let p50 = &c["variants"][2]["metrics"][0];
     assert_eq!(p50["significant"], true, "{p50}");
     assert_eq!(p50["verdict"], "unchanged", "{p50}");
     assert_eq!(p50["threshold"], 20.0, "{p50}");
@@ -274,6 +291,19 @@ fn bad_input_exits_2_with_a_message_naming_the_file() {
         e.contains("future.json") && e.contains("schema_version"),
         "{e}"
     );
+
+    // a run of the previous schema (each variant in its own window, one Envoy process) is refused
+    let mut v = fixture();
+    v["schema_version"] = Value::from(1);
+    let old = write(dir.path(), "old.json", &v);
+    let o = bin(None, &["compare", s(&old), s(&good)]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("old.json") && e.contains("older") && e.contains("re-run"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
 
     let mut v = fixture();
     v.as_object_mut().unwrap().remove("rounds");
@@ -343,7 +373,9 @@ fn run_folders_and_named_baselines() {
 
     let mut slow = fixture();
     edit_rounds(&mut slow, "lua-mock", |r| {
-        add(&mut r["cpu_us_per_req"], 500.0)
+        for x in r["cpu_slices_us_per_req"].as_array_mut().unwrap() {
+            add(x, 500.0);
+        }
     });
     let new = write(root.path(), "slow.json", &slow);
     let o = bin(
@@ -431,7 +463,7 @@ fn bmf_export_has_the_bencher_shape() {
     let obj = doc.as_object().unwrap();
     assert_eq!(
         obj.keys().collect::<Vec<_>>(),
-        ["baseline", "lua-mock", RUST]
+        ["baseline", "baseline-aa", "lua-mock", RUST]
     );
     let rust = &doc[RUST];
     for m in [
@@ -497,7 +529,9 @@ fn github_action_benchmark_export_has_the_custom_tool_shape() {
     assert!(names.contains(&"rust-v8-mock / overhead p50"), "{names:?}");
     assert!(names.contains(&"baseline / latency p50"), "{names:?}");
     assert!(!names.contains(&"baseline / overhead p50"), "{names:?}");
-    assert_eq!(names.len(), 3 * 3 + 2 * 3);
+    assert!(names.contains(&"baseline-aa / overhead p50"), "{names:?}");
+    // three plugin-like variants (the A/A listener among them) with 3 figures each, 2 x 3 absolute
+    assert_eq!(names.len(), 3 * 3 + 2 * 3 + 6);
     assert!(doc[0]["range"].as_str().unwrap().starts_with("± "));
 
     let o = bin(
@@ -512,7 +546,11 @@ fn github_action_benchmark_export_has_the_custom_tool_shape() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc = json_of(&o);
     assert_valid(GAB_SCHEMA, &doc);
-    assert_eq!(doc.as_array().unwrap().len(), 3);
+    assert_eq!(
+        doc.as_array().unwrap().len(),
+        4,
+        "one per variant, the A/A listener too"
+    );
     assert_eq!(doc[0]["unit"], "req/s");
 
     let o = bin(

@@ -249,38 +249,75 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["baseline", "lua-mock", "rust-v8-mock"]);
+    // the A/A listener is in every run, measured like a plugin
+    assert_eq!(ids, ["baseline", "baseline-aa", "lua-mock", "rust-v8-mock"]);
     for v in &results["variants"].as_array().unwrap()[1..] {
-        for k in ["p50", "p99", "cpu_us_per_req"] {
+        // 2 rounds: 2 Envoy processes, so every overhead has an interval
+        assert_eq!(v["processes"], 2, "{v}");
+        for k in [
+            "p50",
+            "p90",
+            "p99",
+            "cpu_us_per_req",
+            "fixed_cpu_us_per_req",
+            "cpu_pct",
+        ] {
             let e = &v["overhead"][k];
             assert!(
                 e["ci95_low"].as_f64().unwrap() <= e["ci95_high"].as_f64().unwrap(),
-                "{v}"
+                "{k}: {v}"
             );
         }
         assert_eq!(v["errors"], 0, "{v}");
     }
     assert_eq!(results["status"], "complete");
-    assert_eq!(results["rounds"].as_array().unwrap().len(), 6);
-    // every round record carries its CPU slices, and its CPU figure is their median
+    assert_eq!(results["rounds"].as_array().unwrap().len(), 8);
+    let processes: std::collections::BTreeSet<u64> = results["rounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["process"].as_u64().unwrap())
+        .collect();
+    assert_eq!(processes.into_iter().collect::<Vec<_>>(), [0, 1]);
+    // one pooled latency record per process and variant
+    assert_eq!(results["pooled"].as_array().unwrap().len(), 8);
+    assert!(results["health"]["aa_p50"]["estimate"].is_number());
+    // every round record carries its CPU slices of both regimes, each figure their median; every
+    // plugin record its interleaved baseline side, answered in full
     let slices = results["profile"]["cpu"]["slices"].as_u64().unwrap() as usize;
     for r in results["rounds"].as_array().unwrap() {
-        let mut xs: Vec<f64> = r["cpu_slices_us_per_req"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
-        assert_eq!(xs.len(), slices, "{r}");
-        assert!(xs.iter().all(|x| *x > 0.0), "{r}");
-        xs.sort_by(f64::total_cmp);
-        let median = if slices % 2 == 1 {
-            xs[slices / 2]
-        } else {
-            (xs[slices / 2 - 1] + xs[slices / 2]) / 2.0
-        };
-        let cpu = r["cpu_us_per_req"].as_f64().unwrap();
-        assert!((cpu - median).abs() < 1e-9, "{cpu} vs median {median}: {r}");
+        for (list, figure) in [
+            ("cpu_slices_us_per_req", "cpu_us_per_req"),
+            ("fixed_cpu_slices_us_per_req", "fixed_cpu_us_per_req"),
+        ] {
+            let mut xs: Vec<f64> = r[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            assert_eq!(xs.len(), slices, "{r}");
+            assert!(xs.iter().all(|x| *x > 0.0), "{r}");
+            xs.sort_by(f64::total_cmp);
+            let median = if slices % 2 == 1 {
+                xs[slices / 2]
+            } else {
+                (xs[slices / 2 - 1] + xs[slices / 2]) / 2.0
+            };
+            let cpu = r[figure].as_f64().unwrap();
+            assert!((cpu - median).abs() < 1e-9, "{cpu} vs median {median}: {r}");
+        }
+        if r["variant"] != "baseline" {
+            let (mine, base) = (&r["latency"], &r["paired_baseline"]);
+            assert!(mine["ok"].as_u64().unwrap() > 0, "{r}");
+            assert_eq!(base["errors"], 0, "{r}");
+            // the window's slots are shared in balanced blocks: the two sides differ by at most one
+            let (a, b) = (
+                mine["requests"].as_i64().unwrap(),
+                base["requests"].as_i64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1, "{a} vs {b}: {r}");
+        }
     }
     // the in-process micro-benchmarks (plugin-host) follow the Envoy measurements
     assert!(results["micro"]["entries"]
@@ -293,7 +330,11 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
         .unwrap()
         .iter()
         .any(|r| r == "v8"));
-    assert!(out.join("report.md").is_file() && out.join("envoy.log").is_file());
+    assert!(
+        out.join("report.md").is_file()
+            && out.join("envoy-1.log").is_file()
+            && out.join("envoy-2.log").is_file()
+    );
     // the report re-renders from saved data alone
     std::fs::remove_file(out.join("report.md")).unwrap();
     let o = run(&["report", out.join("results.json").to_str().unwrap()]);
@@ -301,6 +342,47 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
     assert!(std::fs::read_to_string(out.join("report.md"))
         .unwrap()
         .contains("rust-v8-mock"));
+}
+
+#[test]
+fn one_round_gives_no_interval_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = run(&[
+        "run",
+        "--profile",
+        "quick",
+        "--only",
+        "lua",
+        "--rounds",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("| lua-mock |"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.contains("[n/a]"), "{row}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let lua = r["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "lua-mock")
+        .unwrap();
+    assert!(lua["overhead"]["p50"]["estimate"].is_number(), "{lua}");
+    assert!(lua["overhead"]["p50"]["ci95_low"].is_null(), "{lua}");
+    let note = lua["overhead"]["note"].as_str().unwrap();
+    assert!(
+        note.contains("1 Envoy process") && note.contains("at least 2"),
+        "{note}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("No intervals in this run"), "{md}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! `report` from saved data only: a real quick run (baseline and rust-v8-mock, 2 rounds, taken from
-//! results/latest) renders report.md, a self-contained report.html and every chart as SVG and PNG.
+//! `report` from saved data only: a real quick run (baseline, baseline-aa and rust-v8-mock, 2 rounds
+//! over 2 Envoy processes, `run --profile quick --only rust --rounds 2`) renders report.md, a self-contained report.html and every chart as SVG and PNG.
 //! No Envoy, no timings.
 
 use bench_runner::report::curves;
@@ -37,6 +37,9 @@ const CHARTS: [&str; 4] = [
     "chart-cpu",
     "chart-throughput",
 ];
+
+/// The fixture's in-process section has one chart per engine (wasmi, Cranelift, Winch).
+const MICRO_CHARTS: usize = 3;
 
 #[test]
 fn report_renders_every_file_from_a_saved_run() {
@@ -76,19 +79,23 @@ fn html_is_self_contained_and_holds_the_table() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<table class=\"overhead\" id=\"overhead-table\">"));
     assert!(html.contains("<table class=\"article\" id=\"article-table\">"));
-    for id in ["baseline", "rust-v8-mock"] {
+    for id in ["baseline", "baseline-aa", "rust-v8-mock"] {
         assert!(html.contains(&format!("<code>{id}</code>")), "{id} row");
     }
-    // The overhead with its interval, as results.json has it (+30.5 [+13.1, +47.9]).
+    // The overhead with its interval, as results.json has it (+16.8 [+5.4, +28.2]).
     assert!(
-        html.contains("+30.5 <span class=\"ci\">[+13.1, +47.9]</span>"),
+        html.contains("+16.8 <span class=\"ci\">[+5.4, +28.2]</span>"),
         "p50 overhead cell"
     );
+    // Both CPU regimes, named, and the run's health with the A/A check.
+    assert!(html.contains("CPU µs/req, fixed rate") && html.contains("CPU µs/req, saturation"));
+    assert!(html.contains("id=\"health\"") && html.contains("A/A check"));
     // The article's claim for Rust, labelled as theirs.
     assert!(html.contains(">210</td>"));
     assert!(html.contains("article's claim"));
     // Charts inline, one per chart file, and nothing loaded from elsewhere.
-    assert_eq!(html.matches("<svg").count(), CHARTS.len());
+    // (plus the in-process section's chart per engine)
+    assert_eq!(html.matches("<svg").count(), CHARTS.len() + MICRO_CHARTS);
     for bad in ["<link", "<script", "src=\"http", "url(http", "@import"] {
         assert!(!html.contains(bad), "external asset: {bad}");
     }
@@ -107,9 +114,15 @@ fn extra_fields_and_a_second_workload_render_too() {
     let mut v = fixture();
     // Fields a later runner may add are ignored by the report.
     v["some_future_section"] = serde_json::json!({"anything": [1, 2, 3]});
-    v["variants"][1]["some_future_figure"] = Value::from(1.5);
+    let rust = v["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|x| x["id"] == "rust-v8-mock")
+        .unwrap();
+    v["variants"][rust]["some_future_figure"] = Value::from(1.5);
     // A `headers` variant made from rust-v8-mock's rounds (a second latency chart, a group line).
-    let mut headers = v["variants"][1].clone();
+    let mut headers = v["variants"][rust].clone();
     headers["id"] = Value::from("rust-v8-headers");
     headers["workload"] = Value::from("headers");
     v["variants"].as_array_mut().unwrap().push(headers);
@@ -133,7 +146,10 @@ fn extra_fields_and_a_second_workload_render_too() {
     read(dir.path(), "chart-latency-headers.png");
     let html = String::from_utf8(read(dir.path(), "report.html")).unwrap();
     assert!(html.contains("ours, <code>headers</code>"));
-    assert_eq!(html.matches("<svg").count(), CHARTS.len() + 1);
+    assert_eq!(
+        html.matches("<svg").count(),
+        CHARTS.len() + MICRO_CHARTS + 1
+    );
 }
 
 #[test]
@@ -160,7 +176,7 @@ fn a_run_without_overheads_still_renders() {
 #[test]
 fn saved_percentile_curves_are_per_quantile_medians_over_rounds() {
     let r: Results = serde_json::from_str(FIXTURE).unwrap();
-    for id in ["baseline", "rust-v8-mock"] {
+    for id in ["baseline", "baseline-aa", "rust-v8-mock"] {
         let curve = curves::variant_curve(&r.rounds, id);
         let rounds: Vec<_> = r.rounds.iter().filter(|x| x.variant == id).collect();
         assert_eq!(rounds.len(), 2);

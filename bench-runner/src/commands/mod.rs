@@ -14,6 +14,7 @@ pub mod micro;
 pub mod peers;
 pub mod readme;
 pub mod report;
+pub mod reproduce;
 pub mod run;
 
 use clap::{Parser, Subcommand};
@@ -51,6 +52,9 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Write a saved run (results.json or run folder) as Bencher BMF or github-action-benchmark JSON.
     Export(export::ExportArgs),
+    /// Two independent runs of the same code (A B): per figure, does B's estimate lie inside A's 95%
+    /// interval, and A's inside B's? The measured test of whether the intervals survive a re-run.
+    Reproduce(reproduce::ReproduceArgs),
     /// What clients see when a plugin crashes or runs away: every implementation x crash mode x Wasm
     /// failure policy through a real Envoy and upstream, classified request by request.
     Failure(failure::FailureArgs),

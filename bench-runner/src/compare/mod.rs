@@ -21,6 +21,7 @@
 //! regression, 2 bad input (missing file, schema mismatch, no common variant).
 
 pub mod render;
+pub mod reproduce;
 pub mod stats;
 
 use crate::error::usage;

@@ -15,9 +15,10 @@
 //! - plugin variants only: `overhead-p50-us`, `overhead-p99-us`, `overhead-cpu-us-per-req` versus the
 //!   baseline of the same run, µs.
 //!
-//! Absolute figures are medians over rounds with a bootstrap 95% interval of the median as
+//! Absolute figures are means over Envoy processes with a Student's t 95% interval over processes as
 //! `lower_value`/`upper_value`; overheads carry the intervals saved in results.json. Figures that are
-//! not finite (no rounds) are left out, since JSON has no NaN.
+//! not finite (no rounds, or fewer than 2 processes for an interval) are left out, since JSON has no
+//! NaN.
 
 use super::{figures, is_finite, Exporter};
 use crate::results::Results;
@@ -38,7 +39,7 @@ impl Exporter for Bmf {
     fn render(&self, r: &Results) -> anyhow::Result<String> {
         let mut doc = Map::new();
         for v in &r.variants {
-            let f = figures(r, v, r.profile.seed);
+            let f = figures(r, v);
             let mut measures = Map::new();
             let mut put = |name: &str, e: &Estimate, scale: f64| {
                 if is_finite(e) {

@@ -65,13 +65,18 @@ fn round_sig(x: f64) -> String {
 impl Gab {
     pub fn entries(&self, r: &Results) -> Vec<Entry> {
         let context = format!(
-            "profile {}, {} rounds; Envoy {}; {}; run {}",
-            r.profile.name, r.profile.rounds, r.envoy.version, r.host.cpu_model, r.started_at
+            "profile {}, {} rounds over {} Envoy processes; Envoy {}; {}; run {}",
+            r.profile.name,
+            r.profile.rounds,
+            r.profile.processes,
+            r.envoy.version,
+            r.host.cpu_model,
+            r.started_at
         );
         let mut out = Vec::new();
         for v in &r.variants {
-            let f = figures(r, v, r.profile.seed);
-            let med = format!("median of {} rounds", f.rounds);
+            let f = figures(r, v);
+            let med = format!("mean of {} Envoy processes", v.processes);
             let id = &v.id;
             if self.bigger_is_better {
                 out.extend(entry(
@@ -105,8 +110,7 @@ impl Gab {
                 &context,
             ));
             if let Some(o) = &v.overhead {
-                let what =
-                    "versus the baseline of the same rounds, median of per-round differences";
+                let what = "versus the baseline measured with it, mean over Envoy processes";
                 out.extend(entry(
                     format!("{id} / overhead p50"),
                     "us",

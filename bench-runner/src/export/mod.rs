@@ -47,7 +47,8 @@ pub fn exporter(f: Format) -> Box<dyn Exporter> {
     }
 }
 
-/// Absolute figures of one variant: medians over rounds with a bootstrap 95% interval of the median.
+/// Absolute figures of one variant: means over Envoy processes of each process's figure, with a
+/// Student's t 95% interval over processes (the estimator of `run` and `compare`).
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
     pub p50_us: Estimate,
@@ -57,23 +58,14 @@ pub struct Figures {
     pub rounds: usize,
 }
 
-pub fn figures(r: &Results, v: &VariantSummary, seed: u64) -> Figures {
-    let mine: Vec<_> = r.rounds.iter().filter(|x| x.variant == v.id).collect();
-    let ci = |f: &dyn Fn(&crate::results::RoundRecord) -> f64, s: u64| {
-        let xs: Vec<f64> = mine.iter().map(|x| f(x)).collect();
-        stats::bootstrap_ci(
-            &xs,
-            stats::median,
-            stats::BOOTSTRAP_RESAMPLES,
-            seed.wrapping_add(s),
-        )
-    };
+pub fn figures(r: &Results, v: &VariantSummary) -> Figures {
+    let u = crate::results::units(&r.rounds, &r.pooled, &v.id);
     Figures {
-        p50_us: ci(&|x| x.latency.latency_us.p50, 0),
-        p99_us: ci(&|x| x.latency.latency_us.p99, 1),
-        cpu_us_per_req: ci(&|x| x.cpu_us_per_req, 2),
-        rps: ci(&|x| x.saturation.rps, 3),
-        rounds: mine.len(),
+        p50_us: stats::unit_interval(&u.abs_p50),
+        p99_us: stats::unit_interval(&u.abs_p99),
+        cpu_us_per_req: stats::unit_interval(&u.abs_cpu),
+        rps: stats::unit_interval(&u.abs_rps),
+        rounds: r.rounds.iter().filter(|x| x.variant == v.id).count(),
     }
 }
 

@@ -329,9 +329,15 @@ pub fn ordered(r: &Results) -> Vec<&VariantSummary> {
             .position(|w| *w == v.workload)
             .unwrap_or(usize::MAX)
     };
+    // the baseline, then the A/A null check, then the plugins by workload
+    let rank = |v: &VariantSummary| match v.id.as_str() {
+        BASELINE => 0,
+        crate::results::BASELINE_AA => 1,
+        _ => 2,
+    };
     vs.sort_by(|a, b| {
-        (a.id != BASELINE)
-            .cmp(&(b.id != BASELINE))
+        rank(a)
+            .cmp(&rank(b))
             .then(wl(a).cmp(&wl(b)))
             .then(a.workload.cmp(&b.workload))
             .then(a.language.cmp(&b.language))

@@ -58,6 +58,12 @@ fn est_cell(e: &Estimate) -> String {
     if !e.estimate.is_finite() {
         return "<td class=\"num\">n/a</td>".into();
     }
+    if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+        return format!(
+            "<td class=\"num\">{:+.1} <span class=\"ci\">[n/a]</span></td>",
+            e.estimate
+        );
+    }
     format!(
         "<td class=\"num\">{:+.1} <span class=\"ci\">[{:+.1}, {:+.1}]</span></td>",
         e.estimate, e.ci95_low, e.ci95_high
@@ -73,11 +79,13 @@ fn overhead_table(r: &Results) -> String {
         "variant",
         "p50 µs",
         "p99 µs",
-        "CPU µs/req",
+        "CPU µs/req, fixed rate",
+        "CPU µs/req, saturation",
         "max rps",
-        "overhead p50 µs [95% CI]",
-        "overhead p99 µs [95% CI]",
-        "overhead CPU µs/req [95% CI]",
+        "added p50 µs [95% CI]",
+        "added p99 µs [95% CI]",
+        "CPU overhead µs/req, fixed rate [95% CI]",
+        "CPU overhead µs/req, saturation [95% CI]",
     ] {
         let _ = write!(s, "<th>{}</th>", esc(h));
     }
@@ -85,10 +93,11 @@ fn overhead_table(r: &Results) -> String {
     for v in charts::ordered(r) {
         let _ = write!(
             s,
-            "<tr><td class=\"id\"><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            "<tr><td class=\"id\"><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             esc(&v.id),
             num(v.latency_us.p50, 1),
             num(v.latency_us.p99, 1),
+            num(v.fixed_cpu_us_per_req, 1),
             num(v.cpu_us_per_req, 1),
             num(v.rps, 0),
         );
@@ -96,9 +105,10 @@ fn overhead_table(r: &Results) -> String {
             Some(o) => {
                 s.push_str(&est_cell(&o.p50));
                 s.push_str(&est_cell(&o.p99));
+                s.push_str(&est_cell(&o.fixed_cpu_us_per_req));
                 s.push_str(&est_cell(&o.cpu_us_per_req));
             }
-            None => s.push_str("<td colspan=\"3\" class=\"note\">reference: every overhead is measured against this</td>"),
+            None => s.push_str("<td colspan=\"4\" class=\"note\">reference: every overhead is measured against this</td>"),
         }
         let claim = super::article_cell(v);
         let errors = if v.errors > 0 {
@@ -336,7 +346,15 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         s,
         "<p class=\"meta\">profile <code>{}</code> · {} · status {} · {} · Envoy {} · {}</p>",
         esc(&r.profile.name),
-        plural(r.profile.rounds, "round"),
+        format!(
+            "{} over {}",
+            plural(r.profile.rounds, "round"),
+            if r.profile.processes == 1 {
+                "1 Envoy process".to_string()
+            } else {
+                format!("{} Envoy processes", r.profile.processes)
+            }
+        ),
         esc(&r.status),
         esc(&r.host.cpu_model),
         esc(&r.envoy.version),
@@ -344,12 +362,27 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
     );
 
     s.push_str("<h2 id=\"overhead\">Overhead per variant</h2>\n");
-    s.push_str(
-        "<p>Latency percentiles are medians over rounds of the open-loop latency phase. CPU µs/req is Envoy's CPU time per \
-         request at saturation. Each overhead is the median over rounds of (variant − the baseline of the same round), \
-         with a bootstrap 95% interval; an interval that contains 0 means this run could not tell the plugin from no plugin.</p>\n",
+    let _ = writeln!(
+        s,
+        "<p>Latency is measured at {:.0} req/s with each variant interleaved with the baseline on one open-loop schedule, \
+         so both see the same moment of machine noise; added latency is the variant's percentile minus the interleaved \
+         baseline's, the windows of each Envoy process pooled. CPU µs/req is Envoy's CPU time per request in two regimes: \
+         at that fixed rate (every request pays its own wake-ups) and at saturation (closed loop, requests batched). Each \
+         overhead is the mean over {} Envoy processes of that process's figure with a Student's t 95% interval over \
+         processes; an interval that contains 0 means this run could not tell the plugin from no plugin. \
+         <code>baseline-aa</code> is a second no-plugin listener: the run's null check.</p>",
+        r.profile.latency.rate.unwrap_or(f64::NAN),
+        r.profile.processes
     );
     s.push_str(&overhead_table(r));
+    if r.health.is_some() {
+        s.push_str("<h2 id=\"health\">Run health</h2>\n<ul>\n");
+        for line in super::health(r).lines() {
+            let text = line.trim_start_matches("- ");
+            let _ = writeln!(s, "<li>{}</li>", esc(text).replace("**", ""));
+        }
+        s.push_str("</ul>\n");
+    }
     let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(article::SOURCE));
 
     s.push_str("<h2 id=\"article\">Our figures beside the article's</h2>\n");

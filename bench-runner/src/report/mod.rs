@@ -23,10 +23,13 @@ fn f1(x: f64) -> String {
     }
 }
 
-/// "+10.2 [9.8, 10.9]"
+/// "+10.2 [9.8, 10.9]"; "+10.2 [n/a]" without an interval (fewer than 2 Envoy processes).
 pub fn est(e: &Estimate) -> String {
     if e.estimate.is_nan() {
         return "n/a".into();
+    }
+    if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+        return format!("{:+.1} [n/a]", e.estimate);
     }
     format!(
         "{:+.1} [{:+.1}, {:+.1}]",
@@ -42,14 +45,15 @@ pub fn article_cell(v: &VariantSummary) -> String {
     }
 }
 
-fn overhead_cells(v: &VariantSummary) -> [String; 3] {
+fn overhead_cells(v: &VariantSummary) -> [String; 4] {
     match &v.overhead {
-        Some(o) => [est(&o.p50), est(&o.p99), est(&o.cpu_us_per_req)],
-        None => [
-            "(reference)".into(),
-            "(reference)".into(),
-            "(reference)".into(),
+        Some(o) => [
+            est(&o.p50),
+            est(&o.p99),
+            est(&o.fixed_cpu_us_per_req),
+            est(&o.cpu_us_per_req),
         ],
+        None => std::array::from_fn(|_| "(reference)".into()),
     }
 }
 
@@ -58,25 +62,81 @@ pub fn summary_table(r: &Results) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| variant | p50 µs | p99 µs | CPU µs/req | max rps | overhead p50 µs [95% CI] | overhead p99 µs [95% CI] | overhead CPU µs/req [95% CI] | article's claim µs (its headers workload) | errors |"
+        "| variant | p50 µs | p99 µs | CPU µs/req, fixed rate | CPU µs/req, saturation | max rps | added p50 µs [95% CI] | added p99 µs [95% CI] | CPU overhead µs/req, fixed rate [95% CI] | CPU overhead µs/req, saturation [95% CI] | article's claim µs (its headers workload) | errors |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for v in charts::ordered(r) {
-        let [o50, o99, ocpu] = overhead_cells(v);
+        let [o50, o99, ofixed, ocpu] = overhead_cells(v);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {} |",
             v.id,
             f1(v.latency_us.p50),
             f1(v.latency_us.p99),
+            f1(v.fixed_cpu_us_per_req),
             f1(v.cpu_us_per_req),
             v.rps,
             o50,
             o99,
+            ofixed,
             ocpu,
             article_cell(v),
             v.errors
         );
+    }
+    s
+}
+
+/// The run's health in a few lines: the A/A check, windows that fell behind, load and steal, and
+/// whether the run should be trusted.
+pub fn health(r: &Results) -> String {
+    let Some(h) = &r.health else {
+        return String::new();
+    };
+    let mut s = String::new();
+    let aa = h.aa_p50.as_ref().map_or("not measured".to_string(), |e| {
+        format!(
+            "{} µs p50 ({})",
+            est(e),
+            if !e.ci95_low.is_finite() {
+                "no interval: fewer than 2 Envoy processes"
+            } else if e.contains(0.0) {
+                "holds 0: passed"
+            } else {
+                "excludes 0: FAILED"
+            }
+        )
+    });
+    let _ = writeln!(
+        s,
+        "- A/A check (a second no-plugin listener measured like a variant): {aa}"
+    );
+    let _ = writeln!(
+        s,
+        "- latency windows that fell behind their schedule: {} of {}",
+        h.windows_fell_behind, h.windows
+    );
+    let _ = writeln!(
+        s,
+        "- 1-minute load average {:.2} at the start, {:.2} at the end ({} CPUs); CPU steal over the run: {}",
+        h.loadavg_start,
+        h.loadavg_end,
+        h.cpus,
+        h.steal_pct
+            .map_or("not readable".into(), |x| format!("{x:.1}% (/proc/stat)"))
+    );
+    if h.warnings.is_empty() {
+        let _ = writeln!(
+            s,
+            "- nothing found that says this run should not be trusted"
+        );
+    } else {
+        for w in &h.warnings {
+            let _ = writeln!(s, "- **do not trust this run blindly**: {w}");
+        }
     }
     s
 }
@@ -241,9 +301,21 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
         s,
-        "Latency percentiles are medians over rounds of the open-loop latency phase; CPU µs/req is Envoy's CPU time per request (all threads; per round the median of short closed-loop slices alternating between the variants); overheads are the median over rounds of (variant − baseline of the same round) with a bootstrap 95% interval.\n"
+        "Latency is measured at a fixed rate, each variant interleaved with the baseline on one open-loop schedule (both see the same moment of machine noise); added latency is the variant's percentile minus the interleaved baseline's, every window of an Envoy process pooled. CPU µs/req is Envoy's CPU time per request (all threads), in two regimes: at the latency phase's fixed rate, where every request pays its own wake-ups, and at saturation (closed loop), where Envoy batches requests and the same plugin costs less. Every overhead is the mean over {} Envoy processes of that process's figure, with a Student's t 95% interval over processes (a re-run is a new process). `baseline-aa` is a second no-plugin listener: its overhead must hold 0.\n",
+        r.profile.processes
     );
+    if let Some(note) = r
+        .variants
+        .iter()
+        .find_map(|v| v.overhead.as_ref().and_then(|o| o.note.clone()))
+    {
+        let _ = writeln!(s, "**No intervals in this run** ({note}).\n");
+    }
     s.push_str(&summary_table(r));
+    if r.health.is_some() {
+        let _ = writeln!(s, "\n## Run health\n");
+        s.push_str(&health(r));
+    }
     let _ = writeln!(s, "\n## Beside the article's figures\n");
     let _ = writeln!(s, "{}\n", article::SOURCE);
     s.push_str(&article_table(r));

@@ -4,22 +4,29 @@
 use super::*;
 
 pub(super) fn est_note(e: &Estimate) -> String {
-    if e.estimate.is_finite() {
+    if !e.estimate.is_finite() {
+        "n/a".to_string()
+    } else if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+        format!("{:+.1} [n/a]", e.estimate)
+    } else {
         format!(
             "{:+.1} [{:+.1}, {:+.1}]",
             e.estimate, e.ci95_low, e.ci95_high
         )
-    } else {
-        "n/a".to_string()
     }
 }
 
 pub(super) fn rounds_note(r: &Results) -> String {
-    let n = r.profile.rounds;
-    if n < 2 {
-        format!("{n} round: intervals need at least 2 rounds and collapse onto the estimate")
+    let (n, p) = (r.profile.rounds, r.profile.processes);
+    if p < crate::stats::MIN_UNITS {
+        format!(
+            "{n} round(s) in {p} Envoy process: no interval (its units are processes; at least {} are needed)",
+            crate::stats::MIN_UNITS
+        )
     } else {
-        format!("{n} rounds, each variant paired with the baseline of the same round")
+        format!(
+            "{n} rounds over {p} Envoy processes; whisker: Student's t 95% interval over processes"
+        )
     }
 }
 
@@ -56,39 +63,43 @@ pub(super) fn overhead_figure(r: &Results) -> Option<BarFigure> {
             })
             .collect(),
     };
+    let rate = r.profile.latency.rate.unwrap_or(f64::NAN);
     Some(BarFigure {
-        title: "Latency overhead per request versus no plugin".to_string(),
+        title: "Added latency per request versus no plugin".to_string(),
         subtitle: vec![
-            "bar: median over rounds of (variant − baseline); whisker: bootstrap 95% interval"
-                .to_string(),
+            format!(
+                "at {rate:.0} req/s, each variant interleaved with the baseline in the same windows; bar: mean over processes of (variant − baseline), windows pooled per process; baseline-aa: the null check"
+            ),
             rounds_note(r),
         ],
         panels: vec![
-            panel("p50 overhead, µs", |o| o.p50),
-            panel("p99 overhead, µs", |o| o.p99),
+            panel("p50 added latency, µs", |o| o.p50),
+            panel("p99 added latency, µs", |o| o.p99),
         ],
         legend: vec![("95% interval".to_string(), LegendKind::Whisker)],
         x_fmt: fmt_plain,
     })
 }
 
-pub(super) fn cpu_figure(r: &Results) -> Option<BarFigure> {
-    let vs = ordered(r);
-    if vs.is_empty() {
-        return None;
-    }
+/// One regime's panel of the CPU figure: the baseline's CPU/request (grey) plus each plugin's overhead.
+fn cpu_panel(
+    vs: &[&VariantSummary],
+    colors: &[RGBColor],
+    caption: &str,
+    absolute: fn(&VariantSummary) -> f64,
+    overhead: fn(&crate::results::Overhead) -> Estimate,
+) -> BarPanel {
     let base_cpu = vs
         .iter()
         .find(|v| v.id == BASELINE)
-        .map(|v| v.cpu_us_per_req)
+        .map(|v| absolute(v))
         .filter(|x| x.is_finite());
-    let colors = variant_colors(&vs);
     let rows = vs
         .iter()
-        .zip(&colors)
+        .zip(colors)
         .map(|(v, c)| match (&v.overhead, base_cpu) {
             (Some(o), Some(b)) => {
-                let e = o.cpu_us_per_req;
+                let e = overhead(o);
                 BarRow {
                     label: v.id.clone(),
                     color: *c,
@@ -107,10 +118,10 @@ pub(super) fn cpu_figure(r: &Results) -> Option<BarFigure> {
                 label: v.id.clone(),
                 color: *c,
                 base: 0.0,
-                value: v.cpu_us_per_req,
+                value: absolute(v),
                 whisker: None,
-                note: if v.cpu_us_per_req.is_finite() {
-                    fmt_plain(v.cpu_us_per_req)
+                note: if absolute(v).is_finite() {
+                    fmt_plain(absolute(v))
                 } else {
                     "n/a".into()
                 },
@@ -118,25 +129,52 @@ pub(super) fn cpu_figure(r: &Results) -> Option<BarFigure> {
             },
         })
         .collect();
+    BarPanel {
+        caption: caption.to_string(),
+        x_desc: "Envoy CPU time per request, µs".to_string(),
+        rows,
+    }
+}
+
+pub(super) fn cpu_figure(r: &Results) -> Option<BarFigure> {
+    let vs = ordered(r);
+    if vs.is_empty() {
+        return None;
+    }
+    let colors = variant_colors(&vs);
     let c = &r.profile.cpu;
-    let how = format!(
-        "saturation regime: all Envoy threads, closed-loop slices of {} requests over {} connections alternating between the variants ({} per round, median)",
-        c.requests, c.connections, c.slices
-    );
     Some(BarFigure {
-        title: "Envoy CPU time per request".to_string(),
+        title: "Envoy CPU time per request, in two regimes".to_string(),
         subtitle: vec![
-            format!("{how}; grey: the baseline's CPU/request, colour: the plugin's overhead"),
             format!(
-                "label: total µs (overhead [95% interval]); {}",
+                "all Envoy threads; slices alternating between the variants, {} per round: fixed rate = open loop at {:.0} req/s ({} requests), saturation = closed loop over {} connections ({} requests)",
+                c.slices,
+                r.profile.latency.rate.unwrap_or(f64::NAN),
+                c.fixed_requests,
+                c.connections,
+                c.requests
+            ),
+            format!(
+                "grey: the baseline's CPU/request, colour: the plugin's overhead; label: total µs (overhead [95% interval]); {}",
                 rounds_note(r)
             ),
         ],
-        panels: vec![BarPanel {
-            caption: "CPU µs per request".to_string(),
-            x_desc: "Envoy CPU time per request, µs".to_string(),
-            rows,
-        }],
+        panels: vec![
+            cpu_panel(
+                &vs,
+                &colors,
+                "fixed rate: CPU µs per request",
+                |v| v.fixed_cpu_us_per_req,
+                |o| o.fixed_cpu_us_per_req,
+            ),
+            cpu_panel(
+                &vs,
+                &colors,
+                "saturation: CPU µs per request",
+                |v| v.cpu_us_per_req,
+                |o| o.cpu_us_per_req,
+            ),
+        ],
         legend: vec![
             ("baseline CPU/request".to_string(), LegendKind::Box(LIGHT)),
             (
@@ -161,21 +199,13 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
     let rows = vs
         .iter()
         .zip(&colors)
-        .enumerate()
-        .map(|(i, (v, c))| {
-            let per_round: Vec<f64> = r
-                .rounds
-                .iter()
-                .filter(|x| x.variant == v.id)
-                .map(|x| x.saturation.rps)
-                .collect();
-            let ci = stats::bootstrap_ci(
-                &per_round,
-                stats::median,
-                stats::BOOTSTRAP_RESAMPLES,
-                r.profile.seed.wrapping_add(i as u64),
-            );
-            let whisker = (per_round.len() >= 2).then_some((ci.ci95_low, ci.ci95_high));
+        .map(|(v, c)| {
+            let u = crate::results::units(&r.rounds, &r.pooled, &v.id);
+            let ci = stats::unit_interval(&u.abs_rps);
+            let whisker = ci
+                .ci95_low
+                .is_finite()
+                .then_some((ci.ci95_low, ci.ci95_high));
             BarRow {
                 label: v.id.clone(),
                 color: *c,
@@ -199,8 +229,8 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
                 r.profile.cpu.connections, r.envoy.concurrency
             ),
             format!(
-                "bar: median over {} rounds; whisker: bootstrap 95% interval of that median",
-                r.profile.rounds
+                "bar: median over rounds of the saturation slices' throughput; {}",
+                rounds_note(r)
             ),
         ],
         panels: vec![BarPanel {

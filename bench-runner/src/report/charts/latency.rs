@@ -174,7 +174,11 @@ pub(super) fn latency_figures(r: &Results) -> Vec<(String, LatencyFigure)> {
     let vs = ordered(r);
     let baseline: Vec<&VariantSummary> = vs.iter().copied().filter(|v| v.id == BASELINE).collect();
     let mut workloads: Vec<&str> = Vec::new();
-    for v in vs.iter().filter(|v| v.id != BASELINE) {
+    // the no-plugin listeners (baseline, baseline-aa) have no workload of their own
+    for v in vs
+        .iter()
+        .filter(|v| v.id != BASELINE && v.workload != "none")
+    {
         if !workloads.contains(&v.workload.as_str()) {
             workloads.push(&v.workload);
         }

@@ -1,0 +1,167 @@
+//! Reproducibility as a measured result: for two independent runs of the same code, does run B's
+//! estimate of each figure land inside run A's 95% interval (and A's inside B's)? An interval that
+//! describes what a re-run sees should hold the other run's estimate most of the time, a little less
+//! than 95% because the other estimate has its own noise: with two runs of equal precision and a
+//! Student's t interval over P processes, the expected rate is P(|T(P-1)| < t975(P-1)/√2), about 89%
+//! for the default profile's 4 processes (83% with very many). Far below that, the intervals leave out
+//! a source of variation between runs.
+
+use crate::results::{Overhead, Results, VariantSummary};
+use crate::stats::Estimate;
+use serde::{Deserialize, Serialize};
+
+/// The figures checked per plugin variant, with how each is read from a summary.
+const FIGURES: [(&str, fn(&Overhead) -> Estimate); 5] = [
+    ("added p50 µs", |o| o.p50),
+    ("added p99 µs", |o| o.p99),
+    ("CPU overhead µs/req, fixed rate", |o| {
+        o.fixed_cpu_us_per_req
+    }),
+    ("CPU overhead µs/req, saturation", |o| o.cpu_us_per_req),
+    ("CPU overhead % of baseline, saturation", |o| o.cpu_pct),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FigureCheck {
+    pub variant: String,
+    pub figure: String,
+    pub a: Estimate,
+    pub b: Estimate,
+    pub b_in_a: bool,
+    pub a_in_b: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FigureSummary {
+    pub figure: String,
+    /// Variants where both runs have an interval for this figure.
+    pub checked: usize,
+    pub b_in_a: usize,
+    pub a_in_b: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Coverage {
+    pub a: String,
+    pub b: String,
+    pub a_started_at: String,
+    pub b_started_at: String,
+    pub profile: String,
+    pub processes: usize,
+    pub figures: Vec<FigureCheck>,
+    pub summary: Vec<FigureSummary>,
+    /// Over every checked figure: the fraction of B's estimates inside A's intervals.
+    pub b_in_a_fraction: f64,
+    pub a_in_b_fraction: f64,
+}
+
+fn has_interval(e: &Estimate) -> bool {
+    e.estimate.is_finite() && e.ci95_low.is_finite() && e.ci95_high.is_finite()
+}
+
+/// Checks every figure of every plugin variant (the A/A listener included) both runs measured.
+pub fn coverage(a: &Results, b: &Results, a_label: &str, b_label: &str) -> Coverage {
+    let mut figures = Vec::new();
+    let overhead = |r: &'_ Results, id: &str| -> Option<Overhead> {
+        r.variants
+            .iter()
+            .find(|v: &&VariantSummary| v.id == id)
+            .and_then(|v| v.overhead.clone())
+    };
+    for v in a.variants.iter().filter(|v| v.overhead.is_some()) {
+        let (Some(oa), Some(ob)) = (overhead(a, &v.id), overhead(b, &v.id)) else {
+            continue;
+        };
+        for (name, pick) in FIGURES {
+            let (ea, eb) = (pick(&oa), pick(&ob));
+            if has_interval(&ea) && has_interval(&eb) {
+                figures.push(FigureCheck {
+                    variant: v.id.clone(),
+                    figure: name.to_string(),
+                    a: ea,
+                    b: eb,
+                    b_in_a: ea.contains(eb.estimate),
+                    a_in_b: eb.contains(ea.estimate),
+                });
+            }
+        }
+    }
+    let summary = FIGURES
+        .iter()
+        .map(|(name, _)| {
+            let of: Vec<&FigureCheck> = figures.iter().filter(|f| f.figure == *name).collect();
+            FigureSummary {
+                figure: name.to_string(),
+                checked: of.len(),
+                b_in_a: of.iter().filter(|f| f.b_in_a).count(),
+                a_in_b: of.iter().filter(|f| f.a_in_b).count(),
+            }
+        })
+        .collect();
+    let frac = |f: fn(&FigureCheck) -> bool| {
+        if figures.is_empty() {
+            f64::NAN
+        } else {
+            figures.iter().filter(|x| f(x)).count() as f64 / figures.len() as f64
+        }
+    };
+    Coverage {
+        a: a_label.to_string(),
+        b: b_label.to_string(),
+        a_started_at: a.started_at.clone(),
+        b_started_at: b.started_at.clone(),
+        profile: a.profile.name.clone(),
+        processes: a.profile.processes,
+        b_in_a_fraction: frac(|x| x.b_in_a),
+        a_in_b_fraction: frac(|x| x.a_in_b),
+        figures,
+        summary,
+    }
+}
+
+/// The coverage as a Markdown table (one row per figure, then the total).
+pub fn markdown(c: &Coverage) -> String {
+    let mut s = String::from(
+        "| figure | variants checked | B's estimate inside A's interval | A's estimate inside B's interval |\n|---|---:|---:|---:|\n",
+    );
+    for f in &c.summary {
+        s += &format!(
+            "| {} | {} | {} of {} | {} of {} |\n",
+            f.figure, f.checked, f.b_in_a, f.checked, f.a_in_b, f.checked
+        );
+    }
+    let n = c.figures.len();
+    s += &format!(
+        "| **all** | {n} | **{} of {n} ({:.0}%)** | **{} of {n} ({:.0}%)** |\n",
+        c.figures.iter().filter(|f| f.b_in_a).count(),
+        100.0 * c.b_in_a_fraction,
+        c.figures.iter().filter(|f| f.a_in_b).count(),
+        100.0 * c.a_in_b_fraction
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(est: f64, half: f64) -> Estimate {
+        Estimate {
+            estimate: est,
+            ci95_low: est - half,
+            ci95_high: est + half,
+        }
+    }
+
+    #[test]
+    fn an_estimate_inside_the_other_interval_counts() {
+        let (a, b) = (e(10.0, 2.0), e(11.5, 1.0));
+        assert!(a.contains(b.estimate) && !b.contains(a.estimate));
+        assert!(has_interval(&a));
+        assert!(!has_interval(&Estimate {
+            estimate: 1.0,
+            ci95_low: f64::NAN,
+            ci95_high: f64::NAN
+        }));
+    }
+}
