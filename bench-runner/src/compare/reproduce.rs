@@ -10,8 +10,11 @@ use crate::results::{Overhead, Results, VariantSummary};
 use crate::stats::Estimate;
 use serde::{Deserialize, Serialize};
 
+/// How one figure is read from a variant's overhead.
+type Pick = fn(&Overhead) -> Estimate;
+
 /// The figures checked per plugin variant, with how each is read from a summary.
-const FIGURES: [(&str, fn(&Overhead) -> Estimate); 5] = [
+const FIGURES: [(&str, Pick); 5] = [
     ("added p50 µs", |o| o.p50),
     ("added p99 µs", |o| o.p99),
     ("CPU overhead µs/req, fixed rate", |o| {

@@ -342,19 +342,16 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         esc(&title)
     );
     let _ = writeln!(s, "<h1>{}</h1>", esc(&title));
+    let processes = if r.profile.processes == 1 {
+        "1 Envoy process".to_string()
+    } else {
+        format!("{} Envoy processes", r.profile.processes)
+    };
     let _ = writeln!(
         s,
-        "<p class=\"meta\">profile <code>{}</code> · {} · status {} · {} · Envoy {} · {}</p>",
+        "<p class=\"meta\">profile <code>{}</code> · {} over {processes} · status {} · {} · Envoy {} · {}</p>",
         esc(&r.profile.name),
-        format!(
-            "{} over {}",
-            plural(r.profile.rounds, "round"),
-            if r.profile.processes == 1 {
-                "1 Envoy process".to_string()
-            } else {
-                format!("{} Envoy processes", r.profile.processes)
-            }
-        ),
+        plural(r.profile.rounds, "round"),
         esc(&r.status),
         esc(&r.host.cpu_model),
         esc(&r.envoy.version),
