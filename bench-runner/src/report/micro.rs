@@ -176,7 +176,7 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "## In-process micro-benchmarks (no Envoy)\n");
     let _ = writeln!(
         s,
-        "The same modules on {}: {}. Each figure is the median over {} timed batches of the mean time per operation (batch size fixed after a warm-up of {} ms to last about {} ms; each round runs one batch of every figure in a shuffled order), with a bootstrap 95% interval. A request is context create, request headers (end of stream), done, log and delete for `{}`; Envoy's own networking (~85 µs) is not in these figures.\n",
+        "The same modules on {}: {}. Each figure is the median over {} timed batches of the mean time per operation (batch size fixed after a warm-up of {} ms to last about {} ms; each round runs one batch of every figure in a shuffled order), with a bootstrap 95% interval. A request is context create, request headers (end of stream), done, log and delete for `{}`; Envoy's own work per request (networking, HTTP, the filter chain{}) is not in these figures.\n",
         m.host,
         m.engines
             .iter()
@@ -186,7 +186,15 @@ pub fn markdown(r: &Results) -> String {
         st.batches,
         st.warmup_ms,
         st.batch_target_ms,
-        st.request
+        st.request,
+        r.variants
+            .iter()
+            .find(|v| v.id == crate::results::BASELINE)
+            .filter(|b| b.cpu_us_per_req.is_finite() && b.fixed_cpu_us_per_req.is_finite())
+            .map_or(String::new(), |b| format!(
+                ": in this run's Envoy, {:.1} µs of CPU per request without a plugin at saturation and {:.1} µs at the fixed rate",
+                b.cpu_us_per_req, b.fixed_cpu_us_per_req
+            ))
     );
     let _ = writeln!(s, "### Per request\n");
     s.push_str(&request_table(m, r));
