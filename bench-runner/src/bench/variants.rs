@@ -1,5 +1,6 @@
-//! Variants: what one listener of the measurement Envoy runs (baseline, Lua, or a Wasm module on a
-//! runtime) for a workload, and the reply a correct variant gives.
+//! Variants: what one listener of the measurement Envoy runs (baseline, or an implementation: a Wasm
+//! module on a runtime, or Envoy's Lua filter, by the manifest's kind) for a workload, and the reply a
+//! correct variant gives.
 
 use crate::envoy::{Filter, ListenerSpec};
 use crate::plugins::Built;
@@ -25,8 +26,14 @@ pub fn workload_config(workload: &str) -> Option<(Value, &'static str)> {
 #[derive(Debug, Clone)]
 pub enum Kind {
     Baseline,
-    Lua,
-    Wasm { built: Built, runtime: String },
+    /// An `envoy-lua` implementation: its script template (`built.module`) filled with the config.
+    Lua {
+        built: Built,
+    },
+    Wasm {
+        built: Built,
+        runtime: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -54,18 +61,35 @@ impl Variant {
         }
     }
 
-    pub fn lua(workload: &str) -> Option<Variant> {
+    /// The variants of one implementation for a workload, by its manifest's kind: a Wasm module on
+    /// each of `wasm_runtimes`, an `envoy-lua` filter once (it runs on LuaJIT whatever the Wasm
+    /// runtimes are).
+    pub fn of(built: &Built, wasm_runtimes: &[&str], workload: &str) -> Vec<Variant> {
+        if built.is_wasm() {
+            wasm_runtimes
+                .iter()
+                .filter_map(|rt| Variant::wasm(built, rt, workload))
+                .collect()
+        } else {
+            Variant::lua(built, workload).into_iter().collect()
+        }
+    }
+
+    /// An `envoy-lua` implementation (id `<name>-<workload>`, runtime LuaJIT, no module hash).
+    pub fn lua(built: &Built, workload: &str) -> Option<Variant> {
         let (config, body) = workload_config(workload)?;
         Some(Variant {
             info: VariantInfo {
-                id: format!("lua-{workload}"),
-                language: "lua".into(),
-                runtime: Some("luajit".into()),
+                id: format!("{}-{workload}", built.name),
+                language: built.language.clone(),
+                runtime: Some(crate::plugins::lua::RUNTIME.into()),
                 workload: workload.into(),
                 wasm_sha256: None,
                 wasm_bytes: None,
             },
-            kind: Kind::Lua,
+            kind: Kind::Lua {
+                built: built.clone(),
+            },
             config,
             expect_body: body.into(),
         })
@@ -95,7 +119,7 @@ impl Variant {
     pub fn filter_with(&self, config: &Value) -> anyhow::Result<Filter> {
         Ok(match &self.kind {
             Kind::Baseline => Filter::None,
-            Kind::Lua => {
+            Kind::Lua { built } => {
                 let parsed = crate::plugins::config::parse(config).map_err(|e| {
                     crate::error::usage(format!(
                         "Lua variant {}: invalid configuration: {e}",
@@ -103,7 +127,7 @@ impl Variant {
                     ))
                 })?;
                 Filter::Lua {
-                    script: crate::plugins::lua::script(&parsed)?,
+                    script: crate::plugins::lua::script(&built.module, &parsed)?,
                 }
             }
             Kind::Wasm { built, runtime } => Filter::Wasm {

@@ -266,7 +266,7 @@ pub(super) fn runaway_group(
         language: imp.language.clone(),
         spin: plan.spin,
         policy: match imp.kind {
-            ImplKind::Lua => Policy::None,
+            ImplKind::Lua { .. } => Policy::None,
             ImplKind::Wasm { .. } => Policy::Unset,
         },
         worker_stalled: counts.plugin == 0 && counts.hang > 0,
