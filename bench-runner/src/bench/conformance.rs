@@ -252,7 +252,7 @@ fn run_implementation(
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let launch = Launch {
+        let mut launch = Launch {
             project,
             envoy,
             dir,
@@ -261,8 +261,8 @@ fn run_implementation(
             cpu: None,
             log_level: "info",
         };
-        match launch.start(&specs) {
-            Ok(e) => Ok(Ok((e, ports[1..].to_vec()))),
+        match launch.start_retrying(&mut specs, None) {
+            Ok(e) => Ok(Ok((e, specs.iter().map(|s| s.port).collect()))),
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
             Err(e) => Ok(Err(format!("{e:#}"))),
         }

@@ -14,8 +14,7 @@ pub mod client;
 pub mod evidence;
 
 use crate::envoy::bootstrap::failure::{FailureListener, FailureTemplates};
-use crate::envoy::process::StartOptions;
-use crate::envoy::session::allocate_ports;
+use crate::envoy::session::{allocate_ports, retry_port_clash, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
 use crate::error::{usage, Error};
 use crate::paths::Project;

@@ -17,44 +17,35 @@ pub(super) fn launch(
             dir.display()
         ))
     })?;
-    let config = dir.join(format!("{stem}.json"));
-    let log = dir.join(format!("{stem}.log"));
-    // A port found free can be taken (e.g. as the local port of some client connection) before Envoy
-    // binds it: then the ports are drawn again, at most three times.
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let admin = allocate_ports(1, None)?[0];
-        let cfg = FailureTemplates::load(&ctx.project.envoy_dir())?.bootstrap(
-            admin,
-            upstream_port,
-            listeners,
-        )?;
-        crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-        let started = Envoy::start_with_args(
-            &StartOptions {
-                binary: &ctx.envoy.path,
-                config: &config,
-                log: &log,
-                admin_port: admin,
-                cpu: None,
-                ready_timeout: Duration::from_secs(60),
-                log_level: "info",
-            },
-            &["--file-flush-interval-msec", FLUSH_MS],
-        );
-        match started {
-            Ok(envoy) => return Ok(Launched { envoy, config, log }),
-            Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
-                eprintln!("failure: {stem}: a port was taken before Envoy bound it; retrying with new ports");
-                let ports = allocate_ports(listeners.len(), None)?;
-                for (l, p) in listeners.iter_mut().zip(ports) {
-                    l.spec.port = p;
-                }
+    let mut launch = Launch {
+        project: ctx.project,
+        envoy: ctx.envoy,
+        dir: &dir,
+        stem,
+        admin_port: 0,
+        cpu: None,
+        log_level: "info",
+    };
+    let config = launch.config_path();
+    let templates = FailureTemplates::load(&ctx.project.envoy_dir())?;
+    // The admin port is drawn on every attempt, the listeners' again after a port clash.
+    let envoy = retry_port_clash(&format!("failure: {stem}"), |redraw| {
+        if redraw {
+            let ports = allocate_ports(listeners.len(), None)?;
+            for (l, p) in listeners.iter_mut().zip(ports) {
+                l.spec.port = p;
             }
-            Err(e) => return Err(e),
         }
-    }
+        launch.admin_port = allocate_ports(1, None)?[0];
+        let cfg = templates.bootstrap(launch.admin_port, upstream_port, listeners)?;
+        crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+        launch.start_config(&config, &["--file-flush-interval-msec", FLUSH_MS])
+    })?;
+    Ok(Launched {
+        envoy,
+        config,
+        log: launch.log_path(),
+    })
 }
 
 /// Runs the crash scenarios of one implementation in one Envoy.
