@@ -48,6 +48,56 @@ pub(super) fn launch(
     })
 }
 
+/// What a group's Envoy shows once its timelines are done, read before it is stopped.
+struct After {
+    alive: bool,
+    ready: Ready,
+    stats: Vec<(String, u64)>,
+    stop: StopReport,
+}
+
+/// Lets the last access log lines be flushed (every FLUSH_MS), reads Envoy's liveness, `/ready` and
+/// stats, then stops it (SIGKILL after `grace`).
+fn finish(l: &mut Launched, grace: Duration) -> After {
+    std::thread::sleep(Duration::from_millis(350));
+    let alive = l.envoy.is_running();
+    let ready = evidence::ready(&l.envoy);
+    let stats_text = l.envoy.admin("/stats").map(|x| x.1).unwrap_or_default();
+    let stop = evidence::stop_envoy(&mut l.envoy, grace);
+    After {
+        alive,
+        ready,
+        stats: evidence::parse_stats(&stats_text),
+        stop,
+    }
+}
+
+impl After {
+    /// The group record of one Envoy: its listeners `ids`, files, state after and time since `t0`.
+    fn group(
+        &self,
+        ctx: &Context,
+        stem: String,
+        imp: &Implementation,
+        ids: &[String],
+        l: &Launched,
+        t0: Instant,
+    ) -> Group {
+        Group {
+            id: stem,
+            implementation: imp.name.clone(),
+            listeners: ids.to_vec(),
+            config: rel(ctx, &l.config),
+            log: rel(ctx, &l.log),
+            envoy_alive_after: self.alive,
+            ready_after: self.ready.clone(),
+            wasm_stats: evidence::envoy_wasm_stats(&self.stats, ids),
+            stop: self.stop.clone(),
+            wall_s: t0.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 /// Runs the crash scenarios of one implementation in one Envoy.
 pub(super) fn crash_group(
     ctx: &Context,
@@ -89,26 +139,10 @@ pub(super) fn crash_group(
         })
         .collect();
     let samples = client::run_together(&timelines)?;
-    // Let the last access log lines be flushed (every FLUSH_MS).
-    std::thread::sleep(Duration::from_millis(350));
-    let alive = l.envoy.is_running();
-    let ready = evidence::ready(&l.envoy);
-    let stats_text = l.envoy.admin("/stats").map(|x| x.1).unwrap_or_default();
-    let stop = evidence::stop_envoy(&mut l.envoy, plan.stop_grace);
-    let all_stats = evidence::parse_stats(&stats_text);
+    let after = finish(&mut l, plan.stop_grace);
     let ids: Vec<String> = defs.iter().map(|d| d.0.clone()).collect();
-    let group = Group {
-        id: stem,
-        implementation: imp.name.clone(),
-        listeners: ids.clone(),
-        config: rel(ctx, &l.config),
-        log: rel(ctx, &l.log),
-        envoy_alive_after: alive,
-        ready_after: ready.clone(),
-        wasm_stats: evidence::envoy_wasm_stats(&all_stats, &ids),
-        stop,
-        wall_s: t0.elapsed().as_secs_f64(),
-    };
+    let group = after.group(ctx, stem, imp, &ids, &l, t0);
+    let (alive, ready, all_stats) = (after.alive, after.ready, after.stats);
     let mut scenarios = Vec::new();
     for (((id, n, p), fl), s) in defs.iter().zip(&listeners).zip(&samples) {
         let log = evidence::read_access_log(&fl.access_log);
@@ -218,12 +252,7 @@ pub(super) fn runaway_group(
     let prober = std::thread::spawn(move || probe_admin(admin_port, span));
     let samples = client::run_together(&timelines)?;
     let admin_probes = prober.join().unwrap_or_default();
-    std::thread::sleep(Duration::from_millis(350));
-    let alive = l.envoy.is_running();
-    let ready = evidence::ready(&l.envoy);
-    let stats_text = l.envoy.admin("/stats").map(|x| x.1).unwrap_or_default();
-    let stop = evidence::stop_envoy(&mut l.envoy, plan.stop_grace);
-    let all_stats = evidence::parse_stats(&stats_text);
+    let after = finish(&mut l, plan.stop_grace);
     let spin_log = evidence::read_access_log(&listeners[0].access_log);
     let timeline = records(&samples[0], &spin_log);
     let neighbour_timeline = records(
@@ -239,18 +268,8 @@ pub(super) fn runaway_group(
         .collect();
     spin_durations_ms.sort_by_key(|x| x.0);
     let ids = vec![id.clone(), neighbour.clone(), calibrate];
-    let group = Group {
-        id: stem,
-        implementation: imp.name.clone(),
-        listeners: ids.clone(),
-        config: rel(ctx, &l.config),
-        log: rel(ctx, &l.log),
-        envoy_alive_after: alive,
-        ready_after: ready,
-        wasm_stats: evidence::envoy_wasm_stats(&all_stats, &ids),
-        stop: stop.clone(),
-        wall_s: t0.elapsed().as_secs_f64(),
-    };
+    let group = after.group(ctx, stem, imp, &ids, &l, t0);
+    let (alive, stop) = (after.alive, after.stop);
     let runaway = Runaway {
         id,
         implementation: imp.name.clone(),
