@@ -148,3 +148,62 @@ impl Variant {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(name: &str, kind: &str) -> Built {
+        Built {
+            name: name.into(),
+            language: name.into(),
+            description: String::new(),
+            kind: kind.into(),
+            module: format!("{name}.out").into(),
+            sha256: "ab".into(),
+            bytes: 2,
+            rebuilt: false,
+        }
+    }
+
+    #[test]
+    fn variants_follow_the_kind_not_the_name() {
+        let wasm = built("rust", crate::plugins::WASM_KIND);
+        let ids: Vec<String> = Variant::of(&wasm, &["v8", "wamr"], "mock")
+            .into_iter()
+            .map(|v| v.info.id)
+            .collect();
+        assert_eq!(ids, ["rust-v8-mock", "rust-wamr-mock"]);
+        // An envoy-lua implementation runs once, on LuaJIT, whatever the Wasm runtimes; no module hash.
+        for rts in [&["v8", "wamr"][..], &[]] {
+            let v = Variant::of(&built("lua", crate::plugins::LUA_KIND), rts, "headers");
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].info.id, "lua-headers");
+            assert_eq!(v[0].info.runtime.as_deref(), Some("luajit"));
+            assert_eq!(v[0].info.language, "lua");
+            assert_eq!(
+                (v[0].info.wasm_sha256.clone(), v[0].info.wasm_bytes),
+                (None, None)
+            );
+        }
+    }
+
+    #[test]
+    fn the_lua_folder_is_prepared_without_a_build_and_fills_its_template() {
+        let project = crate::paths::Project::discover();
+        let (ready, missing) =
+            crate::plugins::prepare_all(&project, Some(&["lua".to_string()]), false).unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(ready.len(), 1);
+        let lua = &ready[0];
+        assert_eq!((lua.name.as_str(), lua.kind.as_str()), ("lua", "envoy-lua"));
+        assert!(lua.module.ends_with("plugins/lua/filter.lua"));
+        let text = std::fs::read(&lua.module).unwrap();
+        assert_eq!(lua.sha256, crate::plugins::sha256_hex(&text));
+        let v = Variant::lua(lua, "mock").unwrap();
+        match v.listener(1).unwrap().filter {
+            Filter::Lua { script } => assert!(script.contains("content = \"hello higress\"")),
+            f => panic!("{f:?}"),
+        }
+    }
+}
