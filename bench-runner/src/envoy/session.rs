@@ -170,3 +170,39 @@ pub fn validate_logged(envoy: &EnvoyBin, config: &Path, log: &Path) -> anyhow::R
         .status()?;
     Ok(status.success())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_clash_is_retried_with_new_ports_at_most_three_times() {
+        let clash =
+            || anyhow::anyhow!("Envoy exited: cannot bind 127.0.0.1:1: Address already in use");
+        let mut calls = vec![];
+        let r = retry_port_clash("t", |redraw| {
+            calls.push(redraw);
+            if calls.len() < 2 {
+                Err(clash())
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((r.unwrap(), calls), (7, vec![false, true]));
+        let mut n = 0;
+        let r: anyhow::Result<()> = retry_port_clash("t", |_| {
+            n += 1;
+            Err(clash())
+        });
+        assert!(is_port_clash(&r.unwrap_err()));
+        assert_eq!(n, PORT_ATTEMPTS);
+        // Any other failure is returned at once.
+        let mut n = 0;
+        let r: anyhow::Result<()> = retry_port_clash("t", |_| {
+            n += 1;
+            Err(anyhow::anyhow!("bad config"))
+        });
+        assert!(r.is_err());
+        assert_eq!(n, 1);
+    }
+}
