@@ -1,5 +1,6 @@
 //! Keeps the crate layered: every top-level module may import only modules of its own layer or of
-//! the layers below it, and no two top-level modules may import each other, directly or round a circle.
+//! the layers below it, and no two top-level modules may import each other, directly or round a circle;
+//! nor may two sub-modules of one top-level module (`bench::measure`, `bench::micro`).
 //!
 //! The layers, top to bottom (see [`LAYERS`]):
 //! 0. `lib` (dispatch) and `main`;
@@ -61,49 +62,68 @@ fn ident_at(s: &str) -> String {
         .collect()
 }
 
-/// The first segments after a `crate::` (one, or several for `crate::{a, b::c}`).
-fn first_segments(rest: &str) -> Vec<String> {
-    if let Some(group) = rest.strip_prefix('{') {
-        let mut out = vec![];
-        let mut depth = 0;
-        let mut start = true;
-        for (i, c) in group.char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' if depth == 0 => break,
-                '}' => depth -= 1,
-                ',' if depth == 0 => start = true,
-                c if start && !c.is_whitespace() => {
-                    start = false;
-                    out.push(ident_at(&group[i..]));
-                }
-                _ => {}
+/// The items of a `{a, b::c, d::{e, f}}` group (`group` starts after its `{`), up to its `}`.
+fn group_items(group: &str) -> Vec<&str> {
+    let mut out = vec![];
+    let mut depth = 0;
+    let mut start = 0;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                out.push(&group[start..i]);
+                return out;
             }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&group[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
-        out.retain(|s| !s.is_empty() && s != "self");
-        out
-    } else {
-        vec![ident_at(rest)]
     }
+    out.push(&group[start..]);
+    out
 }
 
-/// Every import of another top-level module in one file (`file` relative to `src/`).
-pub fn imports(file: &str, text: &str) -> Vec<Import> {
+/// The paths after a `crate::` (or a `super::` chain), each cut to its first `n` segments: one path,
+/// or several for `{a, b::c}` groups (`self` and globs are left out).
+fn prefixes(rest: &str, n: usize) -> Vec<Vec<String>> {
+    let rest = rest.trim_start();
+    if let Some(group) = rest.strip_prefix('{') {
+        return group_items(group)
+            .into_iter()
+            .flat_map(|item| prefixes(item, n))
+            .collect();
+    }
+    let id = ident_at(rest);
+    if id.is_empty() || id == "self" {
+        return vec![];
+    }
+    let tail = &rest[id.len()..];
+    let deeper = match tail.strip_prefix("::") {
+        Some(t) if n > 1 => prefixes(t, n - 1),
+        _ => vec![],
+    };
+    if deeper.is_empty() {
+        return vec![vec![id]];
+    }
+    deeper
+        .into_iter()
+        .map(|mut p| {
+            p.insert(0, id.clone());
+            p
+        })
+        .collect()
+}
+
+/// Every path of the crate named in one file (`file` relative to `src/`), cut to its first two
+/// segments from the crate root, with its line: `crate::x::y` paths anywhere outside comments, and
+/// `super::` chains resolved from the file's module (and the inline modules open at that line).
+fn targets(file: &str, text: &str) -> Vec<(Vec<String>, usize)> {
     let path = module_path(file);
-    let from = match path[0].as_str() {
-        "lib" | "main" => path[0].clone(),
-        m => m.to_string(),
-    };
+    let root = matches!(path[0].as_str(), "lib" | "main");
     let mut out = vec![];
-    let mut push = |to: String, line: usize| {
-        if !to.is_empty() && to != from {
-            out.push(Import {
-                from: from.clone(),
-                to,
-                at: format!("src/{file}:{line}"),
-            });
-        }
-    };
     let mut open_mods: Vec<usize> = vec![];
     for (n, line) in text.lines().enumerate() {
         let code = line.trim_start();
@@ -119,9 +139,7 @@ pub fn imports(file: &str, text: &str) -> Vec<Import> {
             let before = rest[..i].chars().last();
             let after = &rest[i + "crate::".len()..];
             if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
-                for seg in first_segments(after) {
-                    push(seg, n + 1);
-                }
+                out.extend(prefixes(after, 2).into_iter().map(|p| (p, n + 1)));
             }
             rest = after;
         }
@@ -135,7 +153,9 @@ pub fn imports(file: &str, text: &str) -> Vec<Import> {
         } else if line.trim_end() == "}" && open_mods.last() == Some(&indent) {
             open_mods.pop();
         }
-        let inline = open_mods.len();
+        // The module the chain starts in: `path`, then one unnamed segment per open inline module.
+        let mut module = path.clone();
+        module.extend(open_mods.iter().map(|_| String::new()));
         let mut rest = code;
         while let Some(i) = rest.find("super::") {
             let before = rest[..i].chars().last();
@@ -145,12 +165,16 @@ pub fn imports(file: &str, text: &str) -> Vec<Import> {
                 ups += 1;
                 tail = t;
             }
-            if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
-                // The module the chain starts in is `path` plus `inline` inline modules; it climbs
-                // out of the crate root's children when it goes up `path.len() + inline` levels.
-                if ups >= path.len() + inline && !matches!(from.as_str(), "lib" | "main") {
-                    for seg in first_segments(tail) {
-                        push(seg, n + 1);
+            if !root
+                && ups <= module.len()
+                && !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            {
+                let base = &module[..module.len() - ups];
+                if base.len() >= 2 {
+                    out.push((base[..2].to_vec(), n + 1));
+                } else {
+                    for p in prefixes(tail, 2 - base.len()) {
+                        out.push(([base, &p[..]].concat(), n + 1));
                     }
                 }
             }
@@ -158,6 +182,41 @@ pub fn imports(file: &str, text: &str) -> Vec<Import> {
         }
     }
     out
+}
+
+/// Every import of another top-level module in one file (`file` relative to `src/`).
+pub fn imports(file: &str, text: &str) -> Vec<Import> {
+    let from = module_path(file)[0].clone();
+    targets(file, text)
+        .into_iter()
+        .filter(|(t, _)| !t[0].is_empty() && t[0] != from)
+        .map(|(t, line)| Import {
+            from: from.clone(),
+            to: t[0].clone(),
+            at: format!("src/{file}:{line}"),
+        })
+        .collect()
+}
+
+/// Every import of a sibling sub-module in one file: from the file's sub-module of its top-level
+/// module (`bench/measure/phases.rs` is in `bench::measure`) to another sub-module of the same one
+/// that `submodules` lists (`bench::micro`). The top-level module's own file is no sub-module.
+pub fn sub_imports(file: &str, text: &str, submodules: &[(String, String)]) -> Vec<Import> {
+    let path = module_path(file);
+    if path.len() < 2 {
+        return vec![];
+    }
+    let (top, sub) = (&path[0], &path[1]);
+    targets(file, text)
+        .into_iter()
+        .filter(|(t, _)| t.len() >= 2 && &t[0] == top && &t[1] != sub)
+        .filter(|(t, _)| submodules.iter().any(|(a, b)| *a == t[0] && *b == t[1]))
+        .map(|(t, line)| Import {
+            from: format!("{top}::{sub}"),
+            to: format!("{}::{}", t[0], t[1]),
+            at: format!("src/{file}:{line}"),
+        })
+        .collect()
 }
 
 /// Problems with the imports of `files` (path relative to `src/`, text): an import of a higher layer,
@@ -188,12 +247,37 @@ pub fn check(files: &[(String, String)], layers: &[(&str, usize)]) -> Vec<String
             _ => {}
         }
     }
-    if let Some(circle) = find_cycle(&edges) {
+    let show = |circle: Vec<Import>| {
         let path: Vec<String> = circle
             .iter()
             .map(|e| format!("{} -> {} ({})", e.from, e.to, e.at))
             .collect();
-        problems.push(format!("import cycle: {}", path.join(", ")));
+        path.join(", ")
+    };
+    if let Some(circle) = find_cycle(&edges) {
+        problems.push(format!("import cycle: {}", show(circle)));
+    }
+    // Within each top-level module, its sub-modules must not import each other round a circle either.
+    let mut submodules: Vec<(String, String)> = files
+        .iter()
+        .map(|(f, _)| module_path(f))
+        .filter(|p| p.len() >= 2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
+    submodules.sort();
+    submodules.dedup();
+    let sub_edges: Vec<Import> = files
+        .iter()
+        .flat_map(|(f, t)| sub_imports(f, t, &submodules))
+        .collect();
+    if let Some(circle) = find_cycle(&sub_edges) {
+        let top = circle[0]
+            .from
+            .split("::")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        problems.push(format!("import cycle within `{top}`: {}", show(circle)));
     }
     problems
 }
@@ -388,6 +472,65 @@ mod tests {
         // A top-level file's own `super` is the crate root.
         let i = imports("sys.rs", "use super::bench::x;\n");
         assert_eq!(i[0].to, "bench");
+    }
+
+    #[test]
+    fn a_cycle_between_sub_modules_is_named_with_its_edges() {
+        let mut t = fake();
+        t.push((
+            "bench/micro.rs".into(),
+            "use crate::bench::measure::Profile;\n".into(),
+        ));
+        t.push((
+            "bench/measure/phases.rs".into(),
+            "use super::*;\nfn f() {\n    super::super::micro::run();\n}\n".into(),
+        ));
+        let p = check(&t, FAKE_LAYERS);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("import cycle within `bench`: "), "{p:?}");
+        assert!(
+            p[0].contains("bench::measure -> bench::micro (src/bench/measure/phases.rs:3)"),
+            "{p:?}"
+        );
+        assert!(
+            p[0].contains("bench::micro -> bench::measure (src/bench/micro.rs:1)"),
+            "{p:?}"
+        );
+        // One direction alone is no cycle; a parent's own file and items of it are no sub-modules.
+        t.pop();
+        t.push((
+            "bench/mod.rs".into(),
+            "pub use micro::run;\nuse crate::bench::measure::X;\n".into(),
+        ));
+        t.push((
+            "bench/measure/phases.rs".into(),
+            "use crate::bench::{MOCK, micro::{self, A}};\n".into(),
+        ));
+        let p = check(&t, FAKE_LAYERS);
+        assert!(p.len() == 1 && p[0].contains("within `bench`"), "{p:?}");
+        t.pop();
+        assert_eq!(check(&t, FAKE_LAYERS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn sub_module_imports_are_resolved_from_crate_and_super_paths() {
+        let subs = vec![
+            ("bench".to_string(), "measure".to_string()),
+            ("bench".to_string(), "micro".to_string()),
+        ];
+        let text =
+            "use super::micro::A;\nuse crate::{bench::micro, sys};\nuse super::measure::B;\n";
+        let i = sub_imports("bench/measure.rs", text, &subs);
+        let got: Vec<(&str, &str)> = i.iter().map(|e| (e.to.as_str(), e.at.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("bench::micro", "src/bench/measure.rs:1"),
+                ("bench::micro", "src/bench/measure.rs:2")
+            ]
+        );
+        assert!(i.iter().all(|e| e.from == "bench::measure"));
+        assert!(sub_imports("bench/mod.rs", text, &subs).is_empty());
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn every_generated_envoy_config_passes_validate() {
     };
     let mut variants = vec![Variant::baseline()];
     for w in ["mock", "headers"] {
-        variants.push(Variant::lua(w).unwrap());
+        variants.push(Variant::lua(&lua(), w).unwrap());
         variants.push(Variant::wasm(&rust, "v8", w).unwrap());
     }
     let dir = tempfile::tempdir().unwrap();
@@ -452,7 +452,7 @@ fn every_implementation_traps_on_its_first_request_with_crash_every_1() {
         .iter()
         .map(|b| Variant::wasm(b, "v8", "mock").unwrap())
         .collect();
-    variants.push(Variant::lua("mock").unwrap());
+    variants.push(Variant::lua(&lua(), "mock").unwrap());
     let dir = tempfile::tempdir().unwrap();
     let ports = allocate_ports(variants.len() + 1, None).unwrap();
     let listeners: Vec<ListenerSpec> = variants

@@ -41,10 +41,7 @@ fn every_wasm_plugin_fails_open_to_the_upstream_and_fails_closed_with_503() {
     let envoy = envoy();
     let built = built_all(None);
     assert!(!built.is_empty(), "no Wasm plugin could be built");
-    let imps: Vec<Implementation> = built
-        .iter()
-        .map(|b| Implementation::wasm(b, "v8"))
-        .collect();
+    let imps: Vec<Implementation> = built.iter().map(|b| Implementation::of(b, "v8")).collect();
     let dir = tempfile::tempdir().unwrap();
     let ctx = Context {
         project: &project,
@@ -121,7 +118,7 @@ fn lua_script_errors_are_recorded_as_they_are() {
     let f = failure::run_scenarios(
         &ctx,
         &short_plan(vec![Policy::Closed]),
-        &[Implementation::lua()],
+        &[Implementation::of(&lua(), "v8")],
     )
     .unwrap();
     assert_eq!(f.scenarios.len(), 1);
@@ -207,7 +204,7 @@ fn a_runaway_plugin_stalls_its_worker_and_envoy_is_still_stopped() {
         ..FailurePlan::default()
     };
     let t0 = Instant::now();
-    let f = failure::run_scenarios(&ctx, &plan, &[Implementation::lua()]).unwrap();
+    let f = failure::run_scenarios(&ctx, &plan, &[Implementation::of(&lua(), "v8")]).unwrap();
     assert!(
         t0.elapsed() < Duration::from_secs(60),
         "every wait is bounded"

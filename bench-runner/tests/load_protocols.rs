@@ -35,7 +35,7 @@ fn http2_requests_get_the_plugins_body_through_envoy() {
     let envoy = envoy();
     let project = project();
     let dir = tempfile::tempdir().unwrap();
-    let variants = [Variant::baseline(), Variant::lua("mock").unwrap()];
+    let variants = [Variant::baseline(), Variant::lua(&lua(), "mock").unwrap()];
     let ports = allocate_ports(3, None).unwrap();
     let listeners: Vec<_> = variants
         .iter()

@@ -201,13 +201,14 @@ fn case_listener(
     port: u16,
 ) -> Result<ListenerSpec, String> {
     let filter = match &variant.kind {
-        Kind::Lua => {
+        Kind::Lua { built } => {
             let v: Value = serde_json::from_str(&c.config_string())
                 .map_err(|e| format!("invalid configuration: {e}"))?;
             let parsed = crate::plugins::config::parse(&v)
                 .map_err(|e| format!("invalid configuration: {e}"))?;
             crate::envoy::Filter::Lua {
-                script: crate::plugins::lua::script(&parsed).map_err(|e| format!("{e:#}"))?,
+                script: crate::plugins::lua::script(&built.module, &parsed)
+                    .map_err(|e| format!("{e:#}"))?,
             }
         }
         Kind::Wasm { built, runtime } => crate::envoy::Filter::Wasm {
@@ -251,7 +252,7 @@ fn run_implementation(
                 Err(e) => return Ok(Err(e)),
             }
         }
-        let launch = Launch {
+        let mut launch = Launch {
             project,
             envoy,
             dir,
@@ -260,8 +261,8 @@ fn run_implementation(
             cpu: None,
             log_level: "info",
         };
-        match launch.start(&specs) {
-            Ok(e) => Ok(Ok((e, ports[1..].to_vec()))),
+        match launch.start_retrying(&mut specs, None) {
+            Ok(e) => Ok(Ok((e, specs.iter().map(|s| s.port).collect()))),
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
             Err(e) => Ok(Err(format!("{e:#}"))),
         }
@@ -389,7 +390,7 @@ pub fn run_matrix(
 ) -> anyhow::Result<Matrix> {
     std::fs::create_dir_all(dir)?;
     let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, dir)?;
-    let runtime = ["v8", "wamr", "wasmtime", "wavm"]
+    let runtime = crate::envoy::runtimes::KNOWN_RUNTIMES
         .into_iter()
         .find(|r| runtimes.iter().any(|x| x == r))
         .ok_or_else(|| {
@@ -399,25 +400,14 @@ pub fn run_matrix(
                 runtimes.join(", ")
             ))
         })?;
-    let plugin_only: Option<Vec<String>> =
-        only.map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
-    let (built, missing) = if only.is_some_and(|o| {
-        plugin_only.as_ref().is_some_and(|p| p.is_empty()) && o.iter().any(|n| n == "lua")
-    }) {
-        (vec![], vec![])
-    } else {
-        plugins::build_all(project, plugin_only.as_deref(), false)?
-    };
+    let (built, missing) = plugins::prepare_all(project, only, false)?;
     let mut impls: Vec<Variant> = Vec::new();
-    if only.is_none_or(|o| o.iter().any(|n| n == "lua")) {
-        let mut v = Variant::lua("mock").expect("mock workload exists");
-        v.info.id = "lua".into();
-        impls.push(v);
-    }
     for b in &built {
-        let mut v = Variant::wasm(b, runtime, "mock").expect("mock workload exists");
-        v.info.id = b.name.clone();
-        impls.push(v);
+        // One column per implementation: the mock workload on the first Wasm runtime this Envoy has.
+        for mut v in Variant::of(b, &[runtime], "mock") {
+            v.info.id = b.name.clone();
+            impls.push(v);
+        }
     }
     let mut columns = Vec::new();
     for v in &impls {

@@ -263,8 +263,8 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     if let Some(c) = load_cpu {
         let _ = crate::sys::pin_to_cpu(0, c);
     }
-    let ports = allocate_ports(variants.len() + 1, args.base_port)?;
-    let listeners = variants
+    let mut ports = allocate_ports(variants.len() + 1, args.base_port)?;
+    let mut listeners = variants
         .iter()
         .zip(&ports[1..])
         .map(|(v, p)| v.listener(*p))
@@ -284,11 +284,12 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut done_rounds = 0;
     let mut outcome = Ok(());
     for process in 0..profile.processes {
-        let launch = Launch {
+        let stem = format!("envoy-{}", process + 1);
+        let mut launch = Launch {
             project,
             envoy: &envoy_bin,
             dir: &out,
-            stem: &format!("envoy-{}", process + 1),
+            stem: &stem,
             admin_port: ports[0],
             cpu: envoy_cpu,
             log_level: "info",
@@ -304,7 +305,12 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
                     launch.log_path().display()
                 );
             }
-            let mut envoy = launch.start(&listeners)?;
+            let mut envoy = launch.start_retrying(&mut listeners, args.base_port)?;
+            // A port clash draws new ports (by the same rule, --base-port included): use the ones
+            // Envoy got, in this process and the next.
+            ports = std::iter::once(launch.admin_port)
+                .chain(listeners.iter().map(|l| l.port))
+                .collect();
             smoke_check(variants, &ports[1..], profile.timeout_s, http2)?;
             warm(
                 variants,

@@ -175,6 +175,11 @@ fn is_interrupted(e: &anyhow::Error) -> bool {
     )
 }
 
+/// The Wasm modules among a run's implementations: the in-process host loads nothing else.
+fn wasm_only(built: &[Built]) -> Vec<Built> {
+    built.iter().filter(|b| b.is_wasm()).cloned().collect()
+}
+
 /// The plan of the `run` path's in-process part, for the time estimate: every (module, engine) pair is
 /// compiled, and each gets one figure per workload (`request`), per configuration size (`configure`)
 /// and one `instantiate`.
@@ -183,6 +188,7 @@ pub fn plan(
     profile: ProfileName,
     workloads: &[String],
 ) -> crate::bench::estimate::MicroPlan {
+    let built = wasm_only(built);
     let s = MicroSettings::for_profile(profile);
     let per_pair = workloads.len() + s.config_bytes.len() + 1;
     let engines = s.engines.len();
@@ -204,6 +210,7 @@ pub fn for_run(
     seed: u64,
     notes: &mut Vec<String>,
 ) -> Option<MicroSection> {
+    let built = &wasm_only(built)[..];
     let mut s = MicroSettings::for_profile(profile);
     s.seed = seed;
     s.workloads = workloads.to_vec();
@@ -420,6 +427,7 @@ mod tests {
             name: name.into(),
             language: name.into(),
             description: String::new(),
+            kind: plugins::WASM_KIND.into(),
             module,
             sha256: plugins::sha256_hex(&bytes),
             bytes: bytes.len() as u64,

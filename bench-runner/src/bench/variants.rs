@@ -1,5 +1,6 @@
-//! Variants: what one listener of the measurement Envoy runs (baseline, Lua, or a Wasm module on a
-//! runtime) for a workload, and the reply a correct variant gives.
+//! Variants: what one listener of the measurement Envoy runs (baseline, or an implementation: a Wasm
+//! module on a runtime, or Envoy's Lua filter, by the manifest's kind) for a workload, and the reply a
+//! correct variant gives.
 
 use crate::envoy::{Filter, ListenerSpec};
 use crate::plugins::Built;
@@ -25,8 +26,14 @@ pub fn workload_config(workload: &str) -> Option<(Value, &'static str)> {
 #[derive(Debug, Clone)]
 pub enum Kind {
     Baseline,
-    Lua,
-    Wasm { built: Built, runtime: String },
+    /// An `envoy-lua` implementation: its script template (`built.module`) filled with the config.
+    Lua {
+        built: Built,
+    },
+    Wasm {
+        built: Built,
+        runtime: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -62,18 +69,35 @@ impl Variant {
         v
     }
 
-    pub fn lua(workload: &str) -> Option<Variant> {
+    /// The variants of one implementation for a workload, by its manifest's kind: a Wasm module on
+    /// each of `wasm_runtimes`, an `envoy-lua` filter once (it runs on LuaJIT whatever the Wasm
+    /// runtimes are).
+    pub fn of(built: &Built, wasm_runtimes: &[&str], workload: &str) -> Vec<Variant> {
+        if built.is_wasm() {
+            wasm_runtimes
+                .iter()
+                .filter_map(|rt| Variant::wasm(built, rt, workload))
+                .collect()
+        } else {
+            Variant::lua(built, workload).into_iter().collect()
+        }
+    }
+
+    /// An `envoy-lua` implementation (id `<name>-<workload>`, runtime LuaJIT, no module hash).
+    pub fn lua(built: &Built, workload: &str) -> Option<Variant> {
         let (config, body) = workload_config(workload)?;
         Some(Variant {
             info: VariantInfo {
-                id: format!("lua-{workload}"),
-                language: "lua".into(),
-                runtime: Some("luajit".into()),
+                id: format!("{}-{workload}", built.name),
+                language: built.language.clone(),
+                runtime: Some(crate::plugins::lua::RUNTIME.into()),
                 workload: workload.into(),
                 wasm_sha256: None,
                 wasm_bytes: None,
             },
-            kind: Kind::Lua,
+            kind: Kind::Lua {
+                built: built.clone(),
+            },
             config,
             expect_body: body.into(),
         })
@@ -103,7 +127,7 @@ impl Variant {
     pub fn filter_with(&self, config: &Value) -> anyhow::Result<Filter> {
         Ok(match &self.kind {
             Kind::Baseline => Filter::None,
-            Kind::Lua => {
+            Kind::Lua { built } => {
                 let parsed = crate::plugins::config::parse(config).map_err(|e| {
                     crate::error::usage(format!(
                         "Lua variant {}: invalid configuration: {e}",
@@ -111,7 +135,7 @@ impl Variant {
                     ))
                 })?;
                 Filter::Lua {
-                    script: crate::plugins::lua::script(&parsed)?,
+                    script: crate::plugins::lua::script(&built.module, &parsed)?,
                 }
             }
             Kind::Wasm { built, runtime } => Filter::Wasm {
@@ -133,5 +157,64 @@ impl Variant {
             port,
             filter: self.filter_with(&self.config)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn built(name: &str, kind: &str) -> Built {
+        Built {
+            name: name.into(),
+            language: name.into(),
+            description: String::new(),
+            kind: kind.into(),
+            module: format!("{name}.out").into(),
+            sha256: "ab".into(),
+            bytes: 2,
+            rebuilt: false,
+        }
+    }
+
+    #[test]
+    fn variants_follow_the_kind_not_the_name() {
+        let wasm = built("rust", crate::plugins::WASM_KIND);
+        let ids: Vec<String> = Variant::of(&wasm, &["v8", "wamr"], "mock")
+            .into_iter()
+            .map(|v| v.info.id)
+            .collect();
+        assert_eq!(ids, ["rust-v8-mock", "rust-wamr-mock"]);
+        // An envoy-lua implementation runs once, on LuaJIT, whatever the Wasm runtimes; no module hash.
+        for rts in [&["v8", "wamr"][..], &[]] {
+            let v = Variant::of(&built("lua", crate::plugins::LUA_KIND), rts, "headers");
+            assert_eq!(v.len(), 1);
+            assert_eq!(v[0].info.id, "lua-headers");
+            assert_eq!(v[0].info.runtime.as_deref(), Some("luajit"));
+            assert_eq!(v[0].info.language, "lua");
+            assert_eq!(
+                (v[0].info.wasm_sha256.clone(), v[0].info.wasm_bytes),
+                (None, None)
+            );
+        }
+    }
+
+    #[test]
+    fn the_lua_folder_is_prepared_without_a_build_and_fills_its_template() {
+        let project = crate::paths::Project::discover();
+        let (ready, missing) =
+            crate::plugins::prepare_all(&project, Some(&["lua".to_string()]), false).unwrap();
+        assert!(missing.is_empty());
+        assert_eq!(ready.len(), 1);
+        let lua = &ready[0];
+        assert_eq!((lua.name.as_str(), lua.kind.as_str()), ("lua", "envoy-lua"));
+        assert!(lua.module.ends_with("plugins/lua/filter.lua"));
+        let text = std::fs::read(&lua.module).unwrap();
+        assert_eq!(lua.sha256, crate::plugins::sha256_hex(&text));
+        let v = Variant::lua(lua, "mock").unwrap();
+        match v.listener(1).unwrap().filter {
+            Filter::Lua { script } => assert!(script.contains("content = \"hello higress\"")),
+            f => panic!("{f:?}"),
+        }
     }
 }

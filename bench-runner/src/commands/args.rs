@@ -14,7 +14,9 @@ pub struct EnvoyArgs {
 }
 
 /// Parses "10s", "500ms", "2m", "1.5s" or a bare number of seconds.
-pub fn parse_duration(flag: &str, s: &str) -> Result<std::time::Duration, String> {
+/// A clap `value_parser` (`#[arg(value_parser = parse_duration)]`): clap's error names the flag, and a
+/// bad value is a usage error (exit 2).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
         (n, 0.001)
@@ -28,7 +30,7 @@ pub fn parse_duration(flag: &str, s: &str) -> Result<std::time::Duration, String
     match num.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(std::time::Duration::from_secs_f64(v * mult)),
         _ => Err(format!(
-            "{flag}: `{s}` is not a duration; use e.g. 10s, 500ms or 2m"
+            "`{s}` is not a duration; use e.g. 10s, 500ms or 2m"
         )),
     }
 }

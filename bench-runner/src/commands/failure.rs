@@ -5,6 +5,7 @@ use crate::bench::failure::{self, FailureOptions, FailurePlan, Policy};
 use crate::error::usage;
 use crate::paths::Project;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FailureArgs {
@@ -31,14 +32,14 @@ pub struct FailureArgs {
     #[arg(long, default_value_t = 50.0, value_name = "RPS")]
     pub rate: f64,
     /// Length of each timeline (covers the 1 s default reload backoff).
-    #[arg(long, default_value = "3s", value_name = "DURATION")]
-    pub window: String,
+    #[arg(long, default_value = "3s", value_name = "DURATION", value_parser = parse_duration)]
+    pub window: Duration,
     /// Client timeout per request; no answer by then is a hang.
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
-    pub timeout: String,
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// The short FAIL_RELOAD backoff (reload_config.backoff base and max interval).
-    #[arg(long, default_value = "200ms", value_name = "DURATION")]
-    pub reload_backoff: String,
+    #[arg(long, default_value = "200ms", value_name = "DURATION", value_parser = parse_duration)]
+    pub reload_backoff: Duration,
     /// `spin` of the runaway plugin (rounds of hashing per request).
     #[arg(long, default_value_t = 2_000_000_000, value_name = "K")]
     pub spin: u32,
@@ -48,7 +49,6 @@ pub struct FailureArgs {
 }
 
 pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
-    let dur = |flag: &str, v: &str| parse_duration(flag, v).map_err(usage);
     let policies = match &a.policies {
         None => Policy::WASM.to_vec(),
         Some(list) => list
@@ -67,11 +67,11 @@ pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
     };
     let plan = FailurePlan {
         rate_per_s: a.rate,
-        window: dur("--window", &a.window)?,
-        timeout: dur("--timeout", &a.timeout)?,
+        window: a.window,
+        timeout: a.timeout,
         crash_every: a.crash_every.clone(),
         policies,
-        short_backoff: dur("--reload-backoff", &a.reload_backoff)?,
+        short_backoff: a.reload_backoff,
         runaway: !a.no_runaway,
         spin: a.spin,
         ..FailurePlan::default()

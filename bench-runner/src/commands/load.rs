@@ -4,6 +4,7 @@ use super::args::{parse_duration, parse_loopback_url};
 use crate::error::usage;
 use crate::{load, sys};
 use clap::Args;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
@@ -13,8 +14,8 @@ pub struct LoadArgs {
     #[arg(short = 'c', long = "connections", default_value_t = 1)]
     pub connections: usize,
     /// Measured duration (e.g. 10s, 500ms, 2m).
-    #[arg(short = 'd', long = "duration", value_name = "DURATION")]
-    pub duration: Option<String>,
+    #[arg(short = 'd', long = "duration", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
     /// Number of measured requests (after warm-up).
     #[arg(short = 'n', long = "requests")]
     pub requests: Option<u64>,
@@ -22,11 +23,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "RPS")]
     pub rate: Option<f64>,
     /// Warm-up before measuring.
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
-    pub warmup: String,
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = parse_duration)]
+    pub warmup: Duration,
     /// Per-request timeout.
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
-    pub timeout: String,
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Duration,
     /// Host header (default: the URL's host:port).
     #[arg(long = "host", value_name = "HOST")]
     pub host: Option<String>,
@@ -50,18 +51,12 @@ pub struct LoadArgs {
 /// `bench-runner load`.
 pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
     let (addr, authority, path) = parse_loopback_url(&a.url)?;
-    let dur = |flag: &str, v: &str| parse_duration(flag, v).map_err(usage);
-    let duration = a
-        .duration
-        .as_deref()
-        .map(|d| dur("-d/--duration", d))
-        .transpose()?;
-    let duration = if duration.is_none() && a.requests.is_none() {
-        Some(std::time::Duration::from_secs(10))
+    let duration = if a.duration.is_none() && a.requests.is_none() {
+        Some(Duration::from_secs(10))
     } else {
-        duration
+        a.duration
     };
-    let warmup = dur("--warmup", &a.warmup)?;
+    let warmup = a.warmup;
     let plan = load::LoadPlan {
         addr,
         host: a.host.clone().unwrap_or(authority),
@@ -77,7 +72,7 @@ pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
         max_duration: warmup
             + duration.unwrap_or(std::time::Duration::from_secs(600))
             + std::time::Duration::from_secs(30),
-        timeout: dur("--timeout", &a.timeout)?,
+        timeout: a.timeout,
         expect_status: a.expect_status,
         expect_body: a.expect_body.as_ref().map(|b| b.as_bytes().to_vec()),
         cpu: a.cpu,

@@ -2,7 +2,6 @@
 
 use super::args::{parse_duration, EnvoyArgs};
 use crate::bench::peers::{self, PeersOptions};
-use crate::error::usage;
 use crate::paths::Project;
 use clap::Args;
 use std::path::PathBuf;
@@ -15,8 +14,8 @@ pub struct PeersArgs {
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub rounds: usize,
     /// Measured time per tool and connection count in each round (e.g. 8s, 500ms).
-    #[arg(long, default_value = "8s", value_name = "DURATION")]
-    pub duration: String,
+    #[arg(long, default_value = "8s", value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: std::time::Duration,
     /// Connection counts to compare at.
     #[arg(
         long,
@@ -43,7 +42,7 @@ impl PeersArgs {
         Ok(PeersOptions {
             envoy: self.envoy.envoy.clone(),
             rounds: self.rounds,
-            duration: parse_duration("--duration", &self.duration).map_err(usage)?,
+            duration: self.duration,
             connections: self.connections.clone(),
             no_pin: self.no_pin,
             json: self.json,

@@ -59,17 +59,78 @@ impl Launch<'_> {
         Ok(path)
     }
 
+    /// Writes the bootstrap for `listeners` and starts Envoy on it, once.
     pub fn start(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
         let config = self.write_config(listeners)?;
-        Envoy::start(&StartOptions {
-            binary: &self.envoy.path,
-            config: &config,
-            log: &self.log_path(),
-            admin_port: self.admin_port,
-            cpu: self.cpu,
-            ready_timeout: Duration::from_secs(120),
-            log_level: self.log_level,
+        self.start_config(&config, &[])
+    }
+
+    /// Starts Envoy on a bootstrap already written (any builder's), with extra command-line
+    /// arguments (e.g. `--file-flush-interval-msec 100`), once.
+    pub fn start_config(&self, config: &Path, extra_args: &[&str]) -> anyhow::Result<Envoy> {
+        Envoy::start_with_args(
+            &StartOptions {
+                binary: &self.envoy.path,
+                config,
+                log: &self.log_path(),
+                admin_port: self.admin_port,
+                cpu: self.cpu,
+                ready_timeout: Duration::from_secs(120),
+                log_level: self.log_level,
+            },
+            extra_args,
+        )
+    }
+
+    /// As [`Launch::start`], with the port-clash retry ([`retry_port_clash`]): new ports for the
+    /// admin and every listener are drawn as the first were (`allocate_ports(.., base_port)`), and
+    /// `self.admin_port` and the listeners' ports are updated to the ones Envoy got.
+    pub fn start_retrying(
+        &mut self,
+        listeners: &mut [ListenerSpec],
+        base_port: Option<u16>,
+    ) -> anyhow::Result<Envoy> {
+        let stem = self.stem;
+        retry_port_clash(stem, |redraw| {
+            if redraw {
+                let ports = allocate_ports(listeners.len() + 1, base_port)?;
+                self.admin_port = ports[0];
+                for (l, p) in listeners.iter_mut().zip(&ports[1..]) {
+                    l.port = *p;
+                }
+            }
+            self.start(listeners)
         })
+    }
+}
+
+/// Attempts in all when Envoy cannot bind a port it was given.
+pub const PORT_ATTEMPTS: usize = 3;
+
+/// True when Envoy failed because a port was in use.
+pub fn is_port_clash(e: &anyhow::Error) -> bool {
+    format!("{e:#}").contains("Address already in use")
+}
+
+/// The one port-clash retry of every Envoy start (`what` names it in the message): a port found free can be taken (e.g. as the local
+/// port of some client connection) before Envoy binds it. `start(redraw)` starts Envoy, drawing new
+/// ports first when `redraw`; on a port clash it is called again with `redraw` true, at most
+/// [`PORT_ATTEMPTS`] attempts in all. Any other error is returned at once.
+pub fn retry_port_clash<T>(
+    what: &str,
+    mut start: impl FnMut(bool) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let mut attempt = 1;
+    loop {
+        match start(attempt > 1) {
+            Err(e) if attempt < PORT_ATTEMPTS && is_port_clash(&e) => {
+                eprintln!(
+                    "{what}: a port was taken before Envoy bound it; retrying with new ports"
+                );
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -108,4 +169,40 @@ pub fn validate_logged(envoy: &EnvoyBin, config: &Path, log: &Path) -> anyhow::R
         .stderr(file)
         .status()?;
     Ok(status.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_clash_is_retried_with_new_ports_at_most_three_times() {
+        let clash =
+            || anyhow::anyhow!("Envoy exited: cannot bind 127.0.0.1:1: Address already in use");
+        let mut calls = vec![];
+        let r = retry_port_clash("t", |redraw| {
+            calls.push(redraw);
+            if calls.len() < 2 {
+                Err(clash())
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((r.unwrap(), calls), (7, vec![false, true]));
+        let mut n = 0;
+        let r: anyhow::Result<()> = retry_port_clash("t", |_| {
+            n += 1;
+            Err(clash())
+        });
+        assert!(is_port_clash(&r.unwrap_err()));
+        assert_eq!(n, PORT_ATTEMPTS);
+        // Any other failure is returned at once.
+        let mut n = 0;
+        let r: anyhow::Result<()> = retry_port_clash("t", |_| {
+            n += 1;
+            Err(anyhow::anyhow!("bad config"))
+        });
+        assert!(r.is_err());
+        assert_eq!(n, 1);
+    }
 }

@@ -33,6 +33,15 @@ pub struct Expectation {
 }
 
 impl Expectation {
+    /// Status 200 with exactly `body` (the tests' expectation).
+    #[cfg(test)]
+    pub(crate) fn ok_with(body: &str) -> Expectation {
+        Expectation {
+            status: 200,
+            body: Some(body.as_bytes().to_vec()),
+        }
+    }
+
     /// The expectation a response's status and body are checked against.
     pub fn judge(&self, status: u16, body: &[u8]) -> Verdict {
         if status != self.status {
@@ -209,16 +218,21 @@ impl Connection {
         }
     }
 
+    /// Where the line starting at `pos` ends (its CRLF), reading until it has arrived.
+    async fn line_end(&mut self, pos: usize) -> Result<usize, Failure> {
+        loop {
+            if let Some(i) = find_crlf(&self.buf[pos..]) {
+                return Ok(pos + i);
+            }
+            self.fill().await?;
+        }
+    }
+
     async fn read_chunked(&mut self, mut pos: usize) -> Result<(), Failure> {
         self.chunked_body.clear();
         loop {
             // chunk-size line
-            let line_end = loop {
-                if let Some(i) = find_crlf(&self.buf[pos..]) {
-                    break pos + i;
-                }
-                self.fill().await?;
-            };
+            let line_end = self.line_end(pos).await?;
             let line =
                 std::str::from_utf8(&self.buf[pos..line_end]).map_err(|_| Failure::Protocol)?;
             let size_hex = line.split(';').next().unwrap_or("").trim();
@@ -227,12 +241,7 @@ impl Connection {
             if size == 0 {
                 // optional trailers, then an empty line
                 loop {
-                    let end = loop {
-                        if let Some(i) = find_crlf(&self.buf[pos..]) {
-                            break pos + i;
-                        }
-                        self.fill().await?;
-                    };
+                    let end = self.line_end(pos).await?;
                     let empty = end == pos;
                     pos = end + 2;
                     if empty {
@@ -282,10 +291,7 @@ mod tests {
     }
 
     fn expect(body: &str) -> Expectation {
-        Expectation {
-            status: 200,
-            body: Some(body.as_bytes().to_vec()),
-        }
+        Expectation::ok_with(body)
     }
 
     #[tokio::test]

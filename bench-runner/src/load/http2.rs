@@ -155,10 +155,7 @@ mod tests {
     }
 
     fn expect(body: &str) -> Expectation {
-        Expectation {
-            status: 200,
-            body: Some(body.as_bytes().to_vec()),
-        }
+        Expectation::ok_with(body)
     }
 
     #[tokio::test]

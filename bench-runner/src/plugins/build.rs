@@ -71,17 +71,31 @@ fn wasm_kind() -> String {
     WASM_KIND.to_string()
 }
 
-/// A module ready to load.
+/// An implementation ready to run: a Wasm module to load, or (kind `envoy-lua`) the Lua filter's
+/// script template to fill with the configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Built {
     pub name: String,
     pub language: String,
     pub description: String,
+    /// The manifest's `kind`: what `module` is and how Envoy runs it.
+    #[serde(default = "wasm_kind")]
+    pub kind: String,
+    /// The manifest's `output`: the Wasm module, or the Lua script template.
     pub module: PathBuf,
+    /// SHA-256 of `module`'s bytes.
     pub sha256: String,
     pub bytes: u64,
-    /// False when the sources had not changed since the last build.
+    /// False when the sources had not changed since the last build (always false for `envoy-lua`:
+    /// nothing is built).
     pub rebuilt: bool,
+}
+
+impl Built {
+    /// True for a proxy-wasm module (kind `wasm`), which runs on a Wasm runtime.
+    pub fn is_wasm(&self) -> bool {
+        self.kind == WASM_KIND
+    }
 }
 
 /// A plugin that could not be built here, with the reason and the fix.
@@ -336,15 +350,37 @@ impl Plugin {
         }
         let bytes = std::fs::read(&out)
             .map_err(|e| unavailable(format!("cannot read {} ({e})", out.display())))?;
-        Ok(Built {
+        Ok(self.built(out, &bytes, !up_to_date))
+    }
+
+    fn built(&self, module: PathBuf, bytes: &[u8], rebuilt: bool) -> Built {
+        Built {
             name: self.name.clone(),
             language: self.manifest.language.clone(),
             description: self.manifest.description.clone(),
-            module: out,
-            sha256: sha256_hex(&bytes),
+            kind: self.manifest.kind.clone(),
+            module,
+            sha256: sha256_hex(bytes),
             bytes: bytes.len() as u64,
-            rebuilt: !up_to_date,
-        })
+            rebuilt,
+        }
+    }
+
+    /// Makes the implementation ready by its manifest's kind: a Wasm plugin is built (if its sources
+    /// changed), an `envoy-lua` one has nothing to build and its template is read and hashed.
+    pub fn prepare(&self, project: &Project, force: bool) -> Result<Built, Unavailable> {
+        if self.manifest.kind == WASM_KIND {
+            return self.build(project, force);
+        }
+        let out = self.output();
+        let bytes = std::fs::read(&out).map_err(|e| Unavailable {
+            name: self.name.clone(),
+            reason: format!(
+                "cannot read {} ({e}); check `output` in plugin.toml",
+                out.display()
+            ),
+        })?;
+        Ok(self.built(out, &bytes, false))
     }
 }
 
@@ -371,6 +407,36 @@ pub fn build_all(
             Ok(b) => built.push(b),
             Err(u) => missing.push(u),
         }
+    }
+    Ok((built, missing))
+}
+
+/// Every implementation of any kind (or those in `only`) made ready by [`Plugin::prepare`], Envoy's
+/// built-in filters (nothing to build) first, then the Wasm plugins, each group by folder name; and
+/// what could not be made ready.
+pub fn prepare_all(
+    project: &Project,
+    only: Option<&[String]>,
+    force: bool,
+) -> anyhow::Result<(Vec<Built>, Vec<Unavailable>)> {
+    let mut built = Vec::new();
+    let mut missing = Vec::new();
+    for p in discover_all(project)? {
+        if p.manifest.kind == WASM_KIND || only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
+            continue;
+        }
+        match p.prepare(project, force) {
+            Ok(b) => built.push(b),
+            Err(u) => missing.push(u),
+        }
+    }
+    let wants_wasm = discover(project)?
+        .iter()
+        .any(|p| only.is_none_or(|o| o.iter().any(|n| n == &p.name)));
+    if wants_wasm {
+        let (wasm, wasm_missing) = build_all(project, only, force)?;
+        built.extend(wasm);
+        missing.extend(wasm_missing);
     }
     Ok((built, missing))
 }

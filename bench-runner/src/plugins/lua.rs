@@ -2,9 +2,9 @@
 //! no JSON parser, so the validated configuration becomes a Lua table literal; every string is emitted
 //! byte by byte with escapes, never pasted.
 
-use crate::paths::Project;
 use crate::plugins::config::{Matcher, Mode, PluginConfig, Reply};
 use std::fmt::Write;
+use std::path::Path;
 
 /// A Lua string literal holding exactly `s`'s bytes.
 pub fn lua_string(s: &str) -> String {
@@ -84,30 +84,19 @@ pub fn script_from(template: &str, cfg: &PluginConfig) -> anyhow::Result<String>
     Ok(out)
 }
 
-/// The template named by the `envoy-lua` manifest of `plugins/lua/` (its `output`).
-pub fn template(project: &Project) -> anyhow::Result<String> {
-    let p = crate::plugins::discover_all(project)?
-        .into_iter()
-        .find(|p| p.name == "lua" && p.manifest.kind == crate::plugins::LUA_KIND)
-        .ok_or_else(|| {
-            crate::error::usage(format!(
-                "no Lua filter plugin: {} needs a plugin.toml with kind = \"{}\"",
-                project.plugins_dir().join("lua").display(),
-                crate::plugins::LUA_KIND
-            ))
-        })?;
-    let path = p.dir.join(&p.manifest.output);
-    std::fs::read_to_string(&path).map_err(|e| {
+/// Envoy's Lua filter runs LuaJIT: the `runtime` of every `envoy-lua` variant.
+pub const RUNTIME: &str = "luajit";
+
+/// The whole Lua script for a validated configuration, from the template at `template` (an
+/// `envoy-lua` implementation's `output`, [`crate::plugins::Built::module`]).
+pub fn script(template: &Path, cfg: &PluginConfig) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(template).map_err(|e| {
         crate::error::usage(format!(
             "cannot read the Lua template {} ({e})",
-            path.display()
+            template.display()
         ))
-    })
-}
-
-/// The whole Lua script for a validated configuration, from the project's `plugins/lua/` template.
-pub fn script(cfg: &PluginConfig) -> anyhow::Result<String> {
-    script_from(&template(&Project::discover())?, cfg)
+    })?;
+    script_from(&text, cfg)
 }
 
 #[cfg(test)]
@@ -127,7 +116,10 @@ mod tests {
             "content": "g", "_rules_": [{"content": "a", "_match_route_": ["r1"]},
                                          {"content": "b", "_match_domain_": ["*.x"]}]}))
         .unwrap();
-        let s = script(&cfg).unwrap();
+        let template = crate::paths::Project::discover()
+            .plugins_dir()
+            .join("lua/filter.lua");
+        let s = script(&template, &cfg).unwrap();
         let a = s.find("{\"r1\"}").unwrap();
         let b = s.find("{\"*.x\"}").unwrap();
         assert!(a < b);

@@ -387,7 +387,8 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
 /// Writes every report file of a run folder from its results: the charts (`chart-*.svg` and
 /// `chart-*.png`), report.md and report.html.
 pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
-    let charts = charts::render_all(r)?;
+    let mut charts = charts::render_all(r)?;
+    charts.extend(micro::charts(r)?);
     for c in &charts {
         crate::sys::write_atomic(&dir.join(format!("{}.svg", c.stem)), c.svg.as_bytes())?;
         crate::sys::write_atomic(&dir.join(format!("{}.png", c.stem)), &c.png)?;

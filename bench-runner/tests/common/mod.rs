@@ -114,3 +114,21 @@ pub fn built(name: &str) -> Option<bench_runner::plugins::Built> {
     );
     b
 }
+
+/// The Lua filter implementation (`plugins/lua`, kind `envoy-lua`) as the runner prepares it: nothing
+/// is built, its script template is read and hashed.
+pub fn lua() -> bench_runner::plugins::Built {
+    let (mut ready, missing) =
+        bench_runner::plugins::prepare_all(&project(), Some(&["lua".to_string()]), false).unwrap();
+    assert!(
+        missing.is_empty(),
+        "{:?}",
+        missing.first().map(|m| &m.reason)
+    );
+    assert_eq!(
+        ready.len(),
+        1,
+        "plugins/lua/plugin.toml is an envoy-lua implementation"
+    );
+    ready.remove(0)
+}

@@ -49,19 +49,11 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
     })?;
     let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     eprintln!("envoy {} ({})", envoy.version, envoy.path.display());
-    let plugin_only: Option<Vec<String>> = only
-        .as_ref()
-        .map(|o| o.iter().filter(|n| *n != "lua").cloned().collect());
-    let wants_plugins = plugin_only.as_ref().is_none_or(|p| !p.is_empty());
-    let (built, missing) = if wants_plugins {
-        plugins::build_all(project, plugin_only.as_deref(), false)?
-    } else {
-        (vec![], vec![])
-    };
-    let runtime = if built.is_empty() {
-        "-".to_string()
-    } else {
+    let (built, missing) = plugins::prepare_all(project, only.as_deref(), false)?;
+    let runtime = if built.iter().any(Built::is_wasm) {
         pick_runtime(project, &envoy, &out.join("failure"))?
+    } else {
+        "-".to_string()
     };
     let imps = implementations(&built, &runtime, only.as_deref());
     let n_scen: usize = imps

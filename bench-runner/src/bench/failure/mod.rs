@@ -14,8 +14,7 @@ pub mod client;
 pub mod evidence;
 
 use crate::envoy::bootstrap::failure::{FailureListener, FailureTemplates};
-use crate::envoy::process::StartOptions;
-use crate::envoy::session::allocate_ports;
+use crate::envoy::session::{allocate_ports, retry_port_clash, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
 use crate::error::{usage, Error};
 use crate::paths::Project;
@@ -129,7 +128,7 @@ impl FailurePlan {
 /// One implementation under test.
 #[derive(Debug, Clone)]
 pub struct Implementation {
-    /// Plugin folder name (`rust`, `go`, ...) or `lua`.
+    /// Plugin folder name (`rust`, `go`, `lua`, ...).
     pub name: String,
     pub language: String,
     pub kind: ImplKind,
@@ -137,33 +136,38 @@ pub struct Implementation {
 
 #[derive(Debug, Clone)]
 pub enum ImplKind {
-    Wasm { module: PathBuf, runtime: String },
-    Lua,
+    Wasm {
+        module: PathBuf,
+        runtime: String,
+    },
+    /// An `envoy-lua` implementation: its script template, filled with each scenario's config.
+    Lua {
+        template: PathBuf,
+    },
 }
 
 impl Implementation {
-    pub fn wasm(b: &Built, runtime: &str) -> Implementation {
+    /// An implementation of any kind, by its manifest's: a Wasm module runs on `runtime`.
+    pub fn of(b: &Built, runtime: &str) -> Implementation {
         Implementation {
             name: b.name.clone(),
             language: b.language.clone(),
-            kind: ImplKind::Wasm {
-                module: b.module.clone(),
-                runtime: runtime.into(),
+            kind: if b.is_wasm() {
+                ImplKind::Wasm {
+                    module: b.module.clone(),
+                    runtime: runtime.into(),
+                }
+            } else {
+                ImplKind::Lua {
+                    template: b.module.clone(),
+                }
             },
-        }
-    }
-
-    pub fn lua() -> Implementation {
-        Implementation {
-            name: "lua".into(),
-            language: "lua".into(),
-            kind: ImplKind::Lua,
         }
     }
 
     pub fn policies(&self, plan: &FailurePlan) -> Vec<Policy> {
         match self.kind {
-            ImplKind::Lua => vec![Policy::None],
+            ImplKind::Lua { .. } => vec![Policy::None],
             ImplKind::Wasm { .. } => plan.policies.clone(),
         }
     }
@@ -177,12 +181,12 @@ impl Implementation {
                 plugin_extra: extra,
                 vm_id: None,
             },
-            ImplKind::Lua => {
+            ImplKind::Lua { template } => {
                 let parsed = crate::plugins::config::parse(config).map_err(|e| {
                     usage(format!("Lua failure scenario: invalid configuration: {e}"))
                 })?;
                 Filter::Lua {
-                    script: crate::plugins::lua::script(&parsed)?,
+                    script: crate::plugins::lua::script(template, &parsed)?,
                 }
             }
         })
@@ -277,7 +281,7 @@ pub fn run_scenarios(
         .iter()
         .find_map(|i| match &i.kind {
             ImplKind::Wasm { runtime, .. } => Some(runtime.clone()),
-            ImplKind::Lua => None,
+            ImplKind::Lua { .. } => None,
         })
         .unwrap_or_else(|| "-".into());
     let mut section = FailureSection {
@@ -363,23 +367,23 @@ pub fn run_scenarios(
     }
 }
 
-/// The implementations of a run: Lua and every built Wasm plugin on `runtime`, filtered by `only`.
+/// The implementations of a run: every one made ready (Wasm plugins on `runtime`), filtered by
+/// `only`; the Wasm plugins first, then Envoy's built-in filters (the order failure.json has always had).
 pub fn implementations(
     built: &[Built],
     runtime: &str,
     only: Option<&[String]>,
 ) -> Vec<Implementation> {
-    let mut out = Vec::new();
-    for b in built {
-        out.push(Implementation::wasm(b, runtime));
-    }
-    if only.is_none_or(|o| o.iter().any(|n| n == "lua")) {
-        out.push(Implementation::lua());
-    }
+    let mut out: Vec<Implementation> = built
+        .iter()
+        .filter(|b| only.is_none_or(|o| o.contains(&b.name)))
+        .map(|b| Implementation::of(b, runtime))
+        .collect();
+    out.sort_by_key(|i| !matches!(i.kind, ImplKind::Wasm { .. }));
     out
 }
 
-/// Hook for `run --profile full`: the default failure plan over Lua and the run's built plugins, with files
+/// Hook for `run --profile full`: the default failure plan over the run's implementations, with files
 /// under `<out>/failure/`. The caller stores the result in `Results::failure` and the report renders it.
 pub fn run_for_profile(
     project: &Project,

@@ -17,42 +17,83 @@ pub(super) fn launch(
             dir.display()
         ))
     })?;
-    let config = dir.join(format!("{stem}.json"));
-    let log = dir.join(format!("{stem}.log"));
-    // A port found free can be taken (e.g. as the local port of some client connection) before Envoy
-    // binds it: then the ports are drawn again, at most three times.
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let admin = allocate_ports(1, None)?[0];
-        let cfg = FailureTemplates::load(&ctx.project.envoy_dir())?.bootstrap(
-            admin,
-            upstream_port,
-            listeners,
-        )?;
-        crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-        let started = Envoy::start_with_args(
-            &StartOptions {
-                binary: &ctx.envoy.path,
-                config: &config,
-                log: &log,
-                admin_port: admin,
-                cpu: None,
-                ready_timeout: Duration::from_secs(60),
-                log_level: "info",
-            },
-            &["--file-flush-interval-msec", FLUSH_MS],
-        );
-        match started {
-            Ok(envoy) => return Ok(Launched { envoy, config, log }),
-            Err(e) if attempt < 3 && format!("{e:#}").contains("Address already in use") => {
-                eprintln!("failure: {stem}: a port was taken before Envoy bound it; retrying with new ports");
-                let ports = allocate_ports(listeners.len(), None)?;
-                for (l, p) in listeners.iter_mut().zip(ports) {
-                    l.spec.port = p;
-                }
+    let mut launch = Launch {
+        project: ctx.project,
+        envoy: ctx.envoy,
+        dir: &dir,
+        stem,
+        admin_port: 0,
+        cpu: None,
+        log_level: "info",
+    };
+    let config = launch.config_path();
+    let templates = FailureTemplates::load(&ctx.project.envoy_dir())?;
+    // The admin port is drawn on every attempt, the listeners' again after a port clash.
+    let envoy = retry_port_clash(&format!("failure: {stem}"), |redraw| {
+        if redraw {
+            let ports = allocate_ports(listeners.len(), None)?;
+            for (l, p) in listeners.iter_mut().zip(ports) {
+                l.spec.port = p;
             }
-            Err(e) => return Err(e),
+        }
+        launch.admin_port = allocate_ports(1, None)?[0];
+        let cfg = templates.bootstrap(launch.admin_port, upstream_port, listeners)?;
+        crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+        launch.start_config(&config, &["--file-flush-interval-msec", FLUSH_MS])
+    })?;
+    Ok(Launched {
+        envoy,
+        config,
+        log: launch.log_path(),
+    })
+}
+
+/// What a group's Envoy shows once its timelines are done, read before it is stopped.
+struct After {
+    alive: bool,
+    ready: Ready,
+    stats: Vec<(String, u64)>,
+    stop: StopReport,
+}
+
+/// Lets the last access log lines be flushed (every FLUSH_MS), reads Envoy's liveness, `/ready` and
+/// stats, then stops it (SIGKILL after `grace`).
+fn finish(l: &mut Launched, grace: Duration) -> After {
+    std::thread::sleep(Duration::from_millis(350));
+    let alive = l.envoy.is_running();
+    let ready = evidence::ready(&l.envoy);
+    let stats_text = l.envoy.admin("/stats").map(|x| x.1).unwrap_or_default();
+    let stop = evidence::stop_envoy(&mut l.envoy, grace);
+    After {
+        alive,
+        ready,
+        stats: evidence::parse_stats(&stats_text),
+        stop,
+    }
+}
+
+impl After {
+    /// The group record of one Envoy: its listeners `ids`, files, state after and time since `t0`.
+    fn group(
+        &self,
+        ctx: &Context,
+        stem: String,
+        imp: &Implementation,
+        ids: &[String],
+        l: &Launched,
+        t0: Instant,
+    ) -> Group {
+        Group {
+            id: stem,
+            implementation: imp.name.clone(),
+            listeners: ids.to_vec(),
+            config: rel(ctx, &l.config),
+            log: rel(ctx, &l.log),
+            envoy_alive_after: self.alive,
+            ready_after: self.ready.clone(),
+            wasm_stats: evidence::envoy_wasm_stats(&self.stats, ids),
+            stop: self.stop.clone(),
+            wall_s: t0.elapsed().as_secs_f64(),
         }
     }
 }
@@ -98,26 +139,10 @@ pub(super) fn crash_group(
         })
         .collect();
     let samples = client::run_together(&timelines)?;
-    // Let the last access log lines be flushed (every FLUSH_MS).
-    std::thread::sleep(Duration::from_millis(350));
-    let alive = l.envoy.is_running();
-    let ready = evidence::ready(&l.envoy);
-    let stats_text = l.envoy.admin("/stats").map(|x| x.1).unwrap_or_default();
-    let stop = evidence::stop_envoy(&mut l.envoy, plan.stop_grace);
-    let all_stats = evidence::parse_stats(&stats_text);
+    let after = finish(&mut l, plan.stop_grace);
     let ids: Vec<String> = defs.iter().map(|d| d.0.clone()).collect();
-    let group = Group {
-        id: stem,
-        implementation: imp.name.clone(),
-        listeners: ids.clone(),
-        config: rel(ctx, &l.config),
-        log: rel(ctx, &l.log),
-        envoy_alive_after: alive,
-        ready_after: ready.clone(),
-        wasm_stats: evidence::envoy_wasm_stats(&all_stats, &ids),
-        stop,
-        wall_s: t0.elapsed().as_secs_f64(),
-    };
+    let group = after.group(ctx, stem, imp, &ids, &l, t0);
+    let (alive, ready, all_stats) = (after.alive, after.ready, after.stats);
     let mut scenarios = Vec::new();
     for (((id, n, p), fl), s) in defs.iter().zip(&listeners).zip(&samples) {
         let log = evidence::read_access_log(&fl.access_log);
@@ -227,12 +252,7 @@ pub(super) fn runaway_group(
     let prober = std::thread::spawn(move || probe_admin(admin_port, span));
     let samples = client::run_together(&timelines)?;
     let admin_probes = prober.join().unwrap_or_default();
-    std::thread::sleep(Duration::from_millis(350));
-    let alive = l.envoy.is_running();
-    let ready = evidence::ready(&l.envoy);
-    let stats_text = l.envoy.admin("/stats").map(|x| x.1).unwrap_or_default();
-    let stop = evidence::stop_envoy(&mut l.envoy, plan.stop_grace);
-    let all_stats = evidence::parse_stats(&stats_text);
+    let after = finish(&mut l, plan.stop_grace);
     let spin_log = evidence::read_access_log(&listeners[0].access_log);
     let timeline = records(&samples[0], &spin_log);
     let neighbour_timeline = records(
@@ -248,25 +268,15 @@ pub(super) fn runaway_group(
         .collect();
     spin_durations_ms.sort_by_key(|x| x.0);
     let ids = vec![id.clone(), neighbour.clone(), calibrate];
-    let group = Group {
-        id: stem,
-        implementation: imp.name.clone(),
-        listeners: ids.clone(),
-        config: rel(ctx, &l.config),
-        log: rel(ctx, &l.log),
-        envoy_alive_after: alive,
-        ready_after: ready,
-        wasm_stats: evidence::envoy_wasm_stats(&all_stats, &ids),
-        stop: stop.clone(),
-        wall_s: t0.elapsed().as_secs_f64(),
-    };
+    let group = after.group(ctx, stem, imp, &ids, &l, t0);
+    let (alive, stop) = (after.alive, after.stop);
     let runaway = Runaway {
         id,
         implementation: imp.name.clone(),
         language: imp.language.clone(),
         spin: plan.spin,
         policy: match imp.kind {
-            ImplKind::Lua => Policy::None,
+            ImplKind::Lua { .. } => Policy::None,
             ImplKind::Wasm { .. } => Policy::Unset,
         },
         worker_stalled: counts.plugin == 0 && counts.hang > 0,

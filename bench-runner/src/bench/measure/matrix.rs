@@ -13,7 +13,7 @@ pub(super) fn matrix(
     out: &Path,
 ) -> anyhow::Result<Matrix> {
     let only = profile.only.clone();
-    let (built, unavailable) = plugins::build_all(project, only.as_deref(), args.rebuild)?;
+    let (built, unavailable) = plugins::prepare_all(project, only.as_deref(), args.rebuild)?;
     let mut skipped: Vec<Skipped> = Vec::new();
     for u in &unavailable {
         eprintln!("skipping {}: {}", u.name, u.reason);
@@ -22,7 +22,7 @@ pub(super) fn matrix(
             reason: u.reason.clone(),
         });
     }
-    for p in plugins::discover(project)? {
+    for p in plugins::discover_all(project)? {
         if only.as_ref().is_none_or(|o| o.contains(&p.name)) {
             for s in &p.manifest.skipped {
                 skipped.push(Skipped {
@@ -50,15 +50,18 @@ pub(super) fn matrix(
 
     // The baseline first (every window's partner), then the A/A listener, measured like a variant.
     let mut variants = vec![Variant::baseline(), Variant::baseline_aa()];
+    let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
+        .into_iter()
+        .filter(|rt| wasm_runtimes.iter().any(|r| r == rt))
+        .collect();
     for w in &profile.workloads {
-        if only.as_ref().is_none_or(|o| o.iter().any(|n| n == "lua")) {
-            variants.extend(Variant::lua(w));
-        }
         for b in &built {
+            variants.extend(Variant::of(b, &present, w));
+            if !b.is_wasm() {
+                continue;
+            }
             for rt in crate::envoy::runtimes::KNOWN_RUNTIMES {
-                if wasm_runtimes.iter().any(|r| r == rt) {
-                    variants.extend(Variant::wasm(b, rt, w));
-                } else {
+                if !present.contains(&rt) {
                     skipped.push(Skipped {
                         variant: format!("{}-{rt}-{w}", b.name),
                         reason: format!(

@@ -1,5 +1,5 @@
 //! The figures of a run built from its results: overhead, CPU per request, throughput, and the simple
-//! bar chart used by the micro and failure sections; `render_all` writes them.
+//! bar chart used by the micro and failure sections; `render_all` renders the run's figures.
 
 use super::*;
 
@@ -243,7 +243,8 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
     })
 }
 
-/// Every chart of a run, rendered (nothing is written).
+/// The run's own charts, rendered (nothing is written); the micro section adds its own after them
+/// (`report::write_all`).
 pub fn render_all(r: &Results) -> anyhow::Result<Vec<Chart>> {
     let mut out = Vec::new();
     for (w, fig) in latency_figures(r) {
@@ -270,7 +271,6 @@ pub fn render_all(r: &Results) -> anyhow::Result<Vec<Chart>> {
             });
         }
     }
-    out.extend(super::super::micro::charts(r)?);
     Ok(out)
 }
 
