@@ -58,6 +58,22 @@ pub fn pin_to_cpu(pid: libc::pid_t, cpu: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Pins every thread of process `pid` to `cpu` (threads it starts later inherit it from theirs).
+pub fn pin_process(pid: u32, cpu: usize) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let tid: libc::pid_t = match entry?.file_name().to_string_lossy().parse() {
+            Ok(t) => t,
+            Err(_) => continue,
+        };
+        match pin_to_cpu(tid, cpu) {
+            // a thread that ended in between
+            Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
 /// Total CPU time (ns) consumed so far by every thread of `pid`, from /proc/<pid>/task/*/schedstat.
 /// Threads that exited in between are lost, which is fine for Envoy whose threads live for the run.
 pub fn process_cpu_ns(pid: u32) -> std::io::Result<u64> {

@@ -34,10 +34,6 @@ impl Calibration {
     }
 }
 
-/// Starting one more Envoy process, smoke-checking and warming every listener, s (measured here:
-/// 1-3 s with a dozen Wasm listeners).
-pub const START_S: f64 = 2.5;
-
 /// One variant's interleaved latency window (fixed in length) in a round.
 pub fn window_s(p: &Profile, c: &Calibration) -> f64 {
     p.latency.warmup_s + p.latency.window_s + c.per_burst_s

@@ -209,8 +209,7 @@ fn announce(
 ) -> Schedule {
     let schedule = Schedule {
         round_s: estimate::round_s(profile, calibrations),
-        after_s: estimate::micro_s(micro)
-            + estimate::START_S * profile.processes.saturating_sub(1) as f64,
+        after_s: estimate::micro_s(micro),
     };
     let total = schedule.total_s(profile.rounds);
     eprintln!(
@@ -263,127 +262,46 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     if let Some(c) = load_cpu {
         let _ = crate::sys::pin_to_cpu(0, c);
     }
-    let mut ports = allocate_ports(variants.len() + 1, args.base_port)?;
-    let mut listeners = variants
-        .iter()
-        .zip(&ports[1..])
-        .map(|(v, p)| v.listener(*p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let http2 = profile.protocol == "h2c";
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
-    let infos: Vec<_> = variants.iter().map(|v| v.info.clone()).collect();
-    let json_path = out.join("results.json");
     let micro = crate::bench::micro::plan(&m.built, args.profile, &profile.workloads);
-
-    let mut bar = ProgressBar::hidden();
-    let mut calibrations = Vec::new();
-    let mut schedule = None;
-    let measuring = std::time::Instant::now();
-    let mut done_rounds = 0;
+    let mut envoys = start_all(&Starting {
+        project,
+        envoy: &envoy_bin,
+        out: &out,
+        variants,
+        processes: profile.processes,
+        base_port: args.base_port,
+        envoy_cpu,
+    })?;
+    let mut run = Run {
+        profile: &profile,
+        variants,
+        infos: variants.iter().map(|v| v.info.clone()).collect(),
+        json_path: out.join("results.json"),
+        load_cpu,
+        http2,
+        bar: ProgressBar::hidden(),
+        calibrations: Vec::new(),
+        after_s: 0.0,
+        measuring: std::time::Instant::now(),
+        done_rounds: 0,
+    };
     let mut outcome = Ok(());
-    for process in 0..profile.processes {
-        let stem = format!("envoy-{}", process + 1);
-        let mut launch = Launch {
-            project,
-            envoy: &envoy_bin,
-            dir: &out,
-            stem: &stem,
-            admin_port: ports[0],
-            cpu: envoy_cpu,
-            log_level: "info",
-        };
-        let step = (|| -> anyhow::Result<()> {
-            if bar.is_hidden() {
-                eprintln!(
-                    "starting Envoy {}/{} with {} listeners (admin 127.0.0.1:{}), log {}",
-                    process + 1,
-                    profile.processes,
-                    listeners.len(),
-                    ports[0],
-                    launch.log_path().display()
-                );
-            }
-            let mut envoy = launch.start_retrying(&mut listeners, args.base_port)?;
-            // A port clash draws new ports (by the same rule, --base-port included): use the ones
-            // Envoy got, in this process and the next.
-            ports = std::iter::once(launch.admin_port)
-                .chain(listeners.iter().map(|l| l.port))
-                .collect();
-            smoke_check(variants, &ports[1..], profile.timeout_s, http2)?;
-            warm(
-                variants,
-                &ports[1..],
-                200,
-                profile.timeout_s,
-                load_cpu,
-                http2,
-            )?;
-            if process == 0 {
-                calibrations = calibrate(
-                    variants,
-                    &ports[1..],
-                    &profile.cpu,
-                    profile.timeout_s,
-                    load_cpu,
-                    http2,
-                )?;
-                let s = announce(&profile, variants, &calibrations, &micro, &out);
-                bar = progress_bar(ms(s.round_s * profile.rounds as f64));
-                schedule = Some(s);
-            }
-            let mut r = Rounds {
-                profile: &profile,
-                variants,
-                ports: &ports[1..],
-                envoy: &mut envoy,
-                log: launch.log_path(),
-                process,
-                load_cpu,
-                http2,
-                bar: &bar,
-                calibrations: &calibrations,
-            };
-            let mut pools = Pools::default();
-            let result = (|| -> anyhow::Result<()> {
-                for round in rounds_of(profile.rounds, profile.processes, process) {
-                    let mut records = measure_round(&mut r, round, &mut pools)?;
-                    results.rounds.append(&mut records);
-                    results.pooled.retain(|p| p.process != process);
-                    results
-                        .pooled
-                        .extend(pooled_summaries(&pools, process, &profile));
-                    results.variants = results::summarize(&infos, &results.rounds, &results.pooled);
-                    results.write(&json_path)?;
-                    done_rounds += 1;
-                    if bar.is_hidden() {
-                        let elapsed = measuring.elapsed().as_secs_f64();
-                        let after = schedule.as_ref().map_or(0.0, |s| s.after_s);
-                        eprintln!(
-                            "round {}/{} done ({} so far, ~{} left)",
-                            done_rounds,
-                            profile.rounds,
-                            estimate::human(elapsed),
-                            estimate::human(estimate::remaining_s(
-                                profile.rounds,
-                                done_rounds,
-                                elapsed,
-                                after
-                            ))
-                        );
-                    }
-                }
-                Ok(())
-            })();
-            envoy.stop();
-            result
-        })();
+    for (process, started) in envoys.iter_mut().enumerate() {
+        let step = measure_process(&mut run, &mut results, process, started, |r, c| {
+            announce(r.profile, r.variants, c, &micro, &out)
+        });
+        started.envoy.stop();
         if step.is_err() {
             outcome = step;
             break;
         }
     }
+    drop(envoys);
+    let bar = run.bar;
     bar.finish_and_clear();
     let outcome = extras(
         project,
@@ -395,7 +313,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         &mut results,
         outcome,
     );
-    results.variants = results::summarize(&infos, &results.rounds, &results.pooled);
+    results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
     results.health = Some(health(&results, load_at_start, steal_at_start));
     finish(project, results, outcome, variants.len(), &out)
@@ -506,6 +424,204 @@ fn finish(
             Err(e)
         }
     }
+}
+
+/// What starting the run's Envoy processes needs.
+struct Starting<'a> {
+    project: &'a Project,
+    envoy: &'a EnvoyBin,
+    out: &'a Path,
+    variants: &'a [Variant],
+    processes: usize,
+    base_port: Option<u16>,
+    envoy_cpu: Option<usize>,
+}
+
+/// One Envoy process of the run, started and waiting for its turn.
+struct Started {
+    envoy: Envoy,
+    /// Its admin port, then one listener port per variant.
+    ports: Vec<u16>,
+    log: PathBuf,
+}
+
+/// Starts every Envoy process of the run at once, before anything is measured: each compiles its
+/// Wasm modules (about 12 s per process here, most of it the Go modules), in parallel and on every
+/// CPU since nothing is measured yet; then every thread of each is pinned to Envoy's CPU. They are
+/// measured one after the other; an idle one only runs its timers.
+fn start_all(s: &Starting) -> anyhow::Result<Vec<Started>> {
+    let per = s.variants.len() + 1;
+    eprintln!(
+        "starting {} Envoy processes with {} listeners each (logs {}/envoy-N.log)",
+        s.processes,
+        per - 1,
+        s.out.display()
+    );
+    // All ports at once, so that no two processes get the same one (Envoy binds listeners with
+    // SO_REUSEPORT: two processes on one port would share its connections without an error).
+    let all = allocate_ports(per * s.processes, s.base_port)?;
+    // Spawned from this thread (an Envoy dies with the thread that spawned it), then waited for.
+    let mut spawned = Vec::with_capacity(s.processes);
+    for p in 0..s.processes {
+        let ports = all[p * per..(p + 1) * per].to_vec();
+        let listeners = s
+            .variants
+            .iter()
+            .zip(&ports[1..])
+            .map(|(v, port)| v.listener(*port))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let stem = format!("envoy-{}", p + 1);
+        spawned.push((stem, ports, listeners));
+    }
+    let mut envoys = Vec::with_capacity(s.processes);
+    for (stem, ports, listeners) in &spawned {
+        let l = Launch {
+            project: s.project,
+            envoy: s.envoy,
+            dir: s.out,
+            stem,
+            admin_port: ports[0],
+            cpu: None,
+            log_level: "info",
+        };
+        envoys.push(l.spawn(listeners)?);
+    }
+    let mut started = Vec::with_capacity(s.processes);
+    for ((stem, ports, mut listeners), mut envoy) in spawned.into_iter().zip(envoys) {
+        let mut l = Launch {
+            project: s.project,
+            envoy: s.envoy,
+            dir: s.out,
+            stem: &stem,
+            admin_port: ports[0],
+            cpu: None,
+            log_level: "info",
+        };
+        let envoy = match l.wait_ready(&mut envoy) {
+            Ok(()) => envoy,
+            // a port taken in between: this process again, alone, with the one retry rule
+            Err(e) if crate::envoy::session::is_port_clash(&e) => {
+                let base = s.base_port.map(|_| ports[0]);
+                l.start_retrying(&mut listeners, base)?
+            }
+            Err(e) => return Err(e),
+        };
+        started.push(Started {
+            ports: std::iter::once(l.admin_port)
+                .chain(listeners.iter().map(|x| x.port))
+                .collect(),
+            log: l.log_path(),
+            envoy,
+        });
+    }
+
+    if let Some(cpu) = s.envoy_cpu {
+        for st in &started {
+            crate::sys::pin_process(st.envoy.pid, cpu).map_err(|e| {
+                anyhow::anyhow!("cannot pin Envoy (pid {}) to CPU {cpu}: {e}", st.envoy.pid)
+            })?;
+        }
+    }
+    Ok(started)
+}
+
+/// The state of a run across its processes.
+struct Run<'a> {
+    profile: &'a Profile,
+    variants: &'a [Variant],
+    infos: Vec<results::VariantInfo>,
+    json_path: PathBuf,
+    load_cpu: Option<usize>,
+    http2: bool,
+    bar: ProgressBar,
+    calibrations: Vec<Calibration>,
+    /// What follows the rounds, s (for the time left).
+    after_s: f64,
+    measuring: std::time::Instant,
+    done_rounds: usize,
+}
+
+/// One Envoy process's share of the run: smoke check, warm-up, (first process) calibration and the
+/// time estimate, then its rounds, each written to results.json when done.
+fn measure_process(
+    run: &mut Run,
+    results: &mut Results,
+    process: usize,
+    started: &mut Started,
+    announce: impl FnOnce(&Run, &[Calibration]) -> Schedule,
+) -> anyhow::Result<()> {
+    let profile = run.profile;
+    let ports = started.ports[1..].to_vec();
+    check_envoy(&mut started.envoy, &started.log, "before measuring")?;
+    smoke_check(run.variants, &ports, profile.timeout_s, run.http2)?;
+    warm(
+        run.variants,
+        &ports,
+        200,
+        profile.timeout_s,
+        run.load_cpu,
+        run.http2,
+    )?;
+    if process == 0 {
+        run.calibrations = calibrate(
+            run.variants,
+            &ports,
+            &profile.cpu,
+            profile.timeout_s,
+            run.load_cpu,
+            run.http2,
+        )?;
+        let s = announce(run, &run.calibrations);
+        run.bar = progress_bar(ms(s.round_s * profile.rounds as f64));
+        run.after_s = s.after_s;
+    } else if run.bar.is_hidden() {
+        eprintln!(
+            "Envoy {}/{}: pid {}",
+            process + 1,
+            profile.processes,
+            started.envoy.pid
+        );
+    }
+    let mut r = Rounds {
+        profile,
+        variants: run.variants,
+        ports: &ports,
+        envoy: &mut started.envoy,
+        log: started.log.clone(),
+        process,
+        load_cpu: run.load_cpu,
+        http2: run.http2,
+        bar: &run.bar,
+        calibrations: &run.calibrations,
+    };
+    let mut pools = Pools::default();
+    for round in rounds_of(profile.rounds, profile.processes, process) {
+        let mut records = measure_round(&mut r, round, &mut pools)?;
+        results.rounds.append(&mut records);
+        results.pooled.retain(|p| p.process != process);
+        results
+            .pooled
+            .extend(pooled_summaries(&pools, process, profile));
+        results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
+        results.write(&run.json_path)?;
+        run.done_rounds += 1;
+        if run.bar.is_hidden() {
+            let elapsed = run.measuring.elapsed().as_secs_f64();
+            eprintln!(
+                "round {}/{} done ({} so far, ~{} left)",
+                run.done_rounds,
+                profile.rounds,
+                estimate::human(elapsed),
+                estimate::human(estimate::remaining_s(
+                    profile.rounds,
+                    run.done_rounds,
+                    elapsed,
+                    run.after_s
+                ))
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The rounds process `process` of `processes` runs: contiguous, the first processes taking one more

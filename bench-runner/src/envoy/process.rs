@@ -72,6 +72,15 @@ impl Envoy {
 
     /// As [`Envoy::start`], with extra command-line arguments (e.g. `--file-flush-interval-msec 100`).
     pub fn start_with_args(o: &StartOptions, extra: &[&str]) -> anyhow::Result<Envoy> {
+        let mut envoy = Envoy::spawn_with_args(o, extra)?;
+        envoy.wait_ready(o)?;
+        Ok(envoy)
+    }
+
+    /// Starts Envoy without waiting for it (see [`Envoy::wait_ready`]): several can then start at
+    /// once. Call it from the thread that keeps the process: the child dies with the thread that
+    /// spawned it (its parent-death signal).
+    pub fn spawn_with_args(o: &StartOptions, extra: &[&str]) -> anyhow::Result<Envoy> {
         let log = std::fs::File::create(o.log).map_err(|e| {
             usage(format!(
                 "cannot create Envoy's log file {} ({e})",
@@ -109,12 +118,18 @@ impl Envoy {
         let child = cmd
             .spawn()
             .map_err(|e| usage(format!("cannot start Envoy {} ({e})", o.binary.display())))?;
-        let mut envoy = Envoy {
+        Ok(Envoy {
             pid: child.id(),
             child,
             admin_port: o.admin_port,
             log_path: o.log.to_path_buf(),
-        };
+        })
+    }
+
+    /// Waits until `/ready` answers 200. An Envoy that exits, or is not ready in time, gives an
+    /// error quoting the end of its log (and is stopped).
+    pub fn wait_ready(&mut self, o: &StartOptions) -> anyhow::Result<()> {
+        let envoy = self;
         let deadline = Instant::now() + o.ready_timeout;
         loop {
             if let Some(status) = envoy.child.try_wait()? {
@@ -125,7 +140,7 @@ impl Envoy {
                 )));
             }
             if let Ok((200, _)) = http_get(o.admin_port, "/ready", Duration::from_millis(500)) {
-                return Ok(envoy);
+                return Ok(());
             }
             if Instant::now() >= deadline {
                 envoy.stop();

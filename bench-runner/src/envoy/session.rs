@@ -68,18 +68,34 @@ impl Launch<'_> {
     /// Starts Envoy on a bootstrap already written (any builder's), with extra command-line
     /// arguments (e.g. `--file-flush-interval-msec 100`), once.
     pub fn start_config(&self, config: &Path, extra_args: &[&str]) -> anyhow::Result<Envoy> {
-        Envoy::start_with_args(
-            &StartOptions {
-                binary: &self.envoy.path,
-                config,
-                log: &self.log_path(),
-                admin_port: self.admin_port,
-                cpu: self.cpu,
-                ready_timeout: Duration::from_secs(120),
-                log_level: self.log_level,
-            },
-            extra_args,
-        )
+        let log = self.log_path();
+        Envoy::start_with_args(&self.options(config, &log), extra_args)
+    }
+
+    fn options<'b>(&'b self, config: &'b Path, log: &'b Path) -> StartOptions<'b> {
+        StartOptions {
+            binary: &self.envoy.path,
+            config,
+            log,
+            admin_port: self.admin_port,
+            cpu: self.cpu,
+            ready_timeout: Duration::from_secs(120),
+            log_level: self.log_level,
+        }
+    }
+
+    /// Writes the bootstrap for `listeners` and starts Envoy without waiting for it to be ready
+    /// (several processes can then start at once; [`Launch::wait_ready`] waits).
+    pub fn spawn(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
+        let config = self.write_config(listeners)?;
+        let log = self.log_path();
+        Envoy::spawn_with_args(&self.options(&config, &log), &[])
+    }
+
+    /// Waits until an Envoy from [`Launch::spawn`] is ready.
+    pub fn wait_ready(&self, envoy: &mut Envoy) -> anyhow::Result<()> {
+        let (config, log) = (self.config_path(), self.log_path());
+        envoy.wait_ready(&self.options(&config, &log))
     }
 
     /// As [`Launch::start`], with the port-clash retry ([`retry_port_clash`]): new ports for the
