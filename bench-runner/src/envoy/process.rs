@@ -102,16 +102,20 @@ impl Envoy {
             .stdout(log.try_clone()?)
             .stderr(log);
         let cpu = o.cpu;
+        // Not pinned means every CPU, not the spawning thread's mask (the runner pins itself to the
+        // load generator's CPU before it starts Envoy).
+        let cpus = crate::sys::online_cpus();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
                 libc::setpgid(0, 0);
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                if let Some(c) = cpu {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(c, &mut set);
-                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                match cpu {
+                    Some(c) => libc::CPU_SET(c, &mut set),
+                    None => (0..cpus).for_each(|c| libc::CPU_SET(c, &mut set)),
                 }
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
                 Ok(())
             });
         }

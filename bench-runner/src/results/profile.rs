@@ -29,7 +29,7 @@ pub fn profile(name: ProfileName) -> Profile {
         u64,
         u64,
     ) = match name {
-        ProfileName::Quick => (3, 6, &["mock"], 0.6, 2, 1500, 300),
+        ProfileName::Quick => (3, 6, &["mock"], 0.6, 2, 1000, 200),
         ProfileName::Default => (4, 12, &WORKLOADS, 1.0, 4, 2000, 400),
         ProfileName::Full => (6, 30, &WORKLOADS, 2.0, 8, 2000, 800),
     };
@@ -41,7 +41,7 @@ pub fn profile(name: ProfileName) -> Profile {
         latency: Phase {
             connections: 4,
             rate: Some(2000.0),
-            warmup_s: 0.2,
+            warmup_s: if name == ProfileName::Quick { 0.15 } else { 0.2 },
             window_s: window,
         },
         cpu: CpuPhase {
