@@ -74,9 +74,10 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Run `{rel}` ({} profile, {} rounds, status {}), started {}: {} ({} cores, kernel {}), Envoy {} with {} runtime(s) {}, Envoy on CPU {} and the load generator on CPU {}.\n",
+        "Run `{rel}` ({} profile, {} rounds over {} Envoy processes, status {}), started {}: {} ({} cores, kernel {}), Envoy {} with {} runtime(s) {}, Envoy on CPU {} and the load generator on CPU {}.\n",
         r.profile.name,
         r.profile.rounds,
+        r.profile.processes,
         r.status,
         r.started_at,
         r.host.cpu_model,
@@ -89,6 +90,10 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
         r.host.load_cpu.map_or("-".into(), |c| c.to_string()),
     );
     s.push_str(&crate::report::summary_table(r));
+    if r.health.is_some() {
+        let _ = writeln!(s, "\nThe run's health:\n");
+        s.push_str(&crate::report::health(r));
+    }
     let mut charts: Vec<String> = std::fs::read_dir(run_dir)
         .map(|rd| {
             rd.flatten()
@@ -182,6 +187,33 @@ pub fn detector_region(project: &Project, dir: &Path) -> anyhow::Result<String> 
         "{}\n\nEvery comparison: [`{rel}/`]({rel}/).",
         text.trim_end()
     ))
+}
+
+/// Reproducibility: a folder written by `reproduce A B --out DIR` (its reproducibility.json): per figure,
+/// how many of run B's estimates fell inside run A's intervals and the other way round.
+pub fn reproducibility_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("reproducibility.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        usage(format!(
+            "--reproducibility: cannot read {} ({e}); write it with `bench-runner reproduce A B --out DIR`",
+            path.display()
+        ))
+    })?;
+    let c: crate::compare::reproduce::Coverage = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "--reproducibility: {} is not a reproducibility.json ({e})",
+            path.display()
+        ))
+    })?;
+    let rel = project.rel(dir);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Two independent `{}` runs of the same code, one after the other on this machine (A `{}`, started {}; B `{}`, started {}; {} Envoy processes each), checked with `bench-runner reproduce A B`. Raw data: [`{rel}/reproducibility.json`]({rel}/reproducibility.json).\n",
+        c.profile, c.a, c.a_started_at, c.b, c.b_started_at, c.processes
+    );
+    s.push_str(&crate::compare::reproduce::markdown(&c));
+    Ok(s)
 }
 
 /// The README's two commands on a fresh clone: a folder written by `bench-runner/scripts/fresh-clone.sh`
@@ -299,6 +331,7 @@ pub struct Extra<'a> {
     pub peers: Option<&'a Path>,
     pub detector: Option<&'a Path>,
     pub fresh: Option<&'a Path>,
+    pub reproducibility: Option<&'a Path>,
 }
 
 pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> anyhow::Result<u8> {
@@ -330,6 +363,12 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra.detector.map(|d| detector_region(project, d)),
         ),
         ("fresh", extra.fresh.map(|d| fresh_region(project, d))),
+        (
+            "reproducibility",
+            extra
+                .reproducibility
+                .map(|d| reproducibility_region(project, d)),
+        ),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

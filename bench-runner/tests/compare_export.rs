@@ -172,6 +172,30 @@ fn a_shifted_variant_regresses_and_exits_1() {
     assert_eq!(c["improvements"], 1);
 }
 
+#[test]
+fn a_25_us_latency_regression_is_flagged() {
+    // The issue that started the interleaved method: +25 µs on one variant's latency (17% of its
+    // p50) passed the previous gate as `unchanged`. Here: +25 µs on rust-v8-mock's pooled p50 in every
+    // process of a real quick run, against the run itself.
+    let dir = tempfile::tempdir().unwrap();
+    let base = write(dir.path(), "base.json", &fixture());
+    let mut slow = fixture();
+    edit_pooled(&mut slow, RUST, |r| {
+        add(&mut r["latency"]["latency_us"]["p50"], 25.0)
+    });
+    let new = write(dir.path(), "new.json", &slow);
+    let o = bin(None, &["compare", "--format", "json", s(&base), s(&new)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let c = json_of(&o);
+    assert_eq!(
+        verdicts(&c, RUST)[0],
+        ("p50".to_string(), "regressed".to_string())
+    );
+    assert!(verdicts(&c, "lua-mock")
+        .iter()
+        .all(|(_, v)| v == "unchanged"));
+}
+
 /// Processes with almost no spread, so that a moderate shift is significant and only the noise
 /// threshold decides.
 fn tight(shift_us: f64) -> Value {

@@ -33,8 +33,10 @@ use phases::*;
 mod matrix;
 use matrix::*;
 mod health;
+mod processes;
 mod rounds;
 use health::*;
+use processes::*;
 use rounds::*;
 
 /// What `run` does, as plain values (the command line is parsed in `commands`).
@@ -174,6 +176,7 @@ fn new_results(
         variants: vec![],
         rounds: vec![],
         pooled: vec![],
+        cpu_regimes: results::cpu_regimes(),
         health: None,
         skipped: m.skipped.clone(),
         notes: vec![],
@@ -424,204 +427,6 @@ fn finish(
             Err(e)
         }
     }
-}
-
-/// What starting the run's Envoy processes needs.
-struct Starting<'a> {
-    project: &'a Project,
-    envoy: &'a EnvoyBin,
-    out: &'a Path,
-    variants: &'a [Variant],
-    processes: usize,
-    base_port: Option<u16>,
-    envoy_cpu: Option<usize>,
-}
-
-/// One Envoy process of the run, started and waiting for its turn.
-struct Started {
-    envoy: Envoy,
-    /// Its admin port, then one listener port per variant.
-    ports: Vec<u16>,
-    log: PathBuf,
-}
-
-/// Starts every Envoy process of the run at once, before anything is measured: each compiles its
-/// Wasm modules (about 12 s per process here, most of it the Go modules), in parallel and on every
-/// CPU since nothing is measured yet; then every thread of each is pinned to Envoy's CPU. They are
-/// measured one after the other; an idle one only runs its timers.
-fn start_all(s: &Starting) -> anyhow::Result<Vec<Started>> {
-    let per = s.variants.len() + 1;
-    eprintln!(
-        "starting {} Envoy processes with {} listeners each (logs {}/envoy-N.log)",
-        s.processes,
-        per - 1,
-        s.out.display()
-    );
-    // All ports at once, so that no two processes get the same one (Envoy binds listeners with
-    // SO_REUSEPORT: two processes on one port would share its connections without an error).
-    let all = allocate_ports(per * s.processes, s.base_port)?;
-    // Spawned from this thread (an Envoy dies with the thread that spawned it), then waited for.
-    let mut spawned = Vec::with_capacity(s.processes);
-    for p in 0..s.processes {
-        let ports = all[p * per..(p + 1) * per].to_vec();
-        let listeners = s
-            .variants
-            .iter()
-            .zip(&ports[1..])
-            .map(|(v, port)| v.listener(*port))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let stem = format!("envoy-{}", p + 1);
-        spawned.push((stem, ports, listeners));
-    }
-    let mut envoys = Vec::with_capacity(s.processes);
-    for (stem, ports, listeners) in &spawned {
-        let l = Launch {
-            project: s.project,
-            envoy: s.envoy,
-            dir: s.out,
-            stem,
-            admin_port: ports[0],
-            cpu: None,
-            log_level: "info",
-        };
-        envoys.push(l.spawn(listeners)?);
-    }
-    let mut started = Vec::with_capacity(s.processes);
-    for ((stem, ports, mut listeners), mut envoy) in spawned.into_iter().zip(envoys) {
-        let mut l = Launch {
-            project: s.project,
-            envoy: s.envoy,
-            dir: s.out,
-            stem: &stem,
-            admin_port: ports[0],
-            cpu: None,
-            log_level: "info",
-        };
-        let envoy = match l.wait_ready(&mut envoy) {
-            Ok(()) => envoy,
-            // a port taken in between: this process again, alone, with the one retry rule
-            Err(e) if crate::envoy::session::is_port_clash(&e) => {
-                let base = s.base_port.map(|_| ports[0]);
-                l.start_retrying(&mut listeners, base)?
-            }
-            Err(e) => return Err(e),
-        };
-        started.push(Started {
-            ports: std::iter::once(l.admin_port)
-                .chain(listeners.iter().map(|x| x.port))
-                .collect(),
-            log: l.log_path(),
-            envoy,
-        });
-    }
-
-    if let Some(cpu) = s.envoy_cpu {
-        for st in &started {
-            crate::sys::pin_process(st.envoy.pid, cpu).map_err(|e| {
-                anyhow::anyhow!("cannot pin Envoy (pid {}) to CPU {cpu}: {e}", st.envoy.pid)
-            })?;
-        }
-    }
-    Ok(started)
-}
-
-/// The state of a run across its processes.
-struct Run<'a> {
-    profile: &'a Profile,
-    variants: &'a [Variant],
-    infos: Vec<results::VariantInfo>,
-    json_path: PathBuf,
-    load_cpu: Option<usize>,
-    http2: bool,
-    bar: ProgressBar,
-    calibrations: Vec<Calibration>,
-    /// What follows the rounds, s (for the time left).
-    after_s: f64,
-    measuring: std::time::Instant,
-    done_rounds: usize,
-}
-
-/// One Envoy process's share of the run: smoke check, warm-up, (first process) calibration and the
-/// time estimate, then its rounds, each written to results.json when done.
-fn measure_process(
-    run: &mut Run,
-    results: &mut Results,
-    process: usize,
-    started: &mut Started,
-    announce: impl FnOnce(&Run, &[Calibration]) -> Schedule,
-) -> anyhow::Result<()> {
-    let profile = run.profile;
-    let ports = started.ports[1..].to_vec();
-    check_envoy(&mut started.envoy, &started.log, "before measuring")?;
-    smoke_check(run.variants, &ports, profile.timeout_s, run.http2)?;
-    warm(
-        run.variants,
-        &ports,
-        200,
-        profile.timeout_s,
-        run.load_cpu,
-        run.http2,
-    )?;
-    if process == 0 {
-        run.calibrations = calibrate(
-            run.variants,
-            &ports,
-            &profile.cpu,
-            profile.timeout_s,
-            run.load_cpu,
-            run.http2,
-        )?;
-        let s = announce(run, &run.calibrations);
-        run.bar = progress_bar(ms(s.round_s * profile.rounds as f64));
-        run.after_s = s.after_s;
-    } else if run.bar.is_hidden() {
-        eprintln!(
-            "Envoy {}/{}: pid {}",
-            process + 1,
-            profile.processes,
-            started.envoy.pid
-        );
-    }
-    let mut r = Rounds {
-        profile,
-        variants: run.variants,
-        ports: &ports,
-        envoy: &mut started.envoy,
-        log: started.log.clone(),
-        process,
-        load_cpu: run.load_cpu,
-        http2: run.http2,
-        bar: &run.bar,
-        calibrations: &run.calibrations,
-    };
-    let mut pools = Pools::default();
-    for round in rounds_of(profile.rounds, profile.processes, process) {
-        let mut records = measure_round(&mut r, round, &mut pools)?;
-        results.rounds.append(&mut records);
-        results.pooled.retain(|p| p.process != process);
-        results
-            .pooled
-            .extend(pooled_summaries(&pools, process, profile));
-        results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
-        results.write(&run.json_path)?;
-        run.done_rounds += 1;
-        if run.bar.is_hidden() {
-            let elapsed = run.measuring.elapsed().as_secs_f64();
-            eprintln!(
-                "round {}/{} done ({} so far, ~{} left)",
-                run.done_rounds,
-                profile.rounds,
-                estimate::human(elapsed),
-                estimate::human(estimate::remaining_s(
-                    profile.rounds,
-                    run.done_rounds,
-                    elapsed,
-                    run.after_s
-                ))
-            );
-        }
-    }
-    Ok(())
 }
 
 /// The rounds process `process` of `processes` runs: contiguous, the first processes taking one more

@@ -25,6 +25,9 @@ pub struct ReadmeArgs {
     /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the README's "Two commands" section.
     #[arg(long, value_name = "DIR")]
     pub fresh: Option<PathBuf>,
+    /// A folder from `reproduce A B --out DIR` whose table goes into the README's reproducibility section.
+    #[arg(long, value_name = "DIR")]
+    pub reproducibility: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -42,6 +45,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         peers: a.peers.as_deref(),
         detector: a.detector.as_deref(),
         fresh: a.fresh.as_deref(),
+        reproducibility: a.reproducibility.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

@@ -90,6 +90,27 @@ pub fn summary_table(r: &Results) -> String {
     s
 }
 
+/// Cross-talk: how much each variant's work slows the baseline interleaved with it (its p50 beside the
+/// variant minus its p50 beside the A/A listener, per process, mean with a t interval).
+pub fn crosstalk_table(r: &Results) -> String {
+    let rows: Vec<&VariantSummary> = charts::ordered(r)
+        .into_iter()
+        .filter(|v| v.overhead.is_some() && v.id != crate::results::BASELINE_AA)
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "\nCross-talk: the interleaved baseline's p50 beside each variant minus beside `baseline-aa` (how much the variant's work slows what shares Envoy's worker with it; the added latency above is measured against the baseline as slowed):\n\n| variant | baseline p50 shift µs [95% CI] |\n|---|---:|\n",
+    );
+    for v in rows {
+        if let Some(o) = &v.overhead {
+            let _ = writeln!(s, "| {} | {} |", v.id, est(&o.crosstalk_p50));
+        }
+    }
+    s
+}
+
 /// The run's health in a few lines: the A/A check, windows that fell behind, load and steal, and
 /// whether the run should be trusted.
 pub fn health(r: &Results) -> String {
@@ -257,9 +278,9 @@ pub fn article_table(r: &Results) -> String {
     for w in &wls {
         let _ = write!(
             head,
-            " ours `{w}`: p50 overhead µs [95% CI] | ours `{w}`: CPU overhead µs/req [95% CI] |"
+            " ours `{w}`: added p50 µs [95% CI] | ours `{w}`: total p50 µs | ours `{w}`: CPU overhead µs/req, fixed rate [95% CI] |"
         );
-        rule.push_str("---:|---:|");
+        rule.push_str("---:|---:|---:|");
     }
     let _ = writeln!(s, "{head}\n{rule}");
     for row in &rows {
@@ -275,11 +296,17 @@ pub fn article_table(r: &Results) -> String {
                 .map_or("-".to_string(), |c| format!("{:.0}", c.overhead_us))
         );
         for v in &row.per_workload {
-            match v.and_then(|v| v.overhead.as_ref()) {
-                Some(o) => {
-                    let _ = write!(s, " {} | {} |", est(&o.p50), est(&o.cpu_us_per_req));
+            match v.and_then(|v| v.overhead.as_ref().map(|o| (v, o))) {
+                Some((v, o)) => {
+                    let _ = write!(
+                        s,
+                        " {} | {} | {} |",
+                        est(&o.p50),
+                        f1(v.latency_us.p50),
+                        est(&o.fixed_cpu_us_per_req)
+                    );
                 }
-                None => s.push_str(" not measured | not measured |"),
+                None => s.push_str(" not measured | not measured | not measured |"),
             }
         }
         s.push('\n');
@@ -315,6 +342,7 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     if r.health.is_some() {
         let _ = writeln!(s, "\n## Run health\n");
         s.push_str(&health(r));
+        s.push_str(&crosstalk_table(r));
     }
     let _ = writeln!(s, "\n## Beside the article's figures\n");
     let _ = writeln!(s, "{}\n", article::SOURCE);

@@ -36,6 +36,9 @@ pub struct Results {
     /// Per Envoy process and variant: every latency window pooled (tail percentiles come from here).
     #[serde(default)]
     pub pooled: Vec<PooledLatency>,
+    /// What regime each CPU figure of the summaries comes from (field name -> regime).
+    #[serde(default)]
+    pub cpu_regimes: std::collections::BTreeMap<String, String>,
     /// How far the run can be trusted: windows that fell behind, the A/A check, load and CPU steal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<Health>,
@@ -145,8 +148,21 @@ pub struct CpuPhase {
 }
 
 /// The two regimes a CPU figure comes from, as named in results, reports and README.
-pub const REGIME_SATURATION: &str = "saturation (closed loop, 16 connections)";
-pub const REGIME_FIXED: &str = "fixed rate (open loop at the latency phase's rate)";
+pub const REGIME_SATURATION: &str = "saturation: closed loop over the CPU phase's connections";
+pub const REGIME_FIXED: &str = "fixed rate: open loop at the latency phase's rate";
+
+/// `Results::cpu_regimes` of a run of this schema.
+pub fn cpu_regimes() -> std::collections::BTreeMap<String, String> {
+    [
+        ("cpu_us_per_req", REGIME_SATURATION),
+        ("fixed_cpu_us_per_req", REGIME_FIXED),
+        ("cpu_pct", REGIME_SATURATION),
+        ("fixed_cpu_pct", REGIME_FIXED),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
 
 /// A variant's cost against the baseline, every figure the mean over Envoy processes of that process's
 /// value with a Student's t 95% interval over processes ([`stats::unit_interval`]).

@@ -41,7 +41,11 @@ pub fn profile(name: ProfileName) -> Profile {
         latency: Phase {
             connections: 4,
             rate: Some(2000.0),
-            warmup_s: if name == ProfileName::Quick { 0.15 } else { 0.2 },
+            warmup_s: if name == ProfileName::Quick {
+                0.15
+            } else {
+                0.2
+            },
             window_s: window,
         },
         cpu: CpuPhase {
