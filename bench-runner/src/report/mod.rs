@@ -219,11 +219,16 @@ pub fn conditions(r: &Results) -> String {
 pub fn workloads(r: &Results) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for v in charts::ordered(r) {
-        if v.id != BASELINE && !out.contains(&v.workload) {
+        if !is_reference(&v.id) && !out.contains(&v.workload) {
             out.push(v.workload.clone());
         }
     }
     out
+}
+
+/// The no-plugin listeners: the baseline and the A/A null check (no workload, not in the article).
+pub fn is_reference(id: &str) -> bool {
+    id == BASELINE || id == crate::results::BASELINE_AA
 }
 
 /// One row of the comparison with the article: an implementation (folder under `plugins/`) on a
@@ -239,7 +244,10 @@ pub struct ArticleRow<'a> {
 pub fn article_rows(r: &Results) -> (Vec<String>, Vec<ArticleRow<'_>>) {
     let wls = workloads(r);
     let mut rows: Vec<ArticleRow> = Vec::new();
-    for v in charts::ordered(r).into_iter().filter(|v| v.id != BASELINE) {
+    for v in charts::ordered(r)
+        .into_iter()
+        .filter(|v| !is_reference(&v.id))
+    {
         if rows
             .iter()
             .any(|x| x.implementation == v.implementation() && x.runtime == v.runtime)
