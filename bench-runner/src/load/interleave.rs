@@ -68,7 +68,6 @@ pub fn run_interleaved(plans: &[LoadPlan], seed: u64) -> anyhow::Result<Vec<Load
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Write};
     use std::time::Duration;
 
     #[test]
@@ -92,37 +91,16 @@ mod tests {
         }
     }
 
-    /// A server answering every request head with `body` (a thread per connection).
+    /// A server answering every request head with `body` (the load generator's test server).
     fn server(body: &'static str) -> std::net::SocketAddr {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = l.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for s in l.incoming() {
-                let Ok(mut s) = s else { return };
-                std::thread::spawn(move || {
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let mut buf = [0u8; 4096];
-                    let mut pending = Vec::new();
-                    loop {
-                        let n = match s.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => n,
-                        };
-                        pending.extend_from_slice(&buf[..n]);
-                        while let Some(i) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-                            pending.drain(..i + 4);
-                            if s.write_all(reply.as_bytes()).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                });
-            }
-        });
-        addr
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        super::super::tests::server(
+            Box::leak(reply.into_bytes().into_boxed_slice()),
+            Duration::ZERO,
+        )
     }
 
     fn plan(addr: std::net::SocketAddr, body: &str) -> LoadPlan {

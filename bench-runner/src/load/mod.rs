@@ -493,7 +493,7 @@ mod tests {
 
     /// A small HTTP/1.1 server on 127.0.0.1: every request head (up to the blank line) gets `reply`
     /// after `delay`. A thread per connection; everything ends when the clients disconnect.
-    fn server(reply: &'static [u8], delay: Duration) -> SocketAddr {
+    pub(super) fn server(reply: &'static [u8], delay: Duration) -> SocketAddr {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         std::thread::spawn(move || {
