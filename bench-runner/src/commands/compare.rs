@@ -25,7 +25,7 @@ pub struct CompareArgs {
     /// CI gate that fails only on gross regressions: wide thresholds (p50 20 µs, p99 200 µs, cpu 10 µs, rps 25%); explicit --threshold-* flags still apply on top.
     #[arg(long)]
     pub gross: bool,
-    /// Seed of the bootstrap resampling (the output is reproducible for a given seed).
+    /// Kept for scripts that pass it: intervals are t intervals over processes now, nothing is resampled.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 }

@@ -50,7 +50,7 @@ pub struct CompareOptions {
     pub threshold_pct: Vec<String>,
     /// CI gate that fails only on gross regressions: wide thresholds (p50 20 µs, p99 200 µs, cpu 10 µs, rps 25%); explicit --threshold-* flags still apply on top.
     pub gross: bool,
-    /// Seed of the bootstrap resampling (the output is reproducible for a given seed).
+    /// Kept for scripts that pass it: intervals are t intervals over processes now, nothing is resampled.
     pub seed: u64,
 }
 
@@ -101,7 +101,7 @@ impl Metric {
         }
     }
 
-    /// What the per-round figure is: overhead versus the same round's baseline, or (for the baseline
+    /// What the per-process figure is: overhead versus the baseline measured with it, or (for the baseline
     /// row, `reference`) the absolute figure. Units are in the names.
     pub fn quantity(self, reference: bool) -> &'static str {
         match (self, reference) {

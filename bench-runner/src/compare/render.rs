@@ -141,7 +141,7 @@ pub fn summary(c: &Comparison) -> String {
 }
 
 const GATES: &str = "A regression needs both gates: the 95% interval of the change excludes 0 and the change exceeds the noise threshold. \
-Plugin rows compare overheads versus the baseline of the same round; the baseline row compares absolute figures and never fails the comparison.";
+Plugin rows compare overheads versus the baseline measured with them, one figure per Envoy process, with Welch's interval over the two runs' processes; the baseline row compares absolute figures and never fails the comparison.";
 
 fn notes(c: &Comparison) -> Vec<String> {
     let mut n = c.notes.clone();
