@@ -35,19 +35,36 @@ pub(super) fn baselines_differ(base: &Results, new: &Results) -> Option<String> 
     })
 }
 
+/// The per-process figures one variant's comparison reads: the variant's in both runs, and BASE's
+/// baseline CPU per request (what a µs threshold becomes a share of when CPU is compared relative).
+pub(super) struct Sides {
+    base: results::Units,
+    new: results::Units,
+    base_baseline_cpu: f64,
+}
+
+impl Sides {
+    pub(super) fn of(base: &Results, new: &Results, id: &str) -> Sides {
+        Sides {
+            base: units_of(base, id),
+            new: units_of(new, id),
+            base_baseline_cpu: crate::stats::mean(&units_of(base, BASELINE).abs_cpu),
+        }
+    }
+}
+
 pub(super) fn compare_metric(
-    base: &Results,
-    new: &Results,
+    sides: &Sides,
     id: &str,
     metric: Metric,
     opts: &Options,
     relative_cpu: bool,
 ) -> MetricChange {
     let reference = id == BASELINE;
-    let (bu, nu) = (units_of(base, id), units_of(new, id));
+    let (bu, nu) = (&sides.base, &sides.new);
     let relative = relative_cpu && metric == Metric::Cpu && !reference;
-    let b = metric.per_unit(&bu, reference, relative);
-    let n = metric.per_unit(&nu, reference, relative);
+    let b = metric.per_unit(bu, reference, relative);
+    let n = metric.per_unit(nu, reference, relative);
     let mut change = crate::stats::welch_interval(&b, &n);
     if metric == Metric::Rps && reference {
         // the baseline's throughput change in %, like the variants' figure
@@ -59,7 +76,7 @@ pub(super) fn compare_metric(
         };
     }
     let setting = opts.thresholds.get(metric);
-    let base_abs = crate::stats::mean(&metric.absolute(&bu));
+    let base_abs = crate::stats::mean(&metric.absolute(bu));
     let mut threshold = match (metric, setting) {
         (Metric::Rps, Threshold::Pct(p)) => p,
         (Metric::Rps, Threshold::Us(x)) => x, // rejected by Thresholds::from_flags; kept total
@@ -68,8 +85,7 @@ pub(super) fn compare_metric(
     };
     if relative {
         // a threshold in µs becomes a share of BASE's baseline CPU
-        let base_cpu = crate::stats::mean(&units_of(base, BASELINE).abs_cpu);
-        threshold = 100.0 * threshold / base_cpu;
+        threshold = 100.0 * threshold / sides.base_baseline_cpu;
     }
     let verdict = stats::verdict(&change, threshold, metric.direction());
     MetricChange {
@@ -257,9 +273,10 @@ fn compare_variant(
     relative_cpu: bool,
     notes: &mut Vec<String>,
 ) -> VariantComparison {
+    let sides = Sides::of(base, new, id);
     let metrics: Vec<MetricChange> = Metric::ALL
         .iter()
-        .map(|m| compare_metric(base, new, id, *m, opts, relative_cpu))
+        .map(|m| compare_metric(&sides, id, *m, opts, relative_cpu))
         .collect();
     let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
         Verdict::Regressed

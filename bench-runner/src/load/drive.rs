@@ -158,16 +158,17 @@ pub(super) async fn run_local(
         .iter()
         .map(|r| r.out.ok + r.out.errors.total())
         .sum();
+    let arms = running.len().max(1) as u64;
     let share = |n: u64, total: u64| -> u64 {
         if all == 0 {
-            total / running.len().max(1) as u64
+            total / arms
         } else {
             (total as u128 * n as u128 / all as u128) as u64
         }
     };
     let mut outs = Vec::with_capacity(running.len());
-    for r in &running {
-        let mut out = r.out.clone_counts();
+    for r in running {
+        let mut out = r.out;
         let n = out.ok + out.errors.total();
         out.latency = r.shared.latency.replace(new_hist());
         out.lag = r.shared.lag.replace(new_hist());

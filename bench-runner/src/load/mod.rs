@@ -175,19 +175,6 @@ impl LoadOutcome {
         }
     }
 
-    /// The counters only (no histograms), for handing an arm's tally over.
-    fn clone_counts(&self) -> LoadOutcome {
-        LoadOutcome {
-            ok: self.ok,
-            errors: self.errors.clone(),
-            wrong_statuses: self.wrong_statuses.clone(),
-            late_sends: self.late_sends,
-            sends: self.sends,
-            share: self.share,
-            ..LoadOutcome::empty()
-        }
-    }
-
     /// Adds another outcome of the same kind of load (pooling windows): histograms and counts add,
     /// windows and send spans add up, CPU times add.
     pub fn merge(&mut self, o: &LoadOutcome) {

@@ -34,19 +34,26 @@ pub struct Units {
     pub rps_pct: Vec<f64>,
 }
 
+/// A record's CPU slices of one regime (`fixed`: the fixed-rate ones, else saturation).
+fn slices_of(r: &RoundRecord, fixed: bool) -> &[f64] {
+    if fixed {
+        &r.fixed_cpu_slices_us_per_req
+    } else {
+        &r.cpu_slices_us_per_req
+    }
+}
+
 /// Per pass of a round: the variant's slice minus the baseline's slice of the same pass.
 fn slice_differences(mine: &[&RoundRecord], base: &[&RoundRecord], fixed: bool) -> Vec<f64> {
-    let slices = |r: &RoundRecord| {
-        if fixed {
-            r.fixed_cpu_slices_us_per_req.clone()
-        } else {
-            r.cpu_slices_us_per_req.clone()
-        }
-    };
     let mut out = Vec::new();
     for r in mine {
         if let Some(b) = base.iter().find(|b| b.round == r.round) {
-            out.extend(slices(r).iter().zip(slices(b)).map(|(x, y)| x - y));
+            out.extend(
+                slices_of(r, fixed)
+                    .iter()
+                    .zip(slices_of(b, fixed))
+                    .map(|(x, y)| x - y),
+            );
         }
     }
     out
@@ -54,13 +61,7 @@ fn slice_differences(mine: &[&RoundRecord], base: &[&RoundRecord], fixed: bool) 
 
 fn all_slices(recs: &[&RoundRecord], fixed: bool) -> Vec<f64> {
     recs.iter()
-        .flat_map(|r| {
-            if fixed {
-                r.fixed_cpu_slices_us_per_req.clone()
-            } else {
-                r.cpu_slices_us_per_req.clone()
-            }
-        })
+        .flat_map(|r| slices_of(r, fixed).iter().copied())
         .collect()
 }
 
@@ -95,12 +96,11 @@ pub fn units(rounds: &[RoundRecord], pooled: &[PooledLatency], id: &str) -> Unit
         u.abs_cpu.push(stats::median(&all_slices(&mine, false)));
         u.abs_fixed_cpu
             .push(stats::median(&all_slices(&mine, true)));
-        u.abs_rps.push(stats::median(
-            &mine.iter().map(|r| r.saturation.rps).collect::<Vec<_>>(),
-        ));
-        let base_rps = stats::median(&base.iter().map(|r| r.saturation.rps).collect::<Vec<_>>());
-        u.rps_pct
-            .push(100.0 * u.abs_rps.last().copied().unwrap_or(f64::NAN) / base_rps);
+        let rps = |recs: &[&RoundRecord]| {
+            stats::median(&recs.iter().map(|r| r.saturation.rps).collect::<Vec<_>>())
+        };
+        u.abs_rps.push(rps(&mine));
+        u.rps_pct.push(100.0 * rps(&mine) / rps(&base));
         if id == BASELINE {
             continue;
         }

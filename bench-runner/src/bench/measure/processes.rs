@@ -14,6 +14,21 @@ pub(super) struct Starting<'a> {
     pub(super) envoy_cpu: Option<usize>,
 }
 
+impl Starting<'_> {
+    /// The launch of one process, unpinned (its threads are pinned once all are ready).
+    fn launch<'b>(&'b self, stem: &'b str, admin_port: u16) -> Launch<'b> {
+        Launch {
+            project: self.project,
+            envoy: self.envoy,
+            dir: self.out,
+            stem,
+            admin_port,
+            cpu: None,
+            log_level: "info",
+        }
+    }
+}
+
 /// One Envoy process of the run, started and waiting for its turn.
 pub(super) struct Started {
     pub(super) envoy: Envoy,
@@ -37,9 +52,10 @@ pub(super) fn start_all(s: &Starting) -> anyhow::Result<Vec<Started>> {
     // All ports at once, so that no two processes get the same one (Envoy binds listeners with
     // SO_REUSEPORT: two processes on one port would share its connections without an error).
     let all = allocate_ports(per * s.processes, s.base_port)?;
+    let stems: Vec<String> = (1..=s.processes).map(|p| format!("envoy-{p}")).collect();
     // Spawned from this thread (an Envoy dies with the thread that spawned it), then waited for.
     let mut spawned = Vec::with_capacity(s.processes);
-    for p in 0..s.processes {
+    for (p, stem) in stems.iter().enumerate() {
         let ports = all[p * per..(p + 1) * per].to_vec();
         let listeners = s
             .variants
@@ -47,33 +63,12 @@ pub(super) fn start_all(s: &Starting) -> anyhow::Result<Vec<Started>> {
             .zip(&ports[1..])
             .map(|(v, port)| v.listener(*port))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let stem = format!("envoy-{}", p + 1);
-        spawned.push((stem, ports, listeners));
-    }
-    let mut envoys = Vec::with_capacity(s.processes);
-    for (stem, ports, listeners) in &spawned {
-        let l = Launch {
-            project: s.project,
-            envoy: s.envoy,
-            dir: s.out,
-            stem,
-            admin_port: ports[0],
-            cpu: None,
-            log_level: "info",
-        };
-        envoys.push(l.spawn(listeners)?);
+        let envoy = s.launch(stem, ports[0]).spawn(&listeners)?;
+        spawned.push((stem, ports, listeners, envoy));
     }
     let mut started = Vec::with_capacity(s.processes);
-    for ((stem, ports, mut listeners), mut envoy) in spawned.into_iter().zip(envoys) {
-        let mut l = Launch {
-            project: s.project,
-            envoy: s.envoy,
-            dir: s.out,
-            stem: &stem,
-            admin_port: ports[0],
-            cpu: None,
-            log_level: "info",
-        };
+    for (stem, ports, mut listeners, mut envoy) in spawned {
+        let mut l = s.launch(stem, ports[0]);
         let envoy = match l.wait_ready(&mut envoy) {
             Ok(()) => envoy,
             // a port taken in between: this process again, alone, with the one retry rule
@@ -176,9 +171,7 @@ pub(super) fn measure_process(
         let mut records = measure_round(&mut r, round, &mut pools)?;
         results.rounds.append(&mut records);
         results.pooled.retain(|p| p.process != process);
-        results
-            .pooled
-            .extend(pooled_summaries(&pools, process, profile));
+        results.pooled.extend(pools.summaries(process, profile));
         results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
         results.write(&run.json_path)?;
         run.done_rounds += 1;

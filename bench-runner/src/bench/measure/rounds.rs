@@ -44,7 +44,8 @@ impl Pools {
     }
 
     /// The pooled summaries of process `process`.
-    pub(super) fn summaries(&self, process: usize, pace: Pace) -> Vec<PooledLatency> {
+    pub(super) fn summaries(&self, process: usize, profile: &Profile) -> Vec<PooledLatency> {
+        let pace = pace(profile);
         self.0
             .iter()
             .map(|(id, (m, b, n))| PooledLatency {
@@ -63,10 +64,6 @@ fn pace(p: &Profile) -> Pace {
         Some(rate) => Pace::Open { rate },
         None => Pace::Closed,
     }
-}
-
-pub(super) fn pooled_summaries(pools: &Pools, process: usize, p: &Profile) -> Vec<PooledLatency> {
-    pools.summaries(process, pace(p))
 }
 
 /// One round: every non-baseline variant's window in a shuffled order, then the round's CPU slices.
