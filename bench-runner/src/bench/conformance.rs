@@ -202,9 +202,7 @@ fn case_listener(
 ) -> Result<ListenerSpec, String> {
     let filter = match &variant.kind {
         Kind::Lua { built } => {
-            let v: Value = serde_json::from_str(&c.config_string())
-                .map_err(|e| format!("invalid configuration: {e}"))?;
-            let parsed = crate::plugins::config::parse(&v)
+            let parsed = crate::plugins::config::parse_str(&c.config_string())
                 .map_err(|e| format!("invalid configuration: {e}"))?;
             crate::envoy::Filter::Lua {
                 script: crate::plugins::lua::script(&built.module, &parsed)
