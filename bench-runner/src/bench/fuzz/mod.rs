@@ -71,6 +71,26 @@ fn class(got: &Outcome, want: &Outcome) -> Option<&'static str> {
     }
 }
 
+/// The kind of the reference's verdict: its rejection reason without names, positions and numbers
+/// (so that one bug shown by many inputs is shrunk once, and two bugs behind the same
+/// implementations are still told apart).
+fn reason_kind(input: &Input) -> String {
+    let Err(why) = crate::plugins::config::parse_str(&input.config_text()) else {
+        return "accepted".into();
+    };
+    let mut out = String::new();
+    let mut quoted = false;
+    for c in why.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            _ if quoted => {}
+            '0'..='9' => {}
+            c => out.push(c),
+        }
+    }
+    out.split(" at line").next().unwrap_or_default().to_string()
+}
+
 /// Runs `cases` inputs of `seed` through every target; `progress` hears how many are done.
 pub fn fuzz(
     targets: &mut [Box<dyn Target>],
@@ -85,7 +105,7 @@ pub fn fuzz(
         implementations: targets.iter().map(|t| t.name().to_string()).collect(),
         found: vec![],
     };
-    let mut signatures: Vec<Vec<(usize, &'static str)>> = vec![];
+    let mut signatures: Vec<(Vec<(usize, &'static str)>, String)> = vec![];
     for start in (0..cases).step_by(BATCH) {
         crate::sys::check_interrupted()?;
         let inputs: Vec<Input> = (start..cases.min(start + BATCH))
@@ -105,8 +125,9 @@ pub fn fuzz(
                 continue;
             }
             summary.divergences += 1;
-            if summary.found.len() < MAX_FOUND && !signatures.contains(&sig) {
-                signatures.push(sig.clone());
+            let key = (sig.clone(), reason_kind(input));
+            if summary.found.len() < MAX_FOUND && !signatures.contains(&key) {
+                signatures.push(key);
                 if let Some(f) = shrink_one(targets, input, sig[0], start + k)? {
                     if !summary.found.iter().any(|g| g.case["config"] == f.case["config"]
                         && g.case["config_raw"] == f.case["config_raw"]
@@ -122,15 +143,19 @@ pub fn fuzz(
     Ok(summary)
 }
 
-/// Shrinks one diverging input against the first target that diverged (keeping how it diverged),
-/// then asks every target about the shrunk case.
+/// Shrinks one diverging input against the first target that diverged (keeping how it diverged and
+/// the reference's reason), then asks every target about the shrunk case.
 fn shrink_one(
     targets: &mut [Box<dyn Target>],
     input: &Input,
     (t, how): (usize, &'static str),
     index: usize,
 ) -> anyhow::Result<Option<Found>> {
+    let reason = reason_kind(input);
     let small = shrink::shrink(input, SHRINK_BUDGET, &mut |c| {
+        if reason_kind(c) != reason {
+            return Ok(false); // another bug: it has its own signature
+        }
         let got = targets[t].run(&[c])?;
         Ok(class(&got[0], &expected(c)) == Some(how))
     })?;
