@@ -24,7 +24,9 @@ fn every_implementation_agrees_with_the_reference_on_3000_seeded_inputs() {
 #[test]
 fn the_command_prints_json_and_exits_0_when_all_agree() {
     built_all(Some(&["rust"]));
-    let o = run(&["fuzz", "--cases", "300", "--seed", "5", "--only", "rust", "--json"]);
+    let o = run(&[
+        "fuzz", "--cases", "300", "--seed", "5", "--only", "rust", "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
     assert_eq!(v["cases"], 300);

@@ -89,7 +89,9 @@ fn parse_rule(rule: &Value) -> Result<Rule, String> {
     // Higress's other match keys: not implemented, so a rule holding one is refused.
     for key in ["_match_service_", "_match_route_prefix_"] {
         if obj.contains_key(key) {
-            return Err(format!("a rule has {key}, which this plugin does not implement"));
+            return Err(format!(
+                "a rule has {key}, which this plugin does not implement"
+            ));
         }
     }
     let route = strings(obj, "_match_route_")?;

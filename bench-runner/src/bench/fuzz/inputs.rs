@@ -245,7 +245,11 @@ fn any_value(rng: &mut Rng, depth: usize) -> J {
         1 => J::Bool(chance(rng, 50)),
         2 => J::num(pick(rng, &ANY_NUMBERS)),
         3 => content(rng),
-        4 => J::Arr((0..rng.below(3)).map(|_| any_value(rng, depth + 1)).collect()),
+        4 => J::Arr(
+            (0..rng.below(3))
+                .map(|_| any_value(rng, depth + 1))
+                .collect(),
+        ),
         _ => {
             let n = rng.below(3);
             let members = (0..n)
@@ -346,7 +350,15 @@ fn rule(rng: &mut Rng, small: bool) -> J {
     if !small && chance(rng, 12) {
         keys.push(pick(
             rng,
-            &["x", "mode", "spin", "crash_every", "_match_service_", "_rules_", "Content"],
+            &[
+                "x",
+                "mode",
+                "spin",
+                "crash_every",
+                "_match_service_",
+                "_rules_",
+                "Content",
+            ],
         ));
     }
     let mut members: Vec<(S, J)> = keys
@@ -451,7 +463,9 @@ fn authority(rng: &mut Rng, patterns: &[String]) -> String {
     if patterns.is_empty() || chance(rng, 45) {
         return pick(rng, &AUTHORITIES).to_string();
     }
-    let base = patterns[rng.below(patterns.len())].trim_matches('*').to_string();
+    let base = patterns[rng.below(patterns.len())]
+        .trim_matches('*')
+        .to_string();
     let made = match rng.below(6) {
         0 => base,
         1 => format!("www{base}"),

@@ -5,10 +5,10 @@
 //! to every request. A divergence is shrunk and printed as a conformance case (`shrink`).
 
 pub mod inputs;
-pub mod tree;
 pub mod luajit;
 pub mod shrink;
 pub mod target;
+pub mod tree;
 
 use crate::error::usage;
 use crate::paths::Project;
@@ -129,10 +129,11 @@ pub fn fuzz(
             if summary.found.len() < MAX_FOUND && !signatures.contains(&key) {
                 signatures.push(key);
                 if let Some(f) = shrink_one(targets, input, sig[0], start + k)? {
-                    if !summary.found.iter().any(|g| g.case["config"] == f.case["config"]
-                        && g.case["config_raw"] == f.case["config_raw"]
-                        && g.case["requests"] == f.case["requests"])
-                    {
+                    if !summary.found.iter().any(|g| {
+                        g.case["config"] == f.case["config"]
+                            && g.case["config_raw"] == f.case["config_raw"]
+                            && g.case["requests"] == f.case["requests"]
+                    }) {
                         summary.found.push(f);
                     }
                 }
@@ -171,7 +172,10 @@ fn shrink_one(
         return Ok(None); // it depended on the VM's history; the counter still has it
     }
     let names: Vec<&str> = did.iter().map(|(n, _)| n.as_str()).collect();
-    let name = format!("fuzz: {} {how} (shrunk from case {index})", names.join(", "));
+    let name = format!(
+        "fuzz: {} {how} (shrunk from case {index})",
+        names.join(", ")
+    );
     Ok(Some(Found {
         case: shrink::case_json(&name, &small, &want),
         expected: describe(&want, &small),
@@ -213,7 +217,11 @@ impl Summary {
             s += &format!(
                 "DIVERGENCE {}: {} (first in case {})\n  reference: {}\n",
                 i + 1,
-                f.did.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "),
+                f.did
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 f.first_case,
                 f.expected
             );
@@ -252,13 +260,16 @@ pub fn targets(project: &Project, only: Option<&[String]>) -> anyhow::Result<Vec
     for b in built {
         if b.is_wasm() {
             let wasm = std::fs::read(&b.module)?;
-            let module = engine
-                .compile(&wasm)
-                .map_err(|e| anyhow::anyhow!("{}: cannot compile {}: {e}", b.name, b.module.display()))?;
+            let module = engine.compile(&wasm).map_err(|e| {
+                anyhow::anyhow!("{}: cannot compile {}: {e}", b.name, b.module.display())
+            })?;
             out.push(Box::new(target::WasmTarget::new(&b.name, module)));
         } else {
             let template = std::fs::read_to_string(&b.module).map_err(|e| {
-                usage(format!("cannot read the Lua template {} ({e})", b.module.display()))
+                usage(format!(
+                    "cannot read the Lua template {} ({e})",
+                    b.module.display()
+                ))
             })?;
             lua = Some(luajit::LuaTarget::new(template)?);
         }
@@ -291,8 +302,8 @@ pub fn command(project: &Project, o: &FuzzOptions) -> anyhow::Result<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::target::{FnTarget, Reply};
+    use super::*;
 
     /// A deliberately wrong implementation: host patterns match case-insensitively.
     fn case_blind(input: &Input) -> Outcome {
@@ -324,8 +335,7 @@ mod tests {
         let f = &s.found[0];
         assert_eq!(f.did[0].0, "case-blind");
         // The printed case is a valid case-file entry, small, and the reference passes it.
-        let case: crate::bench::conformance::Case =
-            serde_json::from_value(f.case.clone()).unwrap();
+        let case: crate::bench::conformance::Case = serde_json::from_value(f.case.clone()).unwrap();
         assert_eq!(case.requests.len(), 1, "{}", f.case);
         let text = case
             .config_raw

@@ -2,8 +2,8 @@
 //! and printing it as a conformance case (SPEC section 2, `plugins/conformance/cases.json`).
 
 use super::inputs::{Input, Request};
-use super::tree::{Style, J, S};
 use super::target::{Outcome, Reply};
+use super::tree::{Style, J, S};
 use serde_json::{json, Value};
 
 /// Variants of a string: empty, halves, one character fewer (for short ones).
@@ -203,7 +203,10 @@ mod tests {
                     "_rules_",
                     J::Arr(vec![
                         J::obj(vec![("_match_route_", J::Arr(vec![J::str("default/foo")]))]),
-                        J::obj(vec![("_match_domain_", J::Arr(vec![J::str("*.Example.com")]))]),
+                        J::obj(vec![(
+                            "_match_domain_",
+                            J::Arr(vec![J::str("*.Example.com")]),
+                        )]),
                     ]),
                 ),
             ]),
@@ -227,7 +230,10 @@ mod tests {
             Ok(p.iter().any(|s| s.chars().any(|c| c.is_ascii_uppercase())))
         })
         .unwrap();
-        assert_eq!(small.config.text(), r#"{"_rules_":[{"_match_domain_":["E"]}]}"#);
+        assert_eq!(
+            small.config.text(),
+            r#"{"_rules_":[{"_match_domain_":["E"]}]}"#
+        );
         assert_eq!(small.requests.len(), 1);
         assert_eq!(small.requests[0].authority, "");
     }

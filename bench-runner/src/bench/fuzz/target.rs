@@ -129,7 +129,13 @@ impl WasmTarget {
 }
 
 /// One request to the plugin of root context `root`.
-fn request(vm: &mut Vm, root: i32, route: &str, authority: &str, path: &str) -> Result<Reply, String> {
+fn request(
+    vm: &mut Vm,
+    root: i32,
+    route: &str,
+    authority: &str,
+    path: &str,
+) -> Result<Reply, String> {
     let req = Request::get(authority, path, Some(route));
     let out = vm
         .request_in(root, &req)
@@ -194,7 +200,10 @@ pub fn describe(o: &Outcome, input: &Input) -> String {
                         Reply::Passthrough => "passthrough".to_string(),
                         Reply::Local { status, body } => format!(
                             "{status} {:?}",
-                            String::from_utf8_lossy(body).chars().take(40).collect::<String>()
+                            String::from_utf8_lossy(body)
+                                .chars()
+                                .take(40)
+                                .collect::<String>()
                         ),
                     };
                     format!("{} (Host {:?}) -> {what}", q.path(), q.authority)

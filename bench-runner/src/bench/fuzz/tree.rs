@@ -179,16 +179,24 @@ mod tests {
 
     #[test]
     fn renders_every_style() {
-        let s = |text: &str, style| J::Str(S {
-            text: text.into(),
-            style,
-        });
+        let s = |text: &str, style| {
+            J::Str(S {
+                text: text.into(),
+                style,
+            })
+        };
         assert_eq!(s("a\"/\u{1}", Style::Plain).text(), r#""a\"/\u0001""#);
-        assert_eq!(s("é/😀", Style::Escaped).text(), r#""\u00e9\/\ud83d\ude00""#);
+        assert_eq!(
+            s("é/😀", Style::Escaped).text(),
+            r#""\u00e9\/\ud83d\ude00""#
+        );
         assert_eq!(s("a", Style::AllEscaped).text(), r#""\u0061""#);
         assert_eq!(s("a", Style::LoneHigh).text(), r#""a\ud800""#);
         assert_eq!(s("", Style::RawControl).text(), "\"\u{1}\"");
-        let doc = J::obj(vec![("k", J::Arr(vec![J::Null, J::num("1")])), ("k", J::Bool(true))]);
+        let doc = J::obj(vec![
+            ("k", J::Arr(vec![J::Null, J::num("1")])),
+            ("k", J::Bool(true)),
+        ]);
         assert_eq!(doc.text(), r#"{"k":[null,1],"k":true}"#);
         for style in [Style::Plain, Style::Escaped, Style::AllEscaped] {
             let text = s("x\"\\\n\u{7f}é😀/", style).text();
