@@ -53,3 +53,16 @@ fn bad_flags_exit_2_naming_the_flag() {
         assert!(first.contains(needle), "{args:?}: {first}");
     }
 }
+
+#[test]
+fn a_missing_luajit_is_an_exit_2_saying_what_to_install() {
+    let o = common::bin()
+        .env("PATH", "/nonexistent")
+        .args(["fuzz", "--cases", "10", "--only", "lua"])
+        .output()
+        .expect("bench-runner runs");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("apt-get install -y luajit"), "{err}");
+}
