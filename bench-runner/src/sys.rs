@@ -195,8 +195,52 @@ pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
     (v.len() == 8).then(|| (v[7], v.iter().sum()))
 }
 
+/// What a spin loop on one CPU saw: the gaps between consecutive clock reads longer than 50 µs are
+/// times the CPU was taken away (interrupts, other threads, the hypervisor).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpinGaps {
+    pub over_50us: u64,
+    pub over_1ms: u64,
+    pub max_ns: u64,
+    /// Sum of the gaps over 50 µs.
+    pub lost_ns: u64,
+    pub span_ns: u64,
+}
+
+/// Spins on the calling thread for `d`, reading the monotonic clock, and tallies the gaps.
+pub fn spin_gaps(d: std::time::Duration) -> SpinGaps {
+    let start = std::time::Instant::now();
+    let mut last = start;
+    let mut g = SpinGaps::default();
+    loop {
+        let now = std::time::Instant::now();
+        let gap = (now - last).as_nanos() as u64;
+        last = now;
+        if gap > 50_000 {
+            g.over_50us += 1;
+            g.lost_ns += gap;
+            g.over_1ms += u64::from(gap > 1_000_000);
+            g.max_ns = g.max_ns.max(gap);
+        }
+        if now - start >= d {
+            g.span_ns = (now - start).as_nanos() as u64;
+            return g;
+        }
+    }
+}
+
 #[cfg(test)]
 mod steal_tests {
+    #[test]
+    fn a_sleep_inside_the_spin_is_a_gap() {
+        // Spinning on this thread and sleeping on it cannot both happen; a gap is a clock jump between
+        // two reads, so a spin that is short sees at most what the machine did to it: nothing invented.
+        let g = super::spin_gaps(std::time::Duration::from_millis(20));
+        assert!(g.span_ns >= 20_000_000, "{g:?}");
+        assert!(g.lost_ns <= g.span_ns, "{g:?}");
+        assert!(g.over_1ms <= g.over_50us, "{g:?}");
+    }
+
     #[test]
     fn steal_is_the_eighth_field_of_the_cpu_line() {
         let stat = "cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n";

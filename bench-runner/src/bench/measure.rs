@@ -18,8 +18,8 @@ use crate::paths::Project;
 use crate::plugins;
 use crate::results::profile::ProfileName;
 use crate::results::{
-    self, CpuPhase, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results, RoundRecord,
-    RunnerBuild, Skipped,
+    self, CpuPhase, CpuStalls, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results,
+    RoundRecord, RunnerBuild, Skipped,
 };
 use crate::stats::Rng;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -270,6 +270,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
     let micro = crate::bench::micro::plan(&m.built, args.profile, &profile.workloads);
+    let mut stalls = probe_stalls("start", STALL_PROBE);
     let mut envoys = start_all(&Starting {
         project,
         envoy: &envoy_bin,
@@ -304,6 +305,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         }
     }
     drop(envoys);
+    stalls.extend(probe_stalls("end", STALL_PROBE));
     let bar = run.bar;
     bar.finish_and_clear();
     let outcome = extras(
@@ -318,7 +320,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     );
     results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
-    results.health = Some(health(&results, load_at_start, steal_at_start));
+    results.health = Some(health(&results, load_at_start, steal_at_start, stalls));
     finish(project, results, outcome, variants.len(), &out)
 }
 

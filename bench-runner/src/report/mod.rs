@@ -149,6 +149,28 @@ pub fn health(r: &Results) -> String {
         h.steal_pct
             .map_or("not readable".into(), |x| format!("{x:.1}% (/proc/stat)"))
     );
+    if !h.stalls.is_empty() {
+        let cells: Vec<String> = h
+            .stalls
+            .iter()
+            .map(|c| {
+                format!(
+                    "CPU {} at the {}: {:.2}% lost, {} gaps over 1 ms, longest {:.1} ms",
+                    c.cpu,
+                    c.when,
+                    c.lost_pct,
+                    c.gaps_over_1ms,
+                    c.max_gap_us / 1e3
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "- machine stalls (a spin loop on every CPU, {:.1} s before the Envoy processes and after): {}",
+            h.stalls[0].seconds,
+            cells.join("; ")
+        );
+    }
     if h.warnings.is_empty() {
         let _ = writeln!(
             s,

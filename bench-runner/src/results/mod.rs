@@ -210,8 +210,27 @@ pub struct Health {
     /// CPU steal over the run, % of all CPU time (/proc/stat); null where not readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steal_pct: Option<f64>,
+    /// The machine's stalls: a spin loop on every CPU for a moment before the Envoy processes start
+    /// and after the last one stopped (empty in runs before it was measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalls: Vec<CpuStalls>,
     /// Why the run should not be trusted (empty: nothing found).
     pub warnings: Vec<String>,
+}
+
+/// One CPU's stalls as a spin loop saw them (see `sys::spin_gaps`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CpuStalls {
+    /// `start` (before the Envoy processes) or `end` (after them).
+    pub when: String,
+    pub cpu: usize,
+    pub seconds: f64,
+    /// Gaps between two clock reads longer than 50 µs and longer than 1 ms, the longest, and the
+    /// share of the time lost in gaps over 50 µs.
+    pub gaps_over_50us: u64,
+    pub gaps_over_1ms: u64,
+    pub max_gap_us: f64,
+    pub lost_pct: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

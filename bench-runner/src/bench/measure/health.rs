@@ -18,11 +18,44 @@ pub(super) fn steal_pct(start: Option<(u64, u64)>) -> Option<f64> {
     Some(s1.saturating_sub(s0) as f64 / total as f64 * 100.0)
 }
 
+/// How long the stall probe spins on every CPU, before the processes start and after they stopped.
+pub(super) const STALL_PROBE: Duration = Duration::from_millis(500);
+
+/// Spins on every CPU at once (one pinned thread each, at most 8) for `d`: how often and for how long
+/// the machine takes a CPU away. On a busy host or a VM with noisy neighbours the gaps are what the
+/// latency tails measure, whatever the plugin.
+pub(super) fn probe_stalls(when: &str, d: Duration) -> Vec<CpuStalls> {
+    let cpus = crate::sys::online_cpus().min(8);
+    let threads: Vec<_> = (0..cpus)
+        .map(|cpu| {
+            std::thread::spawn(move || {
+                let _ = crate::sys::pin_to_cpu(0, cpu);
+                crate::sys::spin_gaps(d)
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .enumerate()
+        .filter_map(|(cpu, t)| Some((cpu, t.join().ok()?)))
+        .map(|(cpu, g)| CpuStalls {
+            when: when.into(),
+            cpu,
+            seconds: g.span_ns as f64 / 1e9,
+            gaps_over_50us: g.over_50us,
+            gaps_over_1ms: g.over_1ms,
+            max_gap_us: g.max_ns as f64 / 1e3,
+            lost_pct: 100.0 * g.lost_ns as f64 / g.span_ns.max(1) as f64,
+        })
+        .collect()
+}
+
 /// The health of `results` as measured so far.
 pub(super) fn health(
     results: &Results,
     load_start: f64,
     steal_start: Option<(u64, u64)>,
+    stalls: Vec<CpuStalls>,
 ) -> Health {
     let arms: Vec<&LoadSummary> = results
         .rounds
@@ -68,7 +101,19 @@ pub(super) fn health(
             "CPU steal was {s:.1}% of all CPU time: the VM's host took CPU time from this run"
         ));
     }
+    if let Some(w) = stalls
+        .iter()
+        .max_by(|a, b| a.lost_pct.total_cmp(&b.lost_pct))
+    {
+        if w.lost_pct >= 2.0 {
+            warnings.push(format!(
+                "the machine took {:.1}% of CPU {}'s time away in gaps over 50 µs (longest {:.1} ms, {} over 1 ms in {:.1} s, {}): latency tails measure such stalls more than the plugins",
+                w.lost_pct, w.cpu, w.max_gap_us / 1e3, w.gaps_over_1ms, w.seconds, w.when
+            ));
+        }
+    }
     Health {
+        stalls,
         windows: arms.len(),
         windows_fell_behind: fell,
         aa_p50: aa,
