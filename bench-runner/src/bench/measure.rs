@@ -19,7 +19,7 @@ use crate::plugins;
 use crate::results::profile::ProfileName;
 use crate::results::{
     self, CpuPhase, CpuStalls, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results,
-    RoundRecord, RunnerBuild, Skipped,
+    RoundRecord, RunnerBuild, Skipped, StalledWindow,
 };
 use crate::stats::Rng;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

@@ -198,6 +198,10 @@ pub struct Health {
     /// machine could not keep the rate; their latency includes queueing).
     pub windows: usize,
     pub windows_fell_behind: usize,
+    /// Windows measured again because the machine stalled during them ([`stalled`]); each is kept in
+    /// its round record's `stalled_windows`.
+    #[serde(default)]
+    pub windows_measured_again: usize,
     /// The A/A check: the second no-plugin listener's p50 overhead (should be ~0, interval holding 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p50: Option<Estimate>,
@@ -293,6 +297,31 @@ pub struct RoundRecord {
     pub fixed_cpu_us_per_req: f64,
     #[serde(default)]
     pub fixed_cpu_slices_us_per_req: Vec<f64>,
+    /// Latency windows of this variant in this round that were measured again because the machine
+    /// stalled during them (see [`stalled`]): kept here, left out of every estimate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalled_windows: Vec<StalledWindow>,
+}
+
+/// A latency window measured again: both sides as they were.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StalledWindow {
+    pub latency: LoadSummary,
+    pub paired_baseline: LoadSummary,
+}
+
+/// Sends of a window's no-plugin side more than 1 ms late, above which the window is measured again.
+pub const STALLED_LATE_SHARE: f64 = 0.05;
+
+/// Whether a window's baseline side says the machine stalled: more than [`STALLED_LATE_SHARE`] of its
+/// sends went out over 1 ms late. At the latency phase's rate Envoy is far from busy, and the
+/// no-plugin side's responses take a fraction of a millisecond, so sends that late mean the load
+/// generator's or Envoy's CPU was taken away for milliseconds, not that the plugin was slow.
+pub fn stalled(baseline_side: &LoadSummary) -> bool {
+    baseline_side
+        .schedule
+        .as_ref()
+        .is_some_and(|s| s.sends > 0 && s.late_sends as f64 > STALLED_LATE_SHARE * s.sends as f64)
 }
 
 /// Every latency window of one variant in one Envoy process, pooled into one histogram per side.
