@@ -6,8 +6,7 @@
 //! legend reads `colour: implementation`; the fixture's colours (lua, rust) did not change.
 //! Regenerated again with results schema 2 (a new quick run as the fixture: interleaved windows,
 //! three Envoy processes, both CPU regimes, the A/A listener, run health): from here on, a change of
-//! layout must leave this output alone. The health line on fallen-behind windows now also says how
-//! many windows were measured again because the machine stalled (0 in this fixture, which predates it).
+//! layout must leave this output alone.
 
 use sha2::{Digest, Sha256};
 use std::path::Path;

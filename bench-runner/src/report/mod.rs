@@ -137,11 +137,13 @@ pub fn health(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "- latency windows that fell behind their schedule: {} of {}; measured again because the machine stalled during them (over {:.0}% of the no-plugin side's sends more than 1 ms late; kept in results.json, left out of the estimates): {}",
+        "- latency windows that fell behind their schedule: {} of {}{}",
         h.windows_fell_behind,
         h.windows,
-        100.0 * crate::results::STALLED_LATE_SHARE,
-        h.windows_measured_again
+        h.windows_measured_again.map_or(String::new(), |n| format!(
+            "; measured again because the machine stalled during them (over {:.0}% of the no-plugin side's sends more than 1 ms late; kept in results.json, left out of the estimates): {n}",
+            100.0 * crate::results::STALLED_LATE_SHARE
+        ))
     );
     let _ = writeln!(
         s,

@@ -200,8 +200,9 @@ pub struct Health {
     pub windows_fell_behind: usize,
     /// Windows measured again because the machine stalled during them ([`stalled`]); each is kept in
     /// its round record's `stalled_windows`.
-    #[serde(default)]
-    pub windows_measured_again: usize,
+    /// None in runs made before stalled windows were measured again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_measured_again: Option<usize>,
     /// The A/A check: the second no-plugin listener's p50 overhead (should be ~0, interval holding 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p50: Option<Estimate>,

@@ -116,7 +116,7 @@ pub(super) fn health(
     }
     Health {
         stalls,
-        windows_measured_again: results.rounds.iter().map(|r| r.stalled_windows.len()).sum(),
+        windows_measured_again: Some(results.rounds.iter().map(|r| r.stalled_windows.len()).sum()),
         windows: arms.len(),
         windows_fell_behind: fell,
         aa_p50: aa,
