@@ -35,6 +35,11 @@ impl Estimate {
     pub fn contains(&self, x: f64) -> bool {
         self.ci95_low <= x && x <= self.ci95_high
     }
+
+    /// Both bounds are numbers: an interval was computed (not `n/a` for too few units).
+    pub fn has_interval(&self) -> bool {
+        self.ci95_low.is_finite() && self.ci95_high.is_finite()
+    }
 }
 
 /// Quantile `q` in [0, 1] of `sorted` (ascending), linear interpolation between closest ranks

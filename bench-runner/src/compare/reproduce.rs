@@ -75,7 +75,7 @@ fn agree(a: &Estimate, b: &Estimate) -> bool {
 }
 
 fn has_interval(e: &Estimate) -> bool {
-    e.estimate.is_finite() && e.ci95_low.is_finite() && e.ci95_high.is_finite()
+    e.estimate.is_finite() && e.has_interval()
 }
 
 /// Checks every figure of every plugin variant (the A/A listener included) both runs measured.

@@ -28,7 +28,7 @@ pub fn est(e: &Estimate) -> String {
     if e.estimate.is_nan() {
         return "n/a".into();
     }
-    if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+    if !e.has_interval() {
         return format!("{:+.1} [n/a]", e.estimate);
     }
     format!(
@@ -122,7 +122,7 @@ pub fn health(r: &Results) -> String {
         format!(
             "{} µs p50 ({})",
             est(e),
-            if !e.ci95_low.is_finite() {
+            if !e.has_interval() {
                 "no interval: fewer than 2 Envoy processes"
             } else if e.contains(0.0) {
                 "holds 0: passed"

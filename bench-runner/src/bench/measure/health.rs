@@ -78,7 +78,7 @@ pub(super) fn health(
     let steal = steal_pct(steal_start);
     let mut warnings = Vec::new();
     if let Some(e) = aa {
-        if e.ci95_low.is_finite() && !e.contains(0.0) {
+        if e.has_interval() && !e.contains(0.0) {
             warnings.push(format!(
                 "the A/A check failed: two identical no-plugin listeners differ by {:+.1} µs p50 [{:+.1}, {:+.1}]; the machine was too noisy (or the load generator biased) to trust differences of this size",
                 e.estimate, e.ci95_low, e.ci95_high

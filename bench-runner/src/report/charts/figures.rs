@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn est_note(e: &Estimate) -> String {
     if !e.estimate.is_finite() {
         "n/a".to_string()
-    } else if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+    } else if !e.has_interval() {
         format!("{:+.1} [n/a]", e.estimate)
     } else {
         format!(
