@@ -68,5 +68,8 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, St
     if !ip.is_loopback() {
         return Err(bad("only loopback targets are allowed"));
     }
+    if port == 0 {
+        return Err(bad("port 0 is no port to connect to"));
+    }
     Ok(((ip, port).into(), authority.to_string(), path.to_string()))
 }
