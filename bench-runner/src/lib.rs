@@ -109,7 +109,7 @@ mod tests {
                 &["bench-runner", "run", "--profile", "nope"][..],
                 "possible values",
             ),
-            (&["bench-runner", "run", "--nosuch"][..], "tip:"),
+            (&["bench-runner", "run", "--nosuch"][..], "--nosuch"),
             (&["bench-runner", "reproduce"][..], "<A> <B>"),
             (&["bench-runner", "nosuch"][..], "nosuch"),
         ] {
