@@ -274,28 +274,24 @@ pub fn check_out_dir(flag: &str, dir: &Path, taken: &[&str]) -> anyhow::Result<(
 }
 
 /// Checks an output file before any work: `flag FILE` must not be a folder, and its folder must
-/// exist and take a new file.
+/// exist or be creatable, and take a new file (as [`check_out_dir`] checks it).
 pub fn check_out_file(flag: &str, file: &Path) -> anyhow::Result<()> {
-    let bad = |why: String| crate::error::usage(format!("{flag} {}: {why}", file.display()));
     if file.is_dir() {
-        return Err(bad("is a folder; give a file name".into()));
+        return Err(crate::error::usage(format!(
+            "{flag} {}: is a folder; give a file name",
+            file.display()
+        )));
     }
     let dir = match file.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    if !dir.is_dir() {
-        return Err(bad(format!(
-            "its folder {} does not exist; create it first",
-            dir.display()
-        )));
-    }
-    let probe = dir.join(format!(".bench-runner-probe-{}", std::process::id()));
-    let tried = std::fs::File::create(&probe);
-    let _ = std::fs::remove_file(&probe);
-    tried
-        .map(drop)
-        .map_err(|e| bad(format!("cannot write in {} ({e})", dir.display())))
+    check_out_dir(flag, dir, &[]).map_err(|e| {
+        crate::error::usage(format!(
+            "{e} (the folder of {})",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        ))
+    })
 }
 
 /// An exclusive advisory lock on a file, released on drop. Serialises installs and builds between
@@ -436,7 +432,13 @@ mod process_tests {
         let e = check_out_dir("--out", &file.join("x"), &[]).unwrap_err();
         assert!(e.to_string().contains("cannot write there"), "{e}");
         assert!(check_out_file("--out", dir.path()).is_err());
-        assert!(check_out_file("--out", &new.join("x.json")).is_err());
+        let e = check_out_file("--out", &file.join("x.json")).unwrap_err();
+        assert!(e.to_string().contains("cannot write there"), "{e}");
+        check_out_file("--out", &new.join("x.json")).unwrap();
+        assert!(
+            !dir.path().join("a").exists(),
+            "the check leaves nothing behind"
+        );
         check_out_file("--out", &dir.path().join("x.json")).unwrap();
     }
 }

@@ -138,7 +138,7 @@ const ROWS: &[(&[&str], &str)] = &[
             "bmf",
             "FIX",
             "--out",
-            "/nonexistent/x.json",
+            "T/a-file/x.json",
         ],
         "--out",
     ),
@@ -318,6 +318,7 @@ fn every_bad_input_exits_2_with_at_most_two_lines_naming_the_flag_or_file() {
         }
     };
     assert!(ROWS.len() >= 30);
+    let existed_before = Path::new("/nonexistent").exists();
     let mut wrong = Vec::new();
     for (args, needle) in ROWS {
         let args: Vec<String> = args.iter().map(|a| subst(a)).collect();
@@ -349,7 +350,11 @@ fn every_bad_input_exits_2_with_at_most_two_lines_naming_the_flag_or_file() {
         ROWS.len(),
         wrong.join("\n")
     );
-    // Nothing was left behind by the checks of output folders.
+    // Nothing was left behind by the checks of output folders, nor written where inputs were read.
+    assert!(
+        existed_before || !Path::new("/nonexistent").exists(),
+        "a row wrote under /nonexistent"
+    );
     for made in ["new-run", "new-micro"] {
         assert!(!t.join(made).exists(), "{made} was created");
     }
