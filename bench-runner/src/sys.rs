@@ -433,6 +433,8 @@ mod process_tests {
         assert!(e.to_string().contains("cannot write there"), "{e}");
         assert!(check_out_file("--out", dir.path()).is_err());
         let e = check_out_file("--out", &file.join("x.json")).unwrap_err();
+        assert!(e.to_string().contains("is a file, not a folder"), "{e}");
+        let e = check_out_file("--out", &file.join("sub/x.json")).unwrap_err();
         assert!(e.to_string().contains("cannot write there"), "{e}");
         check_out_file("--out", &new.join("x.json")).unwrap();
         assert!(
