@@ -328,6 +328,9 @@ impl Plugin {
                 crate::sys::tree_command(prog)
                     .args(args)
                     .current_dir(&self.dir)
+                    // The manifest's `output` is in the plugin's folder: a CARGO_TARGET_DIR of the
+                    // caller's (a Rust developer's shell, `cargo test` here) would put it elsewhere.
+                    .env_remove("CARGO_TARGET_DIR")
                     .envs(&self.manifest.build_env)
                     .env("PATH", path_var)
                     .env("BENCH_CACHE", project.cache())
