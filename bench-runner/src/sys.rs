@@ -120,6 +120,13 @@ pub fn port_busy(port: u16) -> bool {
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    // The rename would replace what is there: never a device, a pipe or a folder.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other(format!(
+            "{} exists and is not a regular file",
+            path.display()
+        )));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -276,9 +283,9 @@ pub fn check_out_dir(flag: &str, dir: &Path, taken: &[&str]) -> anyhow::Result<(
 /// Checks an output file before any work: `flag FILE` must not be a folder, and its folder must
 /// exist or be creatable, and take a new file (as [`check_out_dir`] checks it).
 pub fn check_out_file(flag: &str, file: &Path) -> anyhow::Result<()> {
-    if file.is_dir() {
+    if std::fs::metadata(file).is_ok_and(|m| !m.is_file()) {
         return Err(crate::error::usage(format!(
-            "{flag} {}: is a folder; give a file name",
+            "{flag} {}: is a folder or a device, not a file; give a file name",
             file.display()
         )));
     }
@@ -408,6 +415,22 @@ mod process_tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    #[test]
+    fn an_atomic_write_never_replaces_a_device_pipe_or_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(write_atomic(&fifo, b"x").is_err());
+        assert!(write_atomic(dir.path(), b"x").is_err());
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        write_atomic(&dir.path().join("f"), b"x").unwrap();
+        write_atomic(&dir.path().join("f"), b"y").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"y");
     }
 
     #[test]

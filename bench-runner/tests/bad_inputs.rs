@@ -33,6 +33,9 @@ fn inputs(t: &Path) {
         "<!-- generated:implementations:begin -->\n<!-- generated:implementations:end -->\n\
          <!-- generated:results:begin -->\n<!-- generated:results:end -->\n",
     );
+    let fifo = std::ffi::CString::new(t.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     std::fs::create_dir_all(t.join("done-run")).unwrap();
     write("done-run/results.json", &good);
     let sentinel = t.join("envoy-sentinel");
@@ -147,6 +150,10 @@ const ROWS: &[(&[&str], &str)] = &[
         "--out",
     ),
     (
+        &["export", "--format", "bmf", "FIX", "--out", "T/fifo"],
+        "is a folder or a device",
+    ),
+    (
         &[
             "readme",
             "--run",
@@ -253,6 +260,10 @@ const ROWS: &[(&[&str], &str)] = &[
     (&["load", "http://127.0.0.1:1/", "-d", "0"], "--duration"),
     (&["load", "http://127.0.0.1:1/", "-d", "ten"], "--duration"),
     (
+        &["load", "http://127.0.0.1:1/", "-d", "1e30s"],
+        "--duration",
+    ),
+    (
         &["load", "http://127.0.0.1:1/", "--rate", "0", "-n", "1"],
         "--rate",
     ),
@@ -289,6 +300,7 @@ const ROWS: &[(&[&str], &str)] = &[
     ),
     (&["micro", "--out", "T/a-file"], "T/a-file"),
     (&["peers", "--rounds", "0"], "--rounds"),
+    (&["peers", "--duration", "1e30s"], "--duration"),
     (&["peers", "--duration", "100ms"], "--duration"),
     (&["peers", "--connections", "0"], "--connections"),
     (&["peers", "--out", "T/a-file"], "T/a-file"),
@@ -296,6 +308,7 @@ const ROWS: &[(&[&str], &str)] = &[
     (&["failure", "--crash-every", "0"], "--crash-every"),
     (&["failure", "--rate", "0"], "--rate"),
     (&["failure", "--window", "0"], "--window"),
+    (&["failure", "--window", "1e30s"], "--window"),
     (&["failure", "--only", "nosuch"], "--only"),
     (&["failure", "--out", "T/a-file"], "T/a-file"),
     (
