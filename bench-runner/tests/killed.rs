@@ -161,3 +161,83 @@ fn a_sigkilled_run_leaves_no_child_and_is_called_killed() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("was killed mid-run"), "{}", text(&o));
 }
+
+/// A project whose one plugin's build starts a process of its own and never ends (as a compiler
+/// started by `cargo` or `go` would, only slower): returns the project root.
+fn project_with_an_endless_build(dir: &std::path::Path) -> std::path::PathBuf {
+    let plugin = dir.join("project/plugins/endless");
+    std::fs::create_dir_all(&plugin).unwrap();
+    std::fs::write(
+        plugin.join("plugin.toml"),
+        "language = \"sh\"\ndescription = \"a build that never ends\"\noutput = \"out.wasm\"\n\
+         sources = [\"build.sh\"]\nbuild = [\"sh\", \"build.sh\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        plugin.join("build.sh"),
+        "sleep 300 &\necho $! > grandchild.pid\nwait\n",
+    )
+    .unwrap();
+    dir.join("project")
+}
+
+/// Waits for the build's grandchild (`sleep`) and returns (pid, start time).
+fn grandchild(root: &std::path::Path, runner: &mut Runner) -> (u32, u64) {
+    let file = root.join("plugins/endless/grandchild.pid");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(&file)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+            .and_then(|s| s.trim().parse::<u32>().ok())
+        {
+            return (pid, bench_runner::sys::start_ticks(pid).unwrap());
+        }
+        assert!(Instant::now() < deadline, "the build never started");
+        assert!(runner.0.try_wait().unwrap().is_none(), "the runner ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_gone(pid: u32, start: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while bench_runner::sys::process_is(pid, start) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {pid} is still running after 15 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_build_tree_dies_with_a_sigkilled_runner_and_stops_on_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = project_with_an_endless_build(dir.path());
+    let start = |signal: i32| {
+        let mut r = Runner(
+            bin()
+                .arg("build")
+                .env("BENCH_ROOT", &root)
+                .env("BENCH_CACHE", dir.path().join("cache"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let (pid, t) = grandchild(&root, &mut r);
+        // SAFETY: signalling the child this test started.
+        unsafe { libc::kill(r.0.id() as i32, signal) };
+        let status = r.0.wait().unwrap();
+        let _ = std::fs::remove_file(root.join("plugins/endless/grandchild.pid"));
+        (status, pid, t)
+    };
+    // SIGKILL: nothing of the runner runs; the guard's parent-death signal kills the build's group.
+    let (status, pid, t) = start(libc::SIGKILL);
+    assert_eq!(status.code(), None, "killed by a signal");
+    wait_gone(pid, t, "after SIGKILL of the runner, the build's own child");
+    // Ctrl-C: the runner stops the build's group itself and exits 130.
+    let (status, pid, t) = start(libc::SIGINT);
+    assert_eq!(status.code(), Some(130));
+    wait_gone(pid, t, "after Ctrl-C, the build's own child");
+}

@@ -415,6 +415,8 @@ pub fn build_all(
             Err(u) => missing.push(u),
         }
     }
+    // A build stopped by Ctrl-C is not a plugin that cannot be built.
+    crate::sys::check_interrupted()?;
     Ok((built, missing))
 }
 
