@@ -113,6 +113,20 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
         }
         p.latency.rate = Some(rate);
     }
+    if args.base_port == Some(0) {
+        return Err(usage(
+            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
+        ));
+    }
+    if args.spin > crate::bench::failure::MAX_SPIN {
+        return Err(usage(format!(
+            "--spin {}: the plugins take at most {} rounds",
+            args.spin,
+            crate::bench::failure::MAX_SPIN
+        )));
+    }
+    // Every flag is checked before Envoy is located (or installed) and anything is built.
+    plugins::check_only(project, args.only.as_deref(), true)?;
     p.seed = args.seed;
     p.spin = args.spin;
     p.pin = !args.no_pin;
@@ -128,12 +142,7 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
             p.name
         )),
     };
-    if out.join("results.json").exists() {
-        return Err(usage(format!(
-            "--out {}: a results.json is already there; choose a new folder",
-            out.display()
-        )));
-    }
+    crate::sys::check_out_dir("--out", &out, &["results.json"])?;
     Ok(Plan { profile: p, out })
 }
 

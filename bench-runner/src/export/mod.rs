@@ -75,6 +75,9 @@ pub fn is_finite(e: &Estimate) -> bool {
 }
 
 pub fn command(a: &ExportOptions) -> anyhow::Result<u8> {
+    if let Some(out) = &a.out {
+        crate::sys::check_out_file("--out", out)?;
+    }
     let r = Results::read(&a.results)?;
     let text = exporter(a.format).render(&r)?;
     match &a.out {

@@ -419,7 +419,10 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
             v.wasm_bytes.map_or("-".into(), |b| b.to_string()),
             v.wasm_sha256
                 .as_deref()
-                .map_or("-".to_string(), |h| format!("`{}`", &h[..16.min(h.len())]))
+                .map_or("-".to_string(), |h| format!(
+                    "`{}`",
+                    h.chars().take(16).collect::<String>()
+                ))
         );
     }
     if !r.skipped.is_empty() {
