@@ -14,7 +14,8 @@ pub fn baselines_dir(project: &Project) -> PathBuf {
 }
 
 /// A name is one path component: letters, digits, `.`, `_`, `-`, not starting with `.`, at most 64.
-pub fn validate_name(name: &str) -> anyhow::Result<()> {
+/// `flag` (`--baseline`, `--save-baseline`) names where it was given.
+pub fn validate_name(flag: &str, name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
@@ -25,7 +26,7 @@ pub fn validate_name(name: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         Err(usage(format!(
-            "baseline name `{name}`: use 1-64 letters, digits, `.`, `_` or `-` (not starting with `.`), e.g. `ci` or `main-quick`"
+            "{flag} `{name}`: not a baseline name; use 1-64 letters, digits, `.`, `_` or `-` (not starting with `.`), e.g. `ci` or `main-quick`"
         )))
     }
 }
@@ -46,7 +47,7 @@ pub fn list(project: &Project) -> Vec<String> {
 
 /// results/baselines/NAME/results.json, which must exist.
 pub fn results_path(project: &Project, name: &str) -> anyhow::Result<PathBuf> {
-    validate_name(name)?;
+    validate_name("--baseline", name)?;
     let path = baselines_dir(project).join(name).join("results.json");
     if path.is_file() {
         return Ok(path);
@@ -64,7 +65,7 @@ pub fn results_path(project: &Project, name: &str) -> anyhow::Result<PathBuf> {
 /// swapped in (renameat2 RENAME_EXCHANGE where the filesystem has it), so a reader sees the old or
 /// the new baseline complete, never a mix. Returns the baseline folder.
 pub fn save(project: &Project, name: &str, run_dir: &Path) -> anyhow::Result<PathBuf> {
-    validate_name(name)?;
+    validate_name("--save-baseline", name)?;
     let src = run_dir.join("results.json");
     if !src.is_file() {
         return Err(usage(format!(
@@ -156,10 +157,11 @@ mod tests {
     #[test]
     fn names() {
         for ok in ["ci", "main-quick", "v1.2_x"] {
-            assert!(validate_name(ok).is_ok(), "{ok}");
+            assert!(validate_name("--baseline", ok).is_ok(), "{ok}");
         }
         for bad in ["", ".", "..", ".hidden", "a/b", "a b", &"x".repeat(65)] {
-            let e = validate_name(bad).unwrap_err();
+            let e = validate_name("--baseline", bad).unwrap_err();
+            assert!(e.to_string().starts_with("--baseline "), "{e}");
             assert_eq!(crate::error::exit_code_of(&e), 2);
         }
     }

@@ -33,10 +33,14 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
+        Err(e) if e.use_stderr() => {
+            eprint!("{}", condensed_usage_error(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            // --help and --version
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::from(0);
         }
     };
     sys::install_signal_handlers();
@@ -47,6 +51,28 @@ where
             ExitCode::from(error::exit_code_of(&e))
         }
     }
+}
+
+/// clap's usage error in at most two lines (SPEC section 3): the error with its indented details and
+/// tips joined into one line, then the usage line (or where to read more).
+pub fn condensed_usage_error(rendered: &str) -> String {
+    let mut what: Vec<&str> = Vec::new();
+    let mut usage_line = None;
+    for line in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with("For more information") {
+            continue;
+        }
+        if line.starts_with("Usage:") {
+            usage_line.get_or_insert(line);
+        } else if usage_line.is_none() {
+            what.push(line);
+        }
+    }
+    let second = match usage_line {
+        Some(u) => format!("{u}  (more: --help)"),
+        None => "For more information, try '--help'.".to_string(),
+    };
+    format!("{}\n{second}\n", what.join(" "))
 }
 
 /// Runs a parsed command; Ok carries the exit status (0, or 1 for a failed check reported as a table).
@@ -70,5 +96,29 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Peers(a) => commands::peers::command(&project, &a),
         Command::Micro(a) => commands::micro::command(&project, &a),
         Command::Report(a) => commands::report::command(&a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_are_condensed_to_two_lines() {
+        for (args, needle) in [
+            (
+                &["bench-runner", "run", "--profile", "nope"][..],
+                "possible values",
+            ),
+            (&["bench-runner", "run", "--nosuch"][..], "--nosuch"),
+            (&["bench-runner", "reproduce"][..], "<A> <B>"),
+            (&["bench-runner", "nosuch"][..], "nosuch"),
+        ] {
+            let e = Cli::try_parse_from(args).unwrap_err();
+            let text = condensed_usage_error(&e.render().to_string());
+            assert_eq!(text.lines().count(), 2, "{text}");
+            assert!(text.starts_with("error: "), "{text}");
+            assert!(text.lines().next().unwrap().contains(needle), "{text}");
+        }
     }
 }

@@ -2,7 +2,6 @@
 
 use crate::error::usage;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -57,10 +56,11 @@ impl Project {
     pub fn pip_install(&self, packages: &[&str]) -> anyhow::Result<()> {
         let _lock = crate::sys::FileLock::acquire(&self.cache().join("venv.lock"))?;
         if !self.venv_python().is_file() {
-            let status = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(self.venv())
-                .status()
+            let status = crate::sys::wait_tree(
+                crate::sys::tree_command("python3")
+                    .args(["-m", "venv"])
+                    .arg(self.venv()),
+            )
                 .map_err(|e| usage(format!("cannot run python3 to create {} ({e}); install Python 3 (apt-get install -y python3 python3-venv)", self.venv().display())))?;
             if !status.success() {
                 return Err(usage(format!(
@@ -69,10 +69,12 @@ impl Project {
                 )));
             }
         }
-        let status = Command::new(self.venv_python())
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
-            .args(packages)
-            .status()?;
+        // pip starts processes of its own (builds of sdists): the whole tree dies with the runner.
+        let status = crate::sys::wait_tree(
+            crate::sys::tree_command(self.venv_python())
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
+                .args(packages),
+        )?;
         if !status.success() {
             return Err(usage(format!(
                 "pip install {} into {} failed (see pip's output above); check access to PyPI",

@@ -42,9 +42,9 @@ pub fn implementations(project: &Project, r: &Results) -> anyhow::Result<String>
         let (bytes, sha) = match v {
             Some(v) => (
                 v.wasm_bytes.map_or("-".into(), |b| b.to_string()),
-                v.wasm_sha256
-                    .as_deref()
-                    .map_or("-".to_string(), |h| format!("`{}`", &h[..12.min(h.len())])),
+                v.wasm_sha256.as_deref().map_or("-".to_string(), |h| {
+                    format!("`{}`", h.chars().take(12).collect::<String>())
+                }),
             ),
             None => ("not in this run".to_string(), "-".to_string()),
         };
@@ -163,7 +163,7 @@ pub fn failure_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
 
 /// The load generator next to wrk / oha: a folder written by `bench-runner peers --out DIR`.
 pub fn peers_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
-    let r = crate::results::peers::load(dir)?;
+    let r = crate::results::peers::load(dir).map_err(|e| usage(format!("--peers: {e}")))?;
     let rel = project.rel(dir);
     Ok(format!(
         "Measured with `{}`; raw data: [`{rel}/peers.json`]({rel}/peers.json).\n\n{}",
@@ -248,7 +248,7 @@ pub fn fresh_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
     let _ = writeln!(
         s,
         "Measured on commit `{}` at {}: {} ({} cores), a fresh clone (no `target/`, no `.cache/`: a cold Rust build, no Envoy, no plugin built){}; the caches in `$HOME` (cargo registry, Go module and build caches, npm, pip) were this machine's, so downloads and the Go compile were mostly cached. Raw data: [`{rel}/fresh.json`]({rel}/fresh.json) and both commands' output.\n",
-        v.pointer("/commit").and_then(|c| c.as_str()).map_or("?", |c| &c[..12.min(c.len())]),
+        v.pointer("/commit").and_then(|c| c.as_str()).map_or("?".into(), |c| c.chars().take(12).collect::<String>()),
         v.pointer("/date").and_then(|c| c.as_str()).unwrap_or("?"),
         v.pointer("/host/cpu").and_then(|c| c.as_str()).unwrap_or("?"),
         v.pointer("/host/cores").and_then(serde_json::Value::as_u64).unwrap_or(0),

@@ -1,7 +1,10 @@
-//! Operating-system helpers: interruption flag, CPU pinning, per-process CPU time, loopback ports.
+//! Operating-system helpers: interruption flag, CPU pinning, per-process CPU time, loopback ports,
+//! children that die with the runner, the runner's identity, output folders checked before any work.
 
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -117,6 +120,13 @@ pub fn port_busy(port: u16) -> bool {
 /// Writes `bytes` to `path` atomically (temp file in the same folder, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    // The rename would replace what is there: never a device, a pipe or a folder.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(std::io::Error::other(format!(
+            "{} exists and is not a regular file",
+            path.display()
+        )));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -135,10 +145,160 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Runs a command and returns its trimmed stdout if it exited 0.
 pub fn command_output(argv: &[&str]) -> Option<String> {
     let (prog, args) = argv.split_first()?;
-    let out = std::process::Command::new(prog).args(args).output().ok()?;
+    let mut cmd = std::process::Command::new(prog);
+    let out = die_with_runner(cmd.args(args)).output().ok()?;
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Makes a child that starts no processes of its own (Envoy, `envoy --version`, wrk) die with the
+/// runner: SIGKILL when the thread that spawns it exits (PR_SET_PDEATHSIG), so spawn it from a thread
+/// that outlives it. A runner that died between fork and exec makes the spawn fail.
+pub fn die_with_runner(cmd: &mut Command) -> &mut Command {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// The guard of [`tree_command`]: the program runs in the background of a shell that, on SIGTERM,
+/// kills its whole process group (itself, the program and everything the program started).
+const TREE_GUARD: &str = r#"trap 'kill -KILL 0' TERM; "$@" & wait $!"#;
+
+/// A command for a program that starts processes of its own (compilers, `npm`, `pip`): it runs under
+/// a small `sh` guard, in a process group of its own; the guard gets SIGTERM when the runner dies
+/// (PR_SET_PDEATHSIG) and then SIGKILLs the group. Wait for it with [`wait_tree`].
+pub fn tree_command(prog: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", TREE_GUARD, "bench-runner-guard"]).arg(prog);
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setpgid(0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+            if libc::getppid() != parent {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// Spawns a [`tree_command`] and waits for it; Ctrl-C stops its whole group (the error is then
+/// `ErrorKind::Interrupted`, and the caller's next [`check_interrupted`] ends the command).
+pub fn wait_tree(cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    let mut child = cmd.spawn()?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if interrupted() {
+            // SAFETY: signalling the guard's own process group (its pid is the group id).
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGTERM) };
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "interrupted",
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. With the pid
+/// and the boot id it names one process, even after its pid is reused.
+pub fn start_ticks(pid: u32) -> Option<u64> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?).map(|s| s.1)
+}
+
+/// (state, start time) from a /proc/PID/stat line. The command name (field 2) may hold spaces and
+/// parentheses, so fields are counted after its last `)`.
+pub fn parse_stat(stat: &str) -> Option<(char, u64)> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    // the state is field 3, the start time field 22
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// This boot's id (/proc/sys/kernel/random/boot_id); empty where it cannot be read.
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// True while `pid` is the live process that started at `start_ticks` (false for a dead pid, a
+/// zombie, or a pid reused by a later process).
+pub fn process_is(pid: u32, start_ticks: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| parse_stat(&s))
+        .is_some_and(|(state, start)| start == start_ticks && !matches!(state, 'Z' | 'X' | 'x'))
+}
+
+/// Checks an output folder before any work: `flag DIR` must be a folder (or not exist yet) without
+/// any of `taken` (the files a finished run leaves), and writable (tried by creating a file there;
+/// folders created for the check are removed again).
+pub fn check_out_dir(flag: &str, dir: &Path, taken: &[&str]) -> anyhow::Result<()> {
+    let bad = |why: String| crate::error::usage(format!("{flag} {}: {why}", dir.display()));
+    if dir.exists() && !dir.is_dir() {
+        return Err(bad("is a file, not a folder; give a new folder".into()));
+    }
+    if let Some(f) = taken.iter().find(|f| dir.join(f).exists()) {
+        return Err(bad(format!("a {f} is already there; choose a new folder")));
+    }
+    // The first missing ancestor is what the check creates (and removes).
+    let mut created = None;
+    let mut d = dir;
+    while !d.as_os_str().is_empty() && !d.exists() {
+        created = Some(d.to_path_buf());
+        d = d.parent().unwrap_or(Path::new(""));
+    }
+    let probe = dir.join(format!(".bench-runner-probe-{}", std::process::id()));
+    let tried = std::fs::create_dir_all(dir).and_then(|()| std::fs::File::create(&probe));
+    let _ = std::fs::remove_file(&probe);
+    if let Some(c) = &created {
+        let _ = std::fs::remove_dir_all(c);
+    }
+    tried.map(drop).map_err(|e| {
+        bad(format!(
+            "cannot write there ({e}); choose a writable folder"
+        ))
+    })
+}
+
+/// Checks an output file before any work: `flag FILE` must not be a folder, and its folder must
+/// exist or be creatable, and take a new file (as [`check_out_dir`] checks it).
+pub fn check_out_file(flag: &str, file: &Path) -> anyhow::Result<()> {
+    if std::fs::metadata(file).is_ok_and(|m| !m.is_file()) {
+        return Err(crate::error::usage(format!(
+            "{flag} {}: is a folder or a device, not a file; give a file name",
+            file.display()
+        )));
+    }
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    check_out_dir(flag, dir, &[]).map_err(|e| {
+        crate::error::usage(format!(
+            "{e} (the folder of {})",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        ))
+    })
 }
 
 /// An exclusive advisory lock on a file, released on drop. Serialises installs and builds between
@@ -195,8 +355,165 @@ pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
     (v.len() == 8).then(|| (v[7], v.iter().sum()))
 }
 
+/// What a spin loop on one CPU saw: the gaps between consecutive clock reads longer than 50 µs are
+/// times the CPU was taken away (interrupts, other threads, the hypervisor).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpinGaps {
+    pub over_50us: u64,
+    pub over_1ms: u64,
+    pub max_ns: u64,
+    /// Sum of the gaps over 50 µs.
+    pub lost_ns: u64,
+    pub span_ns: u64,
+}
+
+/// Spins on the calling thread for `d`, reading the monotonic clock, and tallies the gaps.
+pub fn spin_gaps(d: std::time::Duration) -> SpinGaps {
+    let start = std::time::Instant::now();
+    let mut last = start;
+    let mut g = SpinGaps::default();
+    loop {
+        let now = std::time::Instant::now();
+        let gap = (now - last).as_nanos() as u64;
+        last = now;
+        if gap > 50_000 {
+            g.over_50us += 1;
+            g.lost_ns += gap;
+            g.over_1ms += u64::from(gap > 1_000_000);
+            g.max_ns = g.max_ns.max(gap);
+        }
+        if now - start >= d {
+            g.span_ns = (now - start).as_nanos() as u64;
+            return g;
+        }
+    }
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+
+    #[test]
+    fn the_start_time_is_field_22_even_with_spaces_and_parentheses_in_the_name() {
+        let stat =
+            "4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_stat(stat), Some(('S', 987654)));
+        assert_eq!(parse_stat("4242 (x) Z 1 2"), None);
+        let me = std::process::id();
+        let t = start_ticks(me).unwrap();
+        assert!(process_is(me, t));
+        assert!(
+            !process_is(me, t + 1),
+            "another start time is another process"
+        );
+    }
+
+    #[test]
+    fn a_tree_dies_with_the_thread_that_started_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("grandchild");
+        let script = format!("sleep 300 & echo $! > {}; wait", pid_file.display());
+        // The guard's parent-death signal fires when this thread ends: once the grandchild runs.
+        let file = pid_file.clone();
+        let mut guard = std::thread::spawn(move || {
+            let mut cmd = tree_command("sh");
+            let child = cmd.args(["-c", script.as_str()]).spawn().unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !std::fs::read_to_string(&file).is_ok_and(|s| s.ends_with('\n')) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no grandchild started"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            child
+        })
+        .join()
+        .unwrap();
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let started = start_ticks(pid);
+        let status = guard.wait().unwrap();
+        assert!(
+            !status.success(),
+            "the guard was killed, not finished: {status}"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while started.is_some_and(|t| process_is(pid, t)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sleep {pid} outlived its guard"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn an_atomic_write_never_replaces_a_device_pipe_or_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(write_atomic(&fifo, b"x").is_err());
+        assert!(write_atomic(dir.path(), b"x").is_err());
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        write_atomic(&dir.path().join("f"), b"x").unwrap();
+        write_atomic(&dir.path().join("f"), b"y").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"y");
+    }
+
+    #[test]
+    fn out_folders_and_files_are_checked_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let e = check_out_dir("--out", &file, &[]).unwrap_err();
+        assert!(e.to_string().contains("is a file"), "{e}");
+        std::fs::write(dir.path().join("results.json"), "{}").unwrap();
+        let e = check_out_dir("--out", dir.path(), &["results.json"]).unwrap_err();
+        assert!(
+            e.to_string().contains("results.json is already there"),
+            "{e}"
+        );
+        let new = dir.path().join("a/b");
+        check_out_dir("--out", &new, &["results.json"]).unwrap();
+        assert!(
+            !dir.path().join("a").exists(),
+            "the check leaves nothing behind"
+        );
+        let e = check_out_dir("--out", &file.join("x"), &[]).unwrap_err();
+        assert!(e.to_string().contains("cannot write there"), "{e}");
+        assert!(check_out_file("--out", dir.path()).is_err());
+        let e = check_out_file("--out", &file.join("x.json")).unwrap_err();
+        assert!(e.to_string().contains("is a file, not a folder"), "{e}");
+        let e = check_out_file("--out", &file.join("sub/x.json")).unwrap_err();
+        assert!(e.to_string().contains("cannot write there"), "{e}");
+        check_out_file("--out", &new.join("x.json")).unwrap();
+        assert!(
+            !dir.path().join("a").exists(),
+            "the check leaves nothing behind"
+        );
+        check_out_file("--out", &dir.path().join("x.json")).unwrap();
+    }
+}
+
 #[cfg(test)]
 mod steal_tests {
+    #[test]
+    fn a_sleep_inside_the_spin_is_a_gap() {
+        // Spinning on this thread and sleeping on it cannot both happen; a gap is a clock jump between
+        // two reads, so a spin that is short sees at most what the machine did to it: nothing invented.
+        let g = super::spin_gaps(std::time::Duration::from_millis(20));
+        assert!(g.span_ns >= 20_000_000, "{g:?}");
+        assert!(g.lost_ns <= g.span_ns, "{g:?}");
+        assert!(g.over_1ms <= g.over_50us, "{g:?}");
+    }
+
     #[test]
     fn steal_is_the_eighth_field_of_the_cpu_line() {
         let stat = "cpu  100 0 50 800 10 0 5 35 0 0\ncpu0 50 0 25 400 5 0 2 18 0 0\n";

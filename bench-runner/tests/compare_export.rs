@@ -589,3 +589,51 @@ fn github_action_benchmark_export_has_the_custom_tool_shape() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nope.json"));
 }
+
+#[test]
+fn compare_draws_both_runs_into_the_charts_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write(dir.path(), "base.json", &fixture());
+    let mut slow = fixture();
+    edit_pooled(&mut slow, RUST, |r| {
+        add(&mut r["latency"]["latency_us"]["p50"], 1000.0)
+    });
+    let new = write(dir.path(), "new.json", &slow);
+    let charts = dir.path().join("charts");
+    let o = bin(
+        None,
+        &[
+            "compare",
+            "--format",
+            "markdown",
+            "--charts",
+            s(&charts),
+            s(&base),
+            s(&new),
+        ],
+    );
+    // drawing changes nothing about the verdict
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for stem in ["compare-latency-mock", "compare-changes"] {
+        for ext in ["svg", "png"] {
+            let f = charts.join(format!("{stem}.{ext}"));
+            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            assert!(len > 1000, "{} is missing or empty", f.display());
+        }
+        assert!(out.contains(&format!("[{stem}](")), "{out}");
+    }
+    let svg = std::fs::read_to_string(charts.join("compare-latency-mock.svg")).unwrap();
+    assert!(svg.contains("rust-v8-mock · BASE") && svg.contains("rust-v8-mock · NEW"));
+    let svg = std::fs::read_to_string(charts.join("compare-changes.svg")).unwrap();
+    assert!(
+        svg.contains("+1000.0") && svg.contains("regressed"),
+        "the change bar names the shift"
+    );
+
+    // a file where the folder should be: exit 2 naming the flag
+    let file = write(dir.path(), "taken", &fixture());
+    let o = bin(None, &["compare", "--charts", s(&file), s(&base), s(&new)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--charts"), "{}", stderr(&o));
+}

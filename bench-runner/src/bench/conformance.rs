@@ -68,6 +68,12 @@ pub fn load_cases(path: &Path) -> anyhow::Result<Vec<Case>> {
             path.display()
         ))
     })?;
+    if cases.is_empty() {
+        return Err(usage(format!(
+            "--cases {}: no cases in it; give at least one (SPEC section 2)",
+            path.display()
+        )));
+    }
     for c in &cases {
         let shape_ok =
             (c.config.is_some() != c.config_raw.is_some()) && (c.rejected == c.requests.is_empty());

@@ -18,8 +18,8 @@ use crate::paths::Project;
 use crate::plugins;
 use crate::results::profile::ProfileName;
 use crate::results::{
-    self, CpuPhase, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results, RoundRecord,
-    RunnerBuild, Skipped,
+    self, CpuPhase, CpuStalls, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results,
+    RoundRecord, RunnerBuild, Skipped, StalledWindow,
 };
 use crate::stats::Rng;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -113,6 +113,20 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
         }
         p.latency.rate = Some(rate);
     }
+    if args.base_port == Some(0) {
+        return Err(usage(
+            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
+        ));
+    }
+    if args.spin > crate::bench::failure::MAX_SPIN {
+        return Err(usage(format!(
+            "--spin {}: the plugins take at most {} rounds",
+            args.spin,
+            crate::bench::failure::MAX_SPIN
+        )));
+    }
+    // Every flag is checked before Envoy is located (or installed) and anything is built.
+    plugins::check_only(project, args.only.as_deref(), true)?;
     p.seed = args.seed;
     p.spin = args.spin;
     p.pin = !args.no_pin;
@@ -128,12 +142,7 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
             p.name
         )),
     };
-    if out.join("results.json").exists() {
-        return Err(usage(format!(
-            "--out {}: a results.json is already there; choose a new folder",
-            out.display()
-        )));
-    }
+    crate::sys::check_out_dir("--out", &out, &["results.json"])?;
     Ok(Plan { profile: p, out })
 }
 
@@ -270,6 +279,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
     let micro = crate::bench::micro::plan(&m.built, args.profile, &profile.workloads);
+    let mut stalls = probe_stalls("start", STALL_PROBE);
     let mut envoys = start_all(&Starting {
         project,
         envoy: &envoy_bin,
@@ -304,6 +314,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         }
     }
     drop(envoys);
+    stalls.extend(probe_stalls("end", STALL_PROBE));
     let bar = run.bar;
     bar.finish_and_clear();
     let outcome = extras(
@@ -318,7 +329,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     );
     results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
-    results.health = Some(health(&results, load_at_start, steal_at_start));
+    results.health = Some(health(&results, load_at_start, steal_at_start, stalls));
     finish(project, results, outcome, variants.len(), &out)
 }
 

@@ -323,12 +323,7 @@ pub fn command(project: &Project, a: &MicroOptions) -> anyhow::Result<u8> {
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
         )),
     };
-    if out.join("results.json").exists() {
-        return Err(usage(format!(
-            "--out {}: a results.json is already there; choose a new folder",
-            out.display()
-        )));
-    }
+    crate::sys::check_out_dir("--out", &out, &["results.json"])?;
     plugins::check_only(project, a.only.as_deref(), false)?;
     let (built, missing) = plugins::build_all(project, a.only.as_deref(), a.rebuild)?;
     let skipped: Vec<Skipped> = missing

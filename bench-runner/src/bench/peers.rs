@@ -60,7 +60,9 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 fn version_of(path: &Path, arg: &str) -> String {
-    let out = Command::new(path).arg(arg).output();
+    let out = crate::sys::die_with_runner(&mut Command::new(path))
+        .arg(arg)
+        .output();
     let text = out
         .map(|o| {
             String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
@@ -126,6 +128,9 @@ pub fn command(project: &Project, a: &PeersOptions) -> anyhow::Result<u8> {
     }
     if a.connections.is_empty() || a.connections.contains(&0) {
         return Err(usage("--connections: give counts of at least 1, e.g. 1,16"));
+    }
+    if let Some(out) = &a.out {
+        crate::sys::check_out_dir("--out", out, &[])?;
     }
     let envoy_bin = locate::locate(a.envoy.as_deref(), project, true)?;
     let (tools, not_found) = detect();

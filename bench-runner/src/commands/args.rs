@@ -28,9 +28,12 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         (s, 1.0)
     };
     match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(std::time::Duration::from_secs_f64(v * mult)),
+        // At most a year: longer is a typo, and a Duration cannot hold every float.
+        Ok(v) if v.is_finite() && v >= 0.0 && v * mult <= 365.0 * 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(v * mult))
+        }
         _ => Err(format!(
-            "`{s}` is not a duration; use e.g. 10s, 500ms or 2m"
+            "`{s}` is not a duration of at most a year; use e.g. 10s, 500ms or 2m"
         )),
     }
 }
@@ -67,6 +70,9 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, St
     };
     if !ip.is_loopback() {
         return Err(bad("only loopback targets are allowed"));
+    }
+    if port == 0 {
+        return Err(bad("port 0 is no port to connect to"));
     }
     Ok(((ip, port).into(), authority.to_string(), path.to_string()))
 }

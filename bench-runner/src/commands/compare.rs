@@ -28,6 +28,9 @@ pub struct CompareArgs {
     /// Kept for scripts that pass it: intervals are t intervals over processes now, nothing is resampled.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also draw the comparison into DIR: per workload the two runs' latency curves overlaid (BASE dashed, NEW solid) and every compared figure's change with its interval over the noise threshold (SVG and PNG).
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
 }
 
 impl CompareArgs {
@@ -41,6 +44,7 @@ impl CompareArgs {
             threshold_pct: self.threshold_pct.clone(),
             gross: self.gross,
             seed: self.seed,
+            charts: self.charts.clone(),
         }
     }
 }

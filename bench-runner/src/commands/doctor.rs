@@ -15,6 +15,12 @@ pub struct DoctorArgs {
 
 /// `bench-runner doctor`.
 pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
+    if let Some(p) = a.envoy.envoy.as_deref().filter(|p| !p.is_file()) {
+        return Err(crate::error::usage(format!(
+            "--envoy {}: no such file; point it at an Envoy binary, or leave it out to see what is found",
+            p.display()
+        )));
+    }
     let mut missing = 0;
     let mut line = |what: &str, ok: Result<String, String>| match ok {
         Ok(detail) => println!("  found    {what:<38} {detail}"),

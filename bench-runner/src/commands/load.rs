@@ -48,8 +48,43 @@ pub struct LoadArgs {
     pub http2: bool,
 }
 
+/// The most connections `load` opens.
+const MAX_CONNECTIONS: usize = 10_000;
+
+/// The flags the load plan does not check itself (the machine's CPUs, HTTP's statuses and headers).
+fn check_flags(a: &LoadArgs) -> anyhow::Result<()> {
+    if a.connections > MAX_CONNECTIONS {
+        return Err(usage(format!(
+            "-c/--connections {}: at most {MAX_CONNECTIONS} (each is a socket of this process)",
+            a.connections
+        )));
+    }
+    let cpus = sys::online_cpus();
+    if let Some(c) = a.cpu.filter(|&c| c >= cpus) {
+        return Err(usage(format!(
+            "--cpu {c}: this machine has CPUs 0 to {}",
+            cpus - 1
+        )));
+    }
+    if !(100..=599).contains(&a.expect_status) {
+        return Err(usage(format!(
+            "--expect-status {}: give an HTTP status from 100 to 599",
+            a.expect_status
+        )));
+    }
+    if let Some(h) = &a.host {
+        if h.is_empty() || h.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(usage(format!(
+                "--host {h:?}: give a host[:port] without spaces or control characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `bench-runner load`.
 pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
+    check_flags(a)?;
     let (addr, authority, path) = parse_loopback_url(&a.url)?;
     let duration = if a.duration.is_none() && a.requests.is_none() {
         Some(Duration::from_secs(10))

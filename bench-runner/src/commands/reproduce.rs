@@ -8,7 +8,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct ReproduceArgs {
     /// Run A, then run B: results.json files or run folders of independent runs of the same code.
-    #[arg(num_args = 2, value_names = ["A", "B"])]
+    #[arg(num_args = 2, required = true, value_names = ["A", "B"])]
     pub runs: Vec<PathBuf>,
     /// Also write DIR/reproducibility.json and DIR/reproducibility.md (for `readme --reproducibility`).
     #[arg(long, value_name = "DIR")]
@@ -17,6 +17,9 @@ pub struct ReproduceArgs {
 
 /// `bench-runner reproduce`.
 pub fn command(a: &ReproduceArgs) -> anyhow::Result<u8> {
+    if let Some(dir) = &a.out {
+        crate::sys::check_out_dir("--out", dir, &[])?;
+    }
     let [ra, rb] = [&a.runs[0], &a.runs[1]];
     let (x, y) = (Results::read(ra)?, Results::read(rb)?);
     let c = reproduce::coverage(&x, &y, &ra.display().to_string(), &rb.display().to_string());

@@ -84,7 +84,7 @@ impl RunArgs {
 /// `bench-runner run` (also a bare `bench-runner`): the matrix, then the optional baseline copy.
 pub fn command(project: &Project, a: &RunArgs) -> anyhow::Result<u8> {
     if let Some(name) = &a.save_baseline {
-        baseline::validate_name(name)?;
+        baseline::validate_name("--save-baseline", name)?;
     }
     let dir = measure::run(project, &a.options())?;
     if let Some(name) = &a.save_baseline {

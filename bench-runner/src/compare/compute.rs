@@ -23,7 +23,7 @@ pub(super) fn variant_ids(r: &Results) -> Vec<String> {
 pub(super) fn baselines_differ(base: &Results, new: &Results) -> Option<String> {
     let (b, n) = (units_of(base, BASELINE), units_of(new, BASELINE));
     let e = crate::stats::welch_interval(&b.abs_cpu, &n.abs_cpu);
-    (e.ci95_low.is_finite() && !e.contains(0.0)).then(|| {
+    (e.has_interval() && !e.contains(0.0)).then(|| {
         format!(
             "the baseline's Envoy CPU differs between the runs ({:.2} -> {:.2} µs/request, {:+.2} [{:+.2}, {:+.2}]): the machine or Envoy itself changed, so CPU overheads are compared relative to each run's baseline CPU (%), the threshold converted with BASE's",
             crate::stats::mean(&b.abs_cpu),

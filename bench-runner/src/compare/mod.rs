@@ -20,6 +20,7 @@
 //! the change is larger than the metric's noise threshold. Exit status: 0 no regression, 1 at least one
 //! regression, 2 bad input (missing file, schema mismatch, no common variant).
 
+pub mod charts;
 pub mod render;
 pub mod reproduce;
 pub mod stats;
@@ -52,6 +53,8 @@ pub struct CompareOptions {
     pub gross: bool,
     /// Kept for scripts that pass it: intervals are t intervals over processes now, nothing is resampled.
     pub seed: u64,
+    /// Also draw the comparison into this folder (SVG and PNG).
+    pub charts: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -444,10 +447,28 @@ pub fn command(project: &Project, a: &CompareOptions) -> anyhow::Result<u8> {
         seed: a.seed,
     };
     let c = compare(&base, &new, &shown(&base_path), &shown(&new_path), &opts)?;
+    let drawn = match &a.charts {
+        Some(dir) => charts::write(dir, &base, &new, &c)?,
+        None => vec![],
+    };
     match a.format {
         OutputFormat::Text => print!("{}", render::text(&c)),
         OutputFormat::Markdown => print!("{}", render::markdown(&c)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&c)?),
+    }
+    if !drawn.is_empty() {
+        match a.format {
+            OutputFormat::Markdown => print!("{}", charts::markdown_links(&drawn)),
+            // JSON stays one document on stdout; the files are named on stderr
+            _ => eprintln!(
+                "charts: {}",
+                drawn
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
     Ok(c.exit_code)
 }

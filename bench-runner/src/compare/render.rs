@@ -24,8 +24,8 @@ pub fn change(m: &MetricChange) -> String {
         return "n/a".into();
     }
     let pct = if m.change_unit == "pct" { "%" } else { "" };
-    if !e.ci95_low.is_finite() || !e.ci95_high.is_finite() {
-        return format!("{:+.1}{pct} (no interval: < 2 rounds)", e.estimate);
+    if !e.has_interval() {
+        return format!("{:+.1}{pct} (no interval: < 2 Envoy processes)", e.estimate);
     }
     format!(
         "{:+.1}{pct} [{:+.1}, {:+.1}]",

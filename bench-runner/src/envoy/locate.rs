@@ -3,7 +3,6 @@
 
 use crate::error::usage;
 use crate::paths::Project;
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,10 +54,15 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 
 /// Runs `envoy --version` and parses "…/1.40.0/Clean/RELEASE/BoringSSL".
 pub fn version_of(path: &Path) -> anyhow::Result<(String, String)> {
-    let out = Command::new(path)
+    let out = crate::sys::die_with_runner(&mut Command::new(path))
         .arg("--version")
         .output()
-        .with_context(|| format!("cannot run {}", path.display()))?;
+        .map_err(|e| {
+            usage(format!(
+                "cannot run {} ({e}); point --envoy or $ENVOY_BIN at an Envoy binary",
+                path.display()
+            ))
+        })?;
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     let line = text

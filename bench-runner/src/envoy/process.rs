@@ -105,11 +105,11 @@ impl Envoy {
         // Not pinned means every CPU, not the spawning thread's mask (the runner pins itself to the
         // load generator's CPU before it starts Envoy).
         let cpus = crate::sys::online_cpus();
+        crate::sys::die_with_runner(&mut cmd);
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
                 libc::setpgid(0, 0);
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
                 let mut set: libc::cpu_set_t = std::mem::zeroed();
                 match cpu {
                     Some(c) => libc::CPU_SET(c, &mut set),

@@ -152,7 +152,7 @@ pub fn retry_port_clash<T>(
 
 /// `envoy --mode validate -c FILE`: Ok(()) or the reason Envoy gives.
 pub fn validate(envoy: &EnvoyBin, config: &Path) -> Result<(), String> {
-    let out = std::process::Command::new(&envoy.path)
+    let out = crate::sys::die_with_runner(&mut std::process::Command::new(&envoy.path))
         .args(["--mode", "validate", "--disable-hot-restart", "-c"])
         .arg(config)
         .output()
@@ -171,7 +171,8 @@ pub fn validate(envoy: &EnvoyBin, config: &Path) -> Result<(), String> {
 /// rejects its configuration fails here exactly as it fails a real start, without serving.
 pub fn validate_logged(envoy: &EnvoyBin, config: &Path, log: &Path) -> anyhow::Result<bool> {
     let file = std::fs::File::create(log)?;
-    let status = std::process::Command::new(&envoy.path)
+    // Called from short-lived threads too: each waits for its child, which dies with it.
+    let status = crate::sys::die_with_runner(&mut std::process::Command::new(&envoy.path))
         .args([
             "--mode",
             "validate",

@@ -71,10 +71,13 @@ pub fn figures(r: &Results, v: &VariantSummary) -> Figures {
 
 /// Estimates that can be written as JSON numbers.
 pub fn is_finite(e: &Estimate) -> bool {
-    e.estimate.is_finite() && e.ci95_low.is_finite() && e.ci95_high.is_finite()
+    e.estimate.is_finite() && e.has_interval()
 }
 
 pub fn command(a: &ExportOptions) -> anyhow::Result<u8> {
+    if let Some(out) = &a.out {
+        crate::sys::check_out_file("--out", out)?;
+    }
     let r = Results::read(&a.results)?;
     let text = exporter(a.format).render(&r)?;
     match &a.out {

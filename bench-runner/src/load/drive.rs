@@ -172,6 +172,7 @@ pub(super) async fn run_local(
         let n = out.ok + out.errors.total();
         out.latency = r.shared.latency.replace(new_hist());
         out.lag = r.shared.lag.replace(new_hist());
+        out.service = r.shared.service.replace(new_hist());
         out.tool_cpu_ns = share(n, tool_ns);
         out.target_cpu_ns = probe_ns.map(|p| share(n, p));
         out.window = match (r.shared.first_measured.get(), r.shared.last_measured.get()) {
@@ -246,6 +247,7 @@ fn shared_state(
         stop: Cell::new(false),
         latency: RefCell::new(new_hist()),
         lag: RefCell::new(new_hist()),
+        service: RefCell::new(new_hist()),
     }
 }
 
@@ -421,6 +423,10 @@ pub(super) async fn connection_loop(
                         .latency
                         .borrow_mut()
                         .saturating_record((done - intended).as_nanos().max(1) as u64);
+                    shared
+                        .service
+                        .borrow_mut()
+                        .saturating_record((done - sent).as_nanos().max(1) as u64);
                 }
                 Some(Ok(Verdict::WrongStatus(s))) => {
                     st.errors.status += 1;

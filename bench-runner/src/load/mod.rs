@@ -136,6 +136,9 @@ pub struct LoadOutcome {
     pub latency: Histogram<u64>,
     /// Open loop: actual send time minus intended send time, ns.
     pub lag: Histogram<u64>,
+    /// Service time of every measured good response: from the actual send to the response, ns (the
+    /// latency without the time a send waited behind its intended moment in the load generator).
+    pub service: Histogram<u64>,
     pub ok: u64,
     pub errors: ErrorCounts,
     /// Status codes of wrong-status responses (first few distinct ones), for messages.
@@ -162,6 +165,7 @@ impl LoadOutcome {
         LoadOutcome {
             latency: new_hist(),
             lag: new_hist(),
+            service: new_hist(),
             ok: 0,
             errors: ErrorCounts::default(),
             wrong_statuses: vec![],
@@ -181,6 +185,7 @@ impl LoadOutcome {
         // Both histograms have the same bounds (new_hist), so adding cannot fail.
         let _ = self.latency.add(&o.latency);
         let _ = self.lag.add(&o.lag);
+        let _ = self.service.add(&o.service);
         self.ok += o.ok;
         self.errors.add(&o.errors);
         for s in &o.wrong_statuses {
@@ -220,7 +225,14 @@ pub struct LoadSummary {
     pub error_kinds: ErrorCounts,
     pub window_s: f64,
     pub rps: f64,
+    /// Response time: from the intended send (open loop) to the response, so that a send the load
+    /// generator made late still counts its wait (no coordinated omission).
     pub latency_us: LatencyUs,
+    /// Open loop only: service time, from the actual send to the response (without the time a send
+    /// waited behind its intended moment). Saved beside `latency_us` so that the effect of the load
+    /// generator's own late sends on a figure can be checked; every estimate uses `latency_us`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub service_us: Option<LatencyUs>,
     /// (quantile, microseconds) points of the latency distribution.
     pub curve_us: Vec<(f64, f64)>,
     /// Open loop only: intended and achieved rate, sends later than 1 ms, the send-lag distribution.
@@ -273,6 +285,29 @@ fn us(ns: u64) -> f64 {
     ns as f64 / 1000.0
 }
 
+/// The summary percentiles of a histogram of ns (NaN when it is empty).
+fn latency_us(h: &Histogram<u64>) -> LatencyUs {
+    let q = |x: f64| {
+        if h.is_empty() {
+            f64::NAN
+        } else {
+            us(h.value_at_quantile(x))
+        }
+    };
+    LatencyUs {
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: if h.is_empty() { f64::NAN } else { us(h.max()) },
+        mean: if h.is_empty() {
+            f64::NAN
+        } else {
+            h.mean() / 1000.0
+        },
+    }
+}
+
 impl LoadOutcome {
     pub fn summarize(&self, pace: Pace) -> LoadSummary {
         let h = &self.latency;
@@ -296,17 +331,10 @@ impl LoadOutcome {
             } else {
                 0.0
             },
-            latency_us: LatencyUs {
-                p50: q(0.5),
-                p90: q(0.9),
-                p99: q(0.99),
-                p999: q(0.999),
-                max: if h.is_empty() { f64::NAN } else { us(h.max()) },
-                mean: if h.is_empty() {
-                    f64::NAN
-                } else {
-                    h.mean() / 1000.0
-                },
+            latency_us: latency_us(h),
+            service_us: match pace {
+                Pace::Open { .. } => Some(latency_us(&self.service)),
+                Pace::Closed => None,
             },
             curve_us: if h.is_empty() {
                 vec![]
@@ -378,6 +406,7 @@ struct Shared {
     /// one per connection.
     latency: RefCell<Histogram<u64>>,
     lag: RefCell<Histogram<u64>>,
+    service: RefCell<Histogram<u64>>,
 }
 
 struct ConnStats {

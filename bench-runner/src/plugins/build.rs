@@ -205,7 +205,7 @@ impl Plugin {
         let Some((prog, args)) = r.check.split_first() else {
             return true;
         };
-        Command::new(prog)
+        crate::sys::die_with_runner(&mut Command::new(prog))
             .args(args)
             .current_dir(&self.dir)
             .stdout(Stdio::null())
@@ -241,12 +241,14 @@ impl Plugin {
             r.name,
             r.install.join(" ")
         );
-        let ran = Command::new(prog)
-            .args(args)
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(std::io::stderr()))
-            .status();
+        // An installer (rustup, npm) starts processes of its own: they all die with the runner.
+        let ran = crate::sys::wait_tree(
+            crate::sys::tree_command(prog)
+                .args(args)
+                .current_dir(&self.dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::from(std::io::stderr())),
+        );
         match ran {
             Ok(s) if s.success() && self.check_one(r) => true,
             Ok(s) => {
@@ -321,18 +323,23 @@ impl Plugin {
                 self.name,
                 self.manifest.build.join(" ")
             );
-            let status = Command::new(prog)
-                .args(args)
-                .current_dir(&self.dir)
-                .envs(&self.manifest.build_env)
-                .env("PATH", path_var)
-                .env("BENCH_CACHE", project.cache())
-                .env("BENCH_PYTHON", project.venv_python())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().map_err(|e| unavailable(e.to_string()))?)
-                .stderr(log)
-                .status()
-                .map_err(|e| unavailable(format!("cannot run `{prog}` ({e})")))?;
+            // A build tool starts compilers of its own: the whole tree dies with the runner.
+            let status = crate::sys::wait_tree(
+                crate::sys::tree_command(prog)
+                    .args(args)
+                    .current_dir(&self.dir)
+                    // The manifest's `output` is in the plugin's folder: a CARGO_TARGET_DIR of the
+                    // caller's (a Rust developer's shell, `cargo test` here) would put it elsewhere.
+                    .env_remove("CARGO_TARGET_DIR")
+                    .envs(&self.manifest.build_env)
+                    .env("PATH", path_var)
+                    .env("BENCH_CACHE", project.cache())
+                    .env("BENCH_PYTHON", project.venv_python())
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().map_err(|e| unavailable(e.to_string()))?)
+                    .stderr(log),
+            )
+            .map_err(|e| unavailable(format!("cannot run `{prog}` ({e})")))?;
             if !status.success() {
                 return Err(unavailable(format!(
                     "build failed ({status}); see {}:\n{}",
@@ -408,6 +415,8 @@ pub fn build_all(
             Err(u) => missing.push(u),
         }
     }
+    // A build stopped by Ctrl-C is not a plugin that cannot be built.
+    crate::sys::check_interrupted()?;
     Ok((built, missing))
 }
 

@@ -23,9 +23,11 @@ use latency::*;
 mod bars;
 use bars::*;
 mod figures;
+mod overlay;
 mod palette;
 pub use figures::render_all;
 pub(super) use figures::simple_bar_chart;
+pub use overlay::{comparison_charts, ChangeBar};
 use palette::*;
 
 /// The family every text of every chart uses (registered from embedded font bytes).
@@ -245,6 +247,8 @@ struct Series {
     color: RGBColor,
     /// (HDR axis x, µs)
     points: Vec<(f64, f64)>,
+    /// Drawn dashed (the BASE run of a comparison).
+    dashed: bool,
 }
 
 struct LatencyFigure {
@@ -283,6 +287,8 @@ struct BarRow {
     note: String,
     /// Rows of one group (a workload) sit together; a line separates groups.
     group: String,
+    /// A band drawn behind the row from -x to +x (a comparison's noise threshold).
+    band: Option<f64>,
 }
 
 struct BarPanel {

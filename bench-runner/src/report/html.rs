@@ -58,7 +58,7 @@ fn est_cell(e: &Estimate) -> String {
     if !e.estimate.is_finite() {
         return "<td class=\"num\">n/a</td>".into();
     }
-    if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+    if !e.has_interval() {
         return format!(
             "<td class=\"num\">{:+.1} <span class=\"ci\">[n/a]</span></td>",
             e.estimate

@@ -25,7 +25,8 @@ pub struct Results {
     pub started_at: String,
     #[serde(default)]
     pub finished_at: Option<String>,
-    /// "running" (written after each round), "complete" or "interrupted".
+    /// "running" (written after each round), "complete", "interrupted" or "failed"; a reader calls a
+    /// "running" run whose runner is gone "killed" ([`Results::mark_killed`]).
     pub status: String,
     pub host: Host,
     pub envoy: EnvoyInfo,
@@ -81,6 +82,9 @@ pub struct RunnerBuild {
     pub cargo_profile: String,
     pub opt_level: String,
     pub debug_assertions: bool,
+    /// The runner process that wrote the file (absent in files of older runners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<RunnerProcess>,
 }
 
 impl RunnerBuild {
@@ -89,8 +93,55 @@ impl RunnerBuild {
             cargo_profile: env!("BENCH_BUILD_PROFILE").to_string(),
             opt_level: env!("BENCH_BUILD_OPT_LEVEL").to_string(),
             debug_assertions: cfg!(debug_assertions),
+            process: RunnerProcess::current(),
         }
     }
+}
+
+/// Which process a runner is, even after its pid is reused: pid, start time and boot. A reader of a
+/// `running` results.json checks it to tell a live run from a killed one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerProcess {
+    pub pid: u32,
+    /// Field 22 of /proc/PID/stat: the start time in clock ticks since boot.
+    pub start_ticks: u64,
+    /// /proc/sys/kernel/random/boot_id of the boot it ran in.
+    pub boot_id: String,
+}
+
+impl RunnerProcess {
+    /// This process; None where /proc cannot tell its start time.
+    pub fn current() -> Option<RunnerProcess> {
+        let pid = std::process::id();
+        Some(RunnerProcess {
+            pid,
+            start_ticks: crate::sys::start_ticks(pid)?,
+            boot_id: crate::sys::boot_id(),
+        })
+    }
+
+    /// Why this runner is gone, judged on this machine (`hostname`: the run's host); None while it
+    /// runs, and on another machine, which cannot tell.
+    pub fn gone(&self, hostname: &str) -> Option<String> {
+        if hostname != current_hostname() {
+            return None;
+        }
+        let boot = crate::sys::boot_id();
+        if !boot.is_empty() && !self.boot_id.is_empty() && boot != self.boot_id {
+            return Some(format!(
+                "runner pid {} is gone (the machine was rebooted since)",
+                self.pid
+            ));
+        }
+        (!crate::sys::process_is(self.pid, self.start_ticks))
+            .then(|| format!("runner pid {} is gone", self.pid))
+    }
+}
+
+fn current_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// One load shape.
@@ -198,6 +249,11 @@ pub struct Health {
     /// machine could not keep the rate; their latency includes queueing).
     pub windows: usize,
     pub windows_fell_behind: usize,
+    /// Windows measured again because the machine stalled during them ([`stalled`]); each is kept in
+    /// its round record's `stalled_windows`.
+    /// None in runs made before stalled windows were measured again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_measured_again: Option<usize>,
     /// The A/A check: the second no-plugin listener's p50 overhead (should be ~0, interval holding 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p50: Option<Estimate>,
@@ -210,8 +266,27 @@ pub struct Health {
     /// CPU steal over the run, % of all CPU time (/proc/stat); null where not readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steal_pct: Option<f64>,
+    /// The machine's stalls: a spin loop on every CPU for a moment before the Envoy processes start
+    /// and after the last one stopped (empty in runs before it was measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalls: Vec<CpuStalls>,
     /// Why the run should not be trusted (empty: nothing found).
     pub warnings: Vec<String>,
+}
+
+/// One CPU's stalls as a spin loop saw them (see `sys::spin_gaps`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CpuStalls {
+    /// `start` (before the Envoy processes) or `end` (after them).
+    pub when: String,
+    pub cpu: usize,
+    pub seconds: f64,
+    /// Gaps between two clock reads longer than 50 µs and longer than 1 ms, the longest, and the
+    /// share of the time lost in gaps over 50 µs.
+    pub gaps_over_50us: u64,
+    pub gaps_over_1ms: u64,
+    pub max_gap_us: f64,
+    pub lost_pct: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -274,6 +349,31 @@ pub struct RoundRecord {
     pub fixed_cpu_us_per_req: f64,
     #[serde(default)]
     pub fixed_cpu_slices_us_per_req: Vec<f64>,
+    /// Latency windows of this variant in this round that were measured again because the machine
+    /// stalled during them (see [`stalled`]): kept here, left out of every estimate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stalled_windows: Vec<StalledWindow>,
+}
+
+/// A latency window measured again: both sides as they were.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StalledWindow {
+    pub latency: LoadSummary,
+    pub paired_baseline: LoadSummary,
+}
+
+/// Sends of a window's no-plugin side more than 1 ms late, above which the window is measured again.
+pub const STALLED_LATE_SHARE: f64 = 0.05;
+
+/// Whether a window's baseline side says the machine stalled: more than [`STALLED_LATE_SHARE`] of its
+/// sends went out over 1 ms late. At the latency phase's rate Envoy is far from busy, and the
+/// no-plugin side's responses take a fraction of a millisecond, so sends that late mean the load
+/// generator's or Envoy's CPU was taken away for milliseconds, not that the plugin was slow.
+pub fn stalled(baseline_side: &LoadSummary) -> bool {
+    baseline_side
+        .schedule
+        .as_ref()
+        .is_some_and(|s| s.sends > 0 && s.late_sends as f64 > STALLED_LATE_SHARE * s.sends as f64)
 }
 
 /// Every latency window of one variant in one Envoy process, pooled into one histogram per side.
@@ -340,6 +440,27 @@ impl VariantSummary {
 }
 
 impl Results {
+    /// A `running` run whose runner is gone was killed mid-run (SIGKILL, a crash, a reboot): it is
+    /// called `killed`, with a note, instead of claiming to run for ever. Its finished rounds stay
+    /// usable as an interrupted run's are. Returns why, when it was killed.
+    pub fn mark_killed(&mut self) -> Option<String> {
+        if self.status != "running" {
+            return None;
+        }
+        let why = self.runner.process.as_ref()?.gone(&self.host.hostname)?;
+        let rounds = self
+            .rounds
+            .iter()
+            .map(|r| r.round)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        self.status = "killed".into();
+        self.notes.push(format!(
+            "killed mid-run: {why}; its {rounds} finished round(s) are kept; re-run for a complete result"
+        ));
+        Some(why)
+    }
+
     pub fn write(&self, path: &Path) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(self)?;
         crate::sys::write_atomic(path, text.as_bytes())?;
@@ -374,12 +495,19 @@ impl Results {
                 path.display()
             )));
         }
-        serde_json::from_value(v).map_err(|e| {
+        let mut r: Results = serde_json::from_value(v).map_err(|e| {
             crate::error::usage(format!(
                 "{} does not match the results schema: {e}",
                 path.display()
             ))
-        })
+        })?;
+        if let Some(why) = r.mark_killed() {
+            eprintln!(
+                "{} was killed mid-run ({why}): status `killed`, its finished rounds are used",
+                path.display()
+            );
+        }
+        Ok(r)
     }
 }
 
@@ -451,5 +579,52 @@ mod tests {
         for (id, rt, wl, want) in cases {
             assert_eq!(info(id, rt, wl).implementation(), want, "{id}");
         }
+    }
+
+    #[test]
+    fn a_running_run_whose_runner_is_gone_is_called_killed() {
+        let saved: Results =
+            serde_json::from_str(include_str!("../../tests/fixtures/results-quick.json")).unwrap();
+        let me = RunnerProcess::current().expect("/proc tells this process's start time");
+        let running = |process: RunnerProcess, hostname: String| {
+            let mut r = saved.clone();
+            r.status = "running".into();
+            r.host.hostname = hostname;
+            r.runner.process = Some(process);
+            r
+        };
+        let here = current_hostname();
+        // This process is alive: still running.
+        let mut r = running(me.clone(), here.clone());
+        assert_eq!((r.mark_killed(), r.status.as_str()), (None, "running"));
+        // Same pid, another start time: the pid was reused, the runner is gone.
+        let reused = RunnerProcess {
+            start_ticks: me.start_ticks + 1,
+            ..me.clone()
+        };
+        let mut r = running(reused.clone(), here.clone());
+        let why = r.mark_killed().unwrap();
+        assert_eq!(why, format!("runner pid {} is gone", me.pid));
+        assert_eq!(r.status, "killed");
+        assert!(
+            r.notes.last().unwrap().starts_with("killed mid-run"),
+            "{:?}",
+            r.notes
+        );
+        // Another boot: gone.
+        let rebooted = RunnerProcess {
+            boot_id: "another-boot".into(),
+            ..me.clone()
+        };
+        assert!(running(rebooted, here.clone())
+            .mark_killed()
+            .unwrap()
+            .contains("rebooted"));
+        // Another machine cannot tell; a finished run is never touched.
+        let mut r = running(reused.clone(), format!("{here}-elsewhere"));
+        assert_eq!((r.mark_killed(), r.status.as_str()), (None, "running"));
+        let mut r = running(reused, here);
+        r.status = "interrupted".into();
+        assert_eq!((r.mark_killed(), r.status.as_str()), (None, "interrupted"));
     }
 }

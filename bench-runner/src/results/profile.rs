@@ -29,9 +29,12 @@ pub fn profile(name: ProfileName) -> Profile {
         u64,
         u64,
     ) = match name {
-        ProfileName::Quick => (3, 6, &["mock"], 0.6, 2, 1000, 200),
-        ProfileName::Default => (4, 12, &WORKLOADS, 1.0, 4, 2000, 400),
-        ProfileName::Full => (6, 30, &WORKLOADS, 2.0, 8, 2000, 800),
+        // One round per process: the processes are the units of every interval, so many processes
+        // with one round each give more degrees of freedom than few with several (measured:
+        // results/measurements/estimator-experiments-20261201).
+        ProfileName::Quick => (6, 6, &["mock"], 0.5, 1, 1000, 200),
+        ProfileName::Default => (12, 12, &WORKLOADS, 1.0, 3, 2000, 400),
+        ProfileName::Full => (12, 36, &WORKLOADS, 2.0, 6, 2000, 800),
     };
     Profile {
         name: format!("{name:?}").to_lowercase(),

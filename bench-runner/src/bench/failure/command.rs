@@ -35,12 +35,7 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
         ))
     });
-    if out.join("failure.json").exists() {
-        return Err(usage(format!(
-            "--out {}: a failure.json is already there; choose a new folder",
-            out.display()
-        )));
-    }
+    crate::sys::check_out_dir("--out", &out, &["failure.json"])?;
     std::fs::create_dir_all(&out).map_err(|e| {
         usage(format!(
             "cannot create run folder {} ({e}); check --out",

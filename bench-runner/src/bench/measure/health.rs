@@ -18,11 +18,44 @@ pub(super) fn steal_pct(start: Option<(u64, u64)>) -> Option<f64> {
     Some(s1.saturating_sub(s0) as f64 / total as f64 * 100.0)
 }
 
+/// How long the stall probe spins on every CPU, before the processes start and after they stopped.
+pub(super) const STALL_PROBE: Duration = Duration::from_millis(500);
+
+/// Spins on every CPU at once (one pinned thread each, at most 8) for `d`: how often and for how long
+/// the machine takes a CPU away. On a busy host or a VM with noisy neighbours the gaps are what the
+/// latency tails measure, whatever the plugin.
+pub(super) fn probe_stalls(when: &str, d: Duration) -> Vec<CpuStalls> {
+    let cpus = crate::sys::online_cpus().min(8);
+    let threads: Vec<_> = (0..cpus)
+        .map(|cpu| {
+            std::thread::spawn(move || {
+                let _ = crate::sys::pin_to_cpu(0, cpu);
+                crate::sys::spin_gaps(d)
+            })
+        })
+        .collect();
+    threads
+        .into_iter()
+        .enumerate()
+        .filter_map(|(cpu, t)| Some((cpu, t.join().ok()?)))
+        .map(|(cpu, g)| CpuStalls {
+            when: when.into(),
+            cpu,
+            seconds: g.span_ns as f64 / 1e9,
+            gaps_over_50us: g.over_50us,
+            gaps_over_1ms: g.over_1ms,
+            max_gap_us: g.max_ns as f64 / 1e3,
+            lost_pct: 100.0 * g.lost_ns as f64 / g.span_ns.max(1) as f64,
+        })
+        .collect()
+}
+
 /// The health of `results` as measured so far.
 pub(super) fn health(
     results: &Results,
     load_start: f64,
     steal_start: Option<(u64, u64)>,
+    stalls: Vec<CpuStalls>,
 ) -> Health {
     let arms: Vec<&LoadSummary> = results
         .rounds
@@ -45,7 +78,7 @@ pub(super) fn health(
     let steal = steal_pct(steal_start);
     let mut warnings = Vec::new();
     if let Some(e) = aa {
-        if e.ci95_low.is_finite() && !e.contains(0.0) {
+        if e.has_interval() && !e.contains(0.0) {
             warnings.push(format!(
                 "the A/A check failed: two identical no-plugin listeners differ by {:+.1} µs p50 [{:+.1}, {:+.1}]; the machine was too noisy (or the load generator biased) to trust differences of this size",
                 e.estimate, e.ci95_low, e.ci95_high
@@ -58,9 +91,11 @@ pub(super) fn health(
             arms.len()
         ));
     }
-    if load_start.max(loadavg_end) > cpus as f64 * 0.75 {
+    // At the end the load average counts the run's own threads (Envoy and the load generator keep
+    // about two CPUs busy), so only the start says whether other work competed.
+    if load_start > cpus as f64 * 0.75 {
         warnings.push(format!(
-            "the 1-minute load average was {load_start:.2} at the start and {loadavg_end:.2} at the end on {cpus} CPUs: other work competed with the run"
+            "the 1-minute load average was {load_start:.2} at the start on {cpus} CPUs (other work was running; {loadavg_end:.2} at the end, which includes the run itself)"
         ));
     }
     if let Some(s) = steal.filter(|s| *s >= 5.0) {
@@ -68,7 +103,20 @@ pub(super) fn health(
             "CPU steal was {s:.1}% of all CPU time: the VM's host took CPU time from this run"
         ));
     }
+    if let Some(w) = stalls
+        .iter()
+        .max_by(|a, b| a.lost_pct.total_cmp(&b.lost_pct))
+    {
+        if w.lost_pct >= 2.0 {
+            warnings.push(format!(
+                "the machine took {:.1}% of CPU {}'s time away in gaps over 50 µs (longest {:.1} ms, {} over 1 ms in {:.1} s, {}): latency tails measure such stalls more than the plugins",
+                w.lost_pct, w.cpu, w.max_gap_us / 1e3, w.gaps_over_1ms, w.seconds, w.when
+            ));
+        }
+    }
     Health {
+        stalls,
+        windows_measured_again: Some(results.rounds.iter().map(|r| r.stalled_windows.len()).sum()),
         windows: arms.len(),
         windows_fell_behind: fell,
         aa_p50: aa,

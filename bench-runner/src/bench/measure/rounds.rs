@@ -78,6 +78,7 @@ pub(super) fn measure_round(
     let mut order: Vec<usize> = (1..r.variants.len()).collect();
     Rng::new(crate::stats::seed_for(profile.seed, "order", round as u64)).shuffle(&mut order);
     let mut windows: Vec<(usize, LoadSummary, Option<LoadSummary>)> = Vec::new();
+    let mut stalled_windows: BTreeMap<usize, Vec<StalledWindow>> = BTreeMap::new();
     for &vi in &order {
         crate::sys::check_interrupted()?;
         let v = &r.variants[vi];
@@ -89,9 +90,8 @@ pub(super) fn measure_round(
             profile.processes,
             v.info.id
         ));
-        let seed = crate::stats::seed_for(profile.seed, &v.info.id, round as u64);
-        let (mine, base) = paired_window(r, vi, seed)?;
-        check_envoy(r.envoy, &r.log, &format!("variant {}", v.info.id))?;
+        let (mine, base, stalled) = window_unstalled(r, vi, round)?;
+        stalled_windows.insert(vi, stalled);
         if v.info.id == results::BASELINE_AA {
             // The A/A window is also the baseline's own window.
             pools.add(results::BASELINE, &base, None);
@@ -138,9 +138,47 @@ pub(super) fn measure_round(
             cpu_slices_us_per_req: c.slices,
             fixed_cpu_us_per_req: crate::stats::median(&c.fixed),
             fixed_cpu_slices_us_per_req: c.fixed,
+            // the baseline's own record is the A/A window's baseline side: its retries are the A/A's
+            stalled_windows: if vi == 0 {
+                vec![]
+            } else {
+                stalled_windows.remove(&vi).unwrap_or_default()
+            },
         });
     }
     Ok(records)
+}
+
+/// Measures again, at most this many times, a window during which the machine stalled.
+const STALL_RETRIES: u64 = 2;
+
+/// `vi`'s interleaved window, measured again (at most [`STALL_RETRIES`] times, each with its own
+/// seed) while its baseline side says the machine stalled; returns the window kept and the ones left
+/// out. After the last retry the window is kept as it is (and stays counted as fallen behind).
+fn window_unstalled(
+    r: &mut Rounds,
+    vi: usize,
+    round: usize,
+) -> anyhow::Result<(LoadOutcome, LoadOutcome, Vec<StalledWindow>)> {
+    let profile = r.profile;
+    let pace = pace(profile);
+    let id = r.variants[vi].info.id.clone();
+    let mut left_out = Vec::new();
+    let mut attempt = 0;
+    loop {
+        let seed = crate::stats::seed_for(profile.seed, &id, round as u64 + 1_000_000 * attempt);
+        let (mine, base) = paired_window(r, vi, seed)?;
+        check_envoy(r.envoy, &r.log, &format!("variant {id}"))?;
+        let b = base.summarize(pace);
+        if attempt == STALL_RETRIES || !results::stalled(&b) {
+            return Ok((mine, base, left_out));
+        }
+        left_out.push(StalledWindow {
+            latency: mine.summarize(pace),
+            paired_baseline: b,
+        });
+        attempt += 1;
+    }
 }
 
 /// Seconds as whole milliseconds, the progress bar's unit.

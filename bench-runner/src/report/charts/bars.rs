@@ -201,6 +201,7 @@ fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
         for x in [r.base, r.base + r.value]
             .into_iter()
             .chain(r.whisker.iter().flat_map(|w| [w.0, w.1]))
+            .chain(r.band.iter().flat_map(|t| [-t, *t]))
         {
             if x.is_finite() {
                 lo = lo.min(x);
@@ -234,6 +235,12 @@ fn draw_bar<DB: DrawingBackend>(
     y: f64,
     half: f64,
 ) -> DrawResult<(), DB> {
+    if let Some(t) = r.band.filter(|t| t.is_finite() && *t > 0.0) {
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(-t, y - half - 0.1), (t, y + half + 0.1)],
+            RGBColor(232, 232, 232).filled(),
+        )))?;
+    }
     if r.base > 0.0 && r.base.is_finite() {
         chart.draw_series(std::iter::once(Rectangle::new(
             [(0.0, y - half), (r.base, y + half)],

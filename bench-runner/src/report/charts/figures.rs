@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn est_note(e: &Estimate) -> String {
     if !e.estimate.is_finite() {
         "n/a".to_string()
-    } else if !(e.ci95_low.is_finite() && e.ci95_high.is_finite()) {
+    } else if !e.has_interval() {
         format!("{:+.1} [n/a]", e.estimate)
     } else {
         format!(
@@ -59,6 +59,7 @@ pub(super) fn overhead_figure(r: &Results) -> Option<BarFigure> {
                     whisker: Some((e.ci95_low, e.ci95_high)),
                     note: est_note(&e),
                     group: v.workload.clone(),
+                    band: None,
                 }
             })
             .collect(),
@@ -112,6 +113,7 @@ fn cpu_panel(
                         "n/a".into()
                     },
                     group: v.workload.clone(),
+                    band: None,
                 }
             }
             _ => BarRow {
@@ -126,6 +128,7 @@ fn cpu_panel(
                     "n/a".into()
                 },
                 group: v.workload.clone(),
+                band: None,
             },
         })
         .collect();
@@ -218,6 +221,7 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
                     "n/a".into()
                 },
                 group: v.workload.clone(),
+                band: None,
             }
         })
         .collect();
@@ -311,6 +315,7 @@ pub(in crate::report) fn simple_bar_chart(
                         whisker: Some((b.value.ci95_low, b.value.ci95_high)),
                         note: b.note,
                         group: b.group,
+                        band: None,
                     })
                     .collect(),
             })

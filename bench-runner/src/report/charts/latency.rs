@@ -108,15 +108,29 @@ impl Figure for LatencyFigure {
             .bold_line_style(RGBColor(225, 225, 225))
             .draw()?;
         for s in &self.series {
-            chart.draw_series(LineSeries::new(
-                s.points.iter().copied(),
-                s.color.stroke_width(2),
-            ))?;
-            chart.draw_series(
-                s.points
-                    .iter()
-                    .map(|&p| Circle::new(p, 3, s.color.filled())),
-            )?;
+            if s.dashed {
+                chart.draw_series(DashedLineSeries::new(
+                    s.points.iter().copied(),
+                    9,
+                    6,
+                    s.color.stroke_width(2),
+                ))?;
+                chart.draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, s.color.stroke_width(1))),
+                )?;
+            } else {
+                chart.draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    s.color.stroke_width(2),
+                ))?;
+                chart.draw_series(
+                    s.points
+                        .iter()
+                        .map(|&p| Circle::new(p, 3, s.color.filled())),
+                )?;
+            }
         }
         series_legend(&legend_area, &self.series)?;
         Ok(())
@@ -144,10 +158,20 @@ pub(super) fn series_legend<DB: DrawingBackend>(
     for (i, s) in series.iter().enumerate() {
         let y = y0 + pad + entry_h * i as i32 + line_h / 2;
         let x = x0 + pad;
-        area.draw(&PathElement::new(
-            vec![(x, y), (x + LEGEND_SWATCH, y)],
-            s.color.stroke_width(3),
-        ))?;
+        if s.dashed {
+            for k in 0..3 {
+                let a = x + k * LEGEND_SWATCH / 3;
+                area.draw(&PathElement::new(
+                    vec![(a, y), (a + LEGEND_SWATCH / 5, y)],
+                    s.color.stroke_width(3),
+                ))?;
+            }
+        } else {
+            area.draw(&PathElement::new(
+                vec![(x, y), (x + LEGEND_SWATCH, y)],
+                s.color.stroke_width(3),
+            ))?;
+        }
         area.draw(&Circle::new(
             (x + LEGEND_SWATCH / 2, y),
             3,
@@ -230,6 +254,7 @@ pub(super) fn latency_figures(r: &Results) -> Vec<(String, LatencyFigure)> {
                         detail: format!("p50 {}, p99 {}", fmt_latency(v.latency_us.p50), fmt_latency(v.latency_us.p99)),
                         color,
                         points,
+                        dashed: false,
                     }
                 })
                 .filter(|s: &Series| !s.points.is_empty())

@@ -1,0 +1,374 @@
+//! Every bad input is a usage error (SPEC section 3): exit 2, at most two lines on stderr, naming the
+//! flag or file involved, before any work. Each row runs the real binary with `ENVOY_BIN` pointing at
+//! a sentinel that records being run: validation must come before Envoy is located, so no row may
+//! run it (nor build or measure anything).
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// The files the rows read: junk, truncated, old and misshapen results, bad case files, READMEs.
+fn inputs(t: &Path) {
+    let fixture = root().join("bench-runner/tests/fixtures/results-quick.json");
+    let good = std::fs::read_to_string(&fixture).unwrap();
+    let write = |name: &str, text: &str| std::fs::write(t.join(name), text).unwrap();
+    write("junk.json", "not json {");
+    let cut = (0..=good.len() / 3)
+        .rev()
+        .find(|&i| good.is_char_boundary(i))
+        .unwrap();
+    write("truncated.json", &good[..cut]);
+    write("v1.json", r#"{"schema_version": 1}"#);
+    write("shape.json", r#"{"schema_version": 2, "status": 5}"#);
+    write("cases-junk.json", "[{");
+    write("cases-empty.json", "[]");
+    write(
+        "cases-shape.json",
+        r#"[{"name": "no requests", "config": {}}]"#,
+    );
+    write("a-file", "not a folder");
+    write("readme-plain.md", "# no generated regions\n");
+    write(
+        "readme-regions.md",
+        "<!-- generated:implementations:begin -->\n<!-- generated:implementations:end -->\n\
+         <!-- generated:results:begin -->\n<!-- generated:results:end -->\n",
+    );
+    let fifo = std::ffi::CString::new(t.join("fifo").to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    std::fs::create_dir_all(t.join("done-run")).unwrap();
+    write("done-run/results.json", &good);
+    let sentinel = t.join("envoy-sentinel");
+    write(
+        "envoy-sentinel",
+        &format!(
+            "#!/bin/sh\ntouch {}\nexit 1\n",
+            t.join("envoy-ran").display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sentinel, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// (arguments, what stderr must name); `T/` is the inputs' folder, `FIX` the saved quick run.
+const ROWS: &[(&[&str], &str)] = &[
+    (&["nosuch-command"], "nosuch-command"),
+    (&["run", "--nosuch"], "--nosuch"),
+    (&["run", "--profile", "nope"], "--profile"),
+    (&["run", "--only", "nosuch"], "--only"),
+    (&["run", "--rounds", "0"], "--rounds"),
+    (&["run", "--rounds", "abc"], "--rounds"),
+    (&["run", "--processes", "0"], "--processes"),
+    (&["run", "--workloads", "nope"], "--workloads"),
+    (&["run", "--rate", "0"], "--rate"),
+    (&["run", "--rate", "nan"], "--rate"),
+    (&["run", "--base-port", "0"], "--base-port"),
+    (&["run", "--base-port", "70000"], "--base-port"),
+    (&["run", "--spin", "4294967295"], "--spin"),
+    (&["run", "--save-baseline", "../x"], "--save-baseline"),
+    (&["run", "--out", "T/a-file"], "T/a-file"),
+    (
+        &["run", "--out", "T/done-run"],
+        "results.json is already there",
+    ),
+    (&["run", "--out", "/proc/nosuch/run"], "/proc/nosuch/run"),
+    (
+        &["run", "--envoy", "/nonexistent/envoy", "--out", "T/new-run"],
+        "/nonexistent/envoy",
+    ),
+    (
+        &["run", "--envoy", "T/a-file", "--out", "T/new-run"],
+        "T/a-file",
+    ),
+    (&["build", "--only", "nosuch"], "--only"),
+    (
+        &["conformance", "--cases", "/nonexistent/cases.json"],
+        "/nonexistent/cases.json",
+    ),
+    (
+        &["conformance", "--cases", "T/cases-junk.json"],
+        "T/cases-junk.json",
+    ),
+    (
+        &["conformance", "--cases", "T/cases-shape.json"],
+        "T/cases-shape.json",
+    ),
+    (
+        &["conformance", "--cases", "T/cases-empty.json"],
+        "T/cases-empty.json",
+    ),
+    (&["conformance", "--only", "nosuch"], "--only"),
+    (&["compare", "FIX"], "BASE and NEW"),
+    (
+        &["compare", "/nonexistent/a.json", "FIX"],
+        "/nonexistent/a.json",
+    ),
+    (&["compare", "T/junk.json", "FIX"], "T/junk.json"),
+    (&["compare", "FIX", "T/truncated.json"], "T/truncated.json"),
+    (&["compare", "--baseline", "../x", "FIX"], "--baseline"),
+    (
+        &["compare", "--baseline", "nosuch-baseline", "FIX"],
+        "nosuch-baseline",
+    ),
+    (
+        &["compare", "--threshold-us", "abc", "FIX", "FIX"],
+        "--threshold",
+    ),
+    (
+        &["compare", "--threshold-pct", "p50=-3", "FIX", "FIX"],
+        "--threshold",
+    ),
+    (&["compare", "--format", "nope", "FIX", "FIX"], "--format"),
+    (
+        &["report", "/nonexistent/results.json"],
+        "/nonexistent/results.json",
+    ),
+    (&["report", "T/junk.json"], "T/junk.json"),
+    (&["report", "T/truncated.json"], "T/truncated.json"),
+    (&["report", "T/v1.json"], "T/v1.json"),
+    (&["report", "T/shape.json"], "T/shape.json"),
+    (&["report", "T/"], "results.json"),
+    (&["export", "FIX"], "--format"),
+    (&["export", "--format", "nope", "FIX"], "--format"),
+    (
+        &["export", "--format", "bmf", "/nonexistent/r.json"],
+        "/nonexistent/r.json",
+    ),
+    (
+        &[
+            "export",
+            "--format",
+            "bmf",
+            "FIX",
+            "--out",
+            "T/a-file/x.json",
+        ],
+        "--out",
+    ),
+    (
+        &["export", "--format", "bmf", "FIX", "--out", "T/"],
+        "--out",
+    ),
+    (
+        &["export", "--format", "bmf", "FIX", "--out", "T/fifo"],
+        "is a folder or a device",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "/nonexistent/run",
+            "--readme",
+            "T/readme-regions.md",
+        ],
+        "/nonexistent/run",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "/nonexistent/README.md",
+        ],
+        "/nonexistent/README.md",
+    ),
+    (
+        &["readme", "--run", "FIX", "--readme", "T/readme-plain.md"],
+        "T/readme-plain.md",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--failure-run",
+            "/nonexistent/f",
+        ],
+        "--failure-run",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--peers",
+            "/nonexistent/p",
+        ],
+        "--peers: cannot read /nonexistent/p",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--detector",
+            "/nonexistent/d",
+        ],
+        "--detector",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--fresh",
+            "/nonexistent/c",
+        ],
+        "--fresh",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--reproducibility",
+            "/nonexistent/r",
+        ],
+        "--reproducibility",
+    ),
+    (&["reproduce"], "<A> <B>"),
+    (&["reproduce", "FIX"], "<A> <B>"),
+    (&["reproduce", "/nonexistent/a", "FIX"], "/nonexistent/a"),
+    (&["reproduce", "FIX", "FIX", "--out", "T/a-file"], "--out"),
+    (&["load", "ftp://127.0.0.1/"], "ftp://127.0.0.1/"),
+    (&["load", "http://10.1.2.3/"], "loopback"),
+    (
+        &["load", "http://127.0.0.1:notaport/"],
+        "http://127.0.0.1:notaport/",
+    ),
+    (&["load", "http://127.0.0.1:0/"], "port 0"),
+    (
+        &["load", "http://127.0.0.1:1/", "-c", "0", "-n", "1"],
+        "--connections",
+    ),
+    (
+        &["load", "http://127.0.0.1:1/", "-c", "20000", "-n", "1"],
+        "--connections",
+    ),
+    (&["load", "http://127.0.0.1:1/", "-n", "0"], "--requests"),
+    (&["load", "http://127.0.0.1:1/", "-d", "0"], "--duration"),
+    (&["load", "http://127.0.0.1:1/", "-d", "ten"], "--duration"),
+    (
+        &["load", "http://127.0.0.1:1/", "-d", "1e30s"],
+        "--duration",
+    ),
+    (
+        &["load", "http://127.0.0.1:1/", "--rate", "0", "-n", "1"],
+        "--rate",
+    ),
+    (
+        &["load", "http://127.0.0.1:1/", "--timeout", "0", "-n", "1"],
+        "--timeout",
+    ),
+    (
+        &["load", "http://127.0.0.1:1/", "--cpu", "9999", "-n", "1"],
+        "--cpu",
+    ),
+    (
+        &[
+            "load",
+            "http://127.0.0.1:1/",
+            "--expect-status",
+            "42",
+            "-n",
+            "1",
+        ],
+        "--expect-status",
+    ),
+    (
+        &["load", "http://127.0.0.1:1/", "--host", "a b", "-n", "1"],
+        "--host",
+    ),
+    (&["micro", "--engines", "v8"], "--engines"),
+    (&["micro", "--benchmarks", "latency"], "--benchmarks"),
+    (&["micro", "--batches", "1"], "--batches"),
+    (&["micro", "--batch-ms", "0"], "--batch-ms"),
+    (
+        &["micro", "--only", "nosuch", "--out", "T/new-micro"],
+        "--only",
+    ),
+    (&["micro", "--out", "T/a-file"], "T/a-file"),
+    (&["peers", "--rounds", "0"], "--rounds"),
+    (&["peers", "--duration", "1e30s"], "--duration"),
+    (&["peers", "--duration", "100ms"], "--duration"),
+    (&["peers", "--connections", "0"], "--connections"),
+    (&["peers", "--out", "T/a-file"], "T/a-file"),
+    (&["failure", "--policies", "nosuch"], "--policies"),
+    (&["failure", "--crash-every", "0"], "--crash-every"),
+    (&["failure", "--rate", "0"], "--rate"),
+    (&["failure", "--window", "0"], "--window"),
+    (&["failure", "--window", "1e30s"], "--window"),
+    (&["failure", "--only", "nosuch"], "--only"),
+    (&["failure", "--out", "T/a-file"], "T/a-file"),
+    (
+        &["doctor", "--envoy", "/nonexistent/envoy"],
+        "/nonexistent/envoy",
+    ),
+];
+
+#[test]
+fn every_bad_input_exits_2_with_at_most_two_lines_naming_the_flag_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path();
+    inputs(t);
+    let fixture = root().join("bench-runner/tests/fixtures/results-quick.json");
+    let subst = |a: &str| {
+        if a == "FIX" {
+            fixture.display().to_string()
+        } else {
+            a.replace("T/", &format!("{}/", t.display()))
+        }
+    };
+    assert!(ROWS.len() >= 30);
+    let existed_before = Path::new("/nonexistent").exists();
+    let mut wrong = Vec::new();
+    for (args, needle) in ROWS {
+        let args: Vec<String> = args.iter().map(|a| subst(a)).collect();
+        let needle = subst(needle);
+        let o = bin()
+            .args(&args)
+            .env("ENVOY_BIN", t.join("envoy-sentinel"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        let lines = err.lines().filter(|l| !l.trim().is_empty()).count();
+        if o.status.code() != Some(2) || lines > 2 || lines == 0 || !err.contains(&needle) {
+            wrong.push(format!(
+                "bench-runner {}: exit {:?}, {lines} line(s), want 2 and <= 2 naming `{needle}`:\n{err}",
+                args.join(" "),
+                o.status.code()
+            ));
+        }
+        assert!(
+            !t.join("envoy-ran").exists(),
+            "bench-runner {} ran Envoy ($ENVOY_BIN) before refusing its input",
+            args.join(" ")
+        );
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} rows:\n{}",
+        wrong.len(),
+        ROWS.len(),
+        wrong.join("\n")
+    );
+    // Nothing was left behind by the checks of output folders, nor written where inputs were read.
+    assert!(
+        existed_before || !Path::new("/nonexistent").exists(),
+        "a row wrote under /nonexistent"
+    );
+    for made in ["new-run", "new-micro"] {
+        assert!(!t.join(made).exists(), "{made} was created");
+    }
+}
