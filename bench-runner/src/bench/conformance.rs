@@ -434,6 +434,11 @@ pub fn command(project: &Project, a: &ConformanceOptions) -> anyhow::Result<u8> 
     crate::plugins::check_only(project, a.only.as_deref(), true)?;
     let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     let dir = project.cache().join("conformance");
+    // One conformance run at a time per project: each empties and refills this folder (two at once,
+    // as cargo test's threads run them, removed or overwrote each other's Envoy configs and logs).
+    let lock_path = project.cache().join("conformance.lock");
+    let _lock = crate::sys::FileLock::acquire(&lock_path)
+        .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
     let _ = std::fs::remove_dir_all(&dir);
     let m = run_matrix(project, &envoy, &cases, a.only.as_deref(), &dir)?;
     print!("{}", m.render());
