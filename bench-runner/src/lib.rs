@@ -89,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Load(a) => commands::load::command(&a),
         Command::Build(a) => commands::build::command(&project, &a),
         Command::Conformance(a) => commands::conformance::command(&project, &a),
+        Command::Fuzz(a) => commands::fuzz::command(&project, &a),
         Command::Doctor(a) => commands::doctor::command(&project, &a),
         Command::Readme(a) => commands::readme::command(&project, &a),
         Command::Failure(a) => commands::failure::command(&project, &a),

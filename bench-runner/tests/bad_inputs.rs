@@ -98,6 +98,10 @@ const ROWS: &[(&[&str], &str)] = &[
         "T/cases-empty.json",
     ),
     (&["conformance", "--only", "nosuch"], "--only"),
+    (&["fuzz", "--cases", "0"], "--cases"),
+    (&["fuzz", "--cases", "abc"], "--cases"),
+    (&["fuzz", "--seed", "x"], "--seed"),
+    (&["fuzz", "--only", "nosuch"], "--only"),
     (&["compare", "FIX"], "BASE and NEW"),
     (
         &["compare", "/nonexistent/a.json", "FIX"],

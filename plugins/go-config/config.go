@@ -39,6 +39,9 @@ func IsBenchKey(key string) bool { return benchKeys[key] }
 
 // Parse parses and validates a configuration; the error is the reason for rejecting it.
 func Parse(data []byte) (*Config, error) {
+	if err := checkStrict(data); err != nil {
+		return nil, err
+	}
 	if !gjson.ValidBytes(data) {
 		return nil, fmt.Errorf("not valid JSON (%d bytes)", len(data))
 	}
@@ -85,6 +88,11 @@ func Parse(data []byte) (*Config, error) {
 		if !r.IsObject() {
 			return nil, fmt.Errorf("`_rules_[%d]` must be an object", i)
 		}
+		for _, k := range []string{"_match_service_", "_match_route_prefix_"} { // Higress keys not implemented
+			if r.Get(k).Exists() {
+				return nil, fmt.Errorf("`_rules_[%d]` has `%s`, which this plugin does not implement", i, k)
+			}
+		}
 		var ru Rule
 		if ru.Routes, err = stringList(r, "_match_route_"); err == nil {
 			ru.Hosts, err = stringList(r, "_match_domain_")
@@ -115,7 +123,8 @@ func contentOf(obj gjson.Result, key string) (string, error) {
 	return v.Str, nil
 }
 
-// stringList reads an optional array of strings (nil when absent).
+// stringList reads an optional array of strings (nil when absent). Empty route names are dropped, as
+// Higress's rule matcher does (`"_match_route_": [""]` counts as empty); empty host patterns stay.
 func stringList(obj gjson.Result, key string) ([]string, error) {
 	v := obj.Get(key)
 	if !v.Exists() {
@@ -129,7 +138,9 @@ func stringList(obj gjson.Result, key string) ([]string, error) {
 		if s.Type != gjson.String {
 			return nil, fmt.Errorf("`%s` must be an array of strings", key)
 		}
-		out = append(out, s.Str)
+		if s.Str != "" || key != "_match_route_" {
+			out = append(out, s.Str)
+		}
 	}
 	return out, nil
 }

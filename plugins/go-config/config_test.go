@@ -71,10 +71,37 @@ func TestParseRejects(t *testing.T) {
 		`{"crash_every":-0}`, `{"crash_every":2147483648}`, `{"crash_every":99999999999999999999999}`,
 		`{"crash_every":true}`, `{"spin":null}`, `{"spin":01}`,
 		`{"content":5,"_rules_":[{"_match_route_":["a"]}]}`,
+		`{"content":"a","content":"b"}`, `{"content":"a","\u0063ontent":"b"}`,
+		`{"_rules_":[{"_match_route_":["a"],"_match_route_":["b"]}]}`,
+		`{"content":"\ud800"}`, `{"content":"\udc00"}`, `{"content":"\ud800\u0041"}`,
+		`{"x":1e309}`, `{"x":-2e308}`, `{"_rules_":[{"_match_route_":[""]}]}`,
+		"{\"content\":\"a\x01\"}", `{"x":1} x`,
+		`{"_rules_":[{"_match_route_":["a"],"_match_service_":["s"]}]}`,
+		`{"_rules_":[{"_match_domain_":["a"],"_match_route_prefix_":1}]}`,
 	} {
 		if _, err := Parse([]byte(js)); err == nil {
 			t.Errorf("%s: accepted, want rejection", js)
 		}
+	}
+}
+
+func TestStrictText(t *testing.T) {
+	nested := func(n int) string {
+		return `{"x":` + strings.Repeat("[", n) + "0" + strings.Repeat("]", n) + "}"
+	}
+	if _, err := Parse([]byte(nested(MaxDepth - 1))); err != nil {
+		t.Errorf("%d levels: %v", MaxDepth, err)
+	}
+	if _, err := Parse([]byte(nested(MaxDepth))); err == nil {
+		t.Errorf("%d levels accepted", MaxDepth+1)
+	}
+	c, err := Parse([]byte(`{"x":1e-400,"y":[{"k":1},{"k":2}],"content":"\ud83d\ude00\/",` +
+		`"_rules_":[{"_match_route_":["","r"]},{"_match_domain_":[""]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Content != "\U0001F600/" || len(c.Rules[0].Routes) != 1 || len(c.Rules[1].Hosts) != 1 {
+		t.Errorf("got %+v", c)
 	}
 }
 

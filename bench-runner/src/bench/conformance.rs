@@ -208,9 +208,7 @@ fn case_listener(
 ) -> Result<ListenerSpec, String> {
     let filter = match &variant.kind {
         Kind::Lua { built } => {
-            let v: Value = serde_json::from_str(&c.config_string())
-                .map_err(|e| format!("invalid configuration: {e}"))?;
-            let parsed = crate::plugins::config::parse(&v)
+            let parsed = crate::plugins::config::parse_str(&c.config_string())
                 .map_err(|e| format!("invalid configuration: {e}"))?;
             crate::envoy::Filter::Lua {
                 script: crate::plugins::lua::script(&built.module, &parsed)
@@ -436,6 +434,11 @@ pub fn command(project: &Project, a: &ConformanceOptions) -> anyhow::Result<u8> 
     crate::plugins::check_only(project, a.only.as_deref(), true)?;
     let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     let dir = project.cache().join("conformance");
+    // One conformance run at a time per project: each empties and refills this folder (two at once,
+    // as cargo test's threads run them, removed or overwrote each other's Envoy configs and logs).
+    let lock_path = project.cache().join("conformance.lock");
+    let _lock = crate::sys::FileLock::acquire(&lock_path)
+        .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
     let _ = std::fs::remove_dir_all(&dir);
     let m = run_matrix(project, &envoy, &cases, a.only.as_deref(), &dir)?;
     print!("{}", m.render());

@@ -1,9 +1,10 @@
 //! Engines that measure: the run matrix (`measure`), failure scenarios, in-process `micro`,
-//! load-generator `peers`, `conformance`, and the variants (baseline, plugins, Lua) they run.
+//! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run.
 
 pub mod conformance;
 pub mod estimate;
 pub mod failure;
+pub mod fuzz;
 pub mod measure;
 pub mod micro;
 pub mod peers;

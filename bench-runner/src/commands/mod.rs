@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod doctor;
 pub mod export;
 pub mod failure;
+pub mod fuzz;
 pub mod load;
 pub mod micro;
 pub mod peers;
@@ -41,6 +42,10 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Run every implementation, Lua included, through a real Envoy against the conformance cases.
     Conformance(conformance::ConformanceArgs),
+    /// Differential fuzzing of the plugin contract: seeded configurations and requests through every
+    /// implementation in-process (Lua in LuaJIT) against the runner's reference; divergences are
+    /// printed shrunk, as conformance cases. Exit 1 when any implementation disagrees.
+    Fuzz(fuzz::FuzzArgs),
     /// List the toolchains and Envoy, found or missing, with the command that fixes what is missing.
     Doctor(doctor::DoctorArgs),
     /// Re-render report.md from a saved results.json (or run folder).

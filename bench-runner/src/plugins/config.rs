@@ -1,10 +1,16 @@
 //! The plugin configuration contract (SPEC section 1, plugins/README.md) in Rust: the reference the
 //! Lua generator uses, and the same rejections every Wasm plugin must make.
 
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 pub const BENCHMARK_KEYS: [&str; 4] = ["mode", "header_count", "crash_every", "spin"];
 const MAX_INT: u64 = 2_147_483_647;
+/// Higress's other rule match keys: the contract has no service or route-prefix matching, and a rule
+/// holding one is rejected rather than matched without it (Higress would combine them).
+pub const UNSUPPORTED_MATCH_KEYS: [&str; 2] = ["_match_service_", "_match_route_prefix_"];
+/// Arrays and objects nest at most this deep (the top-level object is level 1); deeper is rejected.
+pub const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -61,13 +67,103 @@ fn int_key(obj: &Map<String, Value>, key: &str, default: u32) -> Result<u32, Str
     }
 }
 
+/// A match list. Empty strings are dropped, as Higress's rule matcher drops empty route names, so
+/// `["", ""]` counts as an empty list; for `_match_domain_` an empty pattern stays (it matches the
+/// empty host), as in Higress.
 fn string_list(v: &Value, key: &str, i: usize) -> Result<Vec<String>, String> {
     let err = || format!("_rules_[{i}].{key} must be an array of strings");
+    let drop_empty = key == "_match_route_";
     v.as_array()
         .ok_or_else(err)?
         .iter()
-        .map(|s| s.as_str().map(str::to_owned).ok_or_else(err))
+        .map(|s| s.as_str().ok_or_else(err))
+        .filter(|s| !(drop_empty && s.as_ref().is_ok_and(|s| s.is_empty())))
+        .map(|s| s.map(str::to_owned))
         .collect()
+}
+
+/// One JSON value read strictly (see [`strict_json`]); the field is its nesting level.
+struct Strict(usize);
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        if self.0 > MAX_DEPTH {
+            return Err(A::Error::custom(format!(
+                "arrays and objects nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Strict(self.0 + 1))? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        if self.0 > MAX_DEPTH {
+            return Err(A::Error::custom(format!(
+                "arrays and objects nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(A::Error::custom(format!("duplicate key {k:?}")));
+            }
+            let v = map.next_value_seed(Strict(self.0 + 1))?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// The configuration text as JSON, read strictly (plugins/README.md): RFC 8259 (no lone surrogate
+/// escapes, no number beyond the range of a double), no object with a member name twice (compared
+/// after unescaping), and at most [`MAX_DEPTH`] levels of arrays and objects.
+pub fn strict_json(text: &str) -> Result<Value, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let v = Strict(1)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| format!("invalid JSON: {e}"))?;
+    Ok(v)
+}
+
+/// [`parse`] of the configuration text read by [`strict_json`]: what every plugin does with the bytes
+/// of its configuration.
+pub fn parse_str(text: &str) -> Result<PluginConfig, String> {
+    parse(&strict_json(text)?)
 }
 
 /// Parses and validates a configuration; the error is the reason the plugin logs when it rejects it.
@@ -102,6 +198,11 @@ pub fn parse(config: &Value) -> Result<PluginConfig, String> {
             let ro = r
                 .as_object()
                 .ok_or_else(|| format!("_rules_[{i}] must be an object"))?;
+            if let Some(k) = UNSUPPORTED_MATCH_KEYS.iter().find(|k| ro.contains_key(**k)) {
+                return Err(format!(
+                    "_rules_[{i}] has {k}, a Higress match key this plugin does not implement"
+                ));
+            }
             let routes = match ro.get("_match_route_") {
                 Some(v) => string_list(v, "_match_route_", i)?,
                 None => vec![],
@@ -232,6 +333,32 @@ mod tests {
         ] {
             assert!(parse(&bad).is_err(), "accepted {bad}");
         }
+    }
+
+    #[test]
+    fn strict_json_rules() {
+        let nested = |n: usize| format!("{{\"x\":{}0{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(parse_str(&nested(MAX_DEPTH - 1)).is_ok());
+        assert!(parse_str(&nested(MAX_DEPTH)).is_err());
+        for bad in [
+            r#"{"content":"a","content":"b"}"#,
+            r#"{"content":"a","\u0063ontent":"b"}"#,
+            r#"{"_rules_":[{"_match_route_":["a"],"x":1,"x":2}]}"#,
+            r#"{"content":"\ud800"}"#,
+            r#"{"content":"\udc00x"}"#,
+            r#"{"x":1e400}"#,
+            "{\"content\":\"\u{1}\"}",
+            r#"{"_rules_":[{"_match_route_":[""]}]}"#,
+            r#"{"_rules_":[{"_match_route_":["a"],"_match_service_":["s"]}]}"#,
+            r#"{"_rules_":[{"_match_domain_":["a"],"_match_route_prefix_":[]}]}"#,
+        ] {
+            assert!(parse_str(bad).is_err(), "accepted {bad}");
+        }
+        assert!(parse_str(r#"{"x":1e-400,"content":"\ud83d\ude00\/"}"#).is_ok());
+        let c = parse_str(r#"{"_rules_":[{"_match_route_":["", "r"]}]}"#).unwrap();
+        assert_eq!(c.rules[0].matcher, Matcher::Route(vec!["r".into()]));
+        let c = parse_str(r#"{"_rules_":[{"_match_domain_":[""]}]}"#).unwrap();
+        assert_eq!(c.select("r", ":80").map(|r| r.content.as_str()), Some(""));
     }
 
     #[test]

@@ -49,15 +49,17 @@ function contentOf(obj: JValue, cfg: ArrayBuffer): ArrayBuffer | null {
   return v.kind == Kind.Str ? String.UTF8.encode(v.text) : null;
 }
 
-// A match list: absent/empty -> [], not an array of strings -> null.
+// A match list: absent/empty -> [], not an array of strings -> null. Empty route names are dropped,
+// as Higress does (`"_match_route_": [""]` counts as empty); empty host patterns stay.
 function stringList(obj: JValue, key: string): string[] | null {
   let out: string[] = [];
   if (!obj.fields.has(key)) return out;
   let v = obj.fields.get(key);
   if (v.kind != Kind.Arr) return null;
+  let dropEmpty = key == "_match_route_";
   for (let i = 0; i < v.items.length; i++) {
     if (v.items[i].kind != Kind.Str) return null;
-    out.push(v.items[i].text);
+    if (!(dropEmpty && v.items[i].text.length == 0)) out.push(v.items[i].text);
   }
   return out;
 }
@@ -76,6 +78,9 @@ function count(v: JValue): i32 {
 
 function parseRule(r: JValue, at: string): Rule | null {
   if (r.kind != Kind.Obj) return bad<Rule>(at + " must be an object");
+  // Higress's other match keys: not implemented, so a rule holding one is refused.
+  if (r.fields.has("_match_service_")) return bad<Rule>(at + " has _match_service_, which this plugin does not implement");
+  if (r.fields.has("_match_route_prefix_")) return bad<Rule>(at + " has _match_route_prefix_, which this plugin does not implement");
   let rule = new Rule();
   let content = contentOf(r, rule.content);
   if (content === null) return bad<Rule>(at + ".content must be a string");
@@ -143,6 +148,10 @@ class MockRoot extends RootContext {
 
   // 0.1.8's own onConfigure passes the size where a pointer belongs: read the buffer ourselves.
   onConfigure(configuration_size: u32): bool {
+    if (configuration_size == 0) { // the SDK's get_buffer_bytes aborts on an empty buffer
+      log(LogLevelValues.warn, "mock-response: invalid configuration: the configuration is empty");
+      return false;
+    }
     let bytes = get_buffer_bytes(BufferTypeValues.PluginConfiguration, 0, configuration_size);
     let cfg = parseConfig(String.UTF8.decode(bytes));
     if (cfg === null) {

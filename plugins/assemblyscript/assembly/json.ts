@@ -1,4 +1,6 @@
-// A small strict JSON reader (RFC 8259): enough for the plugin configuration.
+// A small strict JSON reader (RFC 8259): enough for the plugin configuration. As plugins/README.md
+// says, it also rejects a member name twice in one object, nesting deeper than 64 levels and numbers
+// beyond the range of a double.
 // AssemblyScript 0.17 has no exceptions, so errors are reported through `Parser.err`.
 
 export enum Kind { Null, Bool, Num, Str, Arr, Obj }
@@ -7,7 +9,7 @@ export class JValue {
   kind: Kind;
   text: string = "";   // string value, or the number exactly as written
   items: JValue[] = [];
-  fields: Map<string, JValue> = new Map(); // duplicate keys: the last one wins
+  fields: Map<string, JValue> = new Map(); // names never repeat: the parser rejects that
   constructor(kind: Kind) { this.kind = kind; }
 }
 
@@ -83,6 +85,7 @@ export class Parser {
       this.ws();
       if (this.peek() != 0x3a) return this.fail("expected ':'");
       this.i++;
+      if (v.fields.has(key)) return this.fail("duplicate member name");
       let item = this.value(depth);
       if (item === null) return null;
       v.fields.set(key, item);
@@ -129,6 +132,8 @@ export class Parser {
     }
     let v = new JValue(Kind.Num);
     v.text = this.s.substring(start, this.i);
+    let d = parseFloat(v.text);
+    if (d == Infinity || d == -Infinity) return this.fail("number beyond the range of a double");
     return v;
   }
 

@@ -85,15 +85,18 @@ inline bool read_content(const json::Value& obj, std::string& out, const std::st
   return true;
 }
 
-// A match list: absent or empty -> no patterns; anything but an array of strings -> error.
+// A match list: absent or empty -> no patterns; anything but an array of strings -> error. Empty
+// route names are dropped, as Higress does (`"_match_route_": [""]` counts as empty); empty host
+// patterns stay.
 inline bool read_match(const json::Value& rule, const char* key, std::vector<std::string>& out,
                        const std::string& where, std::string& error) {
   const json::Value* v = rule.get(key);
   if (!v) return true;
   if (v->type != json::Type::Array) return fail(error, where + "'" + key + "' is not an array of strings");
+  bool drop_empty = std::string_view(key) == "_match_route_";
   for (const json::Value& item : v->items) {
     if (item.type != json::Type::String) return fail(error, where + "'" + key + "' is not an array of strings");
-    out.push_back(item.text);
+    if (!(drop_empty && item.text.empty())) out.push_back(item.text);
   }
   return true;
 }
@@ -131,6 +134,8 @@ inline bool parse_config(std::string_view text, Config& cfg, std::string& error)
     const json::Value& r = rules->items[i];
     std::string where = "_rules_[" + std::to_string(i) + "]: ";
     if (r.type != json::Type::Object) return fail(error, where + "not an object");
+    for (const char* k : {"_match_service_", "_match_route_prefix_"})  // Higress match keys not implemented
+      if (r.get(k)) return fail(error, where + "has " + k + ", which this plugin does not implement");
     Rule rule;
     std::vector<std::string> routes, domains;
     if (!read_content(r, rule.content, where, error) || !read_match(r, "_match_route_", routes, where, error) ||

@@ -1,8 +1,12 @@
 // A small strict JSON (RFC 8259) reader: objects, arrays, strings (every escape, \uXXXX with
 // surrogate pairs, to UTF-8), numbers, true/false/null. Rejects trailing commas, leading zeros,
-// control characters and invalid UTF-8 in strings, lone surrogates, and anything after the value.
+// control characters and invalid UTF-8 in strings, lone surrogates, anything after the value, and
+// (plugins/README.md) a member name twice in one object, nesting deeper than 64 levels and numbers
+// beyond the range of a double.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +22,7 @@ struct Value {
   std::vector<std::string> keys;  // Object: member names, parallel to items
   std::vector<Value> items;       // Array elements or Object member values
 
-  // Object member by name (the last one wins when a name repeats), or nullptr.
+  // Object member by name (names never repeat: the parser rejects that), or nullptr.
   const Value* get(std::string_view key) const {
     for (size_t i = keys.size(); i-- > 0;)
       if (keys[i] == key) return &items[i];
@@ -38,7 +42,7 @@ class Parser {
   }
 
  private:
-  static constexpr int kMaxDepth = 128;
+  static constexpr int kMaxDepth = 64;  // the top-level value is level 1
   std::string_view in_;
   size_t pos_ = 0;
   const char* error_ = "";
@@ -79,6 +83,8 @@ class Parser {
       if (peek() != '"') return fail("expected a member name");
       v.keys.emplace_back();
       if (!string(v.keys.back())) return false;
+      for (size_t k = 0; k + 1 < v.keys.size(); k++)
+        if (v.keys[k] == v.keys.back()) return fail("duplicate member name");
       ws();
       if (peek() != ':') return fail("expected ':'");
       pos_++;
@@ -130,6 +136,8 @@ class Parser {
       if (!digits()) return false;
     }
     out.assign(in_.substr(start, pos_ - start));
+    double d = std::strtod(out.c_str(), nullptr);
+    if (d == HUGE_VAL || d == -HUGE_VAL) return fail("number beyond the range of a double");
     return true;
   }
 

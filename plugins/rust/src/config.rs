@@ -1,9 +1,12 @@
 //! The pure parts of the plugin: configuration parsing and validation, host
 //! matching, port stripping and the spin hash (plugins/README.md). No host calls.
 
+use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 const BENCH_KEYS: [&str; 4] = ["mode", "header_count", "crash_every", "spin"];
+/// Arrays and objects nest at most this deep (the top-level object is level 1).
+const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, PartialEq)]
 pub enum Match {
@@ -31,8 +34,7 @@ pub struct Config {
 
 impl Config {
     pub fn parse(json: &[u8]) -> Result<Config, String> {
-        let value: Value =
-            serde_json::from_slice(json).map_err(|e| format!("invalid JSON: {e}"))?;
+        let value = strict_json(json)?;
         let top = value
             .as_object()
             .ok_or("configuration is not a JSON object")?;
@@ -84,6 +86,14 @@ impl Config {
 
 fn parse_rule(rule: &Value) -> Result<Rule, String> {
     let obj = rule.as_object().ok_or("a rule is not a JSON object")?;
+    // Higress's other match keys: not implemented, so a rule holding one is refused.
+    for key in ["_match_service_", "_match_route_prefix_"] {
+        if obj.contains_key(key) {
+            return Err(format!(
+                "a rule has {key}, which this plugin does not implement"
+            ));
+        }
+    }
     let route = strings(obj, "_match_route_")?;
     let domain = strings(obj, "_match_domain_")?;
     let matcher = match (route.is_empty(), domain.is_empty()) {
@@ -106,16 +116,99 @@ fn content(obj: &Map<String, Value>) -> Result<String, String> {
     }
 }
 
-/// A match list: absent and `[]` both give an empty list.
+/// A match list: absent and `[]` both give an empty list. Empty route names are dropped (as
+/// Higress does), so `_match_route_: [""]` counts as empty; empty host patterns stay.
 fn strings(obj: &Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
     let bad = || format!("{key} is not an array of strings");
+    let drop_empty = key == "_match_route_";
     match obj.get(key) {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(String::from).ok_or_else(bad))
+            .map(|v| v.as_str().ok_or_else(bad))
+            .filter(|s| !(drop_empty && s.as_ref().is_ok_and(|s| s.is_empty())))
+            .map(|s| s.map(String::from))
             .collect(),
         Some(_) => Err(bad()),
+    }
+}
+
+/// The configuration as JSON, read strictly: RFC 8259 as serde_json reads it (no lone surrogates, no
+/// number beyond a double's range), no member name twice in one object, at most MAX_DEPTH levels.
+fn strict_json(json: &[u8]) -> Result<Value, String> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    Strict(1)
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// One JSON value read strictly; the field is its nesting level.
+struct Strict(usize);
+
+impl<'de> DeserializeSeed<'de> for Strict {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Strict {
+    fn check_depth<E: serde::de::Error>(&self) -> Result<(), E> {
+        if self.0 > MAX_DEPTH {
+            return Err(E::custom(format!(
+                "arrays and objects nested deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> Visitor<'de> for Strict {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.check_depth::<A::Error>()?;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Strict(self.0 + 1))? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.check_depth::<A::Error>()?;
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(A::Error::custom(format!("duplicate key {k:?}")));
+            }
+            let v = map.next_value_seed(Strict(self.0 + 1))?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -242,10 +335,20 @@ mod tests {
             r#"{"spin":"5"}"#,
             r#"{"header_count":2147483648}"#,
             r#"{"crash_every":true}"#,
+            r#"{"content":"a","content":"b"}"#,
+            r#"{"content":"a","\u0063ontent":"b"}"#,
+            r#"{"content":"\ud800"}"#,
+            r#"{"x":1e400}"#,
+            r#"{"_rules_":[{"_match_route_":[""]}]}"#,
+            r#"{"_rules_":[{"_match_route_":["a"],"_match_service_":["s"]}]}"#,
+            r#"{"_rules_":[{"_match_domain_":["a"],"_match_route_prefix_":1}]}"#,
         ] {
             assert!(parse(bad).is_err(), "accepted {bad}");
         }
         assert!(parse(r#"{"spin":2147483647}"#).is_ok());
+        let nested = |n: usize| format!("{{\"x\":{}0{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(parse(&nested(MAX_DEPTH - 1)).is_ok());
+        assert!(parse(&nested(MAX_DEPTH)).is_err());
         assert_eq!(
             parse(r#"{"_rules_":[{"content":"y"}]}"#).unwrap_err(),
             "a rule has neither _match_route_ nor _match_domain_"
