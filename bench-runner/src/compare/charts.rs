@@ -40,12 +40,13 @@ pub fn write(
     })?;
     let mut written = Vec::new();
     for chart in comparison_charts(base, new, &c.base.path, &c.new.path, &bars(c))? {
-        for (ext, bytes) in [("svg", chart.svg.as_bytes()), ("png", chart.png.as_slice())] {
-            let path = dir.join(format!("{}.{ext}", chart.stem));
-            crate::sys::write_atomic(&path, bytes)
-                .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-            written.push(path);
-        }
+        written.extend(chart.write_to(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "writing the chart {} into {}: {e}",
+                chart.stem,
+                dir.display()
+            )
+        })?);
     }
     Ok(written)
 }

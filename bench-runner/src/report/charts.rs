@@ -57,6 +57,28 @@ pub struct Chart {
     pub png: Vec<u8>,
 }
 
+impl Chart {
+    /// Renders `fig` as a chart named `stem`.
+    fn of(stem: String, title: String, fig: &impl Figure) -> anyhow::Result<Chart> {
+        let (svg, png) = render(fig)?;
+        Ok(Chart {
+            stem,
+            title,
+            svg,
+            png,
+        })
+    }
+
+    /// Writes `<stem>.svg` and `<stem>.png` into `dir` (atomically); returns both paths.
+    pub fn write_to(&self, dir: &std::path::Path) -> std::io::Result<[std::path::PathBuf; 2]> {
+        let svg = dir.join(format!("{}.svg", self.stem));
+        let png = dir.join(format!("{}.png", self.stem));
+        crate::sys::write_atomic(&svg, self.svg.as_bytes())?;
+        crate::sys::write_atomic(&png, &self.png)?;
+        Ok([svg, png])
+    }
+}
+
 fn ensure_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

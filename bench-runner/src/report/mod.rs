@@ -456,8 +456,7 @@ pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
     let mut charts = charts::render_all(r)?;
     charts.extend(micro::charts(r)?);
     for c in &charts {
-        crate::sys::write_atomic(&dir.join(format!("{}.svg", c.stem)), c.svg.as_bytes())?;
-        crate::sys::write_atomic(&dir.join(format!("{}.png", c.stem)), &c.png)?;
+        c.write_to(dir)?;
     }
     let refs: Vec<(String, String)> = charts
         .iter()

@@ -252,13 +252,11 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
 pub fn render_all(r: &Results) -> anyhow::Result<Vec<Chart>> {
     let mut out = Vec::new();
     for (w, fig) in latency_figures(r) {
-        let (svg, png) = render(&fig)?;
-        out.push(Chart {
-            stem: format!("chart-latency-{}", file_safe(&w)),
-            title: fig.title,
-            svg,
-            png,
-        });
+        out.push(Chart::of(
+            format!("chart-latency-{}", file_safe(&w)),
+            fig.title.clone(),
+            &fig,
+        )?);
     }
     for (stem, fig) in [
         ("chart-overhead", overhead_figure(r)),
@@ -266,13 +264,7 @@ pub fn render_all(r: &Results) -> anyhow::Result<Vec<Chart>> {
         ("chart-throughput", throughput_figure(r)),
     ] {
         if let Some(fig) = fig {
-            let (svg, png) = render(&fig)?;
-            out.push(Chart {
-                stem: stem.to_string(),
-                title: fig.title,
-                svg,
-                png,
-            });
+            out.push(Chart::of(stem.to_string(), fig.title.clone(), &fig)?);
         }
     }
     Ok(out)

@@ -171,22 +171,18 @@ pub fn comparison_charts(
             .find(|(bw, _)| *bw == w)
             .map_or(&empty, |x| &x.1);
         let fig = overlay(b, &n, &w, &runs);
-        let (svg, png) = render(&fig)?;
-        out.push(Chart {
-            stem: format!("compare-latency-{w}"),
-            title: fig.title.clone(),
-            svg,
-            png,
-        });
+        out.push(Chart::of(
+            format!("compare-latency-{}", file_safe(&w)),
+            fig.title.clone(),
+            &fig,
+        )?);
     }
     if let Some(fig) = change_figure(new, changes, &runs) {
-        let (svg, png) = render(&fig)?;
-        out.push(Chart {
-            stem: "compare-changes".into(),
-            title: fig.title.clone(),
-            svg,
-            png,
-        });
+        out.push(Chart::of(
+            "compare-changes".into(),
+            fig.title.clone(),
+            &fig,
+        )?);
     }
     Ok(out)
 }
