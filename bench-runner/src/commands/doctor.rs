@@ -88,5 +88,7 @@ pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    println!("fuzz (the Lua implementation runs outside Envoy, in a LuaJIT):");
+    line("luajit", crate::bench::fuzz::luajit::available(project));
     Ok(if missing == 0 { 0 } else { 1 })
 }

@@ -100,6 +100,22 @@ fn succeeds(c: &mut Command) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// What `fuzz` would run the Lua implementation on, without installing anything (for `doctor`):
+/// `Ok(detail)` when a LuaJIT is there, `Err(what fuzz does instead)` when not.
+pub fn available(project: &Project) -> Result<String, String> {
+    if let Some(v) = crate::sys::command_output(&["luajit", "-v"]) {
+        return Ok(format!("{} (on PATH)", v.trim()));
+    }
+    let python = project.venv_python();
+    if succeeds(Command::new(&python).args(["-c", "import lupa.luajit21"])) {
+        return Ok(format!("{LUPA} in {}", project.rel(&project.venv())));
+    }
+    Err(format!(
+        "apt-get install -y luajit (or let `fuzz` install {LUPA} into {} on first use)",
+        project.rel(&project.venv())
+    ))
+}
+
 pub struct LuaTarget {
     template: String,
     vm: Vm,
