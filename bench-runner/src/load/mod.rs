@@ -12,9 +12,11 @@
 //! no timer operation (a per-connection watchdog bounds exchanges) and no atomic operation (progress
 //! is published by a separate task every 20 ms).
 
+pub mod clock;
 pub mod http1;
 pub mod http2;
 mod pacing;
+pub mod worker;
 
 use hdrhistogram::Histogram;
 use http1::{Expectation, Failure, Verdict};
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 mod drive;
 mod interleave;
-pub use drive::run;
+pub use drive::{run, run_from};
 pub use interleave::{balanced_assignment, run_interleaved};
 
 /// Highest latency the histograms hold (larger values are clamped): 120 s in ns.
@@ -70,6 +72,18 @@ pub struct LoadPlan {
 }
 
 impl LoadPlan {
+    /// Requests the plan will send: (warm-up, measured); measured is None for a closed loop bounded
+    /// by time only (as many as the target answers).
+    pub fn planned_requests(&self) -> (u64, Option<u64>) {
+        match self.pace {
+            Pace::Open { .. } => {
+                let (w, m) = drive::open_slots(self);
+                (w, Some(m))
+            }
+            Pace::Closed => (0, self.requests),
+        }
+    }
+
     /// Checks the combination of settings; messages name the flag involved.
     pub fn validate(&self) -> Result<(), String> {
         if self.connections == 0 {
@@ -119,7 +133,7 @@ impl ErrorCounts {
     pub fn total(&self) -> u64 {
         self.connect + self.io + self.timeout + self.protocol + self.status + self.body
     }
-    fn add(&mut self, o: &ErrorCounts) {
+    pub fn add(&mut self, o: &ErrorCounts) {
         self.connect += o.connect;
         self.io += o.io;
         self.timeout += o.timeout;
@@ -158,6 +172,13 @@ pub struct LoadOutcome {
     /// Interleaved open loop: this arm's share of the schedule's slots (1 alone), so that its intended
     /// rate is the schedule's rate times the share.
     pub share: f64,
+    /// The schedule's origin (warm-up start; the intended time of slot 0), when the run has begun.
+    pub origin: Option<Instant>,
+    /// When the connections were open and the load could begin (after the origin when a start time
+    /// was given too late).
+    pub started: Option<Instant>,
+    /// The measured window: the first measured intended send and the last measured completion.
+    pub measured: Option<(Instant, Instant)>,
 }
 
 impl LoadOutcome {
@@ -176,6 +197,9 @@ impl LoadOutcome {
             sends: 0,
             send_span: Duration::ZERO,
             share: 1.0,
+            origin: None,
+            started: None,
+            measured: None,
         }
     }
 
@@ -206,7 +230,8 @@ impl LoadOutcome {
     }
 }
 
-fn new_hist() -> Histogram<u64> {
+/// An empty histogram of ns with the bounds every histogram of the load generator has.
+pub fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_NS, 3).expect("valid histogram bounds")
 }
 
@@ -286,7 +311,7 @@ fn us(ns: u64) -> f64 {
 }
 
 /// The summary percentiles of a histogram of ns (NaN when it is empty).
-fn latency_us(h: &Histogram<u64>) -> LatencyUs {
+pub fn latency_us(h: &Histogram<u64>) -> LatencyUs {
     let q = |x: f64| {
         if h.is_empty() {
             f64::NAN
