@@ -182,7 +182,8 @@ pub struct LoadOutcome {
 }
 
 impl LoadOutcome {
-    fn empty() -> LoadOutcome {
+    /// An outcome with nothing measured yet.
+    pub fn empty() -> LoadOutcome {
         LoadOutcome {
             latency: new_hist(),
             lag: new_hist(),

@@ -302,3 +302,6 @@ pub fn merge(inputs: &[Input]) -> anyhow::Result<MergeReport> {
         problems,
     })
 }
+
+#[cfg(test)]
+mod tests;
