@@ -658,6 +658,35 @@ mod tests {
     }
 
     #[test]
+    fn a_redirect_is_a_status_error_and_never_followed() {
+        // The other host counts the connections it gets: none.
+        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let to = other.local_addr().unwrap();
+        let visits = Arc::new(AtomicU64::new(0));
+        let v = visits.clone();
+        std::thread::spawn(move || {
+            for _ in other.incoming() {
+                v.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let reply =
+            format!("HTTP/1.1 302 Found\r\nlocation: http://{to}/\r\ncontent-length: 0\r\n\r\n");
+        let addr = server(
+            Box::leak(reply.into_bytes().into_boxed_slice()),
+            Duration::ZERO,
+        );
+        let o = run(&plan(addr, Pace::Closed, 20), None).unwrap();
+        assert_eq!((o.ok, o.errors.status), (0, 20));
+        assert_eq!(o.wrong_statuses, vec![302]);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            visits.load(Ordering::Relaxed),
+            0,
+            "the redirect was not followed"
+        );
+    }
+
+    #[test]
     fn a_silent_server_gives_timeouts() {
         let addr = server(HELLO, Duration::from_secs(3));
         let mut p = plan(addr, Pace::Closed, 2);

@@ -6,6 +6,8 @@ use crate::load::worker::{self as file, WorkerClock, WorkerMeta};
 use crate::load::{clock::Offset, LoadOutcome, LoadPlan, Pace};
 use crate::sys;
 use std::path::Path;
+#[cfg(test)]
+use std::time::Duration;
 use std::time::{Instant, SystemTime};
 
 /// A wall-clock reading and a monotonic one taken together.
@@ -137,4 +139,57 @@ pub fn save(path: &Path, f: &Facts, outcome: Result<&LoadOutcome, String>) -> an
         ))
     })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        load: LoadArgs,
+    }
+
+    #[test]
+    fn a_remote_target_is_announced_with_its_planned_count_and_capped_rate() {
+        let a = Cli::parse_from(["x", "http://10.0.0.9/", "--allow-remote", "-d", "10s"]).load;
+        let plan = LoadPlan {
+            addr: ([10, 0, 0, 9], 80).into(),
+            host: "10.0.0.9".into(),
+            path: "/".into(),
+            connections: 1,
+            pace: Pace::Open {
+                rate: super::super::REMOTE_DEFAULT_RATE,
+            },
+            warmup: Duration::from_secs(1),
+            duration: Some(Duration::from_secs(10)),
+            requests: None,
+            max_duration: Duration::from_secs(60),
+            timeout: Duration::from_secs(5),
+            expect_status: 200,
+            expect_body: None,
+            cpu: None,
+            cpu_probe_pid: None,
+            http2: false,
+        };
+        let t = announce(&a, &plan);
+        assert!(t.contains("http://10.0.0.9/ (10.0.0.9:80)"), "{t}");
+        assert!(
+            t.contains("1100 requests planned (100 warm-up + 1000 measured)"),
+            "{t}"
+        );
+        assert!(t.contains("the cap for remote targets"), "{t}");
+        assert!(t.contains("never followed"), "{t}");
+    }
+
+    #[test]
+    fn wall_and_monotonic_times_map_both_ways() {
+        let anchor = (SystemTime::now(), Instant::now());
+        let later = anchor.0 + Duration::from_secs(5);
+        let i = instant_of(anchor, later);
+        assert_eq!(i - anchor.1, Duration::from_secs(5));
+        assert_eq!(wall_of(anchor, i), later);
+    }
 }
