@@ -141,11 +141,40 @@ fn check_flags(a: &LoadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `bench-runner load`.
-pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
-    check_flags(a)?;
-    let anchor = (SystemTime::now(), std::time::Instant::now());
-    let target = parse_url(&a.url, a.allow_remote)?;
+/// A progress bar on a terminal (not with --json), on its own thread until `stop` is set.
+fn progress_bar(
+    a: &LoadArgs,
+    secs: Duration,
+    progress: &std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    use std::io::IsTerminal;
+    let total = a.requests;
+    let progress = progress.clone();
+    let stop = stop.clone();
+    (std::io::stderr().is_terminal() && !a.json).then(|| {
+        std::thread::spawn(move || {
+            let bar = match total {
+                Some(n) => indicatif::ProgressBar::new(n),
+                None => indicatif::ProgressBar::new(secs.as_millis() as u64),
+            };
+            let t0 = std::time::Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match total {
+                    Some(_) => {
+                        bar.set_position(progress.load(std::sync::atomic::Ordering::Relaxed))
+                    }
+                    None => bar.set_position(t0.elapsed().as_millis() as u64),
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            bar.finish_and_clear();
+        })
+    })
+}
+
+/// The load plan the flags ask for (a remote target without --rate gets the capped open loop).
+fn plan_of(a: &LoadArgs, target: &super::args::UrlTarget) -> load::LoadPlan {
     let duration = if a.duration.is_none() && a.requests.is_none() {
         Some(Duration::from_secs(10))
     } else {
@@ -156,7 +185,7 @@ pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
         (None, false) => Some(REMOTE_DEFAULT_RATE),
         (r, _) => r,
     };
-    let plan = load::LoadPlan {
+    load::LoadPlan {
         addr: target.addr,
         host: a.host.clone().unwrap_or(target.authority.clone()),
         path: target.path.clone(),
@@ -177,7 +206,16 @@ pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
         cpu: a.cpu,
         cpu_probe_pid: None,
         http2: a.http2,
-    };
+    }
+}
+
+/// `bench-runner load`.
+pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
+    check_flags(a)?;
+    let anchor = (SystemTime::now(), std::time::Instant::now());
+    let target = parse_url(&a.url, a.allow_remote)?;
+    let plan = plan_of(a, &target);
+    let (warmup, duration) = (plan.warmup, plan.duration);
     plan.validate().map_err(usage)?;
     if !target.loopback {
         eprintln!("{}", worker::announce(a, &plan));
@@ -198,32 +236,12 @@ pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
     }
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let stop_bar = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bar_thread = {
-        use std::io::IsTerminal;
-        let total = a.requests;
-        let progress = progress.clone();
-        let stop = stop_bar.clone();
-        let secs = warmup + duration.unwrap_or_default();
-        (std::io::stderr().is_terminal() && !a.json).then(|| {
-            std::thread::spawn(move || {
-                let bar = match total {
-                    Some(n) => indicatif::ProgressBar::new(n),
-                    None => indicatif::ProgressBar::new(secs.as_millis() as u64),
-                };
-                let t0 = std::time::Instant::now();
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    match total {
-                        Some(_) => {
-                            bar.set_position(progress.load(std::sync::atomic::Ordering::Relaxed))
-                        }
-                        None => bar.set_position(t0.elapsed().as_millis() as u64),
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                }
-                bar.finish_and_clear();
-            })
-        })
-    };
+    let bar_thread = progress_bar(
+        a,
+        warmup + duration.unwrap_or_default(),
+        &progress,
+        &stop_bar,
+    );
     let outcome = load::run_from(&plan, origin, Some(progress));
     stop_bar.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(t) = bar_thread {
