@@ -5,6 +5,10 @@
 //! send; `Tag=lag`: the send lag behind the schedule), with the worker's id, plan, counts, errors,
 //! schedule and clock on one comment line (`#bench-runner-worker {json}`) that those tools skip.
 //!
+//! Checked by hand with HdrHistogram 2.2.2 (Java): `java -cp HdrHistogram-2.2.2.jar
+//! org.HdrHistogram.HistogramLogProcessor -i w0.hlog -outputValueUnitRatio 1000` prints the same
+//! count, percentiles (µs), max and mean as `merge` for that worker.
+//!
 //! Printed to stdout (`--save-histograms -`) the file sits between [`BEGIN`] and [`END`] lines, so
 //! that a pod's log (`kubectl logs`) can be given to `merge` as it is.
 

@@ -133,7 +133,7 @@ pub fn instructions(s: &JobSpec, generated: SystemTime, command_line: &str) -> S
         String::new(),
         "Run, collect, merge:".into(),
         format!("  kubectl apply -f {name}.yaml"),
-        format!("  kubectl wait -n {ns} --for=condition=complete job/{name} --timeout={wait}s"),
+        format!("  kubectl wait -n {ns} --for=condition=complete job/{name} --timeout={wait}s   # times out if the Job failed"),
         format!("  for p in $(kubectl get pods -n {ns} -l job-name={name} -o name); do"),
         format!("    kubectl logs -n {ns} \"$p\" > \"{name}-${{p#pod/}}.log\""),
         "  done".into(),
@@ -146,11 +146,13 @@ pub fn instructions(s: &JobSpec, generated: SystemTime, command_line: &str) -> S
         format!("  for IMPL in baseline {impls}; do"),
         "    [ \"$IMPL\" = baseline ] || kubectl apply -f <WasmPlugin manifest for $IMPL>   # from bench-runner manifests".into(),
         format!("    # wait until the gateway answers {} as the plugin does (plugins/README.md), e.g.", s.target),
-        format!("    # until curl -fsS {} | grep -q '<the plugin's body>'; do sleep 2; done", s.target),
+        format!("    # until curl -fsS {} | grep -q \"<the plugin's body>\"; do sleep 2; done", s.target),
         format!(
-            "    bench-runner k8s --target {} --workers {n} --rate {} --duration {} --name {name}-$IMPL --out {name}-$IMPL.yaml",
-            s.target, s.rate, secs(s.duration)
+            "    bench-runner k8s --target {} --workers {n} --rate {} --duration {} --warmup {} -c {} --image {} --namespace {ns}{} \\",
+            s.target, s.rate, secs(s.duration), secs(s.warmup), s.connections, s.image,
+            if s.http2 { " --http2" } else { "" }
         ),
+        format!("      --name {name}-$IMPL --out {name}-$IMPL.yaml"),
         format!("    kubectl apply -f {name}-$IMPL.yaml"),
         format!("    kubectl wait -n {ns} --for=condition=complete job/{name}-$IMPL --timeout={wait}s"),
         format!("    for p in $(kubectl get pods -n {ns} -l job-name={name}-$IMPL -o name); do"),
