@@ -87,6 +87,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Export(a) => commands::export::command(&a),
         Command::Reproduce(a) => commands::reproduce::command(&a),
         Command::Load(a) => commands::load::command(&a),
+        Command::Merge(a) => commands::merge::command(&a),
+        Command::K8s(a) => commands::k8s::command(&project, &a),
         Command::Build(a) => commands::build::command(&project, &a),
         Command::Conformance(a) => commands::conformance::command(&project, &a),
         Command::Fuzz(a) => commands::fuzz::command(&project, &a),

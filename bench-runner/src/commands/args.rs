@@ -38,8 +38,25 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// Splits http://HOST:PORT/PATH, accepting loopback hosts only (this tool never loads other machines).
+/// Splits http://HOST:PORT/PATH, accepting loopback hosts only (this tool never loads other machines
+/// unless told to: see [`parse_url`]).
 pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, String, String)> {
+    let t = parse_url(url, false)?;
+    Ok((t.addr, t.authority, t.path))
+}
+
+/// A load target: where to connect, the Host header, the path, and whether it is this machine.
+#[derive(Debug, Clone)]
+pub struct UrlTarget {
+    pub addr: std::net::SocketAddr,
+    pub authority: String,
+    pub path: String,
+    pub loopback: bool,
+}
+
+/// Splits http://HOST:PORT/PATH. Without `allow_remote` only loopback hosts are accepted (the
+/// message names `--allow-remote`); with it a host name is resolved (its first address is used).
+pub fn parse_url(url: &str, allow_remote: bool) -> anyhow::Result<UrlTarget> {
     let bad = |why: &str| {
         usage(format!(
             "URL `{url}`: {why}; use http://127.0.0.1:PORT/path"
@@ -60,19 +77,46 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, St
         ),
         _ => (authority, 80),
     };
-    let ip: std::net::IpAddr = match host {
-        "localhost" => [127, 0, 0, 1].into(),
-        h => h
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse()
-            .map_err(|_| bad("the host must be a loopback IP address or localhost"))?,
-    };
-    if !ip.is_loopback() {
-        return Err(bad("only loopback targets are allowed"));
-    }
     if port == 0 {
         return Err(bad("port 0 is no port to connect to"));
     }
-    Ok(((ip, port).into(), authority.to_string(), path.to_string()))
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let ip: std::net::IpAddr = match (host, literal.parse()) {
+        ("localhost", _) => [127, 0, 0, 1].into(),
+        (_, Ok(ip)) => ip,
+        _ if !allow_remote => {
+            return Err(bad(
+                "the host must be a loopback IP address or localhost (add --allow-remote to load another machine)",
+            ))
+        }
+        _ if host.is_empty() => return Err(bad("there is no host")),
+        _ => {
+            use std::net::ToSocketAddrs;
+            let found = (host, port).to_socket_addrs().map_err(|e| {
+                usage(format!("URL `{url}`: the host `{host}` does not resolve: {e}"))
+            })?;
+            found
+                .map(|a| a.ip())
+                .next()
+                .ok_or_else(|| usage(format!("URL `{url}`: the host `{host}` has no address")))?
+        }
+    };
+    if !ip.is_loopback() && !allow_remote {
+        return Err(bad(
+            "only loopback targets are allowed unless --allow-remote is given",
+        ));
+    }
+    Ok(UrlTarget {
+        addr: (ip, port).into(),
+        authority: authority.to_string(),
+        path: path.to_string(),
+        loopback: ip.is_loopback(),
+    })
+}
+
+/// Parses an RFC 3339 time (`2026-12-01T21:00:00Z`, `...+01:00`, fractions allowed); a clap
+/// `value_parser`.
+pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
+    crate::load::worker::parse_rfc3339(s.trim())
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 time; use e.g. 2026-12-01T21:00:00Z"))
 }

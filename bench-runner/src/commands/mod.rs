@@ -10,7 +10,9 @@ pub mod doctor;
 pub mod export;
 pub mod failure;
 pub mod fuzz;
+pub mod k8s;
 pub mod load;
+pub mod merge;
 pub mod micro;
 pub mod peers;
 pub mod readme;
@@ -38,6 +40,12 @@ pub enum Command {
     Run(run::RunArgs),
     /// Drive load at one URL (wrk/oha-style flags) and print latency, throughput and errors.
     Load(load::LoadArgs),
+    /// Add several load workers' --save-histograms files into one measurement (exact histogram sums,
+    /// the common window, per-worker and merged percentiles); exit 1 names failed workers.
+    Merge(merge::MergeArgs),
+    /// Generate a Kubernetes Indexed Job of N load workers against your gateway, with the commands
+    /// that collect and merge their results.
+    K8s(k8s::K8sArgs),
     /// Build every plugin whose sources changed; print each module's sha256 and size.
     Build(build::BuildArgs),
     /// Run every implementation, Lua included, through a real Envoy against the conformance cases.

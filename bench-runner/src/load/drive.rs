@@ -7,12 +7,25 @@ use super::*;
 /// given, counts finished measured requests for a progress display (updated every 20 ms);
 /// measuring never waits on it.
 pub fn run(plan: &LoadPlan, progress: Option<Arc<AtomicU64>>) -> anyhow::Result<LoadOutcome> {
+    run_from(plan, None, progress)
+}
+
+/// [`run`] with the schedule's origin (warm-up start) at `origin` instead of as soon as the
+/// connections are open: several workers given one wall-clock start share one schedule. The
+/// connections are opened first; an origin already past starts at once (the start lag is recorded
+/// as `started` minus the origin).
+pub fn run_from(
+    plan: &LoadPlan,
+    origin: Option<Instant>,
+    progress: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<LoadOutcome> {
     plan.validate().map_err(crate::error::usage)?;
     let mut outs = run_arms(
         vec![Arm {
             plan: plan.clone(),
             slots: None,
         }],
+        origin,
         progress,
     )?;
     Ok(outs.remove(0))
@@ -29,6 +42,7 @@ pub(super) struct Arm {
 /// connections into its own histograms, all on one clock; returns one outcome per arm.
 pub(super) fn run_arms(
     arms: Vec<Arm>,
+    origin: Option<Instant>,
     progress: Option<Arc<AtomicU64>>,
 ) -> anyhow::Result<Vec<LoadOutcome>> {
     std::thread::Builder::new()
@@ -41,7 +55,7 @@ pub(super) fn run_arms(
                 .enable_all()
                 .build()?;
             let local = tokio::task::LocalSet::new();
-            Ok(local.block_on(&rt, run_local(arms, progress)))
+            Ok(local.block_on(&rt, run_local(arms, origin, progress)))
         })?
         .join()
         .map_err(|_| anyhow::anyhow!("the load generator thread panicked"))?
@@ -56,6 +70,7 @@ struct Running {
 
 pub(super) async fn run_local(
     arms: Vec<Arm>,
+    origin: Option<Instant>,
     progress: Option<Arc<AtomicU64>>,
 ) -> Vec<LoadOutcome> {
     let Some(first) = arms.first().map(|a| a.plan.clone()) else {
@@ -67,8 +82,12 @@ pub(super) async fn run_local(
         opened.push((arm, clients));
     }
 
+    if let Some(o) = origin {
+        wait_for_origin(o).await;
+    }
     let cpu0 = thread_cpu_ns();
-    let start = Instant::now();
+    let opened_at = Instant::now();
+    let start = origin.map_or(opened_at, |o| o.min(opened_at));
     let measure_start = start + first.warmup;
     // CPU times (ours and the probed process's) are read when the measured window opens, and again
     // when everything is done.
@@ -179,6 +198,13 @@ pub(super) async fn run_local(
             (Some(a), Some(b)) if b > a => b - a,
             _ => Duration::ZERO,
         };
+        out.origin = Some(start);
+        out.started = Some(opened_at);
+        out.measured = r
+            .shared
+            .first_measured
+            .get()
+            .zip(r.shared.last_measured.get());
         out.send_span = match (r.shared.first_send.get(), r.shared.last_send.get()) {
             (Some(a), Some(b)) if b > a => b - a,
             _ => Duration::ZERO,
@@ -186,6 +212,20 @@ pub(super) async fn run_local(
         outs.push(out);
     }
     outs
+}
+
+/// Waits for the schedule's origin (possibly hours ahead), ending early on Ctrl-C; the last
+/// moments through the pacer, so that the first send is on time.
+async fn wait_for_origin(origin: Instant) {
+    let stop = Cell::new(false);
+    while !crate::sys::interrupted() {
+        let left = origin.saturating_duration_since(Instant::now());
+        if left <= Duration::from_millis(5) {
+            pacing::Pacer::new().wait_until(origin, &stop).await;
+            return;
+        }
+        tokio::time::sleep((left - Duration::from_millis(5)).min(Duration::from_millis(100))).await;
+    }
 }
 
 /// Opens the plan's connections (each bounded by the timeout) before the clock starts, as wrk does;

@@ -62,7 +62,7 @@ pub fn run_interleaved(plans: &[LoadPlan], seed: u64) -> anyhow::Result<Vec<Load
             ),
         })
         .collect();
-    run_arms(arms, None)
+    run_arms(arms, None, None)
 }
 
 #[cfg(test)]
