@@ -29,7 +29,7 @@ pub struct K8sArgs {
     /// Connections per worker.
     #[arg(short = 'c', long, default_value_t = 16)]
     pub connections: usize,
-    /// The worker image (holding `bench-runner` on PATH; see deploy/load-worker.Dockerfile).
+    /// The worker image (holding `bench-runner` on PATH; see bench-runner/load-worker.Dockerfile).
     #[arg(long, default_value = "bench-runner:latest", value_name = "IMG")]
     pub image: String,
     /// The Job's name.
