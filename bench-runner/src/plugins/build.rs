@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 pub struct Manifest {
     /// `wasm` (the default): a proxy-wasm module built by `build` into `output`. `envoy-lua`: Envoy's
     /// built-in Lua filter; nothing is built, `output` is the script template (see `plugins::lua`).
+    /// `ext-proc`: an external processor for Envoy's ext_proc filter, built by `build` into `output`
+    /// (a native program the runner starts beside Envoy).
     #[serde(default = "wasm_kind")]
     pub kind: String,
     pub language: String,
@@ -66,6 +68,11 @@ pub struct Plugin {
 
 pub const WASM_KIND: &str = "wasm";
 pub const LUA_KIND: &str = "envoy-lua";
+/// An external processor for Envoy's ext_proc filter: a native program built by `build` into
+/// `output`, which the runner starts beside Envoy (see `envoy::extproc`).
+pub const EXT_PROC_KIND: &str = "ext-proc";
+/// The kinds a manifest may name.
+pub const KINDS: [&str; 3] = [WASM_KIND, LUA_KIND, EXT_PROC_KIND];
 
 fn wasm_kind() -> String {
     WASM_KIND.to_string()
@@ -95,6 +102,11 @@ impl Built {
     /// True for a proxy-wasm module (kind `wasm`), which runs on a Wasm runtime.
     pub fn is_wasm(&self) -> bool {
         self.kind == WASM_KIND
+    }
+
+    /// True for an external processor (kind `ext-proc`), which runs as its own process.
+    pub fn is_ext_proc(&self) -> bool {
+        self.kind == EXT_PROC_KIND
     }
 }
 
@@ -131,14 +143,15 @@ pub fn discover_all(project: &Project) -> anyhow::Result<Vec<Plugin>> {
         let text = std::fs::read_to_string(&manifest_path)?;
         let manifest: Manifest = toml::from_str(&text)
             .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
-        if manifest.kind != WASM_KIND && manifest.kind != LUA_KIND {
+        if !KINDS.contains(&manifest.kind.as_str()) {
             return Err(usage(format!(
-                "{}: unknown kind `{}` (known: {WASM_KIND}, {LUA_KIND})",
+                "{}: unknown kind `{}` (known: {})",
                 manifest_path.display(),
-                manifest.kind
+                manifest.kind,
+                KINDS.join(", ")
             )));
         }
-        if manifest.kind == WASM_KIND && manifest.build.is_empty() {
+        if manifest.kind != LUA_KIND && manifest.build.is_empty() {
             return Err(usage(format!(
                 "{}: `build` must name a command",
                 manifest_path.display()
@@ -374,9 +387,10 @@ impl Plugin {
     }
 
     /// Makes the implementation ready by its manifest's kind: a Wasm plugin is built (if its sources
-    /// changed), an `envoy-lua` one has nothing to build and its template is read and hashed.
+    /// changed), as is an `ext-proc` processor; an `envoy-lua` one has nothing to build and its
+    /// template is read and hashed.
     pub fn prepare(&self, project: &Project, force: bool) -> Result<Built, Unavailable> {
-        if self.manifest.kind == WASM_KIND {
+        if self.manifest.kind != LUA_KIND {
             return self.build(project, force);
         }
         let out = self.output();
@@ -421,7 +435,7 @@ pub fn build_all(
 }
 
 /// Every implementation of any kind (or those in `only`) made ready by [`Plugin::prepare`], Envoy's
-/// built-in filters (nothing to build) first, then the Wasm plugins, each group by folder name; and
+/// built-in filters (nothing to build) and external processors first, then the Wasm plugins, each group by folder name; and
 /// what could not be made ready.
 pub fn prepare_all(
     project: &Project,
@@ -434,10 +448,17 @@ pub fn prepare_all(
         if p.manifest.kind == WASM_KIND || only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
             continue;
         }
+        // A processor is built like a Wasm module: under the build lock (see `build_all`).
+        let lock_path = project.cache().join("build").join("lock");
+        let _lock = (p.manifest.kind != LUA_KIND)
+            .then(|| crate::sys::FileLock::acquire(&lock_path))
+            .transpose()
+            .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
         match p.prepare(project, force) {
             Ok(b) => built.push(b),
             Err(u) => missing.push(u),
         }
+        crate::sys::check_interrupted()?;
     }
     let wants_wasm = discover(project)?
         .iter()
