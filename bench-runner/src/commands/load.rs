@@ -112,6 +112,7 @@ pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
         expect_body: a.expect_body.as_ref().map(|b| b.as_bytes().to_vec()),
         cpu: a.cpu,
         cpu_probe_pid: None,
+        cpu_probe_extra_pid: None,
         http2: a.http2,
     };
     plan.validate().map_err(usage)?;

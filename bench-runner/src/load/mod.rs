@@ -65,6 +65,8 @@ pub struct LoadPlan {
     pub cpu: Option<usize>,
     /// A process (Envoy) whose CPU time is read at the start and the end of the measured window.
     pub cpu_probe_pid: Option<u32>,
+    /// A second process probed the same way (an ext_proc implementation's external processor).
+    pub cpu_probe_extra_pid: Option<u32>,
     /// HTTP/2 over cleartext with prior knowledge (h2c) instead of HTTP/1.1.
     pub http2: bool,
 }
@@ -151,6 +153,8 @@ pub struct LoadOutcome {
     pub tool_cpu_ns: u64,
     /// CPU time of `cpu_probe_pid` over the measured window, ns.
     pub target_cpu_ns: Option<u64>,
+    /// CPU time of `cpu_probe_extra_pid` over the measured window, ns.
+    pub extra_cpu_ns: Option<u64>,
     /// Open loop: measured requests actually sent, and the time from the first to the last of
     /// those sends (the achieved send rate is derived from both).
     pub sends: u64,
@@ -173,6 +177,7 @@ impl LoadOutcome {
             window: Duration::ZERO,
             tool_cpu_ns: 0,
             target_cpu_ns: None,
+            extra_cpu_ns: None,
             sends: 0,
             send_span: Duration::ZERO,
             share: 1.0,
@@ -197,6 +202,10 @@ impl LoadOutcome {
         self.window += o.window;
         self.tool_cpu_ns += o.tool_cpu_ns;
         self.target_cpu_ns = match (self.target_cpu_ns, o.target_cpu_ns) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.extra_cpu_ns = match (self.extra_cpu_ns, o.extra_cpu_ns) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
@@ -456,8 +465,8 @@ impl Client {
     }
 }
 
-/// CPU times read together, ns: this thread's, and the probed process's if any.
-type CpuTimes = (u64, Option<u64>);
+/// CPU times read together, ns: this thread's, and the probed processes' if any.
+type CpuTimes = (u64, Option<u64>, Option<u64>);
 
 /// Human-readable summary for `load`.
 pub fn format_summary(s: &LoadSummary) -> String {
@@ -554,6 +563,7 @@ mod tests {
             expect_body: Some(b"hello".to_vec()),
             cpu: None,
             cpu_probe_pid: None,
+            cpu_probe_extra_pid: None,
             http2: false,
         }
     }
