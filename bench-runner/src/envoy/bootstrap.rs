@@ -370,6 +370,51 @@ mod tests {
     }
 
     #[test]
+    fn ext_proc_listeners_number_their_configurations_and_share_one_cluster() {
+        let ext = |name: &str, route_name: bool| ListenerSpec {
+            name: name.into(),
+            port: 2,
+            filter: Filter::ExtProc {
+                processor: "/p".into(),
+                configuration: "{}".into(),
+                index: 0,
+                route_name,
+            },
+        };
+        let none = ListenerSpec {
+            name: "baseline".into(),
+            port: 3,
+            filter: Filter::None,
+        };
+        let listeners = [ext("a", false), none, ext("b", true)];
+        assert_eq!(Filter::ext_proc_configs(&listeners).len(), 2);
+        let b = templates().bootstrap_with(1, &listeners, 4242).unwrap();
+        let hcm = |i: usize| {
+            b["static_resources"]["listeners"][i]["filter_chains"][0]["filters"][0]["typed_config"]
+                .clone()
+        };
+        let f = |i: usize| hcm(i)["http_filters"][0]["typed_config"].clone();
+        assert_eq!(f(0)["grpc_service"]["initial_metadata"][0]["value"], "0");
+        assert_eq!(f(2)["grpc_service"]["initial_metadata"][0]["value"], "1");
+        assert_eq!(f(0)["request_attributes"], json!([]));
+        assert_eq!(f(2)["request_attributes"], json!(["xds.route_name"]));
+        assert_eq!(f(0)["processing_mode"]["request_header_mode"], "SEND");
+        assert_eq!(f(0)["processing_mode"]["response_header_mode"], "SKIP");
+        assert!(hcm(1)["common_http_protocol_options"].is_null());
+        assert_eq!(
+            hcm(0)["common_http_protocol_options"]["max_headers_count"],
+            EXT_PROC_MAX_HEADERS
+        );
+        let clusters = b["static_resources"]["clusters"].as_array().unwrap();
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(
+            clusters[0]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+                ["address"]["socket_address"]["port_value"],
+            4242
+        );
+    }
+
+    #[test]
     fn baseline_has_only_the_router() {
         let b = templates()
             .bootstrap(
