@@ -125,6 +125,14 @@ pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
         .collect())
 }
 
+/// The implementations that are built: Wasm plugins and external processors (not the Lua filter).
+pub fn discover_built(project: &Project) -> anyhow::Result<Vec<Plugin>> {
+    Ok(discover_all(project)?
+        .into_iter()
+        .filter(|p| p.manifest.kind != LUA_KIND)
+        .collect())
+}
+
 /// Every plugin folder with a manifest, of any kind.
 pub fn discover_all(project: &Project) -> anyhow::Result<Vec<Plugin>> {
     let dir = project.plugins_dir();
@@ -405,7 +413,8 @@ impl Plugin {
     }
 }
 
-/// Builds every plugin (or those in `only`), returning the modules and what could not be built.
+/// Builds every plugin that is built (Wasm modules and external processors; or those in `only`),
+/// returning them and what could not be built.
 pub fn build_all(
     project: &Project,
     only: Option<&[String]>,
@@ -419,7 +428,7 @@ pub fn build_all(
         .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
     let mut built = Vec::new();
     let mut missing = Vec::new();
-    for p in discover(project)? {
+    for p in discover_built(project)? {
         if only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
             continue;
         }
@@ -435,7 +444,7 @@ pub fn build_all(
 }
 
 /// Every implementation of any kind (or those in `only`) made ready by [`Plugin::prepare`], Envoy's
-/// built-in filters (nothing to build) and external processors first, then the Wasm plugins, each group by folder name; and
+/// built-in filters (nothing to build) first, then the built ones (Wasm plugins and external processors), each group by folder name; and
 /// what could not be made ready.
 pub fn prepare_all(
     project: &Project,
@@ -445,22 +454,15 @@ pub fn prepare_all(
     let mut built = Vec::new();
     let mut missing = Vec::new();
     for p in discover_all(project)? {
-        if p.manifest.kind == WASM_KIND || only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
+        if p.manifest.kind != LUA_KIND || only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
             continue;
         }
-        // A processor is built like a Wasm module: under the build lock (see `build_all`).
-        let lock_path = project.cache().join("build").join("lock");
-        let _lock = (p.manifest.kind != LUA_KIND)
-            .then(|| crate::sys::FileLock::acquire(&lock_path))
-            .transpose()
-            .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
         match p.prepare(project, force) {
             Ok(b) => built.push(b),
             Err(u) => missing.push(u),
         }
-        crate::sys::check_interrupted()?;
     }
-    let wants_wasm = discover(project)?
+    let wants_wasm = discover_built(project)?
         .iter()
         .any(|p| only.is_none_or(|o| o.iter().any(|n| n == &p.name)));
     if wants_wasm {
