@@ -53,6 +53,49 @@ fn extproc_passes_conformance_and_refuses_an_invalid_configuration_in_one_line()
     assert!(!bench_runner::sys::process_is(pid, t));
 }
 
+#[test]
+fn a_quick_run_reports_envoy_and_processor_cpu_and_matches_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = run(&[
+        "run",
+        "--profile",
+        "quick",
+        "--only",
+        "extproc-rust",
+        "--rounds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&results)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let variants = results["variants"].as_array().unwrap();
+    let v = |id: &str| variants.iter().find(|v| v["id"] == id).unwrap().clone();
+    let ext = v("extproc-rust-mock");
+    assert_eq!(ext["runtime"], "ext_proc");
+    let (envoy, processor, total) = (
+        ext["cpu_us_per_req"].as_f64().unwrap(),
+        ext["processor_cpu_us_per_req"].as_f64().unwrap(),
+        ext["total_cpu_us_per_req"].as_f64().unwrap(),
+    );
+    assert!(envoy > 0.0 && processor > 0.0, "{ext}");
+    assert!((total - envoy - processor).abs() < 1e-9, "{ext}");
+    assert!(ext["total_fixed_cpu_us_per_req"].as_f64().unwrap() > 0.0);
+    // The processor counts for ext_proc variants alone.
+    assert!(v("baseline").get("processor_cpu_us_per_req").is_none());
+}
+
 fn exe_name(pid: u32) -> String {
     std::fs::read_link(format!("/proc/{pid}/exe"))
         .map(|p| p.display().to_string())
