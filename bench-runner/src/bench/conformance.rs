@@ -222,6 +222,9 @@ fn case_listener(
             plugin_extra: Default::default(),
             vm_id: (!crashes(c)).then(|| format!("{impl_name}-shared")),
         },
+        Kind::ExtProc { built } => {
+            crate::bench::variants::ext_proc_filter(built, &c.config_string())
+        }
         Kind::Baseline => crate::envoy::Filter::None,
     };
     Ok(ListenerSpec {
@@ -347,6 +350,14 @@ fn check_rejection(
     };
     let is_wasm = matches!(spec.filter, crate::envoy::Filter::Wasm { .. });
     let stem = format!("conformance-{impl_name}-case{i}");
+    if let crate::envoy::Filter::ExtProc {
+        processor,
+        configuration,
+        ..
+    } = &spec.filter
+    {
+        return ext_proc_rejection(processor, dir, &stem, configuration);
+    }
     let launch = Launch {
         project,
         envoy,
@@ -377,6 +388,24 @@ fn check_rejection(
             "Envoy refused it, but the plugin logged {lines} `mock-response: invalid configuration` lines (want 1); see {}",
             launch.log_path().display()
         ))
+    })
+}
+
+/// One rejection case of an external processor: it must refuse the configuration at start, in one
+/// line naming it as the Wasm plugins do (`mock-response: invalid configuration: ...`).
+fn ext_proc_rejection(
+    processor: &Path,
+    dir: &Path,
+    stem: &str,
+    configuration: &str,
+) -> anyhow::Result<Cell> {
+    let checked = crate::envoy::extproc::check(processor, dir, stem, &[configuration.to_string()])?;
+    Ok(match checked {
+        Ok(()) => Cell::Fail("the processor accepted the configuration (--check passed)".into()),
+        Err((line, 1)) if line.starts_with("mock-response: invalid configuration") => Cell::Pass,
+        Err((line, n)) => Cell::Fail(format!(
+            "the processor refused it with {n} line(s) on stderr (want 1 `mock-response: invalid configuration` line): {line}"
+        )),
     })
 }
 

@@ -34,7 +34,14 @@ pub enum Kind {
         built: Built,
         runtime: String,
     },
+    /// An `ext-proc` implementation: its processor (`built.module`) behind Envoy's ext_proc filter.
+    ExtProc {
+        built: Built,
+    },
 }
+
+/// The `runtime` of every `ext-proc` variant: a native process Envoy talks to over gRPC.
+pub const EXT_PROC_RUNTIME: &str = "ext_proc";
 
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -78,9 +85,21 @@ impl Variant {
                 .iter()
                 .filter_map(|rt| Variant::wasm(built, rt, workload))
                 .collect()
+        } else if built.is_ext_proc() {
+            Variant::ext_proc(built, workload).into_iter().collect()
         } else {
             Variant::lua(built, workload).into_iter().collect()
         }
+    }
+
+    /// An `ext-proc` implementation (id `<name>-<workload>`, runtime `ext_proc`, no module hash).
+    pub fn ext_proc(built: &Built, workload: &str) -> Option<Variant> {
+        let mut v = Variant::lua(built, workload)?;
+        v.info.runtime = Some(EXT_PROC_RUNTIME.into());
+        v.kind = Kind::ExtProc {
+            built: built.clone(),
+        };
+        Some(v)
     }
 
     /// An `envoy-lua` implementation (id `<name>-<workload>`, runtime LuaJIT, no module hash).
@@ -138,6 +157,7 @@ impl Variant {
                     script: crate::plugins::lua::script(&built.module, &parsed)?,
                 }
             }
+            Kind::ExtProc { built } => ext_proc_filter(built, &config.to_string()),
             Kind::Wasm { built, runtime } => Filter::Wasm {
                 module: built.module.clone(),
                 runtime: runtime.clone(),
@@ -157,6 +177,19 @@ impl Variant {
             port,
             filter: self.filter_with(&self.config)?,
         })
+    }
+}
+
+/// The ext_proc filter of a processor with one configuration text; Envoy sends the route name only
+/// where the configuration has rules (a valid one; the processor refuses the others at start).
+pub fn ext_proc_filter(built: &Built, configuration: &str) -> Filter {
+    let route_name =
+        crate::plugins::config::parse_str(configuration).is_ok_and(|c| !c.rules.is_empty());
+    Filter::ExtProc {
+        processor: built.module.clone(),
+        configuration: configuration.into(),
+        index: 0,
+        route_name,
     }
 }
 

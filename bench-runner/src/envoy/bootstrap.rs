@@ -30,6 +30,40 @@ pub enum Filter {
     Lua {
         script: String,
     },
+    /// Envoy's ext_proc filter, answered by the runner's external processor (an `ext-proc`
+    /// implementation): one processor per Envoy holds every such listener's configuration.
+    ExtProc {
+        /// The processor binary.
+        processor: PathBuf,
+        /// The plugin's JSON configuration, handed to the processor as a file at start.
+        configuration: String,
+        /// Which of the processor's configurations is this listener's (their order among the
+        /// Envoy's ext_proc listeners; set by [`Templates::bootstrap_with`]).
+        index: usize,
+        /// Whether Envoy sends the route name (`xds.route_name`): only rules need it.
+        route_name: bool,
+    },
+}
+
+impl Filter {
+    /// The ext_proc listeners' configurations, in listener order: what their processor is given.
+    pub fn ext_proc_configs(listeners: &[ListenerSpec]) -> Vec<String> {
+        listeners
+            .iter()
+            .filter_map(|l| match &l.filter {
+                Filter::ExtProc { configuration, .. } => Some(configuration.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The processor binary of the first ext_proc listener, if any.
+    pub fn ext_proc_binary(listeners: &[ListenerSpec]) -> Option<PathBuf> {
+        listeners.iter().find_map(|l| match &l.filter {
+            Filter::ExtProc { processor, .. } => Some(processor.clone()),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +80,8 @@ pub struct Templates {
     listener: Value,
     wasm: Value,
     lua: Value,
+    ext_proc: Value,
+    ext_proc_cluster: Value,
     router: Value,
 }
 
@@ -73,6 +109,8 @@ impl Templates {
             listener: load(dir, "listener.yaml")?,
             wasm: load(dir, "filters/wasm.yaml")?,
             lua: load(dir, "filters/lua.yaml")?,
+            ext_proc: load(dir, "filters/ext_proc.yaml")?,
+            ext_proc_cluster: load(dir, "filters/ext_proc_cluster.yaml")?,
             router: load(dir, "filters/router.yaml")?,
         })
     }
@@ -145,16 +183,73 @@ impl Templates {
                 )?;
                 Some(v)
             }
+            Filter::ExtProc {
+                index, route_name, ..
+            } => {
+                let mut v = self.ext_proc.clone();
+                let file = "filters/ext_proc.yaml";
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/grpc_service/initial_metadata/0/value",
+                    json!(index.to_string()),
+                )?;
+                let attributes: Vec<&str> = if *route_name {
+                    vec!["xds.route_name"]
+                } else {
+                    vec![]
+                };
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/request_attributes",
+                    json!(attributes),
+                )?;
+                Some(v)
+            }
         })
     }
 
-    /// The whole bootstrap for one Envoy process.
+    /// The whole bootstrap for one Envoy process (an ext_proc listener's processor port is a
+    /// placeholder: for validation only; see [`Templates::bootstrap_with`]).
     pub fn bootstrap(&self, admin_port: u16, listeners: &[ListenerSpec]) -> anyhow::Result<Value> {
-        let listeners = listeners
-            .iter()
-            .map(|l| self.listener_from(&self.listener, "listener.yaml", l))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        self.root(admin_port, listeners)
+        self.bootstrap_with(admin_port, listeners, 1)
+    }
+
+    /// The whole bootstrap for one Envoy process whose ext_proc listeners (if any) use the processor
+    /// on `ext_proc_port`, each its own configuration by its order among them.
+    pub fn bootstrap_with(
+        &self,
+        admin_port: u16,
+        listeners: &[ListenerSpec],
+        ext_proc_port: u16,
+    ) -> anyhow::Result<Value> {
+        let mut next = 0;
+        let mut values = Vec::with_capacity(listeners.len());
+        for l in listeners {
+            let mut l = l.clone();
+            if let Filter::ExtProc { index, .. } = &mut l.filter {
+                *index = next;
+                next += 1;
+            }
+            values.push(self.listener_from(&self.listener, "listener.yaml", &l)?);
+        }
+        let mut root = self.root(admin_port, values)?;
+        if next > 0 {
+            let mut cluster = self.ext_proc_cluster.clone();
+            self.set(
+                &mut cluster,
+                "filters/ext_proc_cluster.yaml",
+                "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/port_value",
+                json!(ext_proc_port),
+            )?;
+            let clusters = root
+                .pointer_mut("/static_resources/clusters")
+                .and_then(Value::as_array_mut)
+                .ok_or_else(|| usage("Envoy template bootstrap.yaml has no static_resources/clusters list; restore it from git"))?;
+            clusters.push(cluster);
+        }
+        Ok(root)
     }
 
     /// The bootstrap template with the admin port and these listeners: what every Envoy the runner
@@ -193,6 +288,23 @@ impl Templates {
             json!(l.port),
         )?;
         self.set(&mut v, file, &format!("{HCM}/stat_prefix"), json!(l.name))?;
+        if matches!(l.filter, Filter::ExtProc { .. }) {
+            // ext_proc refuses a header mutation that leaves more request headers than the
+            // connection manager's limit (100 by default), where a Wasm or Lua filter may add as many
+            // as it likes: the contract's `header_count` goes up to 2^31-1 (conformance uses 200).
+            let hcm = v
+                .pointer_mut(HCM)
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| {
+                    usage(format!(
+                        "Envoy template {file} has no {HCM}; restore it from git"
+                    ))
+                })?;
+            hcm.insert(
+                "common_http_protocol_options".into(),
+                json!({ "max_headers_count": EXT_PROC_MAX_HEADERS }),
+            );
+        }
         let mut filters: Vec<Value> = self.filter(&l.name, &l.filter)?.into_iter().collect();
         filters.push(self.router.clone());
         self.set(
@@ -204,6 +316,9 @@ impl Templates {
         Ok(v)
     }
 }
+
+/// The request-header limit of an ext_proc listener (Envoy's own maximum).
+pub const EXT_PROC_MAX_HEADERS: u32 = 8192;
 
 /// Where a listener template holds its HTTP connection manager's configuration.
 pub(super) const HCM: &str = "/filter_chains/0/filters/0/typed_config";
@@ -251,6 +366,51 @@ mod tests {
         assert_eq!(
             b["admin"]["address"]["socket_address"]["address"],
             "127.0.0.1"
+        );
+    }
+
+    #[test]
+    fn ext_proc_listeners_number_their_configurations_and_share_one_cluster() {
+        let ext = |name: &str, route_name: bool| ListenerSpec {
+            name: name.into(),
+            port: 2,
+            filter: Filter::ExtProc {
+                processor: "/p".into(),
+                configuration: "{}".into(),
+                index: 0,
+                route_name,
+            },
+        };
+        let none = ListenerSpec {
+            name: "baseline".into(),
+            port: 3,
+            filter: Filter::None,
+        };
+        let listeners = [ext("a", false), none, ext("b", true)];
+        assert_eq!(Filter::ext_proc_configs(&listeners).len(), 2);
+        let b = templates().bootstrap_with(1, &listeners, 4242).unwrap();
+        let hcm = |i: usize| {
+            b["static_resources"]["listeners"][i]["filter_chains"][0]["filters"][0]["typed_config"]
+                .clone()
+        };
+        let f = |i: usize| hcm(i)["http_filters"][0]["typed_config"].clone();
+        assert_eq!(f(0)["grpc_service"]["initial_metadata"][0]["value"], "0");
+        assert_eq!(f(2)["grpc_service"]["initial_metadata"][0]["value"], "1");
+        assert_eq!(f(0)["request_attributes"], json!([]));
+        assert_eq!(f(2)["request_attributes"], json!(["xds.route_name"]));
+        assert_eq!(f(0)["processing_mode"]["request_header_mode"], "SEND");
+        assert_eq!(f(0)["processing_mode"]["response_header_mode"], "SKIP");
+        assert!(hcm(1)["common_http_protocol_options"].is_null());
+        assert_eq!(
+            hcm(0)["common_http_protocol_options"]["max_headers_count"],
+            EXT_PROC_MAX_HEADERS
+        );
+        let clusters = b["static_resources"]["clusters"].as_array().unwrap();
+        assert_eq!(clusters.len(), 1);
+        assert_eq!(
+            clusters[0]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]
+                ["address"]["socket_address"]["port_value"],
+            4242
         );
     }
 

@@ -14,6 +14,8 @@ pub struct Envoy {
     pub pid: u32,
     pub admin_port: u16,
     pub log_path: PathBuf,
+    /// The external processor of its ext_proc listeners, if it has any: stopped with it.
+    pub processor: Option<super::extproc::Processor>,
 }
 
 pub struct StartOptions<'a> {
@@ -127,6 +129,7 @@ impl Envoy {
             child,
             admin_port: o.admin_port,
             log_path: o.log.to_path_buf(),
+            processor: None,
         })
     }
 
@@ -165,8 +168,15 @@ impl Envoy {
         http_get(self.admin_port, path, Duration::from_secs(2))
     }
 
+    /// True while Envoy (and its external processor, if it has one) runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+            && self.processor.as_mut().is_none_or(|p| p.is_running())
+    }
+
+    /// CPU time of its external processor, ns (None without one).
+    pub fn processor_cpu_ns(&self) -> Option<u64> {
+        self.processor.as_ref().map(|p| p.cpu_ns())
     }
 
     pub fn cpu_ns(&self) -> u64 {
@@ -175,6 +185,9 @@ impl Envoy {
 
     /// SIGTERM to the process group, SIGKILL after a grace period; always reaps the child.
     pub fn stop(&mut self) {
+        if let Some(p) = self.processor.as_mut() {
+            p.stop();
+        }
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }

@@ -1,6 +1,7 @@
 //! Launching an Envoy for a set of listeners: ports, config file, log file, readiness.
 
-use super::bootstrap::{ListenerSpec, Templates};
+use super::bootstrap::{Filter, ListenerSpec, Templates};
+use super::extproc::Processor;
 use super::process::{Envoy, StartOptions};
 use super::EnvoyBin;
 use crate::error::usage;
@@ -59,10 +60,33 @@ impl Launch<'_> {
         Ok(path)
     }
 
-    /// Writes the bootstrap for `listeners` and starts Envoy on it, once.
+    /// Starts the external processor of `listeners`' ext_proc filters (None when they have none),
+    /// then writes the bootstrap pointing them at it.
+    fn processor_and_config(
+        &self,
+        listeners: &[ListenerSpec],
+    ) -> anyhow::Result<(Option<Processor>, PathBuf)> {
+        let Some(binary) = Filter::ext_proc_binary(listeners) else {
+            return Ok((None, self.write_config(listeners)?));
+        };
+        let configs = Filter::ext_proc_configs(listeners);
+        let p = Processor::start(&binary, self.dir, self.stem, &configs)?;
+        let templates = Templates::load(&self.project.envoy_dir())?;
+        let cfg = templates.bootstrap_with(self.admin_port, listeners, p.port)?;
+        let path = self.config_path();
+        crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+        Ok((Some(p), path))
+    }
+
+    /// Writes the bootstrap for `listeners` and starts Envoy on it (and, first, the external
+    /// processor of its ext_proc listeners), once.
     pub fn start(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
-        let config = self.write_config(listeners)?;
-        self.start_config(&config, &[])
+        let (processor, config) = self.processor_and_config(listeners)?;
+        let log = self.log_path();
+        let mut envoy = Envoy::spawn_with_args(&self.options(&config, &log), &[])?;
+        envoy.processor = processor;
+        envoy.wait_ready(&self.options(&config, &log))?;
+        Ok(envoy)
     }
 
     /// Starts Envoy on a bootstrap already written (any builder's), with extra command-line
@@ -87,9 +111,11 @@ impl Launch<'_> {
     /// Writes the bootstrap for `listeners` and starts Envoy without waiting for it to be ready
     /// (several processes can then start at once; [`Launch::wait_ready`] waits).
     pub fn spawn(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
-        let config = self.write_config(listeners)?;
+        let (processor, config) = self.processor_and_config(listeners)?;
         let log = self.log_path();
-        Envoy::spawn_with_args(&self.options(&config, &log), &[])
+        let mut envoy = Envoy::spawn_with_args(&self.options(&config, &log), &[])?;
+        envoy.processor = processor;
+        Ok(envoy)
     }
 
     /// Waits until an Envoy from [`Launch::spawn`] is ready.

@@ -92,15 +92,17 @@ pub(super) async fn run_local(
     // CPU times (ours and the probed process's) are read when the measured window opens, and again
     // when everything is done.
     let at_window: Rc<Cell<Option<CpuTimes>>> = Rc::new(Cell::new(None));
-    let probe_pid = first.cpu_probe_pid;
+    let (probe_pid, extra_pid) = (first.cpu_probe_pid, first.cpu_probe_extra_pid);
     let read_cpus = move || {
         (
             thread_cpu_ns(),
             probe_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
+            extra_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
         )
     };
     let window_opener = if first.warmup.is_zero() {
-        at_window.set(Some((cpu0, read_cpus().1)));
+        let (_, probe, extra) = read_cpus();
+        at_window.set(Some((cpu0, probe, extra)));
         None
     } else {
         let cell = at_window.clone();
@@ -158,7 +160,7 @@ pub(super) async fn run_local(
             }
         }
     }
-    let (cpu_end, probe_end) = read_cpus();
+    let (cpu_end, probe_end, extra_end) = read_cpus();
     for r in &running {
         r.shared.stop.set(true);
     }
@@ -166,9 +168,13 @@ pub(super) async fn run_local(
     if let Some(w) = window_opener {
         w.abort();
     }
-    let (cpu_from, probe_from) = at_window.get().unwrap_or((cpu0, None));
+    let (cpu_from, probe_from, extra_from) = at_window.get().unwrap_or((cpu0, None, None));
     let tool_ns = cpu_end.saturating_sub(cpu_from);
     let probe_ns = match (probe_from, probe_end) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
+    let extra_ns = match (extra_from, extra_end) {
         (Some(a), Some(b)) => Some(b.saturating_sub(a)),
         _ => None,
     };
@@ -194,6 +200,7 @@ pub(super) async fn run_local(
         out.service = r.shared.service.replace(new_hist());
         out.tool_cpu_ns = share(n, tool_ns);
         out.target_cpu_ns = probe_ns.map(|p| share(n, p));
+        out.extra_cpu_ns = extra_ns.map(|p| share(n, p));
         out.window = match (r.shared.first_measured.get(), r.shared.last_measured.get()) {
             (Some(a), Some(b)) if b > a => b - a,
             _ => Duration::ZERO,

@@ -67,6 +67,8 @@ pub struct LoadPlan {
     pub cpu: Option<usize>,
     /// A process (Envoy) whose CPU time is read at the start and the end of the measured window.
     pub cpu_probe_pid: Option<u32>,
+    /// A second process probed the same way (an ext_proc implementation's external processor).
+    pub cpu_probe_extra_pid: Option<u32>,
     /// HTTP/2 over cleartext with prior knowledge (h2c) instead of HTTP/1.1.
     pub http2: bool,
 }
@@ -165,6 +167,8 @@ pub struct LoadOutcome {
     pub tool_cpu_ns: u64,
     /// CPU time of `cpu_probe_pid` over the measured window, ns.
     pub target_cpu_ns: Option<u64>,
+    /// CPU time of `cpu_probe_extra_pid` over the measured window, ns.
+    pub extra_cpu_ns: Option<u64>,
     /// Open loop: measured requests actually sent, and the time from the first to the last of
     /// those sends (the achieved send rate is derived from both).
     pub sends: u64,
@@ -195,6 +199,7 @@ impl LoadOutcome {
             window: Duration::ZERO,
             tool_cpu_ns: 0,
             target_cpu_ns: None,
+            extra_cpu_ns: None,
             sends: 0,
             send_span: Duration::ZERO,
             share: 1.0,
@@ -222,6 +227,10 @@ impl LoadOutcome {
         self.window += o.window;
         self.tool_cpu_ns += o.tool_cpu_ns;
         self.target_cpu_ns = match (self.target_cpu_ns, o.target_cpu_ns) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.extra_cpu_ns = match (self.extra_cpu_ns, o.extra_cpu_ns) {
             (Some(a), Some(b)) => Some(a + b),
             (a, b) => a.or(b),
         };
@@ -482,8 +491,8 @@ impl Client {
     }
 }
 
-/// CPU times read together, ns: this thread's, and the probed process's if any.
-type CpuTimes = (u64, Option<u64>);
+/// CPU times read together, ns: this thread's, and the probed processes' if any.
+type CpuTimes = (u64, Option<u64>, Option<u64>);
 
 /// Human-readable summary for `load`.
 pub fn format_summary(s: &LoadSummary) -> String {

@@ -15,6 +15,8 @@ use std::process::{Command, Stdio};
 pub struct Manifest {
     /// `wasm` (the default): a proxy-wasm module built by `build` into `output`. `envoy-lua`: Envoy's
     /// built-in Lua filter; nothing is built, `output` is the script template (see `plugins::lua`).
+    /// `ext-proc`: an external processor for Envoy's ext_proc filter, built by `build` into `output`
+    /// (a native program the runner starts beside Envoy).
     #[serde(default = "wasm_kind")]
     pub kind: String,
     pub language: String,
@@ -66,6 +68,11 @@ pub struct Plugin {
 
 pub const WASM_KIND: &str = "wasm";
 pub const LUA_KIND: &str = "envoy-lua";
+/// An external processor for Envoy's ext_proc filter: a native program built by `build` into
+/// `output`, which the runner starts beside Envoy (see `envoy::extproc`).
+pub const EXT_PROC_KIND: &str = "ext-proc";
+/// The kinds a manifest may name.
+pub const KINDS: [&str; 3] = [WASM_KIND, LUA_KIND, EXT_PROC_KIND];
 
 fn wasm_kind() -> String {
     WASM_KIND.to_string()
@@ -96,6 +103,11 @@ impl Built {
     pub fn is_wasm(&self) -> bool {
         self.kind == WASM_KIND
     }
+
+    /// True for an external processor (kind `ext-proc`), which runs as its own process.
+    pub fn is_ext_proc(&self) -> bool {
+        self.kind == EXT_PROC_KIND
+    }
 }
 
 /// A plugin that could not be built here, with the reason and the fix.
@@ -110,6 +122,14 @@ pub fn discover(project: &Project) -> anyhow::Result<Vec<Plugin>> {
     Ok(discover_all(project)?
         .into_iter()
         .filter(|p| p.manifest.kind == WASM_KIND)
+        .collect())
+}
+
+/// The implementations that are built: Wasm plugins and external processors (not the Lua filter).
+pub fn discover_built(project: &Project) -> anyhow::Result<Vec<Plugin>> {
+    Ok(discover_all(project)?
+        .into_iter()
+        .filter(|p| p.manifest.kind != LUA_KIND)
         .collect())
 }
 
@@ -131,14 +151,15 @@ pub fn discover_all(project: &Project) -> anyhow::Result<Vec<Plugin>> {
         let text = std::fs::read_to_string(&manifest_path)?;
         let manifest: Manifest = toml::from_str(&text)
             .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
-        if manifest.kind != WASM_KIND && manifest.kind != LUA_KIND {
+        if !KINDS.contains(&manifest.kind.as_str()) {
             return Err(usage(format!(
-                "{}: unknown kind `{}` (known: {WASM_KIND}, {LUA_KIND})",
+                "{}: unknown kind `{}` (known: {})",
                 manifest_path.display(),
-                manifest.kind
+                manifest.kind,
+                KINDS.join(", ")
             )));
         }
-        if manifest.kind == WASM_KIND && manifest.build.is_empty() {
+        if manifest.kind != LUA_KIND && manifest.build.is_empty() {
             return Err(usage(format!(
                 "{}: `build` must name a command",
                 manifest_path.display()
@@ -374,9 +395,10 @@ impl Plugin {
     }
 
     /// Makes the implementation ready by its manifest's kind: a Wasm plugin is built (if its sources
-    /// changed), an `envoy-lua` one has nothing to build and its template is read and hashed.
+    /// changed), as is an `ext-proc` processor; an `envoy-lua` one has nothing to build and its
+    /// template is read and hashed.
     pub fn prepare(&self, project: &Project, force: bool) -> Result<Built, Unavailable> {
-        if self.manifest.kind == WASM_KIND {
+        if self.manifest.kind != LUA_KIND {
             return self.build(project, force);
         }
         let out = self.output();
@@ -391,7 +413,8 @@ impl Plugin {
     }
 }
 
-/// Builds every plugin (or those in `only`), returning the modules and what could not be built.
+/// Builds every plugin that is built (Wasm modules and external processors; or those in `only`),
+/// returning them and what could not be built.
 pub fn build_all(
     project: &Project,
     only: Option<&[String]>,
@@ -405,7 +428,7 @@ pub fn build_all(
         .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
     let mut built = Vec::new();
     let mut missing = Vec::new();
-    for p in discover(project)? {
+    for p in discover_built(project)? {
         if only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
             continue;
         }
@@ -421,7 +444,7 @@ pub fn build_all(
 }
 
 /// Every implementation of any kind (or those in `only`) made ready by [`Plugin::prepare`], Envoy's
-/// built-in filters (nothing to build) first, then the Wasm plugins, each group by folder name; and
+/// built-in filters (nothing to build) first, then the built ones (Wasm plugins and external processors), each group by folder name; and
 /// what could not be made ready.
 pub fn prepare_all(
     project: &Project,
@@ -431,7 +454,7 @@ pub fn prepare_all(
     let mut built = Vec::new();
     let mut missing = Vec::new();
     for p in discover_all(project)? {
-        if p.manifest.kind == WASM_KIND || only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
+        if p.manifest.kind != LUA_KIND || only.is_some_and(|o| !o.iter().any(|n| n == &p.name)) {
             continue;
         }
         match p.prepare(project, force) {
@@ -439,7 +462,7 @@ pub fn prepare_all(
             Err(u) => missing.push(u),
         }
     }
-    let wants_wasm = discover(project)?
+    let wants_wasm = discover_built(project)?
         .iter()
         .any(|p| only.is_none_or(|o| o.iter().any(|n| n == &p.name)));
     if wants_wasm {

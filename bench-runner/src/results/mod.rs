@@ -311,6 +311,18 @@ pub struct VariantSummary {
     /// The same, fixed-rate regime.
     #[serde(with = "crate::stats::nan_as_null")]
     pub fixed_cpu_us_per_req: f64,
+    /// An ext_proc variant only: median over rounds of its external processor's CPU µs per request
+    /// (saturation, then fixed rate), and Envoy's plus the processor's (`total_*`). `overhead`'s CPU
+    /// figures are Envoy's alone: the baseline has no processor, so the processor's figure adds to
+    /// them as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_cpu_us_per_req: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_fixed_cpu_us_per_req: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_cpu_us_per_req: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_fixed_cpu_us_per_req: Option<f64>,
     /// Versus the baseline; null for the baseline itself.
     pub overhead: Option<Overhead>,
     pub rounds: usize,
@@ -349,6 +361,13 @@ pub struct RoundRecord {
     pub fixed_cpu_us_per_req: f64,
     #[serde(default)]
     pub fixed_cpu_slices_us_per_req: Vec<f64>,
+    /// An ext_proc variant's external processor: its CPU time per request in the same saturation
+    /// slices (median of this round's), beside Envoy's; absent for every other variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_cpu_us_per_req: Option<f64>,
+    /// The same in the fixed-rate regime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processor_fixed_cpu_us_per_req: Option<f64>,
     /// Latency windows of this variant in this round that were measured again because the machine
     /// stalled during them (see [`stalled`]): kept here, left out of every estimate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

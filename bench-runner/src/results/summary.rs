@@ -182,6 +182,14 @@ pub fn summarize(
                 note: interval_note(n),
             });
             let fell = |s: &LoadSummary| s.schedule.as_ref().is_some_and(|x| x.fell_behind);
+            let processor = |f: fn(&RoundRecord) -> Option<f64>| {
+                let v: Vec<f64> = mine.iter().filter_map(|r| f(r)).collect();
+                (!v.is_empty()).then(|| stats::median(&v))
+            };
+            let cpu = med(&|r| r.cpu_us_per_req);
+            let fixed_cpu = med(&|r| r.fixed_cpu_us_per_req);
+            let processor_cpu = processor(|r| r.processor_cpu_us_per_req);
+            let processor_fixed = processor(|r| r.processor_fixed_cpu_us_per_req);
             Some(VariantSummary {
                 id: info.id.clone(),
                 language: info.language.clone(),
@@ -206,8 +214,12 @@ pub fn summarize(
                     max: pooled_mean(|l| l.max),
                     mean: pooled_mean(|l| l.mean),
                 },
-                cpu_us_per_req: med(&|r| r.cpu_us_per_req),
-                fixed_cpu_us_per_req: med(&|r| r.fixed_cpu_us_per_req),
+                cpu_us_per_req: cpu,
+                fixed_cpu_us_per_req: fixed_cpu,
+                processor_cpu_us_per_req: processor_cpu,
+                processor_fixed_cpu_us_per_req: processor_fixed,
+                total_cpu_us_per_req: processor_cpu.map(|p| cpu + p),
+                total_fixed_cpu_us_per_req: processor_fixed.map(|p| fixed_cpu + p),
                 overhead,
                 rounds: mine.len(),
                 processes: n,

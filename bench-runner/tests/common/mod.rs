@@ -79,7 +79,8 @@ pub fn opted_out(name: &str) -> bool {
 /// Every implementation (or those in `only`), built through the runner's cached build (what `run`
 /// and `build` do: sources unchanged means no rebuild; a missing Rust target is installed). One that
 /// cannot be built panics with the runner's reason and fix, unless it is named in `BENCH_TEST_SKIP`:
-/// then it is left out and the test says so on stderr.
+/// then it is left out and the test says so on stderr. Wasm modules only: external processors
+/// (kind `ext-proc`, built by the same call) are tested in tests/extproc.rs.
 pub fn built_all(only: Option<&[&str]>) -> Vec<bench_runner::plugins::Built> {
     let only: Option<Vec<String>> = only.map(|o| o.iter().map(|s| s.to_string()).collect());
     let (built, missing) =
@@ -101,7 +102,7 @@ pub fn built_all(only: Option<&[&str]>) -> Vec<bench_runner::plugins::Built> {
          leave them out of the tests:\n{}",
         fatal.join("\n")
     );
-    built
+    built.into_iter().filter(|b| b.is_wasm()).collect()
 }
 
 /// The built module of one plugin (built if needed); None only when `BENCH_TEST_SKIP` names it and

@@ -369,6 +369,7 @@ pub fn run_scenarios(
 
 /// The implementations of a run: every one made ready (Wasm plugins on `runtime`), filtered by
 /// `only`; the Wasm plugins first, then Envoy's built-in filters (the order failure.json has always had).
+/// External processors (kind `ext-proc`) have no failure scenarios yet and are left out.
 pub fn implementations(
     built: &[Built],
     runtime: &str,
@@ -376,7 +377,7 @@ pub fn implementations(
 ) -> Vec<Implementation> {
     let mut out: Vec<Implementation> = built
         .iter()
-        .filter(|b| only.is_none_or(|o| o.contains(&b.name)))
+        .filter(|b| only.is_none_or(|o| o.contains(&b.name)) && !b.is_ext_proc())
         .map(|b| Implementation::of(b, runtime))
         .collect();
     out.sort_by_key(|i| !matches!(i.kind, ImplKind::Wasm { .. }));

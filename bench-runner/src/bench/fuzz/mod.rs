@@ -245,7 +245,9 @@ impl Summary {
 }
 
 /// Every implementation (or those in `only`) ready to fuzz: Wasm modules compiled once (wasmtime
-/// Cranelift), Lua through LuaJIT. One that cannot be built is a usage error naming it.
+/// Cranelift), Lua through LuaJIT. An external processor (kind `ext-proc`) is not fuzzed: it runs
+/// the Rust plugin's configuration code natively, and conformance checks it through Envoy. One that
+/// cannot be built is a usage error naming it.
 pub fn targets(project: &Project, only: Option<&[String]>) -> anyhow::Result<Vec<Box<dyn Target>>> {
     let (built, missing) = crate::plugins::prepare_all(project, only, false)?;
     if let Some(m) = missing.first() {
@@ -257,7 +259,7 @@ pub fn targets(project: &Project, only: Option<&[String]>) -> anyhow::Result<Vec
     let engine = plugin_host::Engine::new(plugin_host::EngineKind::Cranelift)?;
     let mut out: Vec<Box<dyn Target>> = vec![];
     let mut lua = None;
-    for b in built {
+    for b in built.into_iter().filter(|b| !b.is_ext_proc()) {
         if b.is_wasm() {
             let wasm = std::fs::read(&b.module)?;
             let module = engine.compile(&wasm).map_err(|e| {

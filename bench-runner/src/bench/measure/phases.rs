@@ -29,6 +29,7 @@ pub(super) fn phase_plan(
         expect_body: Some(expect.as_bytes().to_vec()),
         cpu,
         cpu_probe_pid: None,
+        cpu_probe_extra_pid: None,
         http2,
     }
 }
@@ -68,15 +69,32 @@ pub(super) fn burst_plan(
     plan
 }
 
-/// Runs one plan with Envoy's CPU probed; returns the raw outcome and Envoy's CPU µs per request.
-pub(super) fn measure_burst(envoy: &Envoy, plan: &LoadPlan) -> anyhow::Result<(LoadOutcome, f64)> {
+/// One burst's CPU µs per request: Envoy's, and its external processor's when it has one.
+pub(super) struct BurstCpu {
+    pub(super) envoy: f64,
+    pub(super) processor: Option<f64>,
+}
+
+/// Runs one plan with Envoy's CPU probed (and its external processor's, if it has one); returns the
+/// raw outcome and the CPU µs per request.
+pub(super) fn measure_burst(
+    envoy: &Envoy,
+    plan: &LoadPlan,
+) -> anyhow::Result<(LoadOutcome, BurstCpu)> {
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
+    p.cpu_probe_extra_pid = envoy.processor.as_ref().map(|x| x.pid);
     let outcome = load::run(&p, None)?;
     let requests = outcome.ok + outcome.errors.total();
-    let cpu = match outcome.target_cpu_ns {
+    let per_request = |ns: Option<u64>| match ns {
         Some(ns) if requests > 0 => ns as f64 / 1000.0 / requests as f64,
         _ => f64::NAN,
+    };
+    let cpu = BurstCpu {
+        envoy: per_request(outcome.target_cpu_ns),
+        processor: p
+            .cpu_probe_extra_pid
+            .map(|_| per_request(outcome.extra_cpu_ns)),
     };
     Ok((outcome, cpu))
 }
@@ -124,6 +142,9 @@ pub(super) struct CpuOfVariant {
     pub(super) saturation: Option<LoadOutcome>,
     pub(super) slices: Vec<f64>,
     pub(super) fixed: Vec<f64>,
+    /// The external processor's CPU in the same slices (empty without one).
+    pub(super) processor_slices: Vec<f64>,
+    pub(super) processor_fixed: Vec<f64>,
 }
 
 /// One round's CPU phase: `slices` passes, each over every variant in a fresh shuffled order; per
@@ -135,6 +156,8 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
             saturation: None,
             slices: Vec::with_capacity(phase.slices),
             fixed: Vec::with_capacity(phase.slices),
+            processor_slices: vec![],
+            processor_fixed: vec![],
         })
         .collect();
     let saturation = Burst {
@@ -169,7 +192,11 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                     r.load_cpu,
                     r.http2,
                 );
-                let (outcome, cpu) = measure_burst(r.envoy, &plan)?;
+                let (outcome, mut cpu) = measure_burst(r.envoy, &plan)?;
+                // One processor serves an Envoy's ext_proc listeners: it counts for those alone.
+                if !matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. }) {
+                    cpu.processor = None;
+                }
                 let errors = outcome.errors.total();
                 if errors > 0 {
                     check_envoy(r.envoy, &r.log, &format!("CPU slice of {}", v.info.id))?;
@@ -182,9 +209,11 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                 }
                 let o = &mut out[vi];
                 if is_fixed {
-                    o.fixed.push(cpu);
+                    o.fixed.push(cpu.envoy);
+                    o.processor_fixed.extend(cpu.processor);
                 } else {
-                    o.slices.push(cpu);
+                    o.slices.push(cpu.envoy);
+                    o.processor_slices.extend(cpu.processor);
                     match &mut o.saturation {
                         Some(pooled) => pooled.merge(&outcome),
                         None => o.saturation = Some(outcome),

@@ -121,6 +121,8 @@ pub(super) fn measure_round(
                 saturation: None,
                 slices: vec![],
                 fixed: vec![],
+                processor_slices: vec![],
+                processor_fixed: vec![],
             },
         );
         records.push(RoundRecord {
@@ -138,6 +140,10 @@ pub(super) fn measure_round(
             cpu_slices_us_per_req: c.slices,
             fixed_cpu_us_per_req: crate::stats::median(&c.fixed),
             fixed_cpu_slices_us_per_req: c.fixed,
+            processor_cpu_us_per_req: (!c.processor_slices.is_empty())
+                .then(|| crate::stats::median(&c.processor_slices)),
+            processor_fixed_cpu_us_per_req: (!c.processor_fixed.is_empty())
+                .then(|| crate::stats::median(&c.processor_fixed)),
             // the baseline's own record is the A/A window's baseline side: its retries are the A/A's
             stalled_windows: if vi == 0 {
                 vec![]

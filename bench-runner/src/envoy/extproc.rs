@@ -1,0 +1,174 @@
+//! The external processor of `ext-proc` implementations (plugins/extproc-rust): one process per Envoy,
+//! started before it with every ext_proc listener's configuration (one file each, in listener order),
+//! on a loopback port it picks itself and prints. Owned like Envoy: its own process group, killed
+//! when the runner dies (PR_SET_PDEATHSIG; spawn it from the thread that keeps Envoy) and when this
+//! handle is dropped.
+
+use crate::error::usage;
+use std::io::BufRead;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How long a processor may take to validate its configurations and listen.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The line a processor prints once it serves: `listening 127.0.0.1:PORT`.
+pub fn port_of(line: &str) -> Option<u16> {
+    line.trim()
+        .strip_prefix("listening 127.0.0.1:")
+        .and_then(|p| p.parse().ok())
+}
+
+pub struct Processor {
+    child: Child,
+    pub pid: u32,
+    pub port: u16,
+    pub log_path: PathBuf,
+}
+
+/// Writes configuration `i` of a processor beside its log (`<stem>-extproc-<i>.json`).
+fn write_configs(dir: &Path, stem: &str, configs: &[String]) -> anyhow::Result<Vec<PathBuf>> {
+    configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let path = dir.join(format!("{stem}-extproc-{i}.json"));
+            crate::sys::write_atomic(&path, c.as_bytes())?;
+            Ok(path)
+        })
+        .collect()
+}
+
+/// `processor --config F... --check`: Ok, or the processor's first stderr line (its one-line reason)
+/// and how many lines it wrote there.
+pub fn check(
+    binary: &Path,
+    dir: &Path,
+    stem: &str,
+    configs: &[String],
+) -> anyhow::Result<Result<(), (String, usize)>> {
+    let files = write_configs(dir, stem, configs)?;
+    let mut cmd = Command::new(binary);
+    for f in &files {
+        cmd.arg("--config").arg(f);
+    }
+    let out = crate::sys::die_with_runner(&mut cmd)
+        .arg("--check")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| usage(format!("cannot run {} ({e})", binary.display())))?;
+    if out.status.success() {
+        return Ok(Ok(()));
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    Ok(Err((lines.first().unwrap_or(&"").to_string(), lines.len())))
+}
+
+impl Processor {
+    /// Starts the processor on `configs` and waits until it listens. A configuration it refuses
+    /// gives a usage error quoting its one line.
+    pub fn start(
+        binary: &Path,
+        dir: &Path,
+        stem: &str,
+        configs: &[String],
+    ) -> anyhow::Result<Processor> {
+        let files = write_configs(dir, stem, configs)?;
+        let log_path = dir.join(format!("{stem}-extproc.log"));
+        let log = std::fs::File::create(&log_path).map_err(|e| {
+            usage(format!(
+                "cannot create the processor's log {} ({e})",
+                log_path.display()
+            ))
+        })?;
+        let mut cmd = Command::new(binary);
+        for f in &files {
+            cmd.arg("--config").arg(f);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log);
+        crate::sys::die_with_runner(&mut cmd);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().map_err(|e| {
+            usage(format!(
+                "cannot start the external processor {} ({e}); build it with `bench-runner build`",
+                binary.display()
+            ))
+        })?;
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut first = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+            let _ = tx.send(first);
+        });
+        let mut p = Processor {
+            pid: child.id(),
+            child,
+            port: 0,
+            log_path,
+        };
+        match rx
+            .recv_timeout(READY_TIMEOUT)
+            .ok()
+            .and_then(|l| port_of(&l))
+        {
+            Some(port) => {
+                p.port = port;
+                Ok(p)
+            }
+            None => {
+                p.stop();
+                let log = std::fs::read_to_string(&p.log_path).unwrap_or_default();
+                let line = log.lines().next().unwrap_or("no output").to_string();
+                Err(usage(format!(
+                    "the external processor {} did not start: {line} (log {})",
+                    binary.display(),
+                    p.log_path.display()
+                )))
+            }
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn cpu_ns(&self) -> u64 {
+        crate::sys::process_cpu_ns(self.pid).unwrap_or(0)
+    }
+
+    /// SIGKILL to its process group (it holds no state worth a graceful stop); reaps it.
+    pub fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        // SAFETY: signalling our own child's process group.
+        unsafe { libc::kill(-(self.pid as libc::pid_t), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Processor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_listening_line_gives_the_port() {
+        assert_eq!(super::port_of("listening 127.0.0.1:4312\n"), Some(4312));
+        assert_eq!(super::port_of("listening [::1]:4312"), None);
+        assert_eq!(super::port_of(""), None);
+    }
+}

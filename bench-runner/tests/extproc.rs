@@ -1,0 +1,187 @@
+//! The ext_proc implementation (plugins/extproc-rust) through a real Envoy: it passes every
+//! conformance case, refuses an invalid configuration at start in one line, and its processor dies
+//! with the runner (Ctrl-C and SIGKILL of a real quick run).
+
+mod common;
+use common::*;
+use std::time::{Duration, Instant};
+
+const PROCESSOR: &str = "mock-extproc";
+
+#[test]
+fn extproc_passes_conformance_and_refuses_an_invalid_configuration_in_one_line() {
+    let o = run(&["conformance", "--only", "extproc-rust"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("cases pass for 1 implementations (extproc-rust)"),
+        "{}",
+        text(&o)
+    );
+
+    // Conformance built it; the runner's start of it reports the processor's one line.
+    let binary = root().join("plugins/extproc-rust/target/release/mock-extproc");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = r#"{"content": "x", "crash_every": -1}"#.to_string();
+    let err = match bench_runner::envoy::extproc::Processor::start(
+        &binary,
+        dir.path(),
+        "bad",
+        &["{}".to_string(), bad.clone()],
+    ) {
+        Ok(_) => panic!("the processor accepted {bad}"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("did not start: mock-response: invalid configuration: crash_every"),
+        "{err}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("bad-extproc.log")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.contains("bad-extproc-1.json"), "{log}");
+
+    // A valid one serves, and stops with its handle.
+    let mut p = bench_runner::envoy::extproc::Processor::start(
+        &binary,
+        dir.path(),
+        "good",
+        &["{}".to_string()],
+    )
+    .unwrap();
+    assert!(p.port > 0 && p.is_running());
+    let (pid, t) = (p.pid, bench_runner::sys::start_ticks(p.pid).unwrap());
+    drop(p);
+    assert!(!bench_runner::sys::process_is(pid, t));
+}
+
+#[test]
+fn a_quick_run_reports_envoy_and_processor_cpu_and_matches_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = run(&[
+        "run",
+        "--profile",
+        "quick",
+        "--only",
+        "extproc-rust",
+        "--rounds",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&results)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let variants = results["variants"].as_array().unwrap();
+    let v = |id: &str| variants.iter().find(|v| v["id"] == id).unwrap().clone();
+    let ext = v("extproc-rust-mock");
+    assert_eq!(ext["runtime"], "ext_proc");
+    let (envoy, processor, total) = (
+        ext["cpu_us_per_req"].as_f64().unwrap(),
+        ext["processor_cpu_us_per_req"].as_f64().unwrap(),
+        ext["total_cpu_us_per_req"].as_f64().unwrap(),
+    );
+    assert!(envoy > 0.0 && processor > 0.0, "{ext}");
+    assert!((total - envoy - processor).abs() < 1e-9, "{ext}");
+    assert!(ext["total_fixed_cpu_us_per_req"].as_f64().unwrap() > 0.0);
+    // The processor counts for ext_proc variants alone.
+    assert!(v("baseline").get("processor_cpu_us_per_req").is_none());
+}
+
+fn exe_name(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// The parent of `pid` (field 4 of /proc/PID/stat, counted after the name's last `)`).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// (pid, start time) of the live external processors the runner `parent` started.
+fn processors(parent: u32) -> Vec<(u32, u64)> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|p| parent_of(*p) == Some(parent) && exe_name(*p).ends_with(PROCESSOR))
+        .filter_map(|p| Some((p, bench_runner::sys::start_ticks(p)?)))
+        .collect()
+}
+
+/// Starts a real quick run of extproc-rust, waits until its processors serve and its first round is
+/// written, sends `signal` to the runner, and checks that none of its processors is left.
+fn run_then(signal: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let log = std::fs::File::create(dir.path().join("runner.log")).unwrap();
+    let mut runner = bin()
+        .args([
+            "run",
+            "--profile",
+            "quick",
+            "--only",
+            "extproc-rust",
+            "--rounds",
+            "40",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let runner_log = || std::fs::read_to_string(dir.path().join("runner.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !out.join("results.json").exists() {
+        if Instant::now() > deadline || runner.try_wait().unwrap().is_some() {
+            let _ = runner.kill();
+            panic!("no round within 300 s, or the run ended:\n{}", runner_log());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mine = processors(runner.id());
+    assert!(
+        !mine.is_empty(),
+        "no {PROCESSOR} running:\n{}",
+        runner_log()
+    );
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(runner.id() as i32, signal) };
+    let status = runner.wait().unwrap();
+    if signal == libc::SIGINT {
+        assert_eq!(status.code(), Some(130), "{}", runner_log());
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left: Vec<_> = mine
+            .iter()
+            .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processors outlived the runner (signal {signal}) by 15 s: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_processor_dies_with_the_runner_on_ctrl_c_and_on_sigkill() {
+    run_then(libc::SIGINT);
+    run_then(libc::SIGKILL);
+}

@@ -1,0 +1,275 @@
+//! Mock-response external processor (shared/SPEC.md section 1, plugins/README.md) for Envoy's
+//! `envoy.filters.http.ext_proc` filter: the same contract as the Wasm plugins, served over gRPC.
+//!
+//! `mock-extproc --config FILE [--config FILE ...] [--check]`: every configuration is read and
+//! validated at start (an invalid one: one line on stderr, exit 2); then it listens on a free port of
+//! 127.0.0.1 and prints `listening 127.0.0.1:PORT` on stdout. A stream uses the configuration whose
+//! index its gRPC metadata `x-bench-config` gives (default 0): Envoy sends it as the filter's
+//! `grpc_service.initial_metadata`, so one processor serves every listener of one Envoy. The route
+//! name comes from the `xds.route_name` request attribute. With `--check` it exits 0 after validating.
+
+mod config;
+
+use config::Config;
+use envoy_types::pb::envoy::config::core::v3::{
+    header_value_option::HeaderAppendAction, HeaderValue, HeaderValueOption,
+};
+use envoy_types::pb::envoy::r#type::v3::{HttpStatus, StatusCode};
+use envoy_types::pb::envoy::service::ext_proc::v3::{
+    external_processor_server::{ExternalProcessor, ExternalProcessorServer},
+    processing_request::Request,
+    processing_response::Response,
+    CommonResponse, HeaderMutation, HeadersResponse, HttpHeaders, ImmediateResponse,
+    ProcessingRequest, ProcessingResponse,
+};
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Status, Streaming};
+
+/// The gRPC metadata key naming the configuration a stream uses.
+const CONFIG_KEY: &str = "x-bench-config";
+
+struct Processor {
+    configs: Vec<Arc<Config>>,
+    /// Requests seen by this process (for `crash_every`).
+    requests: AtomicU64,
+}
+
+type Out = Pin<Box<dyn Stream<Item = Result<ProcessingResponse, Status>> + Send>>;
+
+/// A header's value: Envoy sends `raw_value` (bytes), older senders `value`.
+fn header_value(h: &HeaderValue) -> String {
+    if h.raw_value.is_empty() {
+        h.value.clone()
+    } else {
+        String::from_utf8_lossy(&h.raw_value).into_owned()
+    }
+}
+
+/// The `xds.route_name` attribute Envoy sends (`request_attributes`), under the filter's name.
+fn route_name(req: &ProcessingRequest) -> String {
+    req.attributes
+        .values()
+        .filter_map(|s| s.fields.get("xds.route_name"))
+        .find_map(|v| match &v.kind {
+            Some(prost_types_kind::Kind::StringValue(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+mod prost_types_kind {
+    pub use envoy_types::pb::google::protobuf::value::Kind;
+}
+
+fn continue_with(mutation: Option<HeaderMutation>) -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::RequestHeaders(HeadersResponse {
+            response: Some(CommonResponse {
+                header_mutation: mutation,
+                ..Default::default()
+            }),
+        })),
+        ..Default::default()
+    }
+}
+
+/// `headers` mode: `x-bench-0..N-1` added to the processor's copy of the request headers, each read
+/// back and checked, each removed again; Envoy applies the additions as one header mutation.
+fn header_work(c: &Config, headers: &HttpHeaders) -> Result<HeaderMutation, Status> {
+    let mut copy: Vec<(String, String)> = headers
+        .headers
+        .iter()
+        .flat_map(|m| m.headers.iter())
+        .map(|h| (h.key.clone(), header_value(h)))
+        .collect();
+    let mut set = Vec::with_capacity(c.header_count as usize);
+    for i in 0..c.header_count {
+        let (key, value) = (format!("x-bench-{i}"), format!("v{i}"));
+        copy.push((key.clone(), value.clone()));
+        set.push(HeaderValueOption {
+            header: Some(HeaderValue {
+                key,
+                raw_value: value.into_bytes(),
+                ..Default::default()
+            }),
+            append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
+            ..Default::default()
+        });
+    }
+    for i in 0..c.header_count {
+        let (key, want) = (format!("x-bench-{i}"), format!("v{i}"));
+        let found = copy.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        if found != Some(&want) {
+            return Err(Status::internal(format!("{key}: read back {found:?}")));
+        }
+    }
+    for i in 0..c.header_count {
+        let key = format!("x-bench-{i}");
+        copy.retain(|(k, _)| *k != key);
+    }
+    Ok(HeaderMutation {
+        set_headers: set,
+        remove_headers: vec![],
+    })
+}
+
+impl Processor {
+    /// The answer to one request-headers message (the only phase Envoy sends).
+    fn on_request_headers(
+        &self,
+        c: &Config,
+        req: &ProcessingRequest,
+        headers: &HttpHeaders,
+    ) -> Result<ProcessingResponse, Status> {
+        let seen = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        if c.crash_every > 0 && seen.is_multiple_of(c.crash_every as u64) {
+            return Err(Status::internal(format!(
+                "mock-response: crash_every: request {seen}"
+            )));
+        }
+        if c.spin > 0 && config::spin(c.spin) == 0 {
+            eprintln!("mock-response: spin result was zero");
+        }
+        let content = if c.rules.is_empty() {
+            c.global.as_deref()
+        } else {
+            let host = headers
+                .headers
+                .iter()
+                .flat_map(|m| m.headers.iter())
+                .find(|h| h.key == ":authority")
+                .map(header_value)
+                .unwrap_or_default();
+            c.select(&route_name(req), &host)
+        };
+        let Some(content) = content else {
+            return Ok(continue_with(None));
+        };
+        if c.headers_mode {
+            return Ok(continue_with(Some(header_work(c, headers)?)));
+        }
+        Ok(ProcessingResponse {
+            response: Some(Response::ImmediateResponse(ImmediateResponse {
+                status: Some(HttpStatus {
+                    code: StatusCode::Ok as i32,
+                }),
+                body: content.as_bytes().to_vec(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+    }
+}
+
+/// The gRPC service: one [`Processor`] shared by every stream.
+struct Service(Arc<Processor>);
+
+#[tonic::async_trait]
+impl ExternalProcessor for Service {
+    type ProcessStream = Out;
+
+    async fn process(
+        &self,
+        request: tonic::Request<Streaming<ProcessingRequest>>,
+    ) -> Result<tonic::Response<Out>, Status> {
+        let index = match request.metadata().get(CONFIG_KEY) {
+            None => 0,
+            Some(v) => v
+                .to_str()
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+                .ok_or_else(|| Status::invalid_argument(format!("bad {CONFIG_KEY}")))?,
+        };
+        let config = self
+            .0
+            .configs
+            .get(index)
+            .cloned()
+            .ok_or_else(|| Status::invalid_argument(format!("no configuration {index}")))?;
+        let me = self.0.clone();
+        let out = request.into_inner().map(move |msg| {
+            let req = msg?;
+            match &req.request {
+                Some(Request::RequestHeaders(h)) => me.on_request_headers(&config, &req, h),
+                // The processing mode skips every other phase; answer one anyway, unchanged.
+                _ => Ok(continue_with(None)),
+            }
+        });
+        Ok(tonic::Response::new(Box::pin(out)))
+    }
+}
+
+/// The command line: every `--config FILE` in order, and `--check`.
+fn args() -> Result<(Vec<String>, bool), String> {
+    let mut files = Vec::new();
+    let mut check = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--config" => files.push(it.next().ok_or("--config needs a file")?),
+            "--check" => check = true,
+            _ => {
+                return Err(format!(
+                    "unknown argument `{a}`; usage: mock-extproc --config FILE [--config FILE ...] [--check]"
+                ))
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err("no --config FILE given".into());
+    }
+    Ok((files, check))
+}
+
+fn load(files: &[String]) -> Result<Vec<Arc<Config>>, String> {
+    files
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(f).map_err(|e| format!("cannot read {f} ({e})"))?;
+            Config::parse(&bytes)
+                .map(Arc::new)
+                .map_err(|reason| format!("mock-response: invalid configuration: {reason} ({f})"))
+        })
+        .collect()
+}
+
+fn main() {
+    let loaded = args().and_then(|(files, check)| Ok((load(&files)?, check)));
+    let configs = match loaded {
+        Ok((_, true)) => return,
+        Ok((configs, false)) => configs,
+        Err(line) => {
+            eprintln!("{line}");
+            std::process::exit(2);
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if let Err(e) = rt.block_on(serve(configs)) {
+        eprintln!("mock-extproc: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn serve(configs: Vec<Arc<Config>>) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let processor = Arc::new(Processor {
+        configs,
+        requests: AtomicU64::new(0),
+    });
+    println!("listening {addr}");
+    std::io::stdout().flush()?;
+    tonic::transport::Server::builder()
+        .add_service(ExternalProcessorServer::new(Service(processor)))
+        .serve_with_incoming(incoming)
+        .await?;
+    Ok(())
+}
