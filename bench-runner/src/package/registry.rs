@@ -42,7 +42,7 @@ impl Registry {
             ));
         }
         let (host, namespace) = value.split_once('/').unwrap_or((value, DEFAULT_NAMESPACE));
-        let namespace = namespace.trim_matches('/');
+        let namespace = namespace.trim_end_matches('/');
         let ns_ok = !namespace.is_empty()
             && namespace.split('/').all(|c| {
                 !c.is_empty()
