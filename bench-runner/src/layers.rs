@@ -6,7 +6,7 @@
 //! 0. `lib` (dispatch) and `main`;
 //! 1. `commands` (one file per subcommand: its flags and the glue);
 //! 2. engines: `bench` (run matrix, failure, micro, peers, conformance), `compare`, `report`,
-//!    `export`, `readme`;
+//!    `export`, `readme`, `package` (OCI images, registry push, WasmPlugin manifests);
 //! 3. `results` (the schema types);
 //! 4. infrastructure: `load`, `envoy`, `plugins`, `upstream`, `baseline`, `paths`, `stats`, `sys`,
 //!    `error`.
@@ -24,6 +24,7 @@ pub const LAYERS: &[(&str, usize)] = &[
     ("report", 2),
     ("export", 2),
     ("readme", 2),
+    ("package", 2),
     ("results", 3),
     ("load", 4),
     ("envoy", 4),

@@ -11,6 +11,7 @@ pub mod export;
 #[cfg(test)]
 mod layers;
 pub mod load;
+pub mod package;
 pub mod paths;
 pub mod plugins;
 pub mod readme;
@@ -98,6 +99,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Peers(a) => commands::peers::command(&project, &a),
         Command::Micro(a) => commands::micro::command(&project, &a),
         Command::Report(a) => commands::report::command(&a),
+        Command::Package(a) => commands::package::command(&project, &a),
+        Command::Manifests(a) => commands::manifests::command(&project, &a),
     }
 }
 

@@ -85,6 +85,75 @@ const ROWS: &[(&[&str], &str)] = &[
         "T/a-file",
     ),
     (&["build", "--only", "nosuch"], "--only"),
+    (&["package", "--only", "nosuch", "--out", "T/pkg"], "--only"),
+    (&["package", "--tag", ".bad", "--out", "T/pkg"], "--tag"),
+    (&["package", "--out", "T/a-file"], "T/a-file"),
+    (
+        &[
+            "package",
+            "--push",
+            "http://127.0.0.1:5000",
+            "--out",
+            "T/pkg",
+        ],
+        "--push http://127.0.0.1:5000",
+    ),
+    (
+        &["package", "--push", "127.0.0.1:5000/Bad", "--out", "T/pkg"],
+        "--push 127.0.0.1:5000/Bad",
+    ),
+    // Nothing listens on port 1: the registry is checked before anything is built.
+    (
+        &["package", "--push", "127.0.0.1:1", "--out", "T/pkg"],
+        "--push 127.0.0.1:1: cannot reach the registry",
+    ),
+    (
+        &["package", "--module", "no-equals-sign", "--out", "T/pkg"],
+        "--module",
+    ),
+    (
+        &[
+            "package",
+            "--module",
+            "rust=/nonexistent/x.wasm",
+            "--out",
+            "T/pkg",
+        ],
+        "/nonexistent/x.wasm",
+    ),
+    (
+        &["package", "--module", "rust=T/junk.json", "--out", "T/pkg"],
+        "not a WebAssembly module",
+    ),
+    (
+        &[
+            "manifests",
+            "--failure-run",
+            "/nonexistent/f",
+            "--out",
+            "T/man",
+        ],
+        "--failure-run /nonexistent/f",
+    ),
+    (
+        &["manifests", "--failure-run", "T/", "--out", "T/man"],
+        "failure.json",
+    ),
+    (
+        &[
+            "manifests",
+            "--registry",
+            "https://r.example",
+            "--out",
+            "T/man",
+        ],
+        "--registry https://r.example",
+    ),
+    (&["manifests", "--tag", "a b", "--out", "T/man"], "--tag"),
+    (
+        &["manifests", "--only", "nosuch", "--out", "T/man"],
+        "--only",
+    ),
     (
         &["conformance", "--cases", "/nonexistent/cases.json"],
         "/nonexistent/cases.json",

@@ -12,8 +12,10 @@ pub mod failure;
 pub mod fuzz;
 pub mod k8s;
 pub mod load;
+pub mod manifests;
 pub mod merge;
 pub mod micro;
+pub mod package;
 pub mod peers;
 pub mod readme;
 pub mod report;
@@ -77,4 +79,11 @@ pub enum Command {
     /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
     /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
     Micro(micro::MicroArgs),
+    /// Every Wasm plugin as OCI images without a Docker daemon (the article's FROM scratch image and
+    /// the Wasm artifact), written as OCI image layouts; --push sends them to a registry and pulls
+    /// each back to check its digest and module.
+    Package(package::PackageArgs),
+    /// The WasmPlugin resources (Istio extensions.istio.io and Higress extensions.higress.io) that
+    /// declare each plugin's image, with the failure matrix's lesson beside failStrategy.
+    Manifests(manifests::ManifestsArgs),
 }
