@@ -5,6 +5,7 @@ pub mod conformance;
 pub mod estimate;
 pub mod failure;
 pub mod fuzz;
+pub mod lifecycle;
 pub mod measure;
 pub mod micro;
 pub mod peers;

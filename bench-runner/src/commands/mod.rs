@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod export;
 pub mod failure;
 pub mod fuzz;
+pub mod lifecycle;
 pub mod load;
 pub mod micro;
 pub mod peers;
@@ -69,4 +70,8 @@ pub enum Command {
     /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
     /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
     Micro(micro::MicroArgs),
+    /// How a plugin gets into a running Envoy and is replaced there: remote module load (sha256,
+    /// server down, truncated module) and N swaps under load of its config and module via ECDS and of
+    /// its listener via LDS; failed requests, time to switch, Envoy RSS. Writes lifecycle.json.
+    Lifecycle(lifecycle::LifecycleArgs),
 }
