@@ -320,7 +320,7 @@ const ROWS: &[(&[&str], &str)] = &[
     (&["lifecycle", "--only", "nosuch"], "--only"),
     (&["lifecycle", "--swaps", "0"], "--swaps"),
     (&["lifecycle", "--swaps", "1000000"], "--swaps"),
-    (&["lifecycle", "--swaps", "-3"], "--swaps"),
+    (&["lifecycle", "--swaps=-3"], "--swaps"),
     (&["lifecycle", "--rate", "0"], "--rate"),
     (&["lifecycle", "--rate", "abc"], "--rate"),
     (&["lifecycle", "--interval", "1ms"], "--interval"),

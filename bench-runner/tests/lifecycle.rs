@@ -103,6 +103,9 @@ fn lifecycle_records_remote_loads_and_swaps_of_the_rust_plugin() {
         "rust",
         "--swaps",
         "3",
+        // Long enough for a module swap on a busy machine: every swap must show its new body.
+        "--interval",
+        "3s",
         "--out",
         out.to_str().unwrap(),
     ]);

@@ -87,6 +87,41 @@ fn log_lines(log: &Path) -> Vec<String> {
     lines[lines.len().saturating_sub(8)..].to_vec()
 }
 
+/// Writes the bootstrap of one remote case (ports: admin, listener, module server); returns its path.
+fn write_config(
+    ctx: &Context,
+    plan: &LifecyclePlan,
+    imp: &Implementation,
+    c: &Case,
+    dir: &Path,
+    stem: &str,
+    [admin, listen, mport]: [u16; 3],
+) -> anyhow::Result<PathBuf> {
+    let code = RemoteCode {
+        uri: format!("http://127.0.0.1:{mport}/{}.wasm", imp.name),
+        cluster: "modules".into(),
+        sha256: c.sha256.clone(),
+        num_retries: plan.remote_num_retries,
+    };
+    let filter = imp.filter(&json!({ "content": BODY }), Map::new())?;
+    let t = &ctx.templates;
+    let l = t.listener(
+        stem,
+        listen,
+        &Delivery::Remote(filter, code),
+        &dir.join(format!("{stem}.access.log")),
+    )?;
+    let cfg = t.bootstrap(
+        admin,
+        vec![l],
+        &[("upstream", ctx.upstream.port()), ("modules", mport)],
+        None,
+    )?;
+    let config = dir.join(format!("{stem}.json"));
+    crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+    Ok(config)
+}
+
 fn watch(
     ctx: &Context,
     plan: &LifecyclePlan,
@@ -103,36 +138,9 @@ fn watch(
     };
     let ports = crate::sys::free_ports(3)?;
     let (admin, listen, mport) = (ports[0], ports[1], ports[2]);
-    let mut server = match c.late {
-        None => Some(crate::upstream::Upstream::serve_bytes(
-            mport,
-            "application/wasm",
-            c.bytes,
-        )?),
-        Some(_) => None,
-    };
-    let code = RemoteCode {
-        uri: format!("http://127.0.0.1:{mport}/{}.wasm", imp.name),
-        cluster: "modules".into(),
-        sha256: c.sha256.clone(),
-        num_retries: plan.remote_num_retries,
-    };
-    let filter = imp.filter(&json!({ "content": BODY }), Map::new())?;
-    let t = &ctx.templates;
-    let l = t.listener(
-        &stem,
-        listen,
-        &Delivery::Remote(filter, code),
-        &dir.join(format!("{stem}.access.log")),
-    )?;
-    let cfg = t.bootstrap(
-        admin,
-        vec![l],
-        &[("upstream", ctx.upstream.port()), ("modules", mport)],
-        None,
-    )?;
-    let config = dir.join(format!("{stem}.json"));
-    crate::sys::write_atomic(&config, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
+    let serve = || crate::upstream::Upstream::serve_bytes(mport, "application/wasm", c.bytes);
+    let mut server = c.late.is_none().then(serve).transpose()?;
+    let config = write_config(ctx, plan, imp, c, &dir, &stem, [admin, listen, mport])?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -148,11 +156,7 @@ fn watch(
         crate::sys::check_interrupted()?;
         if let (Some(late), None) = (c.late, &server) {
             if t0.elapsed() >= late {
-                server = Some(crate::upstream::Upstream::serve_bytes(
-                    mport,
-                    "application/wasm",
-                    c.bytes,
-                )?);
+                server = Some(serve()?);
             }
         }
         if ready_after.is_none()
