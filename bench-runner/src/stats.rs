@@ -215,6 +215,46 @@ pub fn unit_interval(units: &[f64]) -> Estimate {
     }
 }
 
+/// Least-squares slope of `ys` over `xs` with its Student-t 95% interval (n - 2 degrees of freedom,
+/// residuals assumed independent): a trend per unit of x, e.g. memory per swap. Fewer than 3 finite
+/// points, or all x equal: NaN bounds (and a NaN estimate below 2 points).
+pub fn slope_interval(xs: &[f64], ys: &[f64]) -> Estimate {
+    let pts: Vec<(f64, f64)> = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| (*x, *y))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let n = pts.len() as f64;
+    let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = if pts.len() >= 2 && sxx > 0.0 {
+        sxy / sxx
+    } else {
+        f64::NAN
+    };
+    if pts.len() < 3 || sxx <= 0.0 {
+        return Estimate {
+            estimate: slope,
+            ci95_low: f64::NAN,
+            ci95_high: f64::NAN,
+        };
+    }
+    let intercept = my - slope * mx;
+    let ssr: f64 = pts
+        .iter()
+        .map(|p| (p.1 - intercept - slope * p.0).powi(2))
+        .sum();
+    let half = t975(n - 2.0) * (ssr / (n - 2.0) / sxx).sqrt();
+    Estimate {
+        estimate: slope,
+        ci95_low: slope - half,
+        ci95_high: slope + half,
+    }
+}
+
 /// The 95% interval of `mean(new) - mean(base)` for unit values of two independent runs: Welch's t
 /// (unequal variances, Welch-Satterthwaite degrees of freedom). Fewer than [`MIN_UNITS`] on a side:
 /// infinite bounds (no evidence either way).
@@ -444,5 +484,21 @@ mod tests {
             prop_assert!((e.estimate - d).abs() < 1e-6);
             prop_assert!((e.ci95_low - d).abs() < 1e-6 && (e.ci95_high - d).abs() < 1e-6);
         }
+    }
+
+    #[test]
+    fn slope_of_a_line_is_exact_and_noise_widens_it() {
+        let xs: Vec<f64> = (0..10).map(f64::from).collect();
+        let ys: Vec<f64> = xs.iter().map(|x| 5.0 + 2.0 * x).collect();
+        let e = slope_interval(&xs, &ys);
+        assert!((e.estimate - 2.0).abs() < 1e-9 && e.contains(2.0));
+        let noisy: Vec<f64> = ys
+            .iter()
+            .enumerate()
+            .map(|(i, y)| y + if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let e = slope_interval(&xs, &noisy);
+        assert!(e.ci95_low < 2.0 && e.ci95_high > 2.0);
+        assert!(!slope_interval(&xs[..2], &ys[..2]).has_interval());
     }
 }

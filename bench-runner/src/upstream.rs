@@ -54,6 +54,30 @@ impl Upstream {
 
     pub fn start_with(behaviour: Behaviour, body: &str) -> io::Result<Upstream> {
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        Upstream::spawn_on(
+            std_listener,
+            behaviour,
+            response_bytes("text/plain", body.as_bytes()),
+        )
+    }
+
+    /// Starts a server answering every request `200` with `bytes` (`content_type`) on 127.0.0.1:`port`
+    /// (0: a free port): the lifecycle runs' module server, started late on a port Envoy already
+    /// knows to model a server that is down at start.
+    pub fn serve_bytes(port: u16, content_type: &str, bytes: &[u8]) -> io::Result<Upstream> {
+        let std_listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        Upstream::spawn_on(
+            std_listener,
+            Behaviour::Answer,
+            response_bytes(content_type, bytes),
+        )
+    }
+
+    fn spawn_on(
+        std_listener: std::net::TcpListener,
+        behaviour: Behaviour,
+        response: Arc<[u8]>,
+    ) -> io::Result<Upstream> {
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -61,12 +85,6 @@ impl Upstream {
             .build()?;
         let served = Arc::new(AtomicU64::new(0));
         let (tx, rx) = oneshot::channel::<()>();
-        let response: Arc<[u8]> = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-        .into();
         let counter = served.clone();
         let thread = std::thread::Builder::new()
             .name(format!("upstream-{}", addr.port()))
@@ -118,6 +136,17 @@ impl Drop for Upstream {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A whole `200` response carrying `body`.
+fn response_bytes(content_type: &str, body: &[u8]) -> Arc<[u8]> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r.into()
 }
 
 async fn accept_loop(

@@ -42,6 +42,8 @@ fn inputs(t: &Path) {
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     std::fs::create_dir_all(t.join("done-run")).unwrap();
     write("done-run/results.json", &good);
+    std::fs::create_dir_all(t.join("done-lifecycle")).unwrap();
+    write("done-lifecycle/lifecycle.json", "{}");
     let sentinel = t.join("envoy-sentinel");
     write(
         "envoy-sentinel",
@@ -549,6 +551,20 @@ const ROWS: &[(&[&str], &str)] = &[
     (&["failure", "--window", "1e30s"], "--window"),
     (&["failure", "--only", "nosuch"], "--only"),
     (&["failure", "--out", "T/a-file"], "T/a-file"),
+    (&["lifecycle", "--only", "nosuch"], "--only"),
+    (&["lifecycle", "--swaps", "0"], "--swaps"),
+    (&["lifecycle", "--swaps", "1000000"], "--swaps"),
+    (&["lifecycle", "--swaps=-3"], "--swaps"),
+    (&["lifecycle", "--rate", "0"], "--rate"),
+    (&["lifecycle", "--rate", "abc"], "--rate"),
+    (&["lifecycle", "--interval", "1ms"], "--interval"),
+    (&["lifecycle", "--window", "5s"], "--window"),
+    (&["lifecycle", "--modes", "nosuch"], "--modes"),
+    (&["lifecycle", "--out", "T/a-file"], "T/a-file"),
+    (
+        &["lifecycle", "--out", "T/done-lifecycle"],
+        "lifecycle.json",
+    ),
     (
         &["doctor", "--envoy", "/nonexistent/envoy"],
         "/nonexistent/envoy",

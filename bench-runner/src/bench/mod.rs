@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod failure;
 pub mod fuzz;
 pub mod k8s;
+pub mod lifecycle;
 pub mod measure;
 pub mod merge;
 pub mod micro;

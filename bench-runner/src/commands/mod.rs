@@ -11,6 +11,7 @@ pub mod export;
 pub mod failure;
 pub mod fuzz;
 pub mod k8s;
+pub mod lifecycle;
 pub mod load;
 pub mod manifests;
 pub mod merge;
@@ -86,4 +87,8 @@ pub enum Command {
     /// The WasmPlugin resources (Istio extensions.istio.io and Higress extensions.higress.io) that
     /// declare each plugin's image, with the failure matrix's lesson beside failStrategy.
     Manifests(manifests::ManifestsArgs),
+    /// How a plugin gets into a running Envoy and is replaced there: remote module load (sha256,
+    /// server down, truncated module) and N swaps under load of its config and module via ECDS and of
+    /// its listener via LDS; failed requests, time to switch, Envoy RSS. Writes lifecycle.json.
+    Lifecycle(lifecycle::LifecycleArgs),
 }

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 /// Bootstraps for the failure scenarios (`envoy/failure/` templates).
 pub mod failure;
+/// Bootstraps for lifecycle runs (`envoy/lifecycle/` templates): remote code, ECDS, LDS.
+pub mod lifecycle;
 
 /// The HTTP filter a variant's listener runs before the router.
 #[derive(Debug, Clone)]

@@ -4,11 +4,7 @@
 use super::*;
 
 /// Picks the Wasm runtime: the first of v8, wamr, wasmtime, wavm this Envoy has.
-pub(super) fn pick_runtime(
-    project: &Project,
-    envoy: &EnvoyBin,
-    dir: &Path,
-) -> anyhow::Result<String> {
+pub fn pick_runtime(project: &Project, envoy: &EnvoyBin, dir: &Path) -> anyhow::Result<String> {
     let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, dir)?;
     crate::envoy::runtimes::KNOWN_RUNTIMES
         .into_iter()

@@ -32,7 +32,7 @@ use scenarios::*;
 mod summary;
 pub use summary::{records, summarize};
 mod command;
-pub use command::{command, report_command};
+pub use command::{command, pick_runtime, report_command};
 
 /// The plugin's configured body in every scenario (the mock workload's body).
 pub const PLUGIN_BODY: &str = crate::bench::variants::MOCK_BODY;
@@ -172,7 +172,7 @@ impl Implementation {
         }
     }
 
-    fn filter(&self, config: &Value, extra: Map<String, Value>) -> anyhow::Result<Filter> {
+    pub fn filter(&self, config: &Value, extra: Map<String, Value>) -> anyhow::Result<Filter> {
         Ok(match &self.kind {
             ImplKind::Wasm { module, runtime } => Filter::Wasm {
                 module: module.clone(),

@@ -1,0 +1,341 @@
+//! `lifecycle`: how a plugin gets into a running Envoy and is replaced there, measured per
+//! implementation against a real Envoy and the runner's own servers on 127.0.0.1.
+//!
+//! - **Remote load** (Wasm): `vm_config.code.remote` pointing at the runner's module server (with
+//!   `sha256` and a retry policy). Several fresh Envoys give the time from spawn to the first plugin
+//!   reply; then three failure cases (a wrong sha256, the server down at start and up later, a
+//!   truncated module) are watched: what clients get, `/ready`, Envoy's log lines, the remote stats.
+//! - **Swaps under load**: an open loop of requests at a fixed rate (one fresh connection each) plus a
+//!   few keep-alive clients, while the plugin is replaced N times: its configuration through ECDS
+//!   (`ecds-config`), its module through ECDS (`ecds-module`, two builds differing only in a custom
+//!   section), and the whole listener through LDS (`lds`). Both discovery sources are files in a
+//!   watched folder, replaced atomically by rename. Per swap: failed requests, time until every
+//!   response carries the new body, latency inside the swap window, Envoy's counters and its RSS.
+//!
+//! Lua runs the swaps too (its script through ECDS and LDS; no module, no remote code).
+
+mod analyse;
+mod remote;
+mod swap;
+mod traffic;
+
+use crate::bench::failure::{ImplKind, Implementation};
+use crate::envoy::bootstrap::lifecycle::LifecycleTemplates;
+use crate::envoy::process::StartOptions;
+use crate::envoy::{locate, Envoy, EnvoyBin};
+use crate::error::{usage, Error};
+use crate::paths::Project;
+use crate::plugins::{self, Built};
+pub use crate::results::lifecycle::*;
+use crate::results::Skipped;
+use crate::upstream::{Upstream, UPSTREAM_BODY};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every setting of a lifecycle run.
+#[derive(Debug, Clone)]
+pub struct LifecyclePlan {
+    pub swaps: usize,
+    pub rate_per_s: f64,
+    pub interval: Duration,
+    pub window: Duration,
+    pub timeout: Duration,
+    pub keepalive_clients: usize,
+    pub keepalive_period: Duration,
+    pub drain_time_s: u32,
+    pub remote_repetitions: usize,
+    pub remote_observe: Duration,
+    pub remote_late: Duration,
+    pub remote_num_retries: u32,
+    /// Swap runs to do (ecds-config, ecds-module, lds); remote load on or off.
+    pub modes: Vec<String>,
+    pub remote: bool,
+}
+
+/// The swap modes, in order.
+pub const MODES: [&str; 3] = ["ecds-config", "ecds-module", "lds"];
+/// Most swaps per run accepted.
+pub const MAX_SWAPS: usize = 10_000;
+
+impl Default for LifecyclePlan {
+    fn default() -> Self {
+        LifecyclePlan {
+            swaps: 100,
+            rate_per_s: 100.0,
+            interval: Duration::from_millis(1000),
+            window: Duration::from_millis(250),
+            timeout: Duration::from_secs(2),
+            keepalive_clients: 4,
+            keepalive_period: Duration::from_millis(50),
+            drain_time_s: 2,
+            remote_repetitions: 3,
+            remote_observe: Duration::from_secs(6),
+            remote_late: Duration::from_secs(2),
+            remote_num_retries: 10,
+            modes: MODES.map(String::from).to_vec(),
+            remote: true,
+        }
+    }
+}
+
+impl LifecyclePlan {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.swaps == 0 || self.swaps > MAX_SWAPS {
+            return Err(format!("--swaps must be from 1 to {MAX_SWAPS}"));
+        }
+        if !(self.rate_per_s.is_finite() && self.rate_per_s >= 1.0 && self.rate_per_s <= 2000.0) {
+            return Err("--rate must be from 1 to 2000 requests/s".into());
+        }
+        if self.interval < Duration::from_millis(100) || self.interval > Duration::from_secs(60) {
+            return Err("--interval must be from 100ms to 60s".into());
+        }
+        if self.window.is_zero() || self.window > self.interval {
+            return Err("--window must be more than 0 and at most --interval".into());
+        }
+        if self.timeout.is_zero() || self.timeout > Duration::from_secs(30) {
+            return Err("--timeout must be between 0 and 30 s".into());
+        }
+        let requests = self.rate_per_s * self.interval.as_secs_f64() * self.swaps as f64;
+        if requests > 2_000_000.0 {
+            return Err(
+                "--rate x --interval x --swaps gives more than 2000000 requests per swap run; lower one of them"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn settings(&self) -> LifecycleSettings {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        LifecycleSettings {
+            swaps: self.swaps,
+            rate_per_s: self.rate_per_s,
+            swap_interval_ms: ms(self.interval),
+            swap_window_ms: ms(self.window),
+            timeout_ms: ms(self.timeout),
+            keepalive_clients: self.keepalive_clients,
+            keepalive_period_ms: ms(self.keepalive_period),
+            drain_time_s: self.drain_time_s as f64,
+            drain_strategy: "gradual".into(),
+            remote_repetitions: self.remote_repetitions,
+            remote_observe_ms: ms(self.remote_observe),
+            remote_late_ms: ms(self.remote_late),
+            remote_num_retries: self.remote_num_retries,
+        }
+    }
+}
+
+/// Where the run happens: files go to `<dir>/lifecycle/`.
+pub struct Context<'a> {
+    pub project: &'a Project,
+    pub envoy: &'a EnvoyBin,
+    pub dir: &'a Path,
+    pub templates: LifecycleTemplates,
+    pub upstream: &'a Upstream,
+}
+
+impl Context<'_> {
+    fn files(&self) -> PathBuf {
+        self.dir.join("lifecycle")
+    }
+
+    fn rel(&self, p: &Path) -> String {
+        p.strip_prefix(self.dir).unwrap_or(p).display().to_string()
+    }
+
+    /// Starts Envoy on `config` without waiting (log next to it), with extra arguments.
+    fn spawn(&self, config: &Path, admin_port: u16, extra: &[&str]) -> anyhow::Result<Envoy> {
+        let log = config.with_extension("log");
+        Envoy::spawn_with_args(&self.options(config, &log, admin_port), extra)
+    }
+
+    fn options<'b>(&'b self, config: &'b Path, log: &'b Path, admin: u16) -> StartOptions<'b> {
+        StartOptions {
+            binary: &self.envoy.path,
+            config,
+            log,
+            admin_port: admin,
+            cpu: None,
+            ready_timeout: Duration::from_secs(60),
+            log_level: "info",
+        }
+    }
+}
+
+/// What `lifecycle` does (the flags are parsed in `commands::lifecycle`).
+#[derive(Debug, Clone)]
+pub struct LifecycleOptions {
+    pub plan: LifecyclePlan,
+    pub only: Option<Vec<String>>,
+    pub out: Option<PathBuf>,
+    pub envoy: Option<PathBuf>,
+}
+
+fn is_interrupt(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
+}
+
+/// One implementation: remote load (Wasm), then each swap mode that applies.
+fn run_one(
+    ctx: &Context,
+    plan: &LifecyclePlan,
+    imp: &Implementation,
+    skipped: &mut Vec<Skipped>,
+) -> anyhow::Result<ImplLifecycle> {
+    let wasm = matches!(imp.kind, ImplKind::Wasm { .. });
+    let mut out = ImplLifecycle {
+        implementation: imp.name.clone(),
+        language: imp.language.clone(),
+        kind: if wasm { "wasm" } else { "lua" }.into(),
+        remote: None,
+        swaps: vec![],
+    };
+    if wasm && plan.remote {
+        eprintln!("lifecycle: {} remote module load ...", imp.name);
+        match remote::remote_load(ctx, plan, imp) {
+            Ok(r) => out.remote = Some(r),
+            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) => skipped.push(Skipped {
+                variant: format!("{}-remote", imp.name),
+                reason: format!("{e:#}"),
+            }),
+        }
+    }
+    for mode in &plan.modes {
+        if mode == "ecds-module" && !wasm {
+            continue;
+        }
+        crate::sys::check_interrupted()?;
+        eprintln!("lifecycle: {} {mode}, {} swaps ...", imp.name, plan.swaps);
+        match swap::swap_run(ctx, plan, imp, mode) {
+            Ok(r) => out.swaps.push(r),
+            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) => {
+                eprintln!("lifecycle: {} {mode} not run: {e:#}", imp.name);
+                skipped.push(Skipped {
+                    variant: format!("{}-{mode}", imp.name),
+                    reason: format!("{e:#}"),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs every implementation; on Ctrl-C the section so far is returned with status "interrupted".
+pub fn run_all(
+    ctx: &Context,
+    plan: &LifecyclePlan,
+    imps: &[Implementation],
+    runtime: &str,
+) -> anyhow::Result<LifecycleSection> {
+    let mut section = LifecycleSection {
+        started_at: crate::sys::now_rfc3339(),
+        finished_at: None,
+        status: "running".into(),
+        envoy_version: ctx.envoy.version.clone(),
+        envoy_path: ctx.envoy.path.display().to_string(),
+        runtime: runtime.into(),
+        settings: plan.settings(),
+        implementations: vec![],
+        skipped: vec![],
+        notes: notes(plan),
+    };
+    let mut outcome = Ok(());
+    for imp in imps {
+        match run_one(ctx, plan, imp, &mut section.skipped) {
+            Ok(r) => section.implementations.push(r),
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    section.finished_at = Some(crate::sys::now_rfc3339());
+    section.status = match &outcome {
+        Ok(()) => "complete".into(),
+        Err(e) if is_interrupt(e) => "interrupted".into(),
+        Err(_) => "failed".into(),
+    };
+    match outcome {
+        Err(e) if !is_interrupt(&e) => Err(e),
+        _ => Ok(section),
+    }
+}
+
+fn notes(plan: &LifecyclePlan) -> Vec<String> {
+    vec![
+        "Envoy runs with --concurrency 1 on a machine that may be busy: failure counts and switch times are the findings; latencies are indicative.".into(),
+        format!("Swap runs start Envoy with --drain-time-s {} (the default drain strategy, gradual): after an LDS update, connections on the old listener's filter chain are drained for that long (HTTP/1.1 responses carry `connection: close`) and then closed.", plan.drain_time_s),
+        "ecds-module alternates two files of the same plugin: the built module and a copy with one custom section appended (same code, different bytes and sha256, so Envoy creates a new VM). Each module carries its own `content`, so the body says which module answered.".into(),
+        "Remote load: a Wasm filter with code.remote makes the listener warm until the fetch finishes (success, or failure after the retries): the listener does not accept connections meanwhile and `/ready` is not 200. `nack_on_code_cache_miss` only applies to code delivered by ECDS/LDS updates (it NACKs an update whose remote code is not cached yet), so it is not set here.".into(),
+        "truncated serves the first half of the module with that half's sha256, so the fetch succeeds and the module fails to load; wrong-sha256 serves the whole module against a digest of other bytes.".into(),
+    ]
+}
+
+/// `bench-runner lifecycle`: checks the flags' targets, runs, writes lifecycle.json, report.md and the charts.
+pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
+    a.plan.validate().map_err(usage)?;
+    let only = a.only.clone();
+    plugins::check_only(project, only.as_deref(), true)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        project.results_dir().join(format!(
+            "{}-lifecycle",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ))
+    });
+    crate::sys::check_out_dir("--out", &out, &["lifecycle.json"])?;
+    std::fs::create_dir_all(out.join("lifecycle")).map_err(|e| {
+        usage(format!(
+            "cannot create run folder {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
+    let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
+    eprintln!("envoy {} ({})", envoy.version, envoy.path.display());
+    let (built, missing) = plugins::prepare_all(project, only.as_deref(), false)?;
+    let runtime = if built.iter().any(Built::is_wasm) {
+        crate::bench::failure::pick_runtime(project, &envoy, &out.join("lifecycle"))?
+    } else {
+        "-".to_string()
+    };
+    let imps = crate::bench::failure::implementations(&built, &runtime, only.as_deref());
+    let upstream = Upstream::start(UPSTREAM_BODY).map_err(|e| {
+        usage(format!(
+            "cannot start the upstream server on 127.0.0.1 ({e})"
+        ))
+    })?;
+    let ctx = Context {
+        project,
+        envoy: &envoy,
+        dir: &out,
+        templates: LifecycleTemplates::load(&project.envoy_dir())?,
+        upstream: &upstream,
+    };
+    let mut section = run_all(&ctx, &a.plan, &imps, &runtime)?;
+    for m in missing {
+        section.skipped.push(Skipped {
+            variant: format!("{}-*", m.name),
+            reason: m.reason,
+        });
+    }
+    let run = LifecycleRun {
+        suite_version: env!("CARGO_PKG_VERSION").into(),
+        host: crate::results::host_info(None, None),
+        runner: crate::results::RunnerBuild::current(),
+        lifecycle: section,
+    };
+    let json = out.join("lifecycle.json");
+    crate::sys::write_atomic(&json, serde_json::to_string_pretty(&run)?.as_bytes())?;
+    crate::report::lifecycle::write_report(&run, &out)?;
+    print!("{}", crate::report::lifecycle::table(&run.lifecycle));
+    eprintln!(
+        "wrote {} and {}",
+        json.display(),
+        out.join("report.md").display()
+    );
+    if run.lifecycle.status == "interrupted" {
+        return Err(Error::Interrupted.into());
+    }
+    Ok(0)
+}
