@@ -73,6 +73,15 @@ impl Launch<'_> {
     }
 
     fn options<'b>(&'b self, config: &'b Path, log: &'b Path) -> StartOptions<'b> {
+        self.options_at(config, log, 1)
+    }
+
+    fn options_at<'b>(
+        &'b self,
+        config: &'b Path,
+        log: &'b Path,
+        concurrency: u32,
+    ) -> StartOptions<'b> {
         StartOptions {
             binary: &self.envoy.path,
             config,
@@ -81,6 +90,7 @@ impl Launch<'_> {
             cpu: self.cpu,
             ready_timeout: Duration::from_secs(120),
             log_level: self.log_level,
+            concurrency,
         }
     }
 
@@ -90,6 +100,13 @@ impl Launch<'_> {
         let config = self.write_config(listeners)?;
         let log = self.log_path();
         Envoy::spawn_with_args(&self.options(&config, &log), &[])
+    }
+
+    /// Starts Envoy on a bootstrap already written with `concurrency` workers, without waiting for it
+    /// (the caller times its start-up: `footprint`).
+    pub fn spawn_config_at(&self, config: &Path, concurrency: u32) -> anyhow::Result<Envoy> {
+        let log = self.log_path();
+        Envoy::spawn_with_args(&self.options_at(config, &log, concurrency), &[])
     }
 
     /// Waits until an Envoy from [`Launch::spawn`] is ready.
