@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Args)]
 pub struct FootprintArgs {
-    /// Size preset: concurrencies and repetitions (quick 1,2 x 2; default 1,2,4 x 5; full 1,2,4 x 10).
+    /// Size preset: concurrencies and repetitions (quick 1,2 x 2; default 1,2,4 x 3; full 1,2,4 x 10).
     #[arg(long, value_enum, default_value = "default")]
     pub profile: ProfileName,
     /// Comma-separated implementations to include (e.g. `rust,lua`); the baseline is always measured.

@@ -29,11 +29,13 @@ pub use standalone::{command, FootprintOptions};
 pub const WORKLOAD: &str = "mock";
 
 /// The footprint settings of a profile: quick 1 and 2 workers, 2 repetitions; default 1, 2, 4 and
-/// 5; full 1, 2, 4 and 10.
+/// 3; full 1, 2, 4 and 10.
 pub fn settings(profile: ProfileName) -> FootprintSettings {
     let (concurrencies, repetitions, load_requests) = match profile {
         ProfileName::Quick => (vec![1, 2], 2, 500),
-        ProfileName::Default => (vec![1, 2, 4], 5, 1000),
+        // 3, not 5: every Go process takes 3-7 s to start (V8 compiling 3.7-6 MB), and the default
+        // run's footprint phase stays near 90 s with 3
+        ProfileName::Default => (vec![1, 2, 4], 3, 1000),
         ProfileName::Full => (vec![1, 2, 4], 10, 4000),
     };
     FootprintSettings {
@@ -146,7 +148,7 @@ pub fn measure(
         );
     }
     let notes = vec![format!(
-        "Each figure is the mean over {} repetitions (each a new Envoy process per variant and concurrency) with a Student's t 95% interval; \"added\" is the variant's Envoy minus the no-plugin Envoy of the same repetition and concurrency; the per-worker cost is the slope of a least-squares line over the concurrency per repetition. Start-up: medians with an order-statistic interval. Measured one process at a time while nothing else of the run ran; start-up times depend on how busy the machine was, RSS hardly.",
+        "Each figure is the mean over {} repetitions (each a new Envoy process per variant and concurrency) with a Student's t 95% interval; \"added\" is the variant's Envoy minus the no-plugin Envoy of the same repetition and concurrency; the per-worker cost is the slope of a least-squares line over the concurrency per repetition. Start-up: medians with an order-statistic interval. Envoy 1.40's admin exposes no V8 heap figure (its `wasm.*` stats count VMs: `wasm.envoy.wasm.runtime.v8.active`, kept per sample in `wasm_stats`; `/memory` is tcmalloc's heap, which V8's own mappings are not part of), so V8's memory is inside the RSS figures only. Measured one process at a time while nothing else of the run ran; start-up times depend on how busy the machine was, RSS hardly.",
         s.repetitions
     )];
     let infos = variants.iter().map(info).collect();

@@ -74,7 +74,12 @@ pub fn read_memory(pid: u32, admin: Option<u16>) -> anyhow::Result<MemoryReading
     };
     if let Some(port) = admin {
         if let Ok((200, body)) = http_get(port, "/memory", Duration::from_secs(2)) {
-            let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+            // the admin answers in chunks: the JSON object is between the first `{` and the last `}`
+            let json = match (body.find('{'), body.rfind('}')) {
+                (Some(a), Some(b)) if a < b => &body[a..=b],
+                _ => "",
+            };
+            let v: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
             let num = |k: &str| v.get(k)?.as_str()?.parse().ok();
             m.heap_allocated_bytes = num("allocated");
             m.heap_size_bytes = num("heap_size");
