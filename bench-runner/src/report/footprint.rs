@@ -50,7 +50,7 @@ pub fn memory_table(m: &MemorySection) -> String {
         let _ = write!(head, " RSS added, c={c}, MiB |");
         rule.push_str("---:|");
     }
-    head.push_str(" per added worker, MiB | with no worker, MiB | Pss added, c=1, MiB | growth over the load, c=1, KiB |");
+    head.push_str(" per added worker, MiB | with no worker, MiB | private added, c=1, MiB | growth over the load, c=1, KiB |");
     rule.push_str("---:|---:|---:|---:|");
     let _ = writeln!(s, "{head}\n{rule}");
     let _ = write!(s, "| baseline (its own RSS) | - |");
@@ -61,7 +61,9 @@ pub fn memory_table(m: &MemorySection) -> String {
     let _ = writeln!(
         s,
         " - | - | {} | {} |",
-        m.baseline.first().map_or("n/a".into(), |b| mib(&b.pss_kb)),
+        m.baseline
+            .first()
+            .map_or("n/a".into(), |b| mib(&b.private_kb)),
         growth.unwrap_or_else(|| "n/a".into())
     );
     for v in &m.summaries {
@@ -75,7 +77,7 @@ pub fn memory_table(m: &MemorySection) -> String {
             " {} | {} | {} | {} |",
             mib(&v.per_worker_kb),
             mib(&v.fixed_kb),
-            first.map_or("n/a".into(), |a| mib(&a.added_pss_kb)),
+            first.map_or("n/a".into(), |a| mib(&a.added_private_kb)),
             first.map_or("n/a".into(), |a| cell(&a.added_growth_kb, 0))
         );
     }
@@ -143,7 +145,7 @@ pub fn tables(r: &Results) -> String {
     if let Some(m) = &r.memory {
         let _ = writeln!(
             s,
-            "Memory: Envoy's RSS (VmRSS) with one listener running the plugin, every worker having answered through it (each worker's VM ran), minus the no-plugin Envoy of the same repetition and `--concurrency`; the per-worker cost is the slope of a line fitted over the concurrency, \"with no worker\" its intercept (the module, its compiled code, the main thread's VM). Growth: RSS after {} requests at {:.0}/s minus before, the variant's minus the baseline's. Mean over {} repetitions, Student's t 95% interval.\n",
+            "Memory: Envoy's RSS (VmRSS) with one listener running the plugin, every worker having answered through it (each worker's VM ran), minus the no-plugin Envoy of the same repetition and `--concurrency` (private: Private_Clean + Private_Dirty of smaps_rollup, kept beside Pss; both move with the other Envoy processes running at the time, which share the binary's pages, so RSS is the figure to read on a busy machine); the per-worker cost is the slope of a line fitted over the concurrency, \"with no worker\" its intercept (the module, its compiled code, the main thread's VM). Growth: RSS after {} requests at {:.0}/s minus before, the variant's minus the baseline's. Mean over {} repetitions, Student's t 95% interval.\n",
             m.settings.load_requests, m.settings.load_rate, m.settings.repetitions
         );
         s.push_str(&memory_table(m));

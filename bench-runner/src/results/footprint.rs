@@ -113,6 +113,8 @@ pub struct BaselineMemory {
     /// Mean over repetitions, KiB, Student's t interval.
     pub rss_kb: Estimate,
     pub pss_kb: Estimate,
+    #[serde(default = "no_estimate")]
+    pub private_kb: Estimate,
     /// After the bounded load minus before.
     pub growth_kb: Estimate,
 }
@@ -206,6 +208,14 @@ fn paired(
     (stats::unit_interval(&xs), d)
 }
 
+fn no_estimate() -> Estimate {
+    Estimate {
+        estimate: f64::NAN,
+        ci95_low: f64::NAN,
+        ci95_high: f64::NAN,
+    }
+}
+
 fn kb(x: u64) -> Option<f64> {
     Some(x as f64)
 }
@@ -222,6 +232,7 @@ pub fn summarize_baseline(samples: &[FootprintSample], cs: &[u32]) -> Vec<Baseli
                 concurrency: c,
                 rss_kb: xs(&|s| kb(s.idle.rss_kb)),
                 pss_kb: xs(&|s| s.idle.pss_kb.map(|x| x as f64)),
+                private_kb: xs(&|s| s.idle.private_kb.map(|x| x as f64)),
                 growth_kb: xs(&|s| Some(s.after_load.rss_kb as f64 - s.idle.rss_kb as f64)),
             }
         })
