@@ -97,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Readme(a) => commands::readme::command(&project, &a),
         Command::Failure(a) => commands::failure::command(&project, &a),
         Command::Lifecycle(a) => commands::lifecycle::command(&project, &a),
+        Command::Footprint(a) => commands::footprint::command(&project, &a),
         Command::Peers(a) => commands::peers::command(&project, &a),
         Command::Micro(a) => commands::micro::command(&project, &a),
         Command::Report(a) => commands::report::command(&a),

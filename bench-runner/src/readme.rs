@@ -216,6 +216,33 @@ pub fn reproducibility_region(project: &Project, dir: &Path) -> anyhow::Result<S
     Ok(s)
 }
 
+/// Memory and start-up per implementation: the `memory` and `cold_start` sections of a run folder
+/// (from `run` or `footprint`).
+pub fn footprint_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    if !dir.join("results.json").is_file() {
+        return Err(usage(format!(
+            "--footprint: {} holds no results.json; give a run folder from `run` or `footprint`",
+            dir.display()
+        )));
+    }
+    let r = Results::read(dir).map_err(|e| usage(format!("--footprint: {e:#}")))?;
+    if r.memory.is_none() || r.cold_start.is_none() {
+        return Err(usage(format!(
+            "--footprint: {} has no memory and cold_start sections; measure them with `bench-runner footprint --out DIR`",
+            dir.display()
+        )));
+    }
+    let rel = project.rel(dir);
+    Ok(format!(
+        "Run `{rel}`, started {}: {} ({} cores), Envoy {}. Charts: [`chart-memory`]({rel}/chart-memory.svg), [`chart-startup`]({rel}/chart-startup.svg); raw data: [`{rel}/results.json`]({rel}/results.json).\n\n{}",
+        r.started_at,
+        r.host.cpu_model,
+        r.host.cores,
+        r.envoy.version,
+        crate::report::footprint::tables(&r)
+    ))
+}
+
 /// The README's two commands on a fresh clone: a folder written by `bench-runner/scripts/fresh-clone.sh`
 /// (its fresh.json).
 pub fn fresh_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
@@ -332,6 +359,7 @@ pub struct Extra<'a> {
     pub detector: Option<&'a Path>,
     pub fresh: Option<&'a Path>,
     pub reproducibility: Option<&'a Path>,
+    pub footprint: Option<&'a Path>,
 }
 
 pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> anyhow::Result<u8> {
@@ -368,6 +396,10 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra
                 .reproducibility
                 .map(|d| reproducibility_region(project, d)),
+        ),
+        (
+            "footprint",
+            extra.footprint.map(|d| footprint_region(project, d)),
         ),
     ];
     for (name, body) in optional {

@@ -296,6 +296,80 @@ pub fn welch_interval(base: &[f64], new: &[f64]) -> Estimate {
     }
 }
 
+/// The least-squares line through `points` (x, y): (intercept, slope); NaN for fewer than two
+/// distinct x.
+pub fn line_fit(points: &[(f64, f64)]) -> (f64, f64) {
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let mx = mean(&pts.iter().map(|p| p.0).collect::<Vec<_>>());
+    let my = mean(&pts.iter().map(|p| p.1).collect::<Vec<_>>());
+    let sxx: f64 = pts.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    if pts.len() < 2 || sxx == 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let slope = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum::<f64>() / sxx;
+    (my - slope * mx, slope)
+}
+
+/// One line per independent unit (a repetition: its points over the concurrency), fitted by least
+/// squares ([`line_fit`]); the intercept and the slope are each the mean over units with Student's t
+/// ([`unit_interval`]). With two x values per unit the slope is the per-unit difference.
+pub fn unit_line_fit(units: &[Vec<(f64, f64)>]) -> (Estimate, Estimate) {
+    let fits: Vec<(f64, f64)> = units.iter().map(|u| line_fit(u)).collect();
+    (
+        unit_interval(&fits.iter().map(|f| f.0).collect::<Vec<_>>()),
+        unit_interval(&fits.iter().map(|f| f.1).collect::<Vec<_>>()),
+    )
+}
+
+/// The median of `xs` with a distribution-free interval from order statistics: the narrowest
+/// symmetric pair of ranks (k, n + 1 - k) whose binomial coverage is at least 95%, or the range
+/// when no pair reaches it (below 6 values: 5 give 93.8%, 2 give 50%). Returns the estimate and the
+/// interval's exact coverage (NaN bounds and coverage for no value; one value: itself, coverage 0).
+pub fn median_interval(xs: &[f64]) -> (Estimate, f64) {
+    let v = sorted_copy(xs);
+    let n = v.len();
+    let est = quantile_sorted(&v, 0.5);
+    if n == 0 {
+        return (
+            Estimate {
+                estimate: f64::NAN,
+                ci95_low: f64::NAN,
+                ci95_high: f64::NAN,
+            },
+            f64::NAN,
+        );
+    }
+    // P(Binomial(n, 1/2) <= j), for coverage 1 - 2 P(B <= k - 1)
+    let cdf = |j: usize| -> f64 {
+        let mut c = 1.0f64;
+        let mut sum = 0.0;
+        for i in 0..=j {
+            if i > 0 {
+                c = c * (n - i + 1) as f64 / i as f64;
+            }
+            sum += c;
+        }
+        sum / 2f64.powi(n as i32)
+    };
+    let mut k = 1;
+    while k < n.div_ceil(2) && 1.0 - 2.0 * cdf(k) >= 0.95 {
+        k += 1;
+    }
+    let coverage = if n == 1 { 0.0 } else { 1.0 - 2.0 * cdf(k - 1) };
+    (
+        Estimate {
+            estimate: est,
+            ci95_low: v[k - 1],
+            ci95_high: v[n - k],
+        },
+        coverage,
+    )
+}
+
 /// A standard normal draw (Box-Muller), for simulations.
 pub fn normal(rng: &mut Rng) -> f64 {
     let u1 = ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
@@ -448,6 +522,33 @@ mod tests {
             seed_for(1, "rust-v8-mock", 0),
             seed_for(1, "rust-v8-mock", 1)
         );
+    }
+
+    #[test]
+    fn lines_and_median_intervals_on_known_data() {
+        let (a, b) = line_fit(&[(1.0, 5.0), (2.0, 7.0), (4.0, 11.0)]);
+        assert!((a - 3.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12);
+        assert!(line_fit(&[(1.0, 5.0)]).1.is_nan());
+        let (i, s) = unit_line_fit(&[
+            vec![(1.0, 4.0), (2.0, 6.0)],
+            vec![(1.0, 6.0), (2.0, 8.0)],
+            vec![(1.0, 5.0), (2.0, 7.5)],
+        ]);
+        assert!((s.estimate - 13.0 / 6.0).abs() < 1e-12, "{s:?}");
+        assert!(s.contains(2.0) && i.contains(3.0), "{i:?} {s:?}");
+        let (m, c) = median_interval(&[5.0, 1.0, 3.0, 2.0, 4.0]);
+        assert_eq!((m.estimate, m.ci95_low, m.ci95_high), (3.0, 1.0, 5.0));
+        assert!((c - 0.9375).abs() < 1e-12);
+        // 10 values: ranks 2 and 9 (97.9%), 20: ranks 6 and 15 (95.9%)
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        let (m, c) = median_interval(&ten);
+        assert_eq!((m.ci95_low, m.ci95_high), (2.0, 9.0));
+        assert!((c - 0.978_515_625).abs() < 1e-9, "{c}");
+        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
+        let (m, c) = median_interval(&twenty);
+        assert_eq!((m.ci95_low, m.ci95_high), (6.0, 15.0));
+        assert!(c >= 0.95, "{c}");
+        assert!(median_interval(&[]).0.estimate.is_nan());
     }
 
     proptest! {

@@ -569,6 +569,36 @@ const ROWS: &[(&[&str], &str)] = &[
         &["doctor", "--envoy", "/nonexistent/envoy"],
         "/nonexistent/envoy",
     ),
+    (&["footprint", "--repetitions", "0"], "--repetitions"),
+    (&["footprint", "--concurrency", "0"], "--concurrency"),
+    (&["footprint", "--concurrency", "two"], "--concurrency"),
+    (&["footprint", "--profile", "nope"], "--profile"),
+    (&["footprint", "--only", "nosuch"], "--only"),
+    (&["footprint", "--out", "T/a-file"], "T/a-file"),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--footprint",
+            "T/a-file",
+        ],
+        "--footprint",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--footprint",
+            "T/done-run",
+        ],
+        "--footprint",
+    ),
 ];
 
 #[test]

@@ -244,6 +244,19 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
         errors.join("\n")
     );
 
+    // the footprint phase after the rounds: every implementation of the run, memory and start-up
+    for section in ["memory", "cold_start"] {
+        let measured: Vec<&str> = results[section]["summaries"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {section} section"))
+            .iter()
+            .map(|s| s["variant"].as_str().unwrap())
+            .collect();
+        assert!(
+            measured.contains(&"rust-v8-mock") && measured.contains(&"lua-mock"),
+            "{section}: {measured:?}"
+        );
+    }
     let ids: Vec<&str> = results["variants"]
         .as_array()
         .unwrap()

@@ -191,6 +191,8 @@ fn new_results(
         notes: vec![],
         failure: None,
         micro: None,
+        memory: None,
+        cold_start: None,
     };
     if envoy_cpu.is_none() {
         results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
@@ -334,7 +336,8 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
 }
 
 /// After the rounds: the full profile's failure scenarios (what clients get when a plugin crashes,
-/// issue 5), then, if all went well, the in-process micro section.
+/// issue 5), the footprint phase (memory and start-up, issue 16), then, if all went well, the
+/// in-process micro section.
 #[allow(clippy::too_many_arguments)]
 fn extras(
     project: &Project,
@@ -365,6 +368,20 @@ fn extras(
         },
         other => other,
     };
+    // Memory and start-up per implementation (issue 16), each variant in Envoy processes of its own.
+    let outcome = outcome.and_then(|()| {
+        let (memory, cold) = crate::bench::footprint::for_run(
+            project,
+            envoy_bin,
+            &m.variants,
+            args.profile,
+            profile.seed,
+            out,
+        )?;
+        results.memory = Some(memory);
+        results.cold_start = Some(cold);
+        Ok(())
+    });
     if outcome.is_ok() {
         let notes = &mut results.notes;
         results.micro = crate::bench::micro::for_run(

@@ -1,9 +1,11 @@
-//! Engines that measure: the run matrix (`measure`), failure scenarios, in-process `micro`,
+//! Engines that measure: the run matrix (`measure`), failure scenarios, memory and start-up
+//! (`footprint`), in-process `micro`,
 //! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run.
 
 pub mod conformance;
 pub mod estimate;
 pub mod failure;
+pub mod footprint;
 pub mod fuzz;
 pub mod k8s;
 pub mod lifecycle;

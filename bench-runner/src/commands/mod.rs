@@ -9,6 +9,7 @@ pub mod conformance;
 pub mod doctor;
 pub mod export;
 pub mod failure;
+pub mod footprint;
 pub mod fuzz;
 pub mod k8s;
 pub mod lifecycle;
@@ -74,6 +75,10 @@ pub enum Command {
     /// What clients see when a plugin crashes or runs away: every implementation x crash mode x Wasm
     /// failure policy through a real Envoy and upstream, classified request by request.
     Failure(failure::FailureArgs),
+    /// Memory and start-up per implementation: Envoy's RSS with each plugin at --concurrency 1, 2, 4
+    /// minus the no-plugin Envoy's (per worker, and after a bounded load), and the time to /ready
+    /// and to the first plugin reply beside the module's bytes; writes results/<ts>-footprint/.
+    Footprint(footprint::FootprintArgs),
     /// Our load generator next to wrk and oha (where installed) against one no-plugin Envoy listener,
     /// interleaved: latency, throughput and each tool's own CPU per request.
     Peers(peers::PeersArgs),

@@ -28,6 +28,10 @@ pub struct ReadmeArgs {
     /// A folder from `reproduce A B --out DIR` whose table goes into the README's reproducibility section.
     #[arg(long, value_name = "DIR")]
     pub reproducibility: Option<PathBuf>,
+    /// A run folder (from `run` or `footprint`) whose memory and start-up tables go into the README's
+    /// footprint section.
+    #[arg(long, value_name = "DIR")]
+    pub footprint: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -46,6 +50,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         detector: a.detector.as_deref(),
         fresh: a.fresh.as_deref(),
         reproducibility: a.reproducibility.as_deref(),
+        footprint: a.footprint.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

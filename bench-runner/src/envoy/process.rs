@@ -27,6 +27,8 @@ pub struct StartOptions<'a> {
     pub cpu: Option<usize>,
     pub ready_timeout: Duration,
     pub log_level: &'a str,
+    /// Envoy's `--concurrency` (worker threads); the measurement runs use 1.
+    pub concurrency: u32,
 }
 
 /// The last `n` lines of a log file, indented, for error messages.
@@ -92,13 +94,8 @@ impl Envoy {
         let mut cmd = Command::new(o.binary);
         cmd.arg("-c")
             .arg(o.config)
-            .args([
-                "--concurrency",
-                "1",
-                "--disable-hot-restart",
-                "-l",
-                o.log_level,
-            ])
+            .args(["--concurrency", &o.concurrency.to_string()])
+            .args(["--disable-hot-restart", "-l", o.log_level])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

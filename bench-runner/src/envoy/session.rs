@@ -97,6 +97,15 @@ impl Launch<'_> {
     }
 
     fn options<'b>(&'b self, config: &'b Path, log: &'b Path) -> StartOptions<'b> {
+        self.options_at(config, log, 1)
+    }
+
+    fn options_at<'b>(
+        &'b self,
+        config: &'b Path,
+        log: &'b Path,
+        concurrency: u32,
+    ) -> StartOptions<'b> {
         StartOptions {
             binary: &self.envoy.path,
             config,
@@ -105,15 +114,23 @@ impl Launch<'_> {
             cpu: self.cpu,
             ready_timeout: Duration::from_secs(120),
             log_level: self.log_level,
+            concurrency,
         }
     }
 
     /// Writes the bootstrap for `listeners` and starts Envoy without waiting for it to be ready
     /// (several processes can then start at once; [`Launch::wait_ready`] waits).
     pub fn spawn(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
+        self.spawn_at(listeners, 1)
+    }
+
+    /// Writes the bootstrap for `listeners` and starts Envoy with `concurrency` workers without waiting
+    /// (first the external processor of its ext_proc listeners, as [`Launch::spawn`]): `footprint`
+    /// times the start-up from before this call, so a processor's start counts in it.
+    pub fn spawn_at(&self, listeners: &[ListenerSpec], concurrency: u32) -> anyhow::Result<Envoy> {
         let (processor, config) = self.processor_and_config(listeners)?;
         let log = self.log_path();
-        let mut envoy = Envoy::spawn_with_args(&self.options(&config, &log), &[])?;
+        let mut envoy = Envoy::spawn_with_args(&self.options_at(&config, &log, concurrency), &[])?;
         envoy.processor = processor;
         Ok(envoy)
     }

@@ -6,6 +6,7 @@ mod canvas;
 pub mod charts;
 pub mod curves;
 pub mod failure;
+pub mod footprint;
 pub mod html;
 pub mod lifecycle;
 pub mod micro;
@@ -360,6 +361,9 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     if r.variants.is_empty() && r.micro.is_some() {
         return micro::standalone_markdown(r, charts);
     }
+    if r.variants.is_empty() && r.memory.is_some() {
+        return footprint::standalone_markdown(r, charts);
+    }
     let mut s = String::new();
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
@@ -446,6 +450,10 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         s.push('\n');
         s.push_str(&micro::markdown(r));
     }
+    if r.memory.is_some() || r.cold_start.is_some() {
+        s.push('\n');
+        s.push_str(&footprint::markdown(r));
+    }
     let _ = writeln!(s, "\n## Conditions\n");
     s.push_str(&conditions(r));
     s
@@ -456,6 +464,7 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
 pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
     let mut charts = charts::render_all(r)?;
     charts.extend(micro::charts(r)?);
+    charts.extend(footprint::charts(r)?);
     for c in &charts {
         c.write_to(dir)?;
     }

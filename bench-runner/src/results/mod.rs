@@ -3,6 +3,7 @@
 
 pub mod failure;
 pub mod lifecycle;
+pub mod footprint;
 pub mod micro;
 pub mod peers;
 pub mod profile;
@@ -53,6 +54,13 @@ pub struct Results {
     /// In-process micro-benchmarks on the plugin-host engines (`micro`, and `run` after Envoy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub micro: Option<micro::MicroSection>,
+    /// Envoy's memory with each implementation loaded, per concurrency, against the no-plugin Envoy
+    /// (the footprint phase; absent in runs made before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<footprint::MemorySection>,
+    /// Start-up per implementation: Envoy's start to `/ready` and to the first plugin reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_start: Option<footprint::ColdStartSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -158,6 +158,7 @@ impl Context<'_> {
             cpu: None,
             ready_timeout: Duration::from_secs(60),
             log_level: "info",
+            concurrency: 1,
         }
     }
 }

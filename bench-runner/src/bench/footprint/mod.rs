@@ -1,0 +1,216 @@
+//! The footprint phase (issue 16, parts 3 and 4): per implementation, Envoy's memory with the plugin
+//! loaded at each `--concurrency` minus the no-plugin Envoy's at the same concurrency (the cost of
+//! the module and of every worker's VM), its growth over a bounded load, and the start-up time (to
+//! `/ready` and to the first plugin reply) beside the module's bytes. Every variant of the run's
+//! list (one workload: each implementation on each runtime, whatever its kind) gets an Envoy process
+//! of its own per concurrency and repetition, in a shuffled order; the repetitions are the units of
+//! every interval. `run` performs it after its rounds; `bench-runner footprint` alone.
+
+use crate::bench::variants::Variant;
+use crate::envoy::{locate, EnvoyBin};
+use crate::error::usage;
+use crate::paths::Project;
+use crate::plugins;
+use crate::results::footprint::{
+    self, ColdStartSection, FootprintSample, FootprintSettings, FootprintVariant, MemorySection,
+};
+use crate::results::profile::ProfileName;
+use crate::results::{Skipped, BASELINE};
+use crate::stats::Rng;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+mod probe;
+mod standalone;
+pub use probe::read_memory;
+pub use standalone::{command, FootprintOptions};
+
+/// The workload whose reply proves the plugin ran (a local reply: no upstream involved).
+pub const WORKLOAD: &str = "mock";
+
+/// The footprint settings of a profile: quick 1 and 2 workers, 2 repetitions; default 1, 2, 4 and
+/// 3; full 1, 2, 4 and 10.
+pub fn settings(profile: ProfileName) -> FootprintSettings {
+    let (concurrencies, repetitions, load_requests) = match profile {
+        ProfileName::Quick => (vec![1, 2], 2, 500),
+        // 3, not 5: every Go process takes 3-7 s to start (V8 compiling 3.7-6 MB), and the default
+        // run's footprint phase stays near 90 s with 3
+        ProfileName::Default => (vec![1, 2, 4], 3, 1000),
+        ProfileName::Full => (vec![1, 2, 4], 10, 4000),
+    };
+    FootprintSettings {
+        concurrencies,
+        repetitions,
+        workload: WORKLOAD.into(),
+        load_requests,
+        load_rate: 2000.0,
+        load_connections: 4,
+    }
+}
+
+/// The variants the footprint measures from a run's list: the baseline, then every variant of one
+/// workload ([`WORKLOAD`] when the list has it, else the first): each implementation once per runtime.
+pub fn select(variants: &[Variant]) -> Vec<Variant> {
+    let workload = if variants.iter().any(|v| v.info.workload == WORKLOAD) {
+        WORKLOAD.to_string()
+    } else {
+        match variants
+            .iter()
+            .find(|v| v.info.id != BASELINE && v.info.workload != "none")
+        {
+            Some(v) => v.info.workload.clone(),
+            None => WORKLOAD.to_string(),
+        }
+    };
+    variants
+        .iter()
+        .filter(|v| v.info.id == BASELINE || v.info.workload == workload)
+        .cloned()
+        .collect()
+}
+
+/// What every sample needs.
+pub(super) struct Ctx<'a> {
+    pub(super) project: &'a Project,
+    pub(super) envoy: &'a EnvoyBin,
+    /// Where each process's config and log go (`<run>/footprint/`).
+    pub(super) dir: PathBuf,
+    pub(super) settings: FootprintSettings,
+}
+
+fn info(v: &Variant) -> FootprintVariant {
+    FootprintVariant {
+        id: v.info.id.clone(),
+        implementation: v.info.implementation().to_string(),
+        language: v.info.language.clone(),
+        runtime: v.info.runtime.clone(),
+        module_bytes: probe::module_bytes(v),
+    }
+}
+
+/// Measures `variants` (the baseline among them) with `settings`: repetition by repetition, every
+/// concurrency, the variants in a fresh order each time. Logs and configs go to `<out>/footprint/`.
+pub fn measure(
+    project: &Project,
+    envoy: &EnvoyBin,
+    variants: &[Variant],
+    settings: FootprintSettings,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<(MemorySection, ColdStartSection)> {
+    let variants = select(variants);
+    if !variants.iter().any(|v| v.info.id == BASELINE) {
+        return Err(anyhow::anyhow!(
+            "footprint: the variant list has no baseline"
+        ));
+    }
+    let dir = out.join("footprint");
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        usage(format!(
+            "cannot create {} ({e}); check --out",
+            dir.display()
+        ))
+    })?;
+    let ctx = Ctx {
+        project,
+        envoy,
+        dir,
+        settings,
+    };
+    let s = &ctx.settings;
+    eprintln!(
+        "footprint: {} variants (with the baseline) x --concurrency {} x {} repetitions, one Envoy each (logs {})",
+        variants.len(),
+        s.concurrencies
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.repetitions,
+        ctx.dir.display()
+    );
+    let mut rng = Rng::new(seed ^ 0xf007);
+    let mut samples: Vec<FootprintSample> = Vec::new();
+    let t = Instant::now();
+    for r in 0..s.repetitions {
+        for &c in &s.concurrencies {
+            let mut order: Vec<&Variant> = variants.iter().collect();
+            rng.shuffle(&mut order);
+            for v in order {
+                samples.push(probe::sample(&ctx, v, c, r)?);
+            }
+        }
+        eprintln!(
+            "footprint: repetition {}/{} done ({:.0} s so far)",
+            r + 1,
+            s.repetitions,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let notes = vec![format!(
+        "Each figure is the mean over {} repetitions (each a new Envoy process per variant and concurrency) with a Student's t 95% interval; \"added\" is the variant's Envoy minus the no-plugin Envoy of the same repetition and concurrency; the per-worker cost is the slope of a least-squares line over the concurrency per repetition. Start-up: medians with an order-statistic interval. Envoy 1.40's admin exposes no V8 heap figure (its `wasm.*` stats count VMs: `wasm.envoy.wasm.runtime.v8.active`, kept per sample in `wasm_stats`; `/memory` is tcmalloc's heap, which V8's own mappings are not part of), so V8's memory is inside the RSS figures only. Measured one process at a time while nothing else of the run ran; start-up times depend on how busy the machine was, RSS hardly.",
+        s.repetitions
+    )];
+    let infos = variants.iter().map(info).collect();
+    Ok(footprint::sections(
+        ctx.settings.clone(),
+        infos,
+        samples,
+        notes,
+    ))
+}
+
+/// The phase inside `run`, after its rounds.
+pub fn for_run(
+    project: &Project,
+    envoy: &EnvoyBin,
+    variants: &[Variant],
+    profile: ProfileName,
+    seed: u64,
+    out: &Path,
+) -> anyhow::Result<(MemorySection, ColdStartSection)> {
+    measure(project, envoy, variants, settings(profile), seed, out)
+}
+
+/// The variants of a standalone footprint: the baseline and every implementation built (the
+/// missing ones recorded as skipped) on each Wasm runtime of this Envoy.
+fn standalone_variants(
+    project: &Project,
+    envoy: &EnvoyBin,
+    only: Option<&[String]>,
+    out: &Path,
+) -> anyhow::Result<(Vec<Variant>, Vec<Skipped>, Vec<String>)> {
+    let (built, unavailable) = plugins::prepare_all(project, only, false)?;
+    let skipped: Vec<Skipped> = unavailable
+        .iter()
+        .map(|u| {
+            eprintln!("skipping {}: {}", u.name, u.reason);
+            Skipped {
+                variant: format!("{}-*", u.name),
+                reason: u.reason.clone(),
+            }
+        })
+        .collect();
+    let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, out)?;
+    let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
+        .into_iter()
+        .filter(|rt| runtimes.iter().any(|r| r == rt))
+        .collect();
+    let mut variants = vec![Variant::baseline()];
+    for b in &built {
+        variants.extend(Variant::of(b, &present, WORKLOAD));
+    }
+    Ok((variants, skipped, runtimes))
+}
+
+/// Finds Envoy as `run` does.
+fn envoy_bin(project: &Project, path: Option<&Path>) -> anyhow::Result<EnvoyBin> {
+    let b = locate::locate(path, project, true)?;
+    eprintln!(
+        "envoy {} ({}, {})",
+        b.version,
+        b.path.display(),
+        b.found_via
+    );
+    Ok(b)
+}
