@@ -104,6 +104,7 @@ fn plan(port: u16, body: &str) -> LoadPlan {
         cpu: None,
         cpu_probe_pid: None,
         http2: false,
+        body_bytes: 0,
     }
 }
 

@@ -27,6 +27,7 @@ fn plan(port: u16, body: &str, pace: Pace) -> LoadPlan {
         cpu: None,
         cpu_probe_pid: None,
         http2: true,
+        body_bytes: 0,
     }
 }
 

@@ -38,6 +38,26 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// A size in bytes: plain digits, or with a `k` (KiB) or `m` (MiB) suffix (`0`, `512`, `4k`, `1m`).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = if let Some(n) = t.strip_suffix('k') {
+        (n, 1024)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 1 << 20)
+    } else {
+        (t.as_str(), 1)
+    };
+    let bad = || format!("`{s}` is not a size; use bytes, or e.g. 4k or 1m (KiB, MiB)");
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(bad)
+}
+
 /// Splits http://HOST:PORT/PATH, accepting loopback hosts only (this tool never loads other machines).
 pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, String, String)> {
     let bad = |why: &str| {

@@ -1,6 +1,6 @@
 //! `bench-runner load`: wrk/oha-style flags, turned into a load plan for `load::run`, with a progress bar.
 
-use super::args::{parse_duration, parse_loopback_url};
+use super::args::{parse_duration, parse_loopback_url, parse_size};
 use crate::error::usage;
 use crate::{load, sys};
 use clap::Args;
@@ -46,6 +46,10 @@ pub struct LoadArgs {
     /// HTTP/2 over cleartext with prior knowledge (h2c), one stream at a time per connection.
     #[arg(long)]
     pub http2: bool,
+    /// Send each request as a POST with a body of this size (bytes, or e.g. 4k, 1m; at most 1m),
+    /// byte i = i % 251, built once; 0 (the default) sends GETs.
+    #[arg(long, value_name = "SIZE", default_value = "0", value_parser = parse_size)]
+    pub body: usize,
 }
 
 /// The most connections `load` opens.
@@ -113,6 +117,7 @@ pub fn command(a: &LoadArgs) -> anyhow::Result<u8> {
         cpu: a.cpu,
         cpu_probe_pid: None,
         http2: a.http2,
+        body_bytes: a.body,
     };
     plan.validate().map_err(usage)?;
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));

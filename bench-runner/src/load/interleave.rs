@@ -120,6 +120,7 @@ mod tests {
             cpu: None,
             cpu_probe_pid: None,
             http2: false,
+            body_bytes: 0,
         }
     }
 

@@ -30,6 +30,7 @@ pub(super) fn phase_plan(
         cpu,
         cpu_probe_pid: None,
         http2,
+        body_bytes: 0,
     }
 }
 

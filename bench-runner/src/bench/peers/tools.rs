@@ -97,6 +97,7 @@ pub(super) fn run_ours(s: &Setup, c: usize, round: usize) -> anyhow::Result<Samp
         cpu: s.cpu,
         cpu_probe_pid: None,
         http2: false,
+        body_bytes: 0,
     };
     let o = load::run(&plan, None)?;
     let m = o.summarize(plan.pace);
