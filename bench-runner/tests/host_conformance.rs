@@ -40,9 +40,11 @@ struct Case {
     name: String,
     config: String,
     rejected: bool,
-    /// (path, authority, status, body, request body pieces as Envoy delivers them)
-    requests: Vec<(String, String, u64, String, Vec<Vec<u8>>)>,
+    requests: Vec<CaseReq>,
 }
+
+/// (path, authority, status, body, request body pieces as Envoy delivers them)
+type CaseReq = (String, String, u64, String, Vec<Vec<u8>>);
 
 fn cases() -> Vec<Case> {
     let path = root().join("plugins/conformance/cases.json");

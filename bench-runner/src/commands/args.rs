@@ -96,3 +96,20 @@ pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, St
     }
     Ok(((ip, port).into(), authority.to_string(), path.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_in_bytes_kib_and_mib() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        for bad in ["", "k", "-1", "1.5k", "4q", "99999999999999999999999m"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -301,6 +301,19 @@ fn find_crlf(b: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn post_bodies_with_length_and_chunked() {
+        assert_eq!(pattern_body(253)[250..], [250, 0, 1]);
+        assert_eq!(
+            build_post("h", "/", b"abc", None),
+            b"POST / HTTP/1.1\r\nHost: h\r\nUser-Agent: bench-runner\r\nContent-Length: 3\r\n\r\nabc"
+        );
+        let chunked = build_post("h", "/", b"abcde", Some(2));
+        assert!(chunked.ends_with(
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n1\r\ne\r\n0\r\n\r\n"
+        ));
+    }
+
     use super::*;
     use tokio::net::TcpListener;
 
