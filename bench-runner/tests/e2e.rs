@@ -105,6 +105,7 @@ fn plan(port: u16, body: &str) -> LoadPlan {
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
         http2: false,
+        body_bytes: 0,
     }
 }
 

@@ -10,6 +10,7 @@
 //! A plugin that cannot be built fails the tests with the reason and the fix, unless it is named in
 //! `BENCH_TEST_SKIP` (see `common.rs`); the tests fail when no module at all was checked.
 
+use bench_runner::bench::conformance::CaseRequest;
 use plugin_host::{Action, Engine, EngineKind, Error, Request};
 use serde_json::Value;
 mod common;
@@ -39,9 +40,11 @@ struct Case {
     name: String,
     config: String,
     rejected: bool,
-    /// (path, authority, status, body)
-    requests: Vec<(String, String, u64, String)>,
+    requests: Vec<CaseReq>,
 }
+
+/// (path, authority, status, body, request body pieces as Envoy delivers them)
+type CaseReq = (String, String, u64, String, Vec<Vec<u8>>);
 
 fn cases() -> Vec<Case> {
     let path = root().join("plugins/conformance/cases.json");
@@ -64,12 +67,10 @@ fn cases() -> Vec<Case> {
                 .map(|rs| {
                     rs.iter()
                         .map(|r| {
-                            (
-                                r["path"].as_str().unwrap().to_string(),
-                                r["authority"].as_str().unwrap().to_string(),
-                                r["status"].as_u64().unwrap(),
-                                r["body"].as_str().unwrap().to_string(),
-                            )
+                            let r: CaseRequest =
+                                serde_json::from_value(r.clone()).expect("a request of cases.json");
+                            let pieces = r.body_pieces();
+                            (r.path, r.authority, r.status as u64, r.body, pieces)
                         })
                         .collect()
                 })
@@ -116,8 +117,13 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
 
 /// Sends a case's requests to the plugin of root context `root`; Err describes the first mismatch.
 fn check_requests(vm: &mut plugin_host::Vm, root: i32, case: &Case) -> Result<(), String> {
-    for (path, authority, status, body) in &case.requests {
-        let req = Request::get(authority, path, Some(route_of(path)));
+    for (path, authority, status, body, pieces) in &case.requests {
+        let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+        let mut req = Request::get(authority, path, Some(route_of(path)));
+        if !pieces.is_empty() {
+            req.method = "POST";
+            req.body = &pieces;
+        }
         let before = vm_headers_for(&req);
         let out = vm
             .request_in(root, &req)

@@ -28,6 +28,7 @@ fn plan(port: u16, body: &str, pace: Pace) -> LoadPlan {
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
         http2: true,
+        body_bytes: 0,
     }
 }
 

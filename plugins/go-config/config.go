@@ -26,6 +26,7 @@ type Config struct {
 	HasGlobal  bool
 	Content    string // global content (when HasGlobal)
 	Headers    bool   // mode "headers" instead of "mock"
+	Body       bool   // mode "body": buffer the request body, answer with its checksum (BodyReply)
 	HeaderCnt  uint32
 	CrashEvery uint32
 	Spin       uint32
@@ -55,10 +56,11 @@ func Parse(data []byte) (*Config, error) {
 		return nil, err
 	}
 	if m := top.Get("mode"); m.Exists() {
-		if m.Type != gjson.String || (m.Str != "mock" && m.Str != "headers") {
-			return nil, fmt.Errorf("`mode` must be \"mock\" or \"headers\", got %s", m.Raw)
+		if m.Type != gjson.String || (m.Str != "mock" && m.Str != "headers" && m.Str != "body") {
+			return nil, fmt.Errorf("`mode` must be \"mock\", \"headers\" or \"body\", got %s", m.Raw)
 		}
 		c.Headers = m.Str == "headers"
+		c.Body = m.Str == "body"
 	}
 	for _, k := range []struct {
 		name string
@@ -165,4 +167,22 @@ func SpinHash(k uint32) uint64 {
 		x ^= x >> 32
 	}
 	return x
+}
+
+// Fnv1a32 is the body mode's checksum: FNV-1a, 32 bits, over the bytes.
+func Fnv1a32(data []byte) uint32 {
+	h := uint32(0x811c9dc5)
+	for _, b := range data {
+		h = (h ^ uint32(b)) * 0x01000193
+	}
+	return h
+}
+
+// BodyReply is the body mode's local reply: content, a newline, "fnv1a32=<8 lowercase hex> len=<bytes>".
+func BodyReply(content string, body []byte) []byte {
+	hex := strconv.FormatUint(uint64(Fnv1a32(body)), 16)
+	for len(hex) < 8 {
+		hex = "0" + hex
+	}
+	return []byte(content + "\nfnv1a32=" + hex + " len=" + strconv.Itoa(len(body)))
 }

@@ -113,3 +113,18 @@ func TestSpinHash(t *testing.T) {
 		}
 	}
 }
+
+func TestBodyReply(t *testing.T) {
+	c, err := Parse([]byte(`{"mode":"body"}`))
+	if err != nil || !c.Body || c.Headers {
+		t.Fatalf("mode body: %+v %v", c, err)
+	}
+	for _, k := range []struct{ content, body, want string }{
+		{"c", "", "c\nfnv1a32=811c9dc5 len=0"},
+		{"", "a", "\nfnv1a32=e40c292c len=1"},
+	} {
+		if got := string(BodyReply(k.content, []byte(k.body))); got != k.want {
+			t.Errorf("BodyReply(%q, %q) = %q, want %q", k.content, k.body, got, k.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ func init() {
 		"mock-response",
 		wrapper.ParseConfigBy(parseConfig),
 		wrapper.ProcessRequestHeadersBy(onHttpRequestHeaders),
+		wrapper.ProcessRequestBodyBy(onHttpRequestBody),
 	)
 }
 
@@ -49,6 +50,14 @@ func parseConfig(json gjson.Result, config *MockConfig, log log.Log) error {
 
 // onHttpRequestHeaders runs when the wrapper's matcher found a rule or the global config.
 func onHttpRequestHeaders(ctx wrapper.HttpContext, config MockConfig, log log.Log) types.Action {
+	if current.cfg.Body && ctx.HasRequestBody() {
+		return types.ActionPause // the wrapper buffers the body and calls onHttpRequestBody at its end
+	}
+	ctx.DontReadRequestBody()
+	if current.cfg.Body {
+		_ = proxywasm.SendHttpResponse(200, nil, mockconfig.BodyReply(config.content, nil), -1)
+		return types.ActionPause
+	}
 	if !current.cfg.Headers {
 		_ = proxywasm.SendHttpResponse(200, nil, []byte(config.content), -1)
 		return types.ActionPause // the article returns ActionContinue; the suite's contract says Pause
@@ -65,4 +74,10 @@ func onHttpRequestHeaders(ctx wrapper.HttpContext, config MockConfig, log log.Lo
 		_ = proxywasm.RemoveHttpRequestHeader(name)
 	}
 	return types.ActionContinue
+}
+
+// onHttpRequestBody gets the whole body from the wrapper (body mode only: other modes do not read it).
+func onHttpRequestBody(ctx wrapper.HttpContext, config MockConfig, body []byte, log log.Log) types.Action {
+	_ = proxywasm.SendHttpResponse(200, nil, mockconfig.BodyReply(config.content, body), -1)
+	return types.ActionPause
 }

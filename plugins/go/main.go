@@ -46,10 +46,12 @@ func (p *plugin) NewHttpContext(uint32) types.HttpContext { return &request{p: p
 
 type request struct {
 	types.DefaultHttpContext
-	p *plugin
+	p       *plugin
+	content string // body mode: the matched content while the body is buffered
+	waiting bool   // body mode: a body is coming and the config applies
 }
 
-func (r *request) OnHttpRequestHeaders(int, bool) types.Action {
+func (r *request) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	c := r.p.cfg
 	requests++
 	if c.CrashEvery > 0 && requests%uint64(c.CrashEvery) == 0 {
@@ -61,6 +63,14 @@ func (r *request) OnHttpRequestHeaders(int, bool) types.Action {
 	content, ok := r.match(c)
 	if !ok {
 		return types.ActionContinue
+	}
+	if c.Body && !endOfStream {
+		r.content, r.waiting = content, true
+		return types.ActionPause
+	}
+	if c.Body {
+		_ = proxywasm.SendHttpResponse(200, nil, mockconfig.BodyReply(content, nil), -1)
+		return types.ActionPause
 	}
 	if !c.Headers {
 		_ = proxywasm.SendHttpResponse(200, nil, []byte(content), -1)
@@ -78,6 +88,19 @@ func (r *request) OnHttpRequestHeaders(int, bool) types.Action {
 		_ = proxywasm.RemoveHttpRequestHeader(name)
 	}
 	return types.ActionContinue
+}
+
+// OnHttpRequestBody buffers the body (Pause = StopIterationAndBuffer) and answers at its end.
+func (r *request) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	if !r.waiting {
+		return types.ActionContinue
+	}
+	if !endOfStream {
+		return types.ActionPause
+	}
+	body, _ := proxywasm.GetHttpRequestBody(0, bodySize)
+	_ = proxywasm.SendHttpResponse(200, nil, mockconfig.BodyReply(r.content, body), -1)
+	return types.ActionPause
 }
 
 // match returns the content of the first matching rule, else the global content; ok=false: do nothing.

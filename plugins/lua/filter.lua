@@ -72,6 +72,24 @@ local function spin(k)
   return x
 end
 
+-- The body mode's checksum: FNV-1a, 32 bits. h * 0x01000193 is split into h * 0x193 + (h << 24) so that
+-- every intermediate value stays exact in a double; bit.tobit wraps the sum to 32 bits.
+local function fnv1a32(s)
+  local x = bit.tobit(0x811c9dc5)
+  for i = 1, #s do
+    x = bit.bxor(x, s:byte(i))
+    x = bit.tobit(x * 0x193 + bit.lshift(x, 24))
+  end
+  return x
+end
+
+local function body_reply(content, h)
+  local body = h:body() -- buffers the whole request body; nil when there is none
+  local s = ""
+  if body ~= nil and body:length() > 0 then s = body:getBytes(0, body:length()) end
+  return content .. "\nfnv1a32=" .. bit.tohex(fnv1a32(s)) .. " len=" .. #s
+end
+
 function envoy_on_request(h)
   seen = seen + 1
   if CRASH_EVERY > 0 and seen % CRASH_EVERY == 0 then
@@ -89,6 +107,10 @@ function envoy_on_request(h)
       if headers:get("x-bench-" .. i) ~= "v" .. i then error("mock-response: header check failed") end
     end
     for i = 0, HEADER_COUNT - 1 do headers:remove("x-bench-" .. i) end
+    return
+  end
+  if MODE == "body" then
+    h:respond({[":status"] = "200"}, body_reply(reply.content, h))
     return
   end
   h:respond({[":status"] = "200"}, reply.content)

@@ -186,14 +186,17 @@ pub fn proxy_set_property<E: Env>(
 
 // ---- buffers ----
 
+pub const BUFFER_REQUEST_BODY: i32 = 0;
 pub const BUFFER_VM_CONFIGURATION: i32 = 6;
 pub const BUFFER_PLUGIN_CONFIGURATION: i32 = 7;
 
-/// Envoy serves the configuration buffers only while the VM starts or is configured.
+/// Envoy serves the configuration buffers only while the VM starts or is configured, the request
+/// body (what it has buffered so far) only in a request callback.
 fn buffer(st: &HostState, kind: i32) -> Option<&[u8]> {
     match kind {
         BUFFER_VM_CONFIGURATION => Some(&st.vm_config),
         BUFFER_PLUGIN_CONFIGURATION if st.phase == Phase::Configuring => Some(&st.plugin_config),
+        BUFFER_REQUEST_BODY if st.phase == Phase::Request => Some(&st.request_body),
         _ => None,
     }
 }

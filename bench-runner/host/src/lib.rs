@@ -202,7 +202,8 @@ impl Default for PluginIdentity {
     }
 }
 
-/// One request as Envoy would present it to the filter (an HTTP/1.1 GET without body).
+/// One request as Envoy would present it to the filter (an HTTP/1.1 GET without body, unless
+/// `body` holds chunks).
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     pub method: &'a str,
@@ -211,6 +212,9 @@ pub struct Request<'a> {
     pub authority: &'a str,
     /// The matched route's name, served as the property `xds.route_name`; None: no route.
     pub route_name: Option<&'a str>,
+    /// The request body as it arrives, one slice per `proxy_on_request_body` call (the last one
+    /// with end of stream); empty: no body, the headers end the stream.
+    pub body: &'a [&'a [u8]],
 }
 
 impl<'a> Request<'a> {
@@ -220,6 +224,7 @@ impl<'a> Request<'a> {
             path,
             authority,
             route_name,
+            body: &[],
         }
     }
 }
@@ -462,6 +467,7 @@ impl Vm {
             &[id, root],
             "proxy_on_context_create",
         )?;
+        let end_of_stream = i32::from(req.body.is_empty());
         let action = match self.backend.arity(Export::RequestHeaders) {
             Some((2, _)) => self.call(
                 Export::RequestHeaders,
@@ -470,11 +476,12 @@ impl Vm {
             )?,
             Some(_) => self.call(
                 Export::RequestHeaders,
-                &[id, header_count, 1],
+                &[id, header_count, end_of_stream],
                 "proxy_on_request_headers",
             )?,
             None => Some(0),
         };
+        self.request_body(id, req.body)?;
         self.call_if_exported(Export::Done, &[id], "proxy_on_done")?;
         self.call_if_exported(Export::Log, &[id], "proxy_on_log")?;
         self.call_if_exported(Export::Delete, &[id], "proxy_on_delete")?;
@@ -487,6 +494,36 @@ impl Vm {
             },
             local_reply: st.local_reply.take(),
         })
+    }
+
+    /// Delivers the body chunks as Envoy does: each call sees what is buffered (the chunks so far
+    /// while the plugin answers StopIterationAndBuffer, else the new chunk alone); a local reply
+    /// ends the stream, so no further callback follows.
+    fn request_body(&mut self, id: i32, chunks: &[&[u8]]) -> Result<(), Error> {
+        self.backend.host().request_body.clear();
+        if self.backend.arity(Export::RequestBody).is_none() {
+            return Ok(());
+        }
+        for (i, chunk) in chunks.iter().enumerate() {
+            let len = {
+                let st = self.backend.host();
+                if st.local_reply.is_some() {
+                    break;
+                }
+                st.request_body.extend_from_slice(chunk);
+                st.request_body.len() as i32
+            };
+            let end = i32::from(i + 1 == chunks.len());
+            let status = self.call(
+                Export::RequestBody,
+                &[id, len, end],
+                "proxy_on_request_body",
+            )?;
+            if status != Some(1) {
+                self.backend.host().request_body.clear();
+            }
+        }
+        Ok(())
     }
 
     /// The request headers as the plugin left them after the last request.

@@ -161,6 +161,8 @@ pub struct HostState {
     /// Extra properties (NUL-joined path -> value), e.g. set by the plugin with `proxy_set_property`.
     pub properties: Vec<(Vec<u8>, Vec<u8>)>,
     pub local_reply: Option<LocalReply>,
+    /// The request body Envoy has buffered so far (buffer kind 0 in a request callback).
+    pub request_body: Vec<u8>,
     pub effective_context: u32,
     pub tick_period_ms: u32,
     pub logs: Vec<LogLine>,
@@ -184,6 +186,7 @@ impl Default for HostState {
             route_name: None,
             properties: Vec::new(),
             local_reply: None,
+            request_body: Vec::new(),
             effective_context: 0,
             tick_period_ms: 0,
             logs: Vec::new(),

@@ -38,6 +38,26 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// A size in bytes: plain digits, or with a `k` (KiB) or `m` (MiB) suffix (`0`, `512`, `4k`, `1m`).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, mult) = if let Some(n) = t.strip_suffix('k') {
+        (n, 1024)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 1 << 20)
+    } else {
+        (t.as_str(), 1)
+    };
+    let bad = || format!("`{s}` is not a size; use bytes, or e.g. 4k or 1m (KiB, MiB)");
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(bad)
+}
+
 /// Splits http://HOST:PORT/PATH, accepting loopback hosts only (this tool never loads other machines
 /// unless told to: see [`parse_url`]).
 pub fn parse_loopback_url(url: &str) -> anyhow::Result<(std::net::SocketAddr, String, String)> {
@@ -119,4 +139,21 @@ pub fn parse_url(url: &str, allow_remote: bool) -> anyhow::Result<UrlTarget> {
 pub fn parse_rfc3339(s: &str) -> Result<std::time::SystemTime, String> {
     crate::load::worker::parse_rfc3339(s.trim())
         .ok_or_else(|| format!("`{s}` is not an RFC 3339 time; use e.g. 2026-12-01T21:00:00Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_in_bytes_kib_and_mib() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("4k"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(65536));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        for bad in ["", "k", "-1", "1.5k", "4q", "99999999999999999999999m"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! bar; as one of several workers (`--start-at`, `--worker-id`, `--save-histograms`) its results go to
 //! a file that `merge` adds up exactly (see `worker`).
 
-use super::args::{parse_duration, parse_rfc3339, parse_url};
+use super::args::{parse_duration, parse_rfc3339, parse_size, parse_url};
 use crate::error::usage;
 use crate::{load, sys};
 use clap::Args;
@@ -66,6 +66,10 @@ pub struct LoadArgs {
     /// at 100 req/s; the target and the planned request count are printed before starting.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Send each request as a POST with a body of this size (bytes, or e.g. 4k, 1m; at most 1m),
+    /// byte i = i % 251, built once; 0 (the default) sends GETs.
+    #[arg(long, value_name = "SIZE", default_value = "0", value_parser = parse_size)]
+    pub body: usize,
 }
 
 /// The most connections `load` opens.
@@ -207,6 +211,7 @@ fn plan_of(a: &LoadArgs, target: &super::args::UrlTarget) -> load::LoadPlan {
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
         http2: a.http2,
+        body_bytes: a.body,
     }
 }
 

@@ -115,7 +115,10 @@ pub(super) async fn run_local(
     for (arm, clients) in opened {
         let plan = Rc::new(arm.plan);
         let target = Rc::new(Target {
-            h1: http1::build_request(&plan.host, &plan.path),
+            h1: match plan.body_bytes {
+                0 => http1::build_request(&plan.host, &plan.path),
+                n => http1::build_post(&plan.host, &plan.path, &http1::pattern_body(n), None),
+            },
             h2: http2::Target::new(&plan.host, &plan.path).ok(),
         });
         let expect = Rc::new(Expectation {

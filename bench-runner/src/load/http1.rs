@@ -58,6 +58,35 @@ pub fn build_request(host: &str, path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bench-runner\r\n\r\n").into_bytes()
 }
 
+/// The bytes of a generated request body: byte i is `i % 251` (a prime, so the pattern does not
+/// line up with powers of two).
+pub fn pattern_body(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// A POST carrying `body`: with `Content-Length`, or with `Transfer-Encoding: chunked` in chunks of
+/// at most `chunk` bytes when `chunk` is given.
+pub fn build_post(host: &str, path: &str, body: &[u8], chunk: Option<usize>) -> Vec<u8> {
+    let head = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: bench-runner\r\n");
+    let mut out = head.into_bytes();
+    match chunk {
+        None => {
+            out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+            out.extend_from_slice(body);
+        }
+        Some(size) => {
+            out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+            for piece in body.chunks(size.max(1)) {
+                out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+                out.extend_from_slice(piece);
+                out.extend_from_slice(b"\r\n");
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+        }
+    }
+    out
+}
+
 pub struct Connection {
     stream: TcpStream,
     buf: Vec<u8>,
@@ -272,6 +301,19 @@ fn find_crlf(b: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn post_bodies_with_length_and_chunked() {
+        assert_eq!(pattern_body(253)[250..], [250, 0, 1]);
+        assert_eq!(
+            build_post("h", "/", b"abc", None),
+            b"POST / HTTP/1.1\r\nHost: h\r\nUser-Agent: bench-runner\r\nContent-Length: 3\r\n\r\nabc"
+        );
+        let chunked = build_post("h", "/", b"abcde", Some(2));
+        assert!(chunked.ends_with(
+            b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n2\r\ncd\r\n1\r\ne\r\n0\r\n\r\n"
+        ));
+    }
+
     use super::*;
     use tokio::net::TcpListener;
 

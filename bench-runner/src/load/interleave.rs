@@ -121,6 +121,7 @@ mod tests {
             cpu_probe_pid: None,
             cpu_probe_extra_pid: None,
             http2: false,
+            body_bytes: 0,
         }
     }
 

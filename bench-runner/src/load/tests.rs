@@ -50,6 +50,7 @@ fn plan(addr: SocketAddr, pace: Pace, requests: u64) -> LoadPlan {
         cpu: None,
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
+        body_bytes: 0,
         http2: false,
     }
 }

@@ -16,6 +16,24 @@ pub const MAX_DEPTH: usize = 64;
 pub enum Mode {
     Mock,
     Headers,
+    /// Buffer the request body, answer with the content and the body's checksum ([`body_reply`]).
+    Body,
+}
+
+/// FNV-1a, 32 bits, over the request body: the `body` mode's checksum (plugins/README.md).
+pub fn fnv1a32(data: &[u8]) -> u32 {
+    data.iter().fold(0x811c_9dc5u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// The `body` mode's local reply: `content`, a newline, `fnv1a32=<8 lowercase hex> len=<bytes>`.
+pub fn body_reply(content: &str, body: &[u8]) -> String {
+    format!(
+        "{content}\nfnv1a32={:08x} len={}",
+        fnv1a32(body),
+        body.len()
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +193,8 @@ pub fn parse(config: &Value) -> Result<PluginConfig, String> {
         None => Mode::Mock,
         Some(Value::String(s)) if s == "mock" => Mode::Mock,
         Some(Value::String(s)) if s == "headers" => Mode::Headers,
-        Some(_) => return Err("mode must be \"mock\" or \"headers\"".into()),
+        Some(Value::String(s)) if s == "body" => Mode::Body,
+        Some(_) => return Err("mode must be \"mock\", \"headers\" or \"body\"".into()),
     };
     let header_count = int_key(obj, "header_count", 20)?;
     let crash_every = int_key(obj, "crash_every", 0)?;

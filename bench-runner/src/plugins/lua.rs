@@ -56,6 +56,7 @@ pub fn config_literal(cfg: &PluginConfig) -> String {
     let mode = match cfg.mode {
         Mode::Mock => "mock",
         Mode::Headers => "headers",
+        Mode::Body => "body",
     };
     format!(
         "local CONFIG = {{\nglobal = {global},\nrules = {{\n{rules}}},\nmode = \"{mode}\",\nheader_count = {},\ncrash_every = {},\nspin = {},\n}}",

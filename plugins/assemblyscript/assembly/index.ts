@@ -1,7 +1,7 @@
 // Mock-response plugin (../../shared/SPEC.md section 1, ../README.md) on @solo-io/proxy-runtime 0.1.8.
 export * from "@solo-io/proxy-runtime/proxy";
 import {
-  RootContext, Context, registerRootContext, FilterHeadersStatusValues, GrpcStatusValues,
+  RootContext, Context, registerRootContext, FilterHeadersStatusValues, FilterDataStatusValues, GrpcStatusValues,
   LogLevelValues, log, send_local_response, stream_context,
 } from "@solo-io/proxy-runtime";
 import { get_buffer_bytes, BufferTypeValues } from "@solo-io/proxy-runtime/runtime";
@@ -28,6 +28,7 @@ class Rule {
 
 class Config {
   headers: bool = false;
+  body: bool = false;
   headerCount: i32 = 20;
   crashEvery: i32 = 0;
   spin: i32 = 0;
@@ -112,8 +113,11 @@ function parseConfig(text: string): Config | null {
   for (let i = 0; i < keys.length; i++) {
     let key = keys[i], v = root.fields.get(key);
     if (key == "mode") {
-      if (v.kind != Kind.Str || (v.text != "mock" && v.text != "headers")) return bad<Config>("mode must be \"mock\" or \"headers\"");
+      if (v.kind != Kind.Str || (v.text != "mock" && v.text != "headers" && v.text != "body")) {
+        return bad<Config>("mode must be \"mock\", \"headers\" or \"body\"");
+      }
       cfg.headers = v.text == "headers";
+      cfg.body = v.text == "body";
     } else if (BENCH_KEYS.includes(key)) {
       let n = count(v);
       if (n < 0) return bad<Config>(key + " must be a non-negative integer written as digits, at most 2147483647");
@@ -184,6 +188,7 @@ function routeName(): string {
 
 class MockHttp extends Context {
   cfg: Config;
+  waiting: ArrayBuffer | null = null; // body mode: the matched content while the body is buffered
   constructor(context_id: u32, root: MockRoot) {
     super(context_id, root);
     this.cfg = root.config;
@@ -200,8 +205,24 @@ class MockHttp extends Context {
     }
     let body = this.pick(cfg);
     if (body === null) return FilterHeadersStatusValues.Continue;
+    if (cfg.body && !end_of_stream) {
+      this.waiting = body;
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    if (cfg.body) body = bodyReply(body, new ArrayBuffer(0));
     send_local_response(200, "", body, [], GrpcStatusValues.InvalidCode);
     return FilterHeadersStatusValues.StopIteration;
+  }
+
+  onRequestBody(body_buffer_length: usize, end_of_stream: bool): FilterDataStatusValues {
+    let content = this.waiting;
+    if (content === null) return FilterDataStatusValues.Continue;
+    if (!end_of_stream) return FilterDataStatusValues.StopIterationAndBuffer;
+    // The SDK's get_buffer_bytes aborts on an empty buffer.
+    let data = body_buffer_length == 0 ? new ArrayBuffer(0)
+      : get_buffer_bytes(BufferTypeValues.HttpRequestBody, 0, <u32>body_buffer_length);
+    send_local_response(200, "", bodyReply(content, data), [], GrpcStatusValues.InvalidCode);
+    return FilterDataStatusValues.StopIterationAndBuffer;
   }
 
   // The first matching rule's content, else the global content, else null (do nothing).
@@ -219,6 +240,20 @@ class MockHttp extends Context {
     }
     return cfg.global;
   }
+}
+
+// The body mode's reply: content, a newline, "fnv1a32=<8 lowercase hex> len=<bytes>" (FNV-1a, 32 bits).
+function bodyReply(content: ArrayBuffer, data: ArrayBuffer): ArrayBuffer {
+  let h: u32 = 0x811c9dc5;
+  let bytes = Uint8Array.wrap(data);
+  for (let i = 0; i < bytes.length; i++) h = (h ^ <u32>bytes[i]) * 0x01000193;
+  let hex = "";
+  for (let shift: i32 = 28; shift >= 0; shift -= 4) hex += "0123456789abcdef".charAt(<i32>((h >> <u32>shift) & 0xf));
+  let tail = String.UTF8.encode("\nfnv1a32=" + hex + " len=" + bytes.length.toString());
+  let out = new Uint8Array(content.byteLength + tail.byteLength);
+  out.set(Uint8Array.wrap(content), 0);
+  out.set(Uint8Array.wrap(tail), content.byteLength);
+  return out.buffer;
 }
 
 function spin(k: u64): void {

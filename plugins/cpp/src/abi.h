@@ -10,7 +10,7 @@
 enum LogLevel : int32_t { kTrace = 0, kDebug = 1, kInfo = 2, kWarn = 3, kError = 4, kCritical = 5 };
 enum Status : int32_t { kOk = 0, kNotFound = 1 };
 enum Action : int32_t { kContinue = 0, kPause = 1 };
-enum BufferType : int32_t { kVmConfiguration = 6, kPluginConfiguration = 7 };
+enum BufferType : int32_t { kRequestBody = 0, kVmConfiguration = 6, kPluginConfiguration = 7 };
 enum MapType : int32_t { kRequestHeaders = 0 };
 
 // Host functions. Values the host returns through `char**` are allocated with

@@ -16,6 +16,7 @@ struct Rule {
 
 struct Config {
   bool headers_mode = false;
+  bool body_mode = false;  // mode "body": buffer the request body, answer with body_reply
   uint32_t header_count = 20;
   uint32_t crash_every = 0;
   uint32_t spin = 0;
@@ -44,6 +45,18 @@ inline bool host_matches(std::string_view pattern, std::string_view host) {
     return host.substr(0, rest.size()) == rest;
   }
   return pattern == host;
+}
+
+// The body mode's reply: content, a newline, "fnv1a32=<8 lowercase hex> len=<bytes>" (FNV-1a, 32 bits).
+inline std::string body_reply(std::string_view content, std::string_view body) {
+  uint32_t h = 0x811c9dc5u;
+  for (unsigned char c : body) h = (h ^ c) * 0x01000193u;
+  std::string out(content);
+  out += "\nfnv1a32=";
+  for (int shift = 28; shift >= 0; shift -= 4) out += "0123456789abcdef"[(h >> shift) & 0xf];
+  out += " len=";
+  out += std::to_string(body.size());
+  return out;
 }
 
 // The calibrated CPU work of `spin` (wrapping u64 arithmetic).
@@ -115,9 +128,11 @@ inline bool parse_config(std::string_view text, Config& cfg, std::string& error)
   if (root.type != json::Type::Object) return fail(error, "the configuration is not a JSON object");
 
   if (const json::Value* mode = root.get("mode")) {
-    if (mode->type != json::Type::String || (mode->text != "mock" && mode->text != "headers"))
-      return fail(error, "'mode' must be \"mock\" or \"headers\"");
+    if (mode->type != json::Type::String ||
+        (mode->text != "mock" && mode->text != "headers" && mode->text != "body"))
+      return fail(error, "'mode' must be \"mock\", \"headers\" or \"body\"");
     cfg.headers_mode = mode->text == "headers";
+    cfg.body_mode = mode->text == "body";
   }
   if (!read_count(root, "header_count", cfg.header_count, error) ||
       !read_count(root, "crash_every", cfg.crash_every, error) || !read_count(root, "spin", cfg.spin, error) ||

@@ -11,6 +11,7 @@ namespace {
 
 std::unordered_map<uint32_t, Config> g_configs;     // root context id -> its configuration
 std::unordered_map<uint32_t, const Config*> g_http;  // HTTP context id -> its root's configuration
+std::unordered_map<uint32_t, const std::string*> g_waiting;  // body mode: context -> content, body coming
 uint64_t g_requests = 0;                             // requests seen by this VM, for crash_every
 
 void log(LogLevel level, std::string_view msg) { proxy_log(level, msg.data(), msg.size()); }
@@ -114,7 +115,8 @@ PROXY_EXPORT(proxy_on_configure) uint32_t proxy_on_configure(uint32_t root, size
   return 1;
 }
 
-PROXY_EXPORT(proxy_on_request_headers) Action proxy_on_request_headers(uint32_t context, size_t, uint32_t) {
+PROXY_EXPORT(proxy_on_request_headers)
+Action proxy_on_request_headers(uint32_t context, size_t, uint32_t end_of_stream) {
   auto it = g_http.find(context);
   if (it == g_http.end()) return kContinue;  // not created through proxy_on_context_create
   const Config& config = *it->second;
@@ -128,12 +130,36 @@ PROXY_EXPORT(proxy_on_request_headers) Action proxy_on_request_headers(uint32_t 
     header_workload(config.header_count);
     return kContinue;
   }
+  if (config.body_mode && !end_of_stream) {
+    g_waiting[context] = content;
+    return kPause;
+  }
+  if (config.body_mode) {
+    std::string reply = body_reply(*content, "");
+    proxy_send_local_response(200, "", 0, reply.data(), reply.size(), "", 0, -1);
+    return kPause;
+  }
   proxy_send_local_response(200, "", 0, content->data(), content->size(), "", 0, -1);
+  return kPause;
+}
+
+// Body mode: buffer (Pause = StopIterationAndBuffer) until the end of the body, then answer.
+PROXY_EXPORT(proxy_on_request_body)
+Action proxy_on_request_body(uint32_t context, size_t body_size, uint32_t end_of_stream) {
+  auto it = g_waiting.find(context);
+  if (it == g_waiting.end()) return kContinue;
+  if (!end_of_stream) return kPause;
+  HostString body;
+  if (body_size > 0) proxy_get_buffer_bytes(kRequestBody, 0, body_size, &body.data, &body.size);
+  std::string reply = body_reply(*it->second, body.view());
+  g_waiting.erase(it);
+  proxy_send_local_response(200, "", 0, reply.data(), reply.size(), "", 0, -1);
   return kPause;
 }
 
 PROXY_EXPORT(proxy_on_done) uint32_t proxy_on_done(uint32_t) { return 1; }
 
 PROXY_EXPORT(proxy_on_delete) void proxy_on_delete(uint32_t context) {
+  g_waiting.erase(context);
   if (g_http.erase(context) == 0) g_configs.erase(context);
 }

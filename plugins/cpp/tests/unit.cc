@@ -106,7 +106,16 @@ static void test_spin() {
   CHECK(spin_hash(100000) != 0);
 }
 
+static void test_body_reply() {
+  CHECK(body_reply("c", "") == "c\nfnv1a32=811c9dc5 len=0");
+  CHECK(body_reply("", "a") == "\nfnv1a32=e40c292c len=1");
+  Config cfg;
+  std::string error;
+  CHECK(parse_config(R"({"mode":"body"})", cfg, error) && cfg.body_mode && !cfg.headers_mode);
+}
+
 int main() {
+  test_body_reply();
   test_json();
   test_config();
   test_hosts();

@@ -2,7 +2,7 @@
 
 mod config;
 
-use config::Config;
+use config::{Config, Mode};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 use std::rc::Rc;
@@ -36,7 +36,7 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Http(self.0.clone())))
+        Some(Box::new(Http(self.0.clone(), None)))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -44,12 +44,13 @@ impl RootContext for Root {
     }
 }
 
-struct Http(Rc<Config>);
+/// The config, and in `body` mode the matched content while the body is being buffered.
+struct Http(Rc<Config>, Option<String>);
 
 impl Context for Http {}
 
 impl HttpContext for Http {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let c = &self.0;
         let seen = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
         if c.crash_every > 0 && seen.is_multiple_of(c.crash_every as u64) {
@@ -73,9 +74,21 @@ impl HttpContext for Http {
         let Some(content) = content else {
             return Action::Continue;
         };
-        if !c.headers_mode {
-            self.send_http_response(200, vec![], Some(content.as_bytes()));
-            return Action::Pause;
+        match c.mode {
+            Mode::Mock => {
+                self.send_http_response(200, vec![], Some(content.as_bytes()));
+                return Action::Pause;
+            }
+            Mode::Body if end_of_stream => {
+                let reply = config::body_reply(content, b"");
+                self.send_http_response(200, vec![], Some(reply.as_bytes()));
+                return Action::Pause;
+            }
+            Mode::Body => {
+                self.1 = Some(content.to_string());
+                return Action::Pause;
+            }
+            Mode::Headers => {}
         }
         for i in 0..c.header_count {
             self.add_http_request_header(&format!("x-bench-{i}"), &format!("v{i}"));
@@ -92,5 +105,18 @@ impl HttpContext for Http {
             self.remove_http_request_header(&format!("x-bench-{i}"));
         }
         Action::Continue
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(content) = &self.1 else {
+            return Action::Continue;
+        };
+        if !end_of_stream {
+            return Action::Pause; // StopIterationAndBuffer
+        }
+        let body = self.get_http_request_body(0, body_size).unwrap_or_default();
+        let reply = config::body_reply(content, &body);
+        self.send_http_response(200, vec![], Some(reply.as_bytes()));
+        Action::Pause
     }
 }

@@ -101,19 +101,21 @@ pub enum Export {
     VmStart,
     Configure,
     RequestHeaders,
+    RequestBody,
     Done,
     Log,
     Delete,
 }
 
 impl Export {
-    pub const ALL: [Export; 9] = [
+    pub const ALL: [Export; 10] = [
         Export::Initialize,
         Export::Start,
         Export::ContextCreate,
         Export::VmStart,
         Export::Configure,
         Export::RequestHeaders,
+        Export::RequestBody,
         Export::Done,
         Export::Log,
         Export::Delete,
@@ -127,6 +129,7 @@ impl Export {
             Export::VmStart => "proxy_on_vm_start",
             Export::Configure => "proxy_on_configure",
             Export::RequestHeaders => "proxy_on_request_headers",
+            Export::RequestBody => "proxy_on_request_body",
             Export::Done => "proxy_on_done",
             Export::Log => "proxy_on_log",
             Export::Delete => "proxy_on_delete",

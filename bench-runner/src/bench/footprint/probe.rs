@@ -318,6 +318,7 @@ fn load_plan(ctx: &Ctx, port: u16, body: &str) -> LoadPlan {
         cpu: None,
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
+        body_bytes: 0,
         http2: false,
     }
 }

@@ -31,6 +31,7 @@ pub(super) fn phase_plan(
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
         http2,
+        body_bytes: 0,
     }
 }
 

@@ -173,6 +173,7 @@ mod tests {
             cpu: None,
             cpu_probe_pid: None,
             cpu_probe_extra_pid: None,
+            body_bytes: 0,
             http2: false,
         };
         let t = announce(&a, &plan);
