@@ -183,13 +183,13 @@ impl Variant {
 /// The ext_proc filter of a processor with one configuration text; Envoy sends the route name only
 /// where the configuration has rules (a valid one; the processor refuses the others at start).
 pub fn ext_proc_filter(built: &Built, configuration: &str) -> Filter {
-    let route_name =
-        crate::plugins::config::parse_str(configuration).is_ok_and(|c| !c.rules.is_empty());
+    let parsed = crate::plugins::config::parse_str(configuration).ok();
     Filter::ExtProc {
         processor: built.module.clone(),
         configuration: configuration.into(),
         index: 0,
-        route_name,
+        route_name: parsed.as_ref().is_some_and(|c| !c.rules.is_empty()),
+        buffer_body: parsed.is_some_and(|c| c.mode == crate::plugins::config::Mode::Body),
     }
 }
 

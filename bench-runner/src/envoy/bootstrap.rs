@@ -44,6 +44,9 @@ pub enum Filter {
         index: usize,
         /// Whether Envoy sends the route name (`xds.route_name`): only rules need it.
         route_name: bool,
+        /// Whether Envoy sends the request body, buffered whole (`request_body_mode: BUFFERED`): only
+        /// the `body` mode needs it; every other configuration gets request headers only.
+        buffer_body: bool,
     },
 }
 
@@ -186,7 +189,10 @@ impl Templates {
                 Some(v)
             }
             Filter::ExtProc {
-                index, route_name, ..
+                index,
+                route_name,
+                buffer_body,
+                ..
             } => {
                 let mut v = self.ext_proc.clone();
                 let file = "filters/ext_proc.yaml";
@@ -207,6 +213,14 @@ impl Templates {
                     "/typed_config/request_attributes",
                     json!(attributes),
                 )?;
+                if *buffer_body {
+                    self.set(
+                        &mut v,
+                        file,
+                        "/typed_config/processing_mode/request_body_mode",
+                        json!("BUFFERED"),
+                    )?;
+                }
                 Some(v)
             }
         })
@@ -381,6 +395,7 @@ mod tests {
                 configuration: "{}".into(),
                 index: 0,
                 route_name,
+                buffer_body: route_name,
             },
         };
         let none = ListenerSpec {
@@ -402,6 +417,8 @@ mod tests {
         assert_eq!(f(2)["request_attributes"], json!(["xds.route_name"]));
         assert_eq!(f(0)["processing_mode"]["request_header_mode"], "SEND");
         assert_eq!(f(0)["processing_mode"]["response_header_mode"], "SKIP");
+        assert_eq!(f(0)["processing_mode"]["request_body_mode"], "NONE");
+        assert_eq!(f(2)["processing_mode"]["request_body_mode"], "BUFFERED");
         assert!(hcm(1)["common_http_protocol_options"].is_null());
         assert_eq!(
             hcm(0)["common_http_protocol_options"]["max_headers_count"],

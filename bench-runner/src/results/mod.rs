@@ -2,8 +2,8 @@
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
 pub mod failure;
-pub mod lifecycle;
 pub mod footprint;
+pub mod lifecycle;
 pub mod micro;
 pub mod peers;
 pub mod profile;

@@ -20,10 +20,19 @@ pub struct Rule {
     pub content: String,
 }
 
+/// What the plugin does with a request its config applies to (plugins/README.md).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub enum Mode {
+    #[default]
+    Mock,
+    Headers,
+    Body,
+}
+
 /// `Default` (before `on_configure`): no global config, no rules, so the plugin does nothing.
 #[derive(Debug, Default, PartialEq)]
 pub struct Config {
-    pub headers_mode: bool,
+    pub mode: Mode,
     pub header_count: u32,
     pub crash_every: u32,
     pub spin: u32,
@@ -50,14 +59,15 @@ impl Config {
         if !has_global && rules.is_empty() {
             return Err("no global configuration and no rules".into());
         }
-        let headers_mode = match top.get("mode") {
-            None => false,
-            Some(Value::String(m)) if m == "mock" => false,
-            Some(Value::String(m)) if m == "headers" => true,
-            Some(_) => return Err("mode is not \"mock\" or \"headers\"".into()),
+        let mode = match top.get("mode") {
+            None => Mode::Mock,
+            Some(Value::String(m)) if m == "mock" => Mode::Mock,
+            Some(Value::String(m)) if m == "headers" => Mode::Headers,
+            Some(Value::String(m)) if m == "body" => Mode::Body,
+            Some(_) => return Err("mode is not \"mock\", \"headers\" or \"body\"".into()),
         };
         Ok(Config {
-            headers_mode,
+            mode,
             header_count: int(top, "header_count", 20)?,
             crash_every: int(top, "crash_every", 0)?,
             spin: int(top, "spin", 0)?,
@@ -253,6 +263,22 @@ pub fn spin(rounds: u32) -> u64 {
     x
 }
 
+/// FNV-1a, 32 bits, over the body: the `body` mode's checksum.
+pub fn fnv1a32(data: &[u8]) -> u32 {
+    data.iter().fold(0x811c9dc5u32, |h, &b| {
+        (h ^ b as u32).wrapping_mul(0x01000193)
+    })
+}
+
+/// The `body` mode's reply: the content, a newline, then the body's checksum and length.
+pub fn body_reply(content: &str, body: &[u8]) -> String {
+    format!(
+        "{content}\nfnv1a32={:08x} len={}",
+        fnv1a32(body),
+        body.len()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,14 +291,14 @@ mod tests {
     fn defaults_and_global() {
         let c = parse("{}").unwrap();
         assert_eq!(
-            (c.headers_mode, c.header_count, c.crash_every, c.spin),
-            (false, 20, 0, 0)
+            (c.mode, c.header_count, c.crash_every, c.spin),
+            (Mode::Mock, 20, 0, 0)
         );
         assert_eq!(c.select("r", "h"), Some(""));
         let c = parse(r#"{"mode":"headers","header_count":3,"crash_every":2,"spin":7}"#).unwrap();
         assert_eq!(
-            (c.headers_mode, c.header_count, c.crash_every, c.spin),
-            (true, 3, 2, 7)
+            (c.mode, c.header_count, c.crash_every, c.spin),
+            (Mode::Headers, 3, 2, 7)
         );
         assert_eq!(c.global.as_deref(), Some(""));
         assert_eq!(
@@ -373,6 +399,13 @@ mod tests {
         assert!(host_matches("api.*", "api.x.org"));
         assert!(!host_matches("api.*", "www.api.x"));
         assert!(!host_matches("A.com", "a.com"));
+    }
+
+    #[test]
+    fn body_checksum() {
+        assert_eq!(parse(r#"{"mode":"body"}"#).unwrap().mode, Mode::Body);
+        assert_eq!(body_reply("c", b""), "c\nfnv1a32=811c9dc5 len=0");
+        assert_eq!(body_reply("", b"a"), "\nfnv1a32=e40c292c len=1");
     }
 
     #[test]

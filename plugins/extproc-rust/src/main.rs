@@ -10,7 +10,7 @@
 
 mod config;
 
-use config::Config;
+use config::{Config, Mode};
 use envoy_types::pb::envoy::config::core::v3::{
     header_value_option::HeaderAppendAction, HeaderValue, HeaderValueOption,
 };
@@ -19,7 +19,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     external_processor_server::{ExternalProcessor, ExternalProcessorServer},
     processing_request::Request,
     processing_response::Response,
-    CommonResponse, HeaderMutation, HeadersResponse, HttpHeaders, ImmediateResponse,
+    BodyResponse, CommonResponse, HeaderMutation, HeadersResponse, HttpHeaders, ImmediateResponse,
     ProcessingRequest, ProcessingResponse,
 };
 use std::io::Write;
@@ -118,12 +118,14 @@ fn header_work(c: &Config, headers: &HttpHeaders) -> Result<HeaderMutation, Stat
 }
 
 impl Processor {
-    /// The answer to one request-headers message (the only phase Envoy sends).
+    /// The answer to one request-headers message (the phase Envoy sends; a `body` configuration also
+    /// gets the buffered body, [`on_request_body`]).
     fn on_request_headers(
         &self,
         c: &Config,
         req: &ProcessingRequest,
         headers: &HttpHeaders,
+        pending: &mut Option<String>,
     ) -> Result<ProcessingResponse, Status> {
         let seen = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
         if c.crash_every > 0 && seen.is_multiple_of(c.crash_every as u64) {
@@ -149,19 +151,45 @@ impl Processor {
         let Some(content) = content else {
             return Ok(continue_with(None));
         };
-        if c.headers_mode {
-            return Ok(continue_with(Some(header_work(c, headers)?)));
+        match c.mode {
+            Mode::Headers => Ok(continue_with(Some(header_work(c, headers)?))),
+            Mode::Mock => Ok(reply(content.as_bytes().to_vec())),
+            // No body coming: the empty body's reply now. Else the body comes next (Envoy buffers
+            // it whole: request_body_mode BUFFERED for a `body` configuration) and is answered then.
+            Mode::Body if headers.end_of_stream => {
+                Ok(reply(config::body_reply(content, b"").into_bytes()))
+            }
+            Mode::Body => {
+                *pending = Some(content.to_string());
+                Ok(continue_with(None))
+            }
         }
-        Ok(ProcessingResponse {
-            response: Some(Response::ImmediateResponse(ImmediateResponse {
-                status: Some(HttpStatus {
-                    code: StatusCode::Ok as i32,
-                }),
-                body: content.as_bytes().to_vec(),
-                ..Default::default()
-            })),
+    }
+}
+
+/// A local 200 reply with `body`.
+fn reply(body: Vec<u8>) -> ProcessingResponse {
+    ProcessingResponse {
+        response: Some(Response::ImmediateResponse(ImmediateResponse {
+            status: Some(HttpStatus {
+                code: StatusCode::Ok as i32,
+            }),
+            body,
             ..Default::default()
-        })
+        })),
+        ..Default::default()
+    }
+}
+
+/// `body` mode, the buffered request body: the matched content with the body's checksum; a body the
+/// headers phase did not claim continues unchanged.
+fn on_request_body(pending: &mut Option<String>, body: &[u8]) -> ProcessingResponse {
+    match pending.take() {
+        Some(content) => reply(config::body_reply(&content, body).into_bytes()),
+        None => ProcessingResponse {
+            response: Some(Response::RequestBody(BodyResponse::default())),
+            ..Default::default()
+        },
     }
 }
 
@@ -191,10 +219,15 @@ impl ExternalProcessor for Service {
             .cloned()
             .ok_or_else(|| Status::invalid_argument(format!("no configuration {index}")))?;
         let me = self.0.clone();
+        // The content a `body` request matched, while Envoy buffers its body (one request a stream).
+        let mut pending: Option<String> = None;
         let out = request.into_inner().map(move |msg| {
             let req = msg?;
             match &req.request {
-                Some(Request::RequestHeaders(h)) => me.on_request_headers(&config, &req, h),
+                Some(Request::RequestHeaders(h)) => {
+                    me.on_request_headers(&config, &req, h, &mut pending)
+                }
+                Some(Request::RequestBody(b)) => Ok(on_request_body(&mut pending, &b.body)),
                 // The processing mode skips every other phase; answer one anyway, unchanged.
                 _ => Ok(continue_with(None)),
             }

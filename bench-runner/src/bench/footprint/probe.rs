@@ -43,7 +43,9 @@ fn companions(v: &Variant) -> anyhow::Result<Vec<Companion>> {
 pub(super) fn module_bytes(v: &Variant) -> Option<u64> {
     match &v.kind {
         Kind::Baseline => None,
-        Kind::Lua { built } | Kind::Wasm { built, .. } | Kind::ExtProc { built } => Some(built.bytes),
+        Kind::Lua { built } | Kind::Wasm { built, .. } | Kind::ExtProc { built } => {
+            Some(built.bytes)
+        }
     }
 }
 
