@@ -368,6 +368,29 @@ fn extras(
         },
         other => other,
     };
+    // And the plugin's lifecycle (issue 15): remote load, ECDS and LDS swaps under load, in lifecycle/.
+    let outcome = match outcome {
+        Ok(()) if profile.name == "full" => {
+            eprintln!("lifecycle (full profile) ...");
+            let rt = m.wasm_runtimes.first().map_or("-", String::as_str);
+            crate::bench::lifecycle::for_run(
+                project,
+                envoy_bin,
+                &m.built,
+                rt,
+                profile.only.as_deref(),
+                out,
+            )
+            .map(|l| {
+                results.notes.push(format!(
+                    "lifecycle (full profile): {}, {} implementations, in lifecycle/lifecycle.json and lifecycle/report.md",
+                    l.lifecycle.status,
+                    l.lifecycle.implementations.len()
+                ))
+            })
+        }
+        other => other,
+    };
     // Memory and start-up per implementation (issue 16), each variant in Envoy processes of its own.
     let outcome = outcome.and_then(|()| {
         let (memory, cold) = crate::bench::footprint::for_run(

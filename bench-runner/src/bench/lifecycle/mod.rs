@@ -301,6 +301,50 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
         "-".to_string()
     };
     let imps = crate::bench::failure::implementations(&built, &runtime, only.as_deref());
+    let missing: Vec<Skipped> = missing
+        .into_iter()
+        .map(|m| Skipped {
+            variant: format!("{}-*", m.name),
+            reason: m.reason,
+        })
+        .collect();
+    let run = measure_and_write(project, &envoy, &a.plan, &imps, &runtime, missing, &out)?;
+    print!("{}", crate::report::lifecycle::table(&run.lifecycle));
+    if run.lifecycle.status == "interrupted" {
+        return Err(Error::Interrupted.into());
+    }
+    Ok(0)
+}
+
+/// The full profile's lifecycle phase: every implementation of the run with the default plan (100
+/// swaps of each kind), lifecycle.json, its report and charts in the run folder's `lifecycle/`.
+pub fn for_run(
+    project: &Project,
+    envoy: &crate::envoy::EnvoyBin,
+    built: &[Built],
+    runtime: &str,
+    only: Option<&[String]>,
+    out: &Path,
+) -> anyhow::Result<LifecycleRun> {
+    let dir = out.join("lifecycle");
+    std::fs::create_dir_all(dir.join("lifecycle"))
+        .map_err(|e| anyhow::anyhow!("cannot create {} ({e})", dir.display()))?;
+    let imps = crate::bench::failure::implementations(built, runtime, only);
+    let plan = LifecyclePlan::default();
+    measure_and_write(project, envoy, &plan, &imps, runtime, vec![], &dir)
+}
+
+/// Starts the upstream, runs every implementation, writes lifecycle.json (atomically), report.md
+/// and the charts into `out`.
+fn measure_and_write(
+    project: &Project,
+    envoy: &crate::envoy::EnvoyBin,
+    plan: &LifecyclePlan,
+    imps: &[Implementation],
+    runtime: &str,
+    missing: Vec<Skipped>,
+    out: &Path,
+) -> anyhow::Result<LifecycleRun> {
     let upstream = Upstream::start(UPSTREAM_BODY).map_err(|e| {
         usage(format!(
             "cannot start the upstream server on 127.0.0.1 ({e})"
@@ -308,18 +352,13 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
     })?;
     let ctx = Context {
         project,
-        envoy: &envoy,
-        dir: &out,
+        envoy,
+        dir: out,
         templates: LifecycleTemplates::load(&project.envoy_dir())?,
         upstream: &upstream,
     };
-    let mut section = run_all(&ctx, &a.plan, &imps, &runtime)?;
-    for m in missing {
-        section.skipped.push(Skipped {
-            variant: format!("{}-*", m.name),
-            reason: m.reason,
-        });
-    }
+    let mut section = run_all(&ctx, plan, imps, runtime)?;
+    section.skipped.extend(missing);
     let run = LifecycleRun {
         suite_version: env!("CARGO_PKG_VERSION").into(),
         host: crate::results::host_info(None, None),
@@ -328,15 +367,11 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
     };
     let json = out.join("lifecycle.json");
     crate::sys::write_atomic(&json, serde_json::to_string_pretty(&run)?.as_bytes())?;
-    crate::report::lifecycle::write_report(&run, &out)?;
-    print!("{}", crate::report::lifecycle::table(&run.lifecycle));
+    crate::report::lifecycle::write_report(&run, out)?;
     eprintln!(
         "wrote {} and {}",
         json.display(),
         out.join("report.md").display()
     );
-    if run.lifecycle.status == "interrupted" {
-        return Err(Error::Interrupted.into());
-    }
-    Ok(0)
+    Ok(run)
 }
