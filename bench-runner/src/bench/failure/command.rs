@@ -68,6 +68,9 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
         dir: &out,
     };
     let mut section = run_scenarios(&ctx, &plan, &imps)?;
+    section
+        .skipped
+        .extend(super::left_out(&built, only.as_deref(), "failure"));
     for m in missing {
         section.skipped.push(Skipped {
             variant: format!("{}-*", m.name),

@@ -367,6 +367,21 @@ pub fn run_scenarios(
     }
 }
 
+/// The implementations [`implementations`] leaves out (external processors), as `skipped` entries
+/// saying why, so that a failure or lifecycle run lists them instead of dropping them silently.
+pub fn left_out(built: &[Built], only: Option<&[String]>, what: &str) -> Vec<Skipped> {
+    built
+        .iter()
+        .filter(|b| only.is_none_or(|o| o.contains(&b.name)) && b.is_ext_proc())
+        .map(|b| Skipped {
+            variant: format!("{}-*", b.name),
+            reason: format!(
+                "an external processor (kind ext-proc) has no {what} scenarios yet: its configuration is a file the processor reads at start, not an Envoy filter configuration"
+            ),
+        })
+        .collect()
+}
+
 /// The implementations of a run: every one made ready (Wasm plugins on `runtime`), filtered by
 /// `only`; the Wasm plugins first, then Envoy's built-in filters (the order failure.json has always had).
 /// External processors (kind `ext-proc`) have no failure scenarios yet and are left out.
@@ -399,11 +414,13 @@ pub fn run_for_profile(
         envoy,
         dir: out,
     };
-    run_scenarios(
+    let mut section = run_scenarios(
         &ctx,
         &FailurePlan::default(),
         &implementations(built, runtime, only),
-    )
+    )?;
+    section.skipped.extend(left_out(built, only, "failure"));
+    Ok(section)
 }
 
 // ---------------------------------------------------------------------------------------------------

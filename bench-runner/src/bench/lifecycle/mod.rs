@@ -301,13 +301,18 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
         "-".to_string()
     };
     let imps = crate::bench::failure::implementations(&built, &runtime, only.as_deref());
-    let missing: Vec<Skipped> = missing
+    let mut missing: Vec<Skipped> = missing
         .into_iter()
         .map(|m| Skipped {
             variant: format!("{}-*", m.name),
             reason: m.reason,
         })
         .collect();
+    missing.extend(crate::bench::failure::left_out(
+        &built,
+        only.as_deref(),
+        "lifecycle",
+    ));
     let run = measure_and_write(project, &envoy, &a.plan, &imps, &runtime, missing, &out)?;
     print!("{}", crate::report::lifecycle::table(&run.lifecycle));
     if run.lifecycle.status == "interrupted" {
@@ -331,7 +336,8 @@ pub fn for_run(
         .map_err(|e| anyhow::anyhow!("cannot create {} ({e})", dir.display()))?;
     let imps = crate::bench::failure::implementations(built, runtime, only);
     let plan = LifecyclePlan::default();
-    measure_and_write(project, envoy, &plan, &imps, runtime, vec![], &dir)
+    let left_out = crate::bench::failure::left_out(built, only, "lifecycle");
+    measure_and_write(project, envoy, &plan, &imps, runtime, left_out, &dir)
 }
 
 /// Starts the upstream, runs every implementation, writes lifecycle.json (atomically), report.md
