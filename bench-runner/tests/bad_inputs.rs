@@ -88,6 +88,11 @@ const ROWS: &[(&[&str], &str)] = &[
     ),
     (&["build", "--only", "nosuch"], "--only"),
     (&["package", "--only", "nosuch", "--out", "T/pkg"], "--only"),
+    (
+        &["package", "--only", "extproc-rust", "--out", "T/pkg"],
+        "extproc-rust",
+    ),
+    (&["manifests", "--only", "lua", "--out", "T/man"], "`lua`"),
     (&["package", "--tag", ".bad", "--out", "T/pkg"], "--tag"),
     (&["package", "--out", "T/a-file"], "T/a-file"),
     (

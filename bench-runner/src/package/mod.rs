@@ -89,14 +89,26 @@ pub fn modules(
     let mut out = Vec::new();
     if given.is_empty() {
         plugins::check_only(project, only, false)?;
-        let (built, missing) = plugins::build_all(project, only, false)?;
+        // Only Wasm plugins become images: naming another kind (an external processor) is an error,
+        // found before anything is built; without --only the Wasm plugins alone are built.
+        let wasm: Vec<String> = plugins::discover(project)?
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        if let Some(n) = only.into_iter().flatten().find(|n| !wasm.contains(n)) {
+            return Err(usage(format!(
+                "--only {n}: not a Wasm plugin; only Wasm plugins are packaged as OCI images and declared as WasmPlugins, leave it out"
+            )));
+        }
+        let only = only.map(<[String]>::to_vec).unwrap_or(wasm);
+        let (built, missing) = plugins::build_all(project, Some(&only), false)?;
         if let Some(m) = missing.first() {
             return Err(usage(format!(
                 "{}: not built ({}); `bench-runner doctor` lists the fixes, or leave it out with --only",
                 m.name, m.reason
             )));
         }
-        for b in built {
+        for b in built.into_iter().filter(|b| b.is_wasm()) {
             let bytes = std::fs::read(&b.module).map_err(|e| {
                 usage(format!(
                     "{}: cannot read {} ({e})",
