@@ -8,6 +8,8 @@
 //! `grpc_service.initial_metadata`, so one processor serves every listener of one Envoy. The route
 //! name comes from the `xds.route_name` request attribute. With `--check` it exits 0 after validating.
 
+// The Rust plugin's configuration code, the same file (one parser and matcher for both).
+#[path = "../../rust/src/config.rs"]
 mod config;
 
 use config::{Config, Mode};
