@@ -262,13 +262,7 @@ pub fn run_without_envoy(
     );
     plugins::check_only(project, profile.only.as_deref(), true)?;
     let (built, missing) = plugins::build_all(project, profile.only.as_deref(), rebuild)?;
-    let mut skipped: Vec<Skipped> = missing
-        .iter()
-        .map(|m| Skipped {
-            variant: format!("{}-*", m.name),
-            reason: m.reason.clone(),
-        })
-        .collect();
+    let mut skipped: Vec<Skipped> = missing.iter().map(Skipped::unavailable).collect();
     skipped.push(Skipped {
         variant: "baseline, lua-*, *-v8-* (every Envoy variant)".into(),
         reason: format!("no Envoy could be found or installed: {why}"),
@@ -330,10 +324,7 @@ pub fn command(project: &Project, a: &MicroOptions) -> anyhow::Result<u8> {
         .iter()
         .map(|m| {
             eprintln!("skipping {}: {}", m.name, m.reason);
-            Skipped {
-                variant: format!("{}-*", m.name),
-                reason: m.reason.clone(),
-            }
+            Skipped::unavailable(m)
         })
         .collect();
     if built.is_empty() {

@@ -422,6 +422,16 @@ pub struct Skipped {
     pub reason: String,
 }
 
+impl Skipped {
+    /// A plugin that could not be built here: every variant of it (`NAME-*`), with the reason.
+    pub fn unavailable(u: &crate::plugins::Unavailable) -> Skipped {
+        Skipped {
+            variant: format!("{}-*", u.name),
+            reason: u.reason.clone(),
+        }
+    }
+}
+
 /// Static facts of a variant (everything but measurements).
 #[derive(Debug, Clone)]
 pub struct VariantInfo {

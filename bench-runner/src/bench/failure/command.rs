@@ -72,10 +72,7 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
         .skipped
         .extend(super::left_out(&built, only.as_deref(), "failure"));
     for m in missing {
-        section.skipped.push(Skipped {
-            variant: format!("{}-*", m.name),
-            reason: m.reason,
-        });
+        section.skipped.push(Skipped::unavailable(&m));
     }
     let run = FailureRun {
         suite_version: env!("CARGO_PKG_VERSION").into(),

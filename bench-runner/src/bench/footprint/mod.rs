@@ -185,10 +185,7 @@ fn standalone_variants(
         .iter()
         .map(|u| {
             eprintln!("skipping {}: {}", u.name, u.reason);
-            Skipped {
-                variant: format!("{}-*", u.name),
-                reason: u.reason.clone(),
-            }
+            Skipped::unavailable(u)
         })
         .collect();
     let runtimes = crate::envoy::runtimes::probe_runtimes(project, envoy, out)?;

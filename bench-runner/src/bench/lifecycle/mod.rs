@@ -303,10 +303,7 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
     let imps = crate::bench::failure::implementations(&built, &runtime, only.as_deref());
     let mut missing: Vec<Skipped> = missing
         .into_iter()
-        .map(|m| Skipped {
-            variant: format!("{}-*", m.name),
-            reason: m.reason,
-        })
+        .map(|m| Skipped::unavailable(&m))
         .collect();
     missing.extend(crate::bench::failure::left_out(
         &built,

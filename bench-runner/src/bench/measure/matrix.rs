@@ -17,10 +17,7 @@ pub(super) fn matrix(
     let mut skipped: Vec<Skipped> = Vec::new();
     for u in &unavailable {
         eprintln!("skipping {}: {}", u.name, u.reason);
-        skipped.push(Skipped {
-            variant: format!("{}-*", u.name),
-            reason: u.reason.clone(),
-        });
+        skipped.push(Skipped::unavailable(u));
     }
     for p in plugins::discover_all(project)? {
         if only.as_ref().is_none_or(|o| o.contains(&p.name)) {
