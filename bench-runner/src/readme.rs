@@ -189,6 +189,25 @@ pub fn detector_region(project: &Project, dir: &Path) -> anyhow::Result<String> 
     ))
 }
 
+/// The gate's trade-off between false alarms and detection: a folder written by
+/// `bench-runner/scripts/gate-injection.py` (its gate.md, generated from saved runs).
+pub fn gate_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("gate.md");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        usage(format!(
+            "--gate: cannot read {} ({e}); write it with bench-runner/scripts/gate-injection.py",
+            path.display()
+        ))
+    })?;
+    let rel = project.rel(dir);
+    Ok(format!(
+        "{}
+
+Every comparison: [`{rel}/gate.json`]({rel}/gate.json).",
+        text.trim_end()
+    ))
+}
+
 /// Reproducibility: a folder written by `reproduce A B --out DIR` (its reproducibility.json): per figure,
 /// how many of run B's estimates fell inside run A's intervals and the other way round.
 pub fn reproducibility_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
@@ -357,6 +376,7 @@ pub struct Extra<'a> {
     pub failure_run: Option<&'a Path>,
     pub peers: Option<&'a Path>,
     pub detector: Option<&'a Path>,
+    pub gate: Option<&'a Path>,
     pub fresh: Option<&'a Path>,
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
@@ -390,6 +410,7 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             "detector",
             extra.detector.map(|d| detector_region(project, d)),
         ),
+        ("gate", extra.gate.map(|d| gate_region(project, d))),
         ("fresh", extra.fresh.map(|d| fresh_region(project, d))),
         (
             "reproducibility",

@@ -196,6 +196,36 @@ fn a_25_us_latency_regression_is_flagged() {
         .all(|(_, v)| v == "unchanged"));
 }
 
+#[test]
+fn family_wise_flags_a_clear_shift_and_says_how() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = write(dir.path(), "base.json", &fixture());
+    let mut slow = fixture();
+    edit_pooled(&mut slow, RUST, |r| {
+        add(&mut r["latency"]["latency_us"]["p50"], 1000.0)
+    });
+    let new = write(dir.path(), "new.json", &slow);
+    let args = ["compare", "--family-wise", "--format", "json"];
+    let o = bin(None, &[&args[..], &[s(&base), s(&new)]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let c = json_of(&o);
+    assert_eq!(c["family_wise"], true);
+    assert_eq!(
+        verdicts(&c, RUST)[0],
+        ("p50".to_string(), "regressed".to_string())
+    );
+    let p50 = &c["variants"][2]["metrics"][0];
+    assert!(p50["p_worse"].as_f64().unwrap() < 0.001, "{p50}");
+    assert!(c["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().starts_with("family-wise: ")));
+    // identical runs: nothing, exit 0
+    let o = bin(None, &[&args[..], &[s(&base), s(&base)]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 /// Processes with almost no spread, so that a moderate shift is significant and only the noise
 /// threshold decides.
 fn tight(shift_us: f64) -> Value {

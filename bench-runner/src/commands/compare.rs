@@ -31,6 +31,11 @@ pub struct CompareArgs {
     /// Also draw the comparison into DIR: per workload the two runs' latency curves overlaid (BASE dashed, NEW solid) and every compared figure's change with its interval over the noise threshold (SVG and PNG).
     #[arg(long, value_name = "DIR")]
     pub charts: Option<PathBuf>,
+    /// Control the chance of any false alarm over the whole comparison: the first gate becomes Holm's
+    /// step-down test at 5% family-wise over every gated figure (variants x metrics), instead of each
+    /// figure's own 95% interval (which, over ~50 figures, flags some figure of most identical pairs).
+    #[arg(long)]
+    pub family_wise: bool,
 }
 
 impl CompareArgs {
@@ -45,6 +50,7 @@ impl CompareArgs {
             gross: self.gross,
             seed: self.seed,
             charts: self.charts.clone(),
+            family_wise: self.family_wise,
         }
     }
 }

@@ -22,6 +22,10 @@ pub struct ReadmeArgs {
     /// A folder from `bench-runner/scripts/detector.sh` whose table goes into the README's regression-detection section.
     #[arg(long, value_name = "DIR")]
     pub detector: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/gate-injection.py` whose table (false alarms and detection,
+    /// with and without `compare --family-wise`) goes into the README's regression-detection section.
+    #[arg(long, value_name = "DIR")]
+    pub gate: Option<PathBuf>,
     /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the README's "Two commands" section.
     #[arg(long, value_name = "DIR")]
     pub fresh: Option<PathBuf>,
@@ -48,6 +52,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         failure_run: a.failure_run.as_deref(),
         peers: a.peers.as_deref(),
         detector: a.detector.as_deref(),
+        gate: a.gate.as_deref(),
         fresh: a.fresh.as_deref(),
         reproducibility: a.reproducibility.as_deref(),
         footprint: a.footprint.as_deref(),

@@ -88,6 +88,11 @@ pub(super) fn compare_metric(
         threshold = 100.0 * threshold / sides.base_baseline_cpu;
     }
     let verdict = stats::verdict(&change, threshold, metric.direction());
+    let (p_up, p_down) = stats::one_sided_p(&b, &n).unwrap_or((f64::NAN, f64::NAN));
+    let (p_worse, p_better) = match metric.direction() {
+        Direction::LowerIsBetter => (p_up, p_down),
+        Direction::HigherIsBetter => (p_down, p_up),
+    };
     MetricChange {
         metric,
         quantity: if relative {
@@ -108,6 +113,8 @@ pub(super) fn compare_metric(
         rounds_base: b.iter().filter(|x| x.is_finite()).count(),
         rounds_new: n.iter().filter(|x| x.is_finite()).count(),
         significant: stats::significant(&change),
+        p_worse,
+        p_better,
         verdict,
     }
 }
@@ -236,6 +243,9 @@ pub fn compare(
             crate::stats::MIN_UNITS
         ));
     }
+    if opts.family_wise {
+        notes.push(family_wise(&mut variants));
+    }
     let gated = || variants.iter().filter(|v| v.gated).flat_map(|v| &v.metrics);
     let regressions = gated().filter(|m| m.verdict == Verdict::Regressed).count();
     let improvements = gated().filter(|m| m.verdict == Verdict::Improved).count();
@@ -244,6 +254,7 @@ pub fn compare(
         new: RunRef::of(new, new_label),
         mode: opts.mode.clone(),
         thresholds: opts.thresholds,
+        family_wise: opts.family_wise,
         seed: opts.seed,
         only_in_base: base_ids
             .iter()
@@ -263,6 +274,47 @@ pub fn compare(
     })
 }
 
+/// `--family-wise`: the first gate of every gated figure becomes Holm's step-down test at 5%
+/// family-wise, regressions and improvements each over all gated figures (the second gate, the
+/// noise threshold, stays); the variants' verdicts follow. Returns the note saying so.
+pub(super) fn family_wise(variants: &mut [VariantComparison]) -> String {
+    const ALPHA: f64 = 0.05;
+    let gated: Vec<&mut MetricChange> = variants
+        .iter_mut()
+        .filter(|v| v.gated)
+        .flat_map(|v| v.metrics.iter_mut())
+        .collect();
+    let worse = stats::holm(&gated.iter().map(|m| m.p_worse).collect::<Vec<_>>(), ALPHA);
+    let better = stats::holm(&gated.iter().map(|m| m.p_better).collect::<Vec<_>>(), ALPHA);
+    let family = gated.iter().filter(|m| m.p_worse.is_finite()).count();
+    for ((m, w), b) in gated.into_iter().zip(worse).zip(better) {
+        let beyond = m.change.estimate.abs() > m.threshold.abs();
+        let up = m.change.estimate > 0.0;
+        let worse_way = up == (m.metric.direction() == Direction::LowerIsBetter);
+        m.verdict = match (w && beyond && worse_way, b && beyond && !worse_way) {
+            (true, _) => Verdict::Regressed,
+            (_, true) => Verdict::Improved,
+            _ => Verdict::Unchanged,
+        };
+    }
+    for v in variants.iter_mut().filter(|v| v.gated) {
+        v.verdict = variant_verdict(&v.metrics);
+    }
+    format!(
+        "family-wise: a change counts only when Holm's step-down test over all {family} gated figures rejects \"no change\" at 5% family-wise (one-sided Welch t per figure) and it exceeds the noise threshold"
+    )
+}
+
+fn variant_verdict(metrics: &[MetricChange]) -> Verdict {
+    if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
+        Verdict::Regressed
+    } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
+    }
+}
+
 /// One variant: each metric's change, the variant's verdict, and whether its Wasm module changed
 /// (noted in `notes`).
 fn compare_variant(
@@ -278,13 +330,7 @@ fn compare_variant(
         .iter()
         .map(|m| compare_metric(&sides, id, *m, opts, relative_cpu))
         .collect();
-    let verdict = if metrics.iter().any(|m| m.verdict == Verdict::Regressed) {
-        Verdict::Regressed
-    } else if metrics.iter().any(|m| m.verdict == Verdict::Improved) {
-        Verdict::Improved
-    } else {
-        Verdict::Unchanged
-    };
+    let verdict = variant_verdict(&metrics);
     let sha = |r: &Results| {
         r.variants
             .iter()
@@ -306,5 +352,79 @@ fn compare_variant(
         verdict,
         module_changed,
         metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(metric: Metric, estimate: f64, p_worse: f64, threshold: f64) -> MetricChange {
+        MetricChange {
+            metric,
+            quantity: metric.quantity(false),
+            base: 0.0,
+            new: estimate,
+            change: Estimate {
+                estimate,
+                ci95_low: estimate - 1.0,
+                ci95_high: estimate + 1.0,
+            },
+            change_unit: "us",
+            threshold,
+            threshold_setting: Threshold::Us(threshold),
+            rounds_base: 6,
+            rounds_new: 6,
+            significant: true,
+            p_worse,
+            p_better: 1.0 - p_worse,
+            verdict: Verdict::Regressed,
+        }
+    }
+
+    fn variant(id: &str, metrics: Vec<MetricChange>) -> VariantComparison {
+        VariantComparison {
+            id: id.into(),
+            gated: id != BASELINE,
+            verdict: Verdict::Regressed,
+            module_changed: None,
+            metrics,
+        }
+    }
+
+    #[test]
+    fn family_wise_keeps_only_what_survives_holm_and_the_threshold() {
+        // 20 gated figures: one clear regression (p 1e-5, +8 > 2), one whose p (0.01) is significant
+        // alone but not among 20 (Holm's second step needs <= 0.05/19), one clear but under the
+        // threshold, and a throughput drop (worse way for rps) that is clear.
+        let mut figs = vec![
+            figure(Metric::P50, 8.0, 1e-5, 2.0),
+            figure(Metric::Cpu, 5.0, 0.01, 2.0),
+            figure(Metric::P99, 1.0, 1e-6, 25.0),
+            figure(Metric::Rps, -30.0, 1e-7, 5.0),
+        ];
+        figs.extend((0..16).map(|_| figure(Metric::P50, 0.5, 0.4, 2.0)));
+        let rest: Vec<MetricChange> = figs.split_off(4);
+        let mut vs = vec![
+            variant("a", figs),
+            variant("b", rest),
+            // the ungated baseline row keeps its own verdict and is not in the family
+            variant(BASELINE, vec![figure(Metric::P50, 50.0, 1e-9, 2.0)]),
+        ];
+        let note = family_wise(&mut vs);
+        assert!(note.contains("all 20 gated figures"), "{note}");
+        let verdicts: Vec<Verdict> = vs[0].metrics.iter().map(|m| m.verdict).collect();
+        assert_eq!(
+            verdicts,
+            vec![
+                Verdict::Regressed,
+                Verdict::Unchanged,
+                Verdict::Unchanged,
+                Verdict::Regressed
+            ]
+        );
+        assert_eq!(vs[0].verdict, Verdict::Regressed);
+        assert_eq!(vs[1].verdict, Verdict::Unchanged);
+        assert_eq!(vs[2].metrics[0].verdict, Verdict::Regressed);
     }
 }

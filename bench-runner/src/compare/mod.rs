@@ -55,6 +55,8 @@ pub struct CompareOptions {
     pub seed: u64,
     /// Also draw the comparison into this folder (SVG and PNG).
     pub charts: Option<PathBuf>,
+    /// Holm's family-wise first gate over every gated figure.
+    pub family_wise: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -306,6 +308,8 @@ pub struct Options {
     /// "default", "gross", "custom" (threshold flags given) or "gross+custom".
     pub mode: String,
     pub seed: u64,
+    /// Holm over all gated figures instead of each figure's own interval (see [`compute::family_wise`]).
+    pub family_wise: bool,
 }
 
 impl Default for Options {
@@ -314,6 +318,7 @@ impl Default for Options {
             thresholds: DEFAULT_THRESHOLDS,
             mode: "default".into(),
             seed: 1,
+            family_wise: false,
         }
     }
 }
@@ -369,6 +374,13 @@ pub struct MetricChange {
     pub rounds_new: usize,
     /// The interval excludes 0.
     pub significant: bool,
+    /// One-sided p-value (Welch's t) of the change being in the worse direction (an increase for
+    /// latency and CPU, a decrease for throughput); null with fewer than 2 processes on a side.
+    #[serde(with = "crate::stats::nan_as_null")]
+    pub p_worse: f64,
+    /// The same for the better direction.
+    #[serde(with = "crate::stats::nan_as_null")]
+    pub p_better: f64,
     pub verdict: Verdict,
 }
 
@@ -390,6 +402,9 @@ pub struct Comparison {
     pub new: RunRef,
     pub mode: String,
     pub thresholds: Thresholds,
+    /// The first gate is Holm's family-wise test over every gated figure (`--family-wise`) instead of
+    /// each figure's own 95% interval.
+    pub family_wise: bool,
     pub seed: u64,
     pub variants: Vec<VariantComparison>,
     pub only_in_base: Vec<String>,
@@ -445,6 +460,7 @@ pub fn command(project: &Project, a: &CompareOptions) -> anyhow::Result<u8> {
         thresholds,
         mode: mode.into(),
         seed: a.seed,
+        family_wise: a.family_wise,
     };
     let c = compare(&base, &new, &shown(&base_path), &shown(&new_path), &opts)?;
     let drawn = match &a.charts {
