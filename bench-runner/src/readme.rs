@@ -90,6 +90,9 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
         r.host.load_cpu.map_or("-".into(), |c| c.to_string()),
     );
     s.push_str(&crate::report::summary_table(r));
+    if let Some(note) = crate::report::external::note(r) {
+        let _ = writeln!(s, "\n{note}");
+    }
     if r.health.is_some() {
         let _ = writeln!(s, "\nThe run's health:\n");
         s.push_str(&crate::report::health(r));

@@ -392,6 +392,12 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
          total latency), and the CPU overhead at the same fixed rate.</p>"
     );
     s.push_str(&article_table(r));
+    if let Some(note) = super::external::note(r) {
+        for line in note.lines().filter(|l| !l.trim().is_empty()) {
+            let text = line.trim_start_matches("- ").replace(['`', '*'], "");
+            let _ = writeln!(s, "<p>{}</p>", esc(&text));
+        }
+    }
 
     if !charts.is_empty() {
         s.push_str("<h2 id=\"charts\">Charts</h2>\n");

@@ -5,6 +5,7 @@ pub mod article;
 mod canvas;
 pub mod charts;
 pub mod curves;
+pub mod external;
 pub mod failure;
 pub mod footprint;
 pub mod html;
@@ -387,6 +388,9 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     let _ = writeln!(s, "\n## Beside the article's figures\n");
     let _ = writeln!(s, "{}\n", article::SOURCE);
     s.push_str(&article_table(r));
+    if let Some(note) = external::note(r) {
+        let _ = writeln!(s, "\n{note}");
+    }
     if !charts.is_empty() {
         let _ = writeln!(s, "\n## Charts\n");
         let _ = writeln!(
