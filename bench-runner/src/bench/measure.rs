@@ -391,20 +391,30 @@ fn extras(
         }
         other => other,
     };
-    // Memory and start-up per implementation (issue 16), each variant in Envoy processes of its own.
-    let outcome = outcome.and_then(|()| {
-        let (memory, cold) = crate::bench::footprint::for_run(
+    // Memory and start-up per implementation (issue 16), each variant in Envoy processes of its own;
+    // not in the quick profile: its Envoy starts (3-7 s each for the Go modules) would double a run
+    // meant for CI and smoke tests (`bench-runner footprint --profile quick` measures it alone).
+    let outcome = match outcome {
+        Ok(()) if args.profile == ProfileName::Quick => {
+            results.notes.push(
+                "footprint (memory, start-up): not measured in the quick profile; run `bench-runner footprint` or the default profile".into(),
+            );
+            Ok(())
+        }
+        Ok(()) => crate::bench::footprint::for_run(
             project,
             envoy_bin,
             &m.variants,
             args.profile,
             profile.seed,
             out,
-        )?;
-        results.memory = Some(memory);
-        results.cold_start = Some(cold);
-        Ok(())
-    });
+        )
+        .map(|(memory, cold)| {
+            results.memory = Some(memory);
+            results.cold_start = Some(cold);
+        }),
+        other => other,
+    };
     if outcome.is_ok() {
         let notes = &mut results.notes;
         results.micro = crate::bench::micro::for_run(
