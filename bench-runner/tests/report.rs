@@ -206,3 +206,28 @@ fn saved_percentile_curves_are_per_quantile_medians_over_rounds() {
         );
     }
 }
+
+/// A lifecycle folder re-renders from its lifecycle.json alone: the committed measurement's
+/// report.md comes back byte for byte, with both charts; a damaged file is refused with exit 2.
+#[test]
+fn a_lifecycle_folder_is_re_rendered_from_its_json() {
+    let saved =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/measurements/lifecycle-20261201");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        saved.join("lifecycle.json"),
+        dir.path().join("lifecycle.json"),
+    )
+    .unwrap();
+    assert_eq!(report(dir.path()), ExitCode::from(0));
+    assert_eq!(read(dir.path(), "report.md"), read(&saved, "report.md"));
+    for chart in ["chart-lifecycle", "chart-lifecycle-rss"] {
+        read(dir.path(), &format!("{chart}.svg"));
+        read(dir.path(), &format!("{chart}.png"));
+    }
+    std::fs::write(dir.path().join("lifecycle.json"), "{\"lifecycle\": 1}").unwrap();
+    assert_eq!(
+        report(&dir.path().join("lifecycle.json")),
+        ExitCode::from(2)
+    );
+}

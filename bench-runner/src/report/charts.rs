@@ -26,7 +26,7 @@ mod figures;
 mod overlay;
 mod palette;
 pub use figures::render_all;
-pub(super) use figures::simple_bar_chart;
+pub(super) use figures::{simple_bar_chart, simple_bar_chart_whiskers};
 pub use overlay::{comparison_charts, ChangeBar};
 use palette::*;
 

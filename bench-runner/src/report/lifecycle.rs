@@ -2,7 +2,7 @@
 //! charts (failed requests per swap and time to switch per implementation and swap kind; the RSS
 //! trend per swap).
 
-use super::charts::{simple_bar_chart, SimpleBar};
+use super::charts::{simple_bar_chart, simple_bar_chart_whiskers, SimpleBar};
 use crate::results::lifecycle::*;
 use crate::stats::Estimate;
 use std::fmt::Write;
@@ -184,7 +184,7 @@ pub fn write_charts(l: &LifecycleSection, dir: &Path) -> anyhow::Result<()> {
         "{} swaps each, {} requests/s open loop; whisker of the switch time: median to max",
         l.settings.swaps, l.settings.rate_per_s
     )];
-    simple_bar_chart(
+    simple_bar_chart_whiskers(
         "chart-lifecycle",
         "Plugin swaps under load",
         sub.clone(),
@@ -200,6 +200,7 @@ pub fn write_charts(l: &LifecycleSection, dir: &Path) -> anyhow::Result<()> {
                 switch,
             ),
         ],
+        "switch time: median to max",
     )?
     .write_to(dir)?;
     let rss = runs

@@ -278,6 +278,18 @@ pub(in crate::report) fn simple_bar_chart(
     subtitle: Vec<String>,
     panels: Vec<(String, String, Vec<SimpleBar>)>,
 ) -> anyhow::Result<Chart> {
+    simple_bar_chart_whiskers(stem, title, subtitle, panels, "95% interval")
+}
+
+/// [`simple_bar_chart`] whose whiskers are something else than a 95% interval (`whisker` names
+/// them in the legend, e.g. "median to max").
+pub(in crate::report) fn simple_bar_chart_whiskers(
+    stem: &str,
+    title: &str,
+    subtitle: Vec<String>,
+    panels: Vec<(String, String, Vec<SimpleBar>)>,
+    whisker: &str,
+) -> anyhow::Result<Chart> {
     let ids: Vec<String> = panels
         .iter()
         .flat_map(|p| p.2.iter().map(|b| b.implementation.clone()))
@@ -312,7 +324,7 @@ pub(in crate::report) fn simple_bar_chart(
                     .collect(),
             })
             .collect(),
-        legend: vec![("95% interval".to_string(), LegendKind::Whisker)],
+        legend: vec![(whisker.to_string(), LegendKind::Whisker)],
         x_fmt: fmt_plain,
     };
     let (svg, png) = render(&fig)?;
