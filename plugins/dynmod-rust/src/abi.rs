@@ -7,7 +7,7 @@
 //! config (a missing one fails the config), so the hooks this module does not use are exported as
 //! no-ops.
 
-use crate::{parse_config, Config, Filter, Host, Next};
+use crate::{parse_config, Filter, Host, Loaded, Next};
 use std::ffi::{c_char, c_void};
 use std::ptr;
 
@@ -266,7 +266,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
 /// every filter made from it.
 #[no_mangle]
 pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(config: *const c_void) {
-    drop(Box::from_raw(config as *mut Config));
+    drop(Box::from_raw(config as *mut Loaded));
 }
 
 /// # Safety
@@ -277,7 +277,7 @@ pub unsafe extern "C" fn envoy_dynamic_module_on_http_filter_new(
     config: *const c_void,
     _filter_envoy: *mut c_void,
 ) -> *const c_void {
-    let config: &'static Config = &*(config as *const Config);
+    let config: &'static Loaded = &*(config as *const Loaded);
     Box::into_raw(Box::new(Filter::new(config))) as *const c_void
 }
 

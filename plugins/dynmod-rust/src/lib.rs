@@ -14,8 +14,13 @@ mod abi;
 use config::{Config, Mode};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Requests seen by this process (for `crash_every`; a native module has no VM to count per).
-static REQUESTS: AtomicU64 = AtomicU64::new(0);
+/// One filter configuration as Envoy loaded it: the parsed config and the requests its filters have
+/// seen (for `crash_every`: a native module has no VM, so it counts per filter configuration, which
+/// Envoy shares between its worker threads).
+pub struct Loaded {
+    pub config: Config,
+    requests: AtomicU64,
+}
 
 /// What the filter asks of Envoy for one stream (implemented over the ABI in `abi.rs`).
 pub trait Host {
@@ -42,21 +47,21 @@ pub enum Next {
 
 /// One stream's state: in `body` mode the matched content while the body is being buffered.
 pub struct Filter<'c> {
-    config: &'c Config,
+    loaded: &'c Loaded,
     pending: Option<&'c str>,
 }
 
 impl<'c> Filter<'c> {
-    pub fn new(config: &'c Config) -> Self {
+    pub fn new(loaded: &'c Loaded) -> Self {
         Filter {
-            config,
+            loaded,
             pending: None,
         }
     }
 
     pub fn on_request_headers(&mut self, host: &mut impl Host, end_of_stream: bool) -> Next {
-        let c = self.config;
-        let seen = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1;
+        let c = &self.loaded.config;
+        let seen = self.loaded.requests.fetch_add(1, Ordering::Relaxed) + 1;
         if c.crash_every > 0 && seen.is_multiple_of(c.crash_every as u64) {
             // Release builds abort (panic = "abort"): a crash in a native module is Envoy's crash.
             panic!("mock-response: crash_every: request {seen}");
@@ -130,8 +135,14 @@ fn header_work(host: &mut impl Host, n: u32) {
 }
 
 /// The configuration Envoy passes at config load, or the one line saying why it is refused.
-pub fn parse_config(bytes: &[u8]) -> Result<Config, String> {
-    Config::parse(bytes).map_err(|reason| format!("mock-response: invalid configuration: {reason}"))
+pub fn parse_config(bytes: &[u8]) -> Result<Loaded, String> {
+    match Config::parse(bytes) {
+        Ok(config) => Ok(Loaded {
+            config,
+            requests: AtomicU64::new(0),
+        }),
+        Err(reason) => Err(format!("mock-response: invalid configuration: {reason}")),
+    }
 }
 
 #[cfg(test)]
@@ -181,7 +192,7 @@ mod tests {
         f
     }
 
-    fn config(json: &str) -> Config {
+    fn config(json: &str) -> Loaded {
         parse_config(json.as_bytes()).unwrap()
     }
 
@@ -241,6 +252,18 @@ mod tests {
         let mut h = fake("r", "localhost");
         assert_eq!(Filter::new(&c).on_request_headers(&mut h, true), Next::Stop);
         assert_eq!(h.replies, [config::body_reply("sum", b"")]);
+    }
+
+    #[test]
+    #[should_panic(expected = "crash_every: request 3")]
+    fn crash_every_counts_per_configuration() {
+        let c = config(r#"{"content":"x","crash_every":3}"#);
+        let other = config(r#"{"content":"x","crash_every":3}"#);
+        for _ in 0..2 {
+            Filter::new(&c).on_request_headers(&mut fake("r", "h"), true);
+            Filter::new(&other).on_request_headers(&mut fake("r", "h"), true);
+        }
+        Filter::new(&c).on_request_headers(&mut fake("r", "h"), true);
     }
 
     #[test]
