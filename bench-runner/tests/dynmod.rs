@@ -17,17 +17,17 @@ fn dynmod_passes_conformance_and_envoy_refuses_an_invalid_configuration_with_its
 
     // Conformance built it; the runner's Envoy start with an invalid configuration fails.
     let project = project();
-    let (built, missing) = bench_runner::plugins::prepare_all(
-        &project,
-        Some(&["dynmod-rust".to_string()]),
-        false,
-    )
-    .unwrap();
+    let (built, missing) =
+        bench_runner::plugins::prepare_all(&project, Some(&["dynmod-rust".to_string()]), false)
+            .unwrap();
     assert!(missing.is_empty(), "{missing:?}");
     let dm = built.into_iter().find(|b| b.is_dynamic_module()).unwrap();
     assert!(dm.module.ends_with("libmock_dynmod.so"), "{:?}", dm.module);
     let variant = bench_runner::bench::variants::Variant::dynamic_module(&dm, "mock").unwrap();
-    assert_eq!(variant.info.wasm_sha256.as_deref(), Some(dm.sha256.as_str()));
+    assert_eq!(
+        variant.info.wasm_sha256.as_deref(),
+        Some(dm.sha256.as_str())
+    );
 
     let envoy = envoy();
     let dir = tempfile::tempdir().unwrap();
@@ -50,14 +50,20 @@ fn dynmod_passes_conformance_and_envoy_refuses_an_invalid_configuration_with_its
     };
     assert_eq!(bench_runner::error::exit_code_of(&err), 2, "{err:#}");
     let msg = format!("{err:#}");
-    assert!(msg.contains(&launch.log_path().display().to_string()), "{msg}");
+    assert!(
+        msg.contains(&launch.log_path().display().to_string()),
+        "{msg}"
+    );
     let log = std::fs::read_to_string(launch.log_path()).unwrap();
     let reasons: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("mock-response: invalid configuration"))
         .collect();
     assert_eq!(reasons.len(), 1, "{log}");
-    assert!(log.contains("Dynamic module ABI version v0.2.0 matched."), "{log}");
+    assert!(
+        log.contains("Dynamic module ABI version v0.2.0 matched."),
+        "{log}"
+    );
 
     // No Envoy of this test (its config folder) nor of the conformance run is left.
     assert!(

@@ -96,7 +96,9 @@ impl Variant {
         } else if built.is_ext_proc() {
             Variant::ext_proc(built, workload).into_iter().collect()
         } else if built.is_dynamic_module() {
-            Variant::dynamic_module(built, workload).into_iter().collect()
+            Variant::dynamic_module(built, workload)
+                .into_iter()
+                .collect()
         } else {
             Variant::lua(built, workload).into_iter().collect()
         }
