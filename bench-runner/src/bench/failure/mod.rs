@@ -474,6 +474,40 @@ mod tests {
     }
 
     #[test]
+    fn native_implementations_are_left_out_with_their_reason() {
+        let b = |name: &str, kind: &str| Built {
+            name: name.into(),
+            language: "rust".into(),
+            description: String::new(),
+            kind: kind.into(),
+            module: format!("{name}.out").into(),
+            sha256: "ab".into(),
+            bytes: 2,
+            rebuilt: false,
+        };
+        let built = [
+            b("rust", crate::plugins::WASM_KIND),
+            b("extproc-rust", crate::plugins::EXT_PROC_KIND),
+            b("dynmod-rust", crate::plugins::DYNAMIC_MODULE_KIND),
+        ];
+        let names: Vec<String> = implementations(&built, "v8", None)
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, ["rust"]);
+        let skipped = left_out(&built, None, "failure");
+        let ids: Vec<&str> = skipped.iter().map(|s| s.variant.as_str()).collect();
+        assert_eq!(ids, ["extproc-rust-*", "dynmod-rust-*"]);
+        assert!(
+            skipped[1].reason.contains("crash is Envoy's"),
+            "{}",
+            skipped[1].reason
+        );
+        let only = ["rust".to_string()];
+        assert!(left_out(&built, Some(&only), "lifecycle").is_empty());
+    }
+
+    #[test]
     fn recovery_is_measured_from_the_first_crash() {
         use Class::*;
         let t: Vec<_> = [Plugin, Plugin, Local5xx, Local5xx, Upstream, Plugin]
