@@ -92,6 +92,10 @@ const ROWS: &[(&[&str], &str)] = &[
         &["package", "--only", "extproc-rust", "--out", "T/pkg"],
         "extproc-rust",
     ),
+    (
+        &["manifests", "--only", "dynmod-rust", "--out", "T/man"],
+        "dynmod-rust",
+    ),
     (&["manifests", "--only", "lua", "--out", "T/man"], "`lua`"),
     (&["package", "--tag", ".bad", "--out", "T/pkg"], "--tag"),
     (&["package", "--out", "T/a-file"], "T/a-file"),

@@ -266,6 +266,10 @@ fn case_listener(
         Kind::ExtProc { built } => {
             crate::bench::variants::ext_proc_filter(built, &c.config_string())
         }
+        Kind::DynamicModule { built } => crate::envoy::Filter::DynamicModule {
+            module: built.module.clone(),
+            configuration: c.config_string(),
+        },
         Kind::Baseline => crate::envoy::Filter::None,
     };
     Ok(ListenerSpec {
@@ -376,7 +380,8 @@ fn run_implementation(
     Ok(cells)
 }
 
-/// One rejection case: the runner (Lua) or Envoy validating the plugin (Wasm) must refuse it.
+/// One rejection case: the runner (Lua) or Envoy validating the plugin (Wasm, dynamic module) must
+/// refuse it.
 fn check_rejection(
     project: &Project,
     envoy: &EnvoyBin,
@@ -389,7 +394,11 @@ fn check_rejection(
         Err(_) => return Ok(Cell::Pass), // the runner itself refused it (Lua has no JSON parser)
         Ok(s) => s,
     };
-    let is_wasm = matches!(spec.filter, crate::envoy::Filter::Wasm { .. });
+    // A plugin Envoy runs (a Wasm module, a dynamic module) logs its own one-line reason.
+    let logs_reason = matches!(
+        spec.filter,
+        crate::envoy::Filter::Wasm { .. } | crate::envoy::Filter::DynamicModule { .. }
+    );
     let stem = format!("conformance-{impl_name}-case{i}");
     if let crate::envoy::Filter::ExtProc {
         processor,
@@ -414,7 +423,7 @@ fn check_rejection(
             "the configuration was accepted (envoy --mode validate passed)".into(),
         ));
     }
-    if !is_wasm {
+    if !logs_reason {
         return Ok(Cell::Pass);
     }
     let log = std::fs::read_to_string(launch.log_path()).unwrap_or_default();

@@ -38,10 +38,18 @@ pub enum Kind {
     ExtProc {
         built: Built,
     },
+    /// A `dynamic-module` implementation: its shared object (`built.module`) loaded into Envoy by the
+    /// dynamic-modules filter.
+    DynamicModule {
+        built: Built,
+    },
 }
 
 /// The `runtime` of every `ext-proc` variant: a native process Envoy talks to over gRPC.
 pub const EXT_PROC_RUNTIME: &str = "ext_proc";
+
+/// The `runtime` of every `dynamic-module` variant: native code Envoy loads in-process.
+pub const DYNAMIC_MODULE_RUNTIME: &str = "dynamic_module";
 
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -87,6 +95,10 @@ impl Variant {
                 .collect()
         } else if built.is_ext_proc() {
             Variant::ext_proc(built, workload).into_iter().collect()
+        } else if built.is_dynamic_module() {
+            Variant::dynamic_module(built, workload)
+                .into_iter()
+                .collect()
         } else {
             Variant::lua(built, workload).into_iter().collect()
         }
@@ -97,6 +109,19 @@ impl Variant {
         let mut v = Variant::lua(built, workload)?;
         v.info.runtime = Some(EXT_PROC_RUNTIME.into());
         v.kind = Kind::ExtProc {
+            built: built.clone(),
+        };
+        Some(v)
+    }
+
+    /// A `dynamic-module` implementation (id `<name>-<workload>`, runtime `dynamic_module`; the shared
+    /// object's hash and size stand where a Wasm module's do).
+    pub fn dynamic_module(built: &Built, workload: &str) -> Option<Variant> {
+        let mut v = Variant::lua(built, workload)?;
+        v.info.runtime = Some(DYNAMIC_MODULE_RUNTIME.into());
+        v.info.wasm_sha256 = Some(built.sha256.clone());
+        v.info.wasm_bytes = Some(built.bytes);
+        v.kind = Kind::DynamicModule {
             built: built.clone(),
         };
         Some(v)
@@ -158,6 +183,10 @@ impl Variant {
                 }
             }
             Kind::ExtProc { built } => ext_proc_filter(built, &config.to_string()),
+            Kind::DynamicModule { built } => Filter::DynamicModule {
+                module: built.module.clone(),
+                configuration: config.to_string(),
+            },
             Kind::Wasm { built, runtime } => Filter::Wasm {
                 module: built.module.clone(),
                 runtime: runtime.clone(),
@@ -229,6 +258,29 @@ mod tests {
                 (v[0].info.wasm_sha256.clone(), v[0].info.wasm_bytes),
                 (None, None)
             );
+        }
+    }
+
+    #[test]
+    fn a_dynamic_module_runs_once_natively_with_its_hash() {
+        let dm = built("dynmod-rust", crate::plugins::DYNAMIC_MODULE_KIND);
+        let v = Variant::of(&dm, &["v8"], "mock");
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].info.id, "dynmod-rust-mock");
+        assert_eq!(v[0].info.runtime.as_deref(), Some(DYNAMIC_MODULE_RUNTIME));
+        assert_eq!(
+            (v[0].info.wasm_sha256.as_deref(), v[0].info.wasm_bytes),
+            (Some("ab"), Some(2))
+        );
+        match v[0].listener(1).unwrap().filter {
+            Filter::DynamicModule {
+                module,
+                configuration,
+            } => {
+                assert_eq!(module, std::path::PathBuf::from("dynmod-rust.out"));
+                assert_eq!(configuration, r#"{"content":"hello higress"}"#);
+            }
+            f => panic!("{f:?}"),
         }
     }
 

@@ -51,7 +51,8 @@ pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
                 )
             }),
     );
-    for p in plugins::discover(project)? {
+    // Every implementation that is built (Wasm plugins, external processors, dynamic modules).
+    for p in plugins::discover_built(project)? {
         println!("plugin {} ({}):", p.name, p.manifest.description);
         for r in &p.manifest.requires {
             let ok = p.check_one(r);

@@ -48,6 +48,13 @@ pub enum Filter {
         /// the `body` mode needs it; every other configuration gets request headers only.
         buffer_body: bool,
     },
+    /// Envoy's dynamic-modules filter running a native module (a `dynamic-module` implementation)
+    /// in-process; the plugin's JSON configuration is its `filter_config` (a StringValue).
+    DynamicModule {
+        /// The shared object on disk (`module.local.filename`).
+        module: PathBuf,
+        configuration: String,
+    },
 }
 
 impl Filter {
@@ -87,6 +94,7 @@ pub struct Templates {
     lua: Value,
     ext_proc: Value,
     ext_proc_cluster: Value,
+    dynamic_module: Value,
     router: Value,
 }
 
@@ -116,6 +124,7 @@ impl Templates {
             lua: load(dir, "filters/lua.yaml")?,
             ext_proc: load(dir, "filters/ext_proc.yaml")?,
             ext_proc_cluster: load(dir, "filters/ext_proc_cluster.yaml")?,
+            dynamic_module: load(dir, "filters/dynamic_module.yaml")?,
             router: load(dir, "filters/router.yaml")?,
         })
     }
@@ -221,6 +230,26 @@ impl Templates {
                         json!("BUFFERED"),
                     )?;
                 }
+                Some(v)
+            }
+            Filter::DynamicModule {
+                module,
+                configuration,
+            } => {
+                let mut v = self.dynamic_module.clone();
+                let file = "filters/dynamic_module.yaml";
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/dynamic_module_config/module/local/filename",
+                    json!(module.display().to_string()),
+                )?;
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/filter_config/value",
+                    json!(configuration),
+                )?;
                 Some(v)
             }
         })

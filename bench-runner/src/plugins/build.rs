@@ -16,7 +16,8 @@ pub struct Manifest {
     /// `wasm` (the default): a proxy-wasm module built by `build` into `output`. `envoy-lua`: Envoy's
     /// built-in Lua filter; nothing is built, `output` is the script template (see `plugins::lua`).
     /// `ext-proc`: an external processor for Envoy's ext_proc filter, built by `build` into `output`
-    /// (a native program the runner starts beside Envoy).
+    /// (a native program the runner starts beside Envoy). `dynamic-module`: a native shared object
+    /// built by `build` into `output`, which Envoy loads in-process (`envoy.filters.http.dynamic_modules`).
     #[serde(default = "wasm_kind")]
     pub kind: String,
     pub language: String,
@@ -71,8 +72,11 @@ pub const LUA_KIND: &str = "envoy-lua";
 /// An external processor for Envoy's ext_proc filter: a native program built by `build` into
 /// `output`, which the runner starts beside Envoy (see `envoy::extproc`).
 pub const EXT_PROC_KIND: &str = "ext-proc";
+/// An Envoy dynamic module: a native shared object built by `build` into `output`, which Envoy loads
+/// in-process with its `envoy.filters.http.dynamic_modules` filter (see `envoy::Filter::DynamicModule`).
+pub const DYNAMIC_MODULE_KIND: &str = "dynamic-module";
 /// The kinds a manifest may name.
-pub const KINDS: [&str; 3] = [WASM_KIND, LUA_KIND, EXT_PROC_KIND];
+pub const KINDS: [&str; 4] = [WASM_KIND, LUA_KIND, EXT_PROC_KIND, DYNAMIC_MODULE_KIND];
 
 fn wasm_kind() -> String {
     WASM_KIND.to_string()
@@ -107,6 +111,11 @@ impl Built {
     /// True for an external processor (kind `ext-proc`), which runs as its own process.
     pub fn is_ext_proc(&self) -> bool {
         self.kind == EXT_PROC_KIND
+    }
+
+    /// True for an Envoy dynamic module (kind `dynamic-module`), native code inside Envoy.
+    pub fn is_dynamic_module(&self) -> bool {
+        self.kind == DYNAMIC_MODULE_KIND
     }
 }
 

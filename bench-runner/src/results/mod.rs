@@ -304,6 +304,8 @@ pub struct VariantSummary {
     pub language: String,
     pub runtime: Option<String>,
     pub workload: String,
+    /// SHA-256 and size of the module Envoy loads: the .wasm, or a dynamic module's shared object
+    /// (none for the baseline, the Lua filter and an external processor).
     pub wasm_sha256: Option<String>,
     pub wasm_bytes: Option<u64>,
     /// Requests measured over all rounds and phases.

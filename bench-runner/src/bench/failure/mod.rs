@@ -367,24 +367,42 @@ pub fn run_scenarios(
     }
 }
 
-/// The implementations [`implementations`] leaves out (external processors), as `skipped` entries
-/// saying why, so that a failure or lifecycle run lists them instead of dropping them silently.
+/// The implementations [`implementations`] leaves out (external processors, dynamic modules), as
+/// `skipped` entries saying why, so that a failure or lifecycle run lists them instead of dropping
+/// them silently.
 pub fn left_out(built: &[Built], only: Option<&[String]>, what: &str) -> Vec<Skipped> {
     built
         .iter()
-        .filter(|b| only.is_none_or(|o| o.contains(&b.name)) && b.is_ext_proc())
-        .map(|b| Skipped {
-            variant: format!("{}-*", b.name),
-            reason: format!(
-                "an external processor (kind ext-proc) has no {what} scenarios yet: its configuration is a file the processor reads at start, not an Envoy filter configuration"
-            ),
+        .filter(|b| only.is_none_or(|o| o.contains(&b.name)))
+        .filter_map(|b| {
+            let reason = if b.is_ext_proc() {
+                format!(
+                    "an external processor (kind ext-proc) has no {what} scenarios yet: its configuration is a file the processor reads at start, not an Envoy filter configuration"
+                )
+            } else if b.is_dynamic_module() {
+                format!(
+                    "a dynamic module (kind dynamic-module) has no {what} scenarios: it is native code inside Envoy, not sandboxed, so its crash is Envoy's (crash_every aborts the process: exit 134, SIGABRT) and Envoy 1.40's dynamic_modules filter has no failure policy or VM to fail closed, open or reload"
+                )
+            } else {
+                return None;
+            };
+            Some(Skipped {
+                variant: format!("{}-*", b.name),
+                reason,
+            })
         })
         .collect()
 }
 
+/// True for the kinds that have failure and lifecycle scenarios (Wasm plugins, Envoy's Lua filter).
+fn has_scenarios(b: &Built) -> bool {
+    !b.is_ext_proc() && !b.is_dynamic_module()
+}
+
 /// The implementations of a run: every one made ready (Wasm plugins on `runtime`), filtered by
 /// `only`; the Wasm plugins first, then Envoy's built-in filters (the order failure.json has always had).
-/// External processors (kind `ext-proc`) have no failure scenarios yet and are left out.
+/// External processors (kind `ext-proc`) and dynamic modules have no failure scenarios and are left
+/// out ([`left_out`] says why).
 pub fn implementations(
     built: &[Built],
     runtime: &str,
@@ -392,7 +410,7 @@ pub fn implementations(
 ) -> Vec<Implementation> {
     let mut out: Vec<Implementation> = built
         .iter()
-        .filter(|b| only.is_none_or(|o| o.contains(&b.name)) && !b.is_ext_proc())
+        .filter(|b| only.is_none_or(|o| o.contains(&b.name)) && has_scenarios(b))
         .map(|b| Implementation::of(b, runtime))
         .collect();
     out.sort_by_key(|i| !matches!(i.kind, ImplKind::Wasm { .. }));
@@ -453,6 +471,40 @@ mod tests {
             details: None,
             error: None,
         }
+    }
+
+    #[test]
+    fn native_implementations_are_left_out_with_their_reason() {
+        let b = |name: &str, kind: &str| Built {
+            name: name.into(),
+            language: "rust".into(),
+            description: String::new(),
+            kind: kind.into(),
+            module: format!("{name}.out").into(),
+            sha256: "ab".into(),
+            bytes: 2,
+            rebuilt: false,
+        };
+        let built = [
+            b("rust", crate::plugins::WASM_KIND),
+            b("extproc-rust", crate::plugins::EXT_PROC_KIND),
+            b("dynmod-rust", crate::plugins::DYNAMIC_MODULE_KIND),
+        ];
+        let names: Vec<String> = implementations(&built, "v8", None)
+            .into_iter()
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(names, ["rust"]);
+        let skipped = left_out(&built, None, "failure");
+        let ids: Vec<&str> = skipped.iter().map(|s| s.variant.as_str()).collect();
+        assert_eq!(ids, ["extproc-rust-*", "dynmod-rust-*"]);
+        assert!(
+            skipped[1].reason.contains("crash is Envoy's"),
+            "{}",
+            skipped[1].reason
+        );
+        let only = ["rust".to_string()];
+        assert!(left_out(&built, Some(&only), "lifecycle").is_empty());
     }
 
     #[test]

@@ -34,18 +34,23 @@ pub(super) struct Companion {
 /// started with Envoy by [`Launch::spawn_at`] and added after it.
 fn companions(v: &Variant) -> anyhow::Result<Vec<Companion>> {
     match &v.kind {
-        Kind::Baseline | Kind::Lua { .. } | Kind::Wasm { .. } | Kind::ExtProc { .. } => Ok(vec![]),
+        Kind::Baseline
+        | Kind::Lua { .. }
+        | Kind::Wasm { .. }
+        | Kind::ExtProc { .. }
+        | Kind::DynamicModule { .. } => Ok(vec![]),
     }
 }
 
-/// Bytes of what Envoy loads for a variant: the .wasm module, the Lua script template (an ext_proc
-/// variant: the processor's binary).
+/// Bytes of what Envoy loads for a variant: the .wasm module, the Lua script template, the dynamic
+/// module's shared object (an ext_proc variant: the processor's binary).
 pub(super) fn module_bytes(v: &Variant) -> Option<u64> {
     match &v.kind {
         Kind::Baseline => None,
-        Kind::Lua { built } | Kind::Wasm { built, .. } | Kind::ExtProc { built } => {
-            Some(built.bytes)
-        }
+        Kind::Lua { built }
+        | Kind::Wasm { built, .. }
+        | Kind::ExtProc { built }
+        | Kind::DynamicModule { built } => Some(built.bytes),
     }
 }
 

@@ -259,7 +259,11 @@ pub fn targets(project: &Project, only: Option<&[String]>) -> anyhow::Result<Vec
     let engine = plugin_host::Engine::new(plugin_host::EngineKind::Cranelift)?;
     let mut out: Vec<Box<dyn Target>> = vec![];
     let mut lua = None;
-    for b in built.into_iter().filter(|b| !b.is_ext_proc()) {
+    // Native implementations (external processors, dynamic modules) have no in-process fuzz target.
+    for b in built
+        .into_iter()
+        .filter(|b| !b.is_ext_proc() && !b.is_dynamic_module())
+    {
         if b.is_wasm() {
             let wasm = std::fs::read(&b.module)?;
             let module = engine.compile(&wasm).map_err(|e| {
