@@ -28,41 +28,47 @@ pub fn replace_region(text: &str, name: &str, body: &str) -> Result<String, Stri
 
 /// The implementations table: language, what it is built with, module size and hash.
 pub fn implementations(project: &Project, r: &Results) -> anyhow::Result<String> {
+    use crate::plugins::{DYNAMIC_MODULE_KIND, EXT_PROC_KIND, LUA_KIND, WASM_KIND};
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| implementation | language | SDK / toolchain | module bytes | sha256 (first 12) |"
+        "| implementation | kind | language | SDK / toolchain | module bytes | sha256 (first 12) |"
     );
-    let _ = writeln!(s, "|---|---|---|---:|---|");
-    for p in crate::plugins::discover(project)? {
+    let _ = writeln!(s, "|---|---|---|---|---:|---|");
+    let mut all = crate::plugins::discover_all(project)?;
+    // Wasm modules first, then the other ways of extending Envoy, each kind in folder order.
+    let rank = |k: &str| {
+        [WASM_KIND, DYNAMIC_MODULE_KIND, EXT_PROC_KIND, LUA_KIND]
+            .iter()
+            .position(|x| *x == k)
+    };
+    all.sort_by_key(|p| (rank(&p.manifest.kind).unwrap_or(usize::MAX), p.name.clone()));
+    for p in all {
+        let kind = p.manifest.kind.as_str();
         let v = r
             .variants
             .iter()
             .find(|v| v.id.starts_with(&format!("{}-", p.name)) && v.wasm_bytes.is_some());
-        let (bytes, sha) = match v {
-            Some(v) => (
+        let (bytes, sha) = match (kind, v) {
+            (LUA_KIND, _) => ("- (a script Envoy runs)".to_string(), "-".to_string()),
+            (EXT_PROC_KIND, _) => ("- (a separate process)".to_string(), "-".to_string()),
+            (_, Some(v)) => (
                 v.wasm_bytes.map_or("-".into(), |b| b.to_string()),
                 v.wasm_sha256.as_deref().map_or("-".to_string(), |h| {
                     format!("`{}`", h.chars().take(12).collect::<String>())
                 }),
             ),
-            None => ("not in this run".to_string(), "-".to_string()),
+            (_, None) => ("not in this run".to_string(), "-".to_string()),
+        };
+        let toolchain = if p.manifest.toolchain.is_empty() {
+            p.manifest.description.clone()
+        } else {
+            format!("{} ({})", p.manifest.description, p.manifest.toolchain)
         };
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} ({}) | {} | {} |",
-            p.name, p.manifest.language, p.manifest.description, p.manifest.toolchain, bytes, sha
-        );
-    }
-    // Implementations that are not Wasm modules (Envoy's Lua filter) come last: nothing is built.
-    for p in crate::plugins::discover_all(project)?
-        .into_iter()
-        .filter(|p| p.manifest.kind == crate::plugins::LUA_KIND)
-    {
-        let _ = writeln!(
-            s,
-            "| `{}` | {} | {} | - | - |",
-            p.name, p.manifest.language, p.manifest.description
+            "| `{}` | {} | {} | {} | {} | {} |",
+            p.name, kind, p.manifest.language, toolchain, bytes, sha
         );
     }
     Ok(s)
