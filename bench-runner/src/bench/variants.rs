@@ -49,6 +49,9 @@ pub struct Variant {
     pub kind: Kind,
     pub config: Value,
     pub expect_body: String,
+    /// Request body bytes the load generator sends to this listener (0: a GET). Every variant of one
+    /// run shares it, the baseline included, so that an overhead is the plugin's and not the bytes'.
+    pub body_bytes: usize,
 }
 
 impl Variant {
@@ -65,6 +68,7 @@ impl Variant {
             kind: Kind::Baseline,
             config: Value::Null,
             expect_body: PASSTHROUGH_BODY.into(),
+            body_bytes: 0,
         }
     }
 
@@ -119,6 +123,7 @@ impl Variant {
             },
             config,
             expect_body: body.into(),
+            body_bytes: 0,
         })
     }
 
@@ -139,6 +144,7 @@ impl Variant {
             },
             config,
             expect_body: body.into(),
+            body_bytes: 0,
         })
     }
 
