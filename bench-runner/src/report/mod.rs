@@ -7,6 +7,7 @@ pub mod charts;
 pub mod curves;
 pub mod failure;
 pub mod footprint;
+pub mod growth;
 pub mod html;
 pub mod lifecycle;
 pub mod micro;

@@ -1,0 +1,162 @@
+//! The curves plan from plain values: the points (header counts, body sizes) parsed and bounded,
+//! the profile, and the wall time estimate printed before measuring.
+
+use crate::results::profile::{profile, ProfileName};
+use crate::results::Profile;
+use std::path::PathBuf;
+
+/// The most headers a point adds: Envoy's default `max_headers_count` (100 per request).
+pub const MAX_HEADERS: usize = 100;
+/// The largest request body of a point: the load generator's and Envoy's default per-request
+/// buffer limit (1 MiB).
+pub const MAX_BODY_BYTES: usize = crate::load::MAX_BODY_BYTES;
+pub const DEFAULT_HEADERS: [usize; 7] = [0, 1, 5, 10, 20, 50, 100];
+pub const DEFAULT_BODIES: [usize; 5] = [0, 1024, 4096, 16384, 65536];
+
+/// What `curves` does, as plain values (the command line is parsed in `commands::curves`).
+#[derive(Debug, Clone)]
+pub struct CurvesOptions {
+    pub only: Option<Vec<String>>,
+    /// Header counts, sorted, distinct.
+    pub headers: Vec<usize>,
+    /// Body sizes in bytes, sorted, distinct.
+    pub bodies: Vec<usize>,
+    pub profile: ProfileName,
+    /// Envoy processes per group (one round each), overriding the profile's.
+    pub processes: Option<usize>,
+    pub out: Option<PathBuf>,
+    pub envoy: Option<PathBuf>,
+    pub seed: u64,
+    pub rebuild: bool,
+    pub no_pin: bool,
+    pub base_port: Option<u16>,
+}
+
+/// `--headers 0,1,5`: counts from 0 to [`MAX_HEADERS`], sorted and distinct.
+pub fn parse_headers(list: &[String]) -> Result<Vec<usize>, String> {
+    let bad = |s: &str| {
+        format!("--headers `{s}`: give header counts from 0 to {MAX_HEADERS} (Envoy's default max_headers_count), e.g. 0,1,5,10,20,50,100")
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for s in list {
+        match s.trim().parse::<usize>() {
+            Ok(n) if n <= MAX_HEADERS => out.push(n),
+            _ => return Err(bad(s)),
+        }
+    }
+    finish("--headers", out)
+}
+
+/// `--body 0,1k,4k`: bytes, or with `k` (1024) / `m` (1 MiB), from 0 to [`MAX_BODY_BYTES`].
+pub fn parse_bodies(list: &[String]) -> Result<Vec<usize>, String> {
+    let mut out = Vec::with_capacity(list.len());
+    for s in list {
+        match crate::commands::args::parse_size(s) {
+            Ok(n) if n <= MAX_BODY_BYTES => out.push(n),
+            _ => {
+                return Err(format!(
+                    "--body `{s}`: give sizes from 0 to 1m ({MAX_BODY_BYTES} bytes, Envoy's default per-request buffer limit), in bytes or with k (1024) or m, e.g. 0,1k,4k,16k,64k"
+                ))
+            }
+        }
+    }
+    finish("--body", out)
+}
+
+fn finish(flag: &str, mut v: Vec<usize>) -> Result<Vec<usize>, String> {
+    if v.is_empty() {
+        return Err(format!("{flag}: give at least one point"));
+    }
+    v.sort_unstable();
+    v.dedup();
+    Ok(v)
+}
+
+/// The engine settings of a curves group. `quick` (the default): the quick profile with 5 Envoy
+/// processes of one round each and 0.4 s latency windows, so that 7 implementations at the 12
+/// default points take about 10 minutes on 2 cores; `default` and `full` as for `run`.
+pub fn curves_profile(o: &CurvesOptions) -> Profile {
+    let mut p = profile(o.profile);
+    if o.profile == ProfileName::Quick {
+        p.processes = 5;
+        p.rounds = 5;
+        p.latency.window_s = 0.4;
+    }
+    if let Some(n) = o.processes {
+        p.processes = n;
+        p.rounds = n;
+    }
+    p.workloads = vec!["headers".into(), "body".into()];
+    p.seed = o.seed;
+    p.pin = !o.no_pin;
+    p.only = o.only.clone();
+    p
+}
+
+/// A rough wall time before anything is measured: per listener and round its latency window and
+/// CPU slices, plus per group the Envoy start-up (the engine prints its calibrated figure per group).
+pub fn estimate_s(p: &Profile, groups: usize, listeners: usize) -> f64 {
+    let rate = p.latency.rate.unwrap_or(2000.0);
+    let slice = p.cpu.requests as f64 / 6000.0
+        + p.cpu.fixed_requests as f64 / rate
+        + 2.0 * p.cpu.warmup_ms as f64 / 1000.0
+        + 0.05;
+    let visit = p.latency.warmup_s + p.latency.window_s + 0.05 + p.cpu.slices as f64 * slice;
+    let calibration = 1.1 * p.cpu.requests as f64 / 6000.0 + 0.1;
+    let per_group_start = 15.0;
+    listeners as f64 * (visit * p.rounds as f64 + calibration) + groups as f64 * per_group_start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn sizes_take_k_and_m_and_plain_bytes_sorted_and_distinct() {
+        assert_eq!(
+            parse_bodies(&s(&["64k", "0", "1k", "4k", "16k", "1k", "100"])).unwrap(),
+            [0, 100, 1024, 4096, 16384, 65536]
+        );
+        assert_eq!(parse_bodies(&s(&["1m"])).unwrap(), [1 << 20]);
+        assert_eq!(
+            parse_headers(&s(&["20", "0", "100"])).unwrap(),
+            [0, 20, 100]
+        );
+    }
+
+    #[test]
+    fn bad_points_name_the_flag_and_the_limit() {
+        for bad in ["-1", "101", "x", "1.5", ""] {
+            let e = parse_headers(&s(&[bad])).unwrap_err();
+            assert!(e.starts_with("--headers") && e.contains("100"), "{e}");
+        }
+        for bad in ["-1k", "2m", "1025k", "k", "1g"] {
+            let e = parse_bodies(&s(&[bad])).unwrap_err();
+            assert!(e.starts_with("--body") && e.contains("1m"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_default_plan_is_estimated_at_about_ten_minutes() {
+        let o = CurvesOptions {
+            only: None,
+            headers: DEFAULT_HEADERS.to_vec(),
+            bodies: DEFAULT_BODIES.to_vec(),
+            profile: ProfileName::Quick,
+            processes: None,
+            out: None,
+            envoy: None,
+            seed: 1,
+            rebuild: false,
+            no_pin: false,
+            base_port: None,
+        };
+        // 7 implementations: group 0 = 2 + 7 x 8, four more groups of 2 + 7
+        let t = estimate_s(&curves_profile(&o), 5, 58 + 4 * 9);
+        assert!((480.0..=960.0).contains(&t), "{t}");
+    }
+}
