@@ -134,6 +134,51 @@ fn x_label(p: &Point) -> String {
     }
 }
 
+/// The README's table: per implementation and figure, the slope and intercept on both axes.
+pub fn readme_table(run: &CurvesRun) -> String {
+    let mut s = String::from("| implementation | figure | µs per header [95%] | fixed µs (headers) | linear | µs per KiB [95%] | fixed µs (body) | linear |\n|---|---|---|---|---|---|---|---|\n");
+    let find = |imp: &str, axis: &str, fig: &str| {
+        run.fits
+            .iter()
+            .find(|f| f.implementation == imp && f.axis == axis && f.figure == fig)
+    };
+    let cells = |f: Option<&Fit>| match f {
+        Some(f) => {
+            let lin = if f.linear { "yes" } else { "**no**" };
+            [est(&f.slope, 3), est(&f.intercept, 1), lin.to_string()]
+        }
+        None => ["-".into(), "-".into(), "-".into()],
+    };
+    for imp in &run.plan.implementations {
+        for (key, name) in FIGURES {
+            let [hs, hi, hl] = cells(find(imp, "headers", key));
+            let [bs, bi, bl] = cells(find(imp, "body", key));
+            let _ = writeln!(
+                s,
+                "| {imp} | {name} | {hs} | {hi} | {hl} | {bs} | {bi} | {bl} |"
+            );
+        }
+    }
+    let off: Vec<String> = run
+        .fits
+        .iter()
+        .filter(|f| !f.linear)
+        .map(|f| {
+            format!(
+                "- {} {} ({}): {}",
+                f.implementation,
+                f.axis,
+                f.figure,
+                f.reason.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if !off.is_empty() {
+        let _ = write!(s, "\nWhere a line does not fit:\n\n{}\n", off.join("\n"));
+    }
+    s
+}
+
 /// The terminal table: CPU at saturation, slope and intercept per implementation and axis.
 pub fn fits_table(run: &CurvesRun) -> String {
     let mut s = String::from("implementation   axis     slope [95%] (CPU µs/req at saturation)   intercept µs [95%]   linear\n");
