@@ -151,6 +151,11 @@ impl Variant {
     /// The Envoy filter for this variant with a given plugin configuration.
     pub fn filter_with(&self, config: &Value) -> anyhow::Result<Filter> {
         Ok(match &self.kind {
+            // With a request body, the baseline reads it whole (Envoy's buffer filter) before the
+            // route answers, as a body plugin does: otherwise Envoy closes the connection.
+            Kind::Baseline if self.body_bytes > 0 => Filter::ReadBody {
+                max_request_bytes: crate::load::MAX_BODY_BYTES,
+            },
             Kind::Baseline => Filter::None,
             Kind::Lua { built } => {
                 let parsed = crate::plugins::config::parse(config).map_err(|e| {

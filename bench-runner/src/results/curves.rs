@@ -91,7 +91,8 @@ pub struct Point {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Residual {
     pub x: f64,
-    /// Point estimate minus the line at x, µs.
+    /// Point estimate minus the line at x, µs (null where either is missing).
+    #[serde(with = "crate::stats::nan_as_null")]
     pub residual_us: f64,
     /// The point's 95% half-width, µs (null without an interval).
     #[serde(with = "crate::stats::nan_as_null")]

@@ -201,7 +201,7 @@ fn announce(p: &Prepared, o: &CurvesOptions) {
     let n = p.run.plan.implementations.len();
     let listeners: usize = p.groups.iter().map(|g| g.1.len()).sum();
     eprintln!(
-        "curves: {n} implementations x ({} header + {} body points) = {} points, in {} groups (one Envoy run per body size, its baseline sent the same body); {} Envoy processes x {} round(s) per group; estimated ~{}",
+        "curves: {n} implementations x ({} header + {} body points) = {} points, in {} groups (one Envoy run per body size, its baseline sent the same body); {} Envoy processes per group ({} rounds in all); estimated ~{}",
         o.headers.len(),
         o.bodies.len(),
         n * (o.headers.len() + o.bodies.len()),
