@@ -367,3 +367,86 @@ pub fn rerender(dir: &Path) -> anyhow::Result<CurvesRun> {
     write_all(&run, dir)?;
     Ok(run)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real `curves --only rust --headers 0,20 --body 0,1k,16k --processes 2` run (latency curves
+    /// left out of its rounds to keep the file small: no figure here reads them).
+    fn fixture() -> CurvesRun {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/curves-rust.json");
+        CurvesRun::load(&path).unwrap()
+    }
+
+    #[test]
+    fn every_point_is_recomputed_from_the_saved_rounds_as_it_was_saved() {
+        let saved = fixture();
+        let mut again = saved.clone();
+        again.points.clear();
+        again.fits.clear();
+        crate::bench::curves::derive(&mut again);
+        assert_eq!(again.points, saved.points);
+        assert_eq!(again.points.len(), 5);
+        assert_eq!(again.fits.len(), 6);
+    }
+
+    #[test]
+    fn re_rendering_from_curves_json_gives_the_same_report() {
+        let mut run = fixture();
+        crate::bench::curves::derive(&mut run);
+        let dir = tempfile::tempdir().unwrap();
+        run.write(&dir.path().join("curves.json")).unwrap();
+        write_all(&run, dir.path()).unwrap();
+        let first = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+        let svg = std::fs::read_to_string(dir.path().join("curves-body.svg")).unwrap();
+        rerender(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("report.md")).unwrap(),
+            first
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("report.html")).unwrap(),
+            html
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("curves-body.svg")).unwrap(),
+            svg
+        );
+        for needle in [
+            "| rust | CPU µs/req at saturation |",
+            "Per KiB of request body",
+            "16384 B",
+        ] {
+            assert!(first.contains(needle), "{needle}");
+        }
+    }
+
+    #[test]
+    fn the_saved_run_matches_its_committed_schema() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/curves.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut run = fixture();
+        crate::bench::curves::derive(&mut run);
+        let json = serde_json::to_value(&run).unwrap();
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = v
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn the_readme_table_has_a_row_per_implementation_and_figure() {
+        let mut run = fixture();
+        crate::bench::curves::derive(&mut run);
+        let t = readme_table(&run);
+        assert_eq!(t.lines().filter(|l| l.starts_with("| rust |")).count(), 3);
+        assert!(t.contains("µs per header") && t.contains("µs per KiB"));
+    }
+}
