@@ -31,7 +31,7 @@ pub struct CurvesArgs {
         default_value = "0,1k,4k,16k,64k"
     )]
     pub body: Vec<String>,
-    /// quick (default: 5 Envoy processes of one round per group, about 10 minutes for every
+    /// quick (default: 4 Envoy processes of one round per group, about 12 minutes for every
     /// implementation at the default points on 2 cores), default or full as for `run`.
     #[arg(long, value_enum, default_value = "quick")]
     pub profile: ProfileName,

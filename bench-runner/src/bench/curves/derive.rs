@@ -15,8 +15,11 @@ pub fn body_id(implementation: &str, bytes: usize) -> String {
     format!("{implementation}-b{bytes}")
 }
 
+/// Where a figure's per-process values are in [`Units`].
+pub type UnitsOf = fn(&Units) -> &Vec<f64>;
+
 /// The figures of a fit: (name in curves.json, per-process values).
-pub const FIGURES: [(&str, fn(&Units) -> &Vec<f64>); 3] = [
+pub const FIGURES: [(&str, UnitsOf); 3] = [
     ("cpu_us_per_req", |u| &u.cpu),
     ("fixed_cpu_us_per_req", |u| &u.fixed_cpu),
     ("p50_us", |u| &u.p50),

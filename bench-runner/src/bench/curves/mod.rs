@@ -23,6 +23,9 @@ use crate::results::curves::{CurvesPlan, CurvesRun, Group, PluginHash, CURVES_SC
 use crate::results::{EnvoyInfo, RunnerBuild, Skipped};
 use std::path::{Path, PathBuf};
 
+/// How a body group's baseline gets the same bytes (recorded in curves.json's notes).
+pub const BODY_BASELINE_NOTE: &str = "Every listener of a group is sent the group's request body, the baseline's included; with a body the baseline (no plugin) runs Envoy's buffer filter so that the whole body is read before its direct_response answers (a bare direct_response answers at the headers and Envoy closes the HTTP/1.1 connection, connection: close).";
+
 /// What the run measures once Envoy is found.
 struct Prepared {
     envoy: EnvoyBin,
@@ -181,7 +184,7 @@ fn prepare(project: &Project, o: &CurvesOptions, out: &Path) -> anyhow::Result<P
         points: vec![],
         fits: vec![],
         skipped,
-        notes: vec![],
+        notes: vec![BODY_BASELINE_NOTE.into()],
     };
     Ok(Prepared { envoy, groups, run })
 }
@@ -200,6 +203,13 @@ fn plugin_hash(b: &crate::plugins::Built) -> PluginHash {
 fn announce(p: &Prepared, o: &CurvesOptions) {
     let n = p.run.plan.implementations.len();
     let listeners: usize = p.groups.iter().map(|g| g.1.len()).sum();
+    let wasm_bytes: u64 = p
+        .run
+        .plugins
+        .iter()
+        .filter(|b| b.kind == crate::plugins::WASM_KIND)
+        .map(|b| b.bytes)
+        .sum();
     eprintln!(
         "curves: {n} implementations x ({} header + {} body points) = {} points, in {} groups (one Envoy run per body size, its baseline sent the same body); {} Envoy processes per group ({} rounds in all); estimated ~{}",
         o.headers.len(),
@@ -208,7 +218,13 @@ fn announce(p: &Prepared, o: &CurvesOptions) {
         p.groups.len(),
         p.run.profile.processes,
         p.run.profile.rounds,
-        crate::bench::estimate::human(estimate_s(&p.run.profile, p.groups.len(), listeners))
+        crate::bench::estimate::human(estimate_s(
+            &p.run.profile,
+            p.groups.len(),
+            listeners,
+            wasm_bytes,
+            p.run.host.cores
+        ))
     );
 }
 

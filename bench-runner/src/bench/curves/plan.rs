@@ -72,14 +72,15 @@ fn finish(flag: &str, mut v: Vec<usize>) -> Result<Vec<usize>, String> {
     Ok(v)
 }
 
-/// The engine settings of a curves group. `quick` (the default): the quick profile with 5 Envoy
+/// The engine settings of a curves group. `quick` (the default): the quick profile with 4 Envoy
 /// processes of one round each and 0.4 s latency windows, so that 7 implementations at the 12
-/// default points take about 10 minutes on 2 cores; `default` and `full` as for `run`.
+/// default points take about 12 minutes on 2 cores (a third of it starting Envoys: each process
+/// compiles every module, the Go ones 10 to 20 s each); `default` and `full` as for `run`.
 pub fn curves_profile(o: &CurvesOptions) -> Profile {
     let mut p = profile(o.profile);
     if o.profile == ProfileName::Quick {
-        p.processes = 5;
-        p.rounds = 5;
+        p.processes = 4;
+        p.rounds = 4;
         p.latency.window_s = 0.4;
     }
     if let Some(n) = o.processes {
@@ -93,9 +94,20 @@ pub fn curves_profile(o: &CurvesOptions) -> Profile {
     p
 }
 
+/// Seconds V8 takes to compile a MB of Wasm at Envoy start (the footprint measurement: Go's 3.7 MB
+/// module 11 s, go-higress's 6.2 MB 19.6 s, Rust's 0.17 MB 0.6 s).
+const COMPILE_S_PER_MB: f64 = 3.1;
+
 /// A rough wall time before anything is measured: per listener and round its latency window and
-/// CPU slices, plus per group the Envoy start-up (the engine prints its calibrated figure per group).
-pub fn estimate_s(p: &Profile, groups: usize, listeners: usize) -> f64 {
+/// CPU slices, plus per group the start of its Envoy processes, all at once on `cores` CPUs, each
+/// compiling `wasm_bytes` of modules (the engine prints its calibrated figure per group).
+pub fn estimate_s(
+    p: &Profile,
+    groups: usize,
+    listeners: usize,
+    wasm_bytes: u64,
+    cores: usize,
+) -> f64 {
     let rate = p.latency.rate.unwrap_or(2000.0);
     let slice = p.cpu.requests as f64 / 6000.0
         + p.cpu.fixed_requests as f64 / rate
@@ -103,7 +115,8 @@ pub fn estimate_s(p: &Profile, groups: usize, listeners: usize) -> f64 {
         + 0.05;
     let visit = p.latency.warmup_s + p.latency.window_s + 0.05 + p.cpu.slices as f64 * slice;
     let calibration = 1.1 * p.cpu.requests as f64 / 6000.0 + 0.1;
-    let per_group_start = 15.0;
+    let per_group_start =
+        3.0 + p.processes as f64 * wasm_bytes as f64 / 1e6 * COMPILE_S_PER_MB / cores.max(1) as f64;
     listeners as f64 * (visit * p.rounds as f64 + calibration) + groups as f64 * per_group_start
 }
 
@@ -141,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn the_default_plan_is_estimated_at_about_ten_minutes() {
+    fn the_default_plan_is_estimated_at_10_to_15_minutes() {
         let o = CurvesOptions {
             only: None,
             headers: DEFAULT_HEADERS.to_vec(),
@@ -155,8 +168,8 @@ mod tests {
             no_pin: false,
             base_port: None,
         };
-        // 7 implementations: group 0 = 2 + 7 x 8, four more groups of 2 + 7
-        let t = estimate_s(&curves_profile(&o), 5, 58 + 4 * 9);
-        assert!((480.0..=960.0).contains(&t), "{t}");
+        // 7 implementations: group 0 = 2 + 7 x 8, four more groups of 2 + 7; 10.3 MB of Wasm
+        let t = estimate_s(&curves_profile(&o), 5, 58 + 4 * 9, 10_300_000, 2);
+        assert!((600.0..=900.0).contains(&t), "{t}");
     }
 }
