@@ -375,7 +375,7 @@ pub fn curves_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
     }
     let mut run = crate::results::curves::CurvesRun::load(&path)
         .map_err(|e| usage(format!("--curves: {e:#}")))?;
-    crate::bench::curves::derive(&mut run);
+    crate::results::curves::derive(&mut run);
     let rel = project.rel(dir);
     Ok(format!(
         "Run `{rel}`, started {} ({}): {} ({} cores), Envoy {}, Wasm on {}, profile `{}` ({} Envoy processes per group). Charts: [`curves-headers`]({rel}/curves-headers.svg), [`curves-body`]({rel}/curves-body.svg); report: [`{rel}/report.md`]({rel}/report.md); raw data: [`{rel}/curves.json`]({rel}/curves.json).\n\n{}",

@@ -363,7 +363,7 @@ pub fn write_all(run: &CurvesRun, dir: &Path) -> anyhow::Result<()> {
 /// Recomputes the points and fits of a saved curves.json from its groups and renders the folder.
 pub fn rerender(dir: &Path) -> anyhow::Result<CurvesRun> {
     let mut run = CurvesRun::load(&dir.join("curves.json"))?;
-    crate::bench::curves::derive(&mut run);
+    crate::results::curves::derive(&mut run);
     write_all(&run, dir)?;
     Ok(run)
 }
@@ -386,7 +386,7 @@ mod tests {
         let mut again = saved.clone();
         again.points.clear();
         again.fits.clear();
-        crate::bench::curves::derive(&mut again);
+        crate::results::curves::derive(&mut again);
         assert_eq!(again.points, saved.points);
         assert_eq!(again.points.len(), 5);
         assert_eq!(again.fits.len(), 6);
@@ -395,7 +395,7 @@ mod tests {
     #[test]
     fn re_rendering_from_curves_json_gives_the_same_report() {
         let mut run = fixture();
-        crate::bench::curves::derive(&mut run);
+        crate::results::curves::derive(&mut run);
         let dir = tempfile::tempdir().unwrap();
         run.write(&dir.path().join("curves.json")).unwrap();
         write_all(&run, dir.path()).unwrap();
@@ -431,7 +431,7 @@ mod tests {
         let schema: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let mut run = fixture();
-        crate::bench::curves::derive(&mut run);
+        crate::results::curves::derive(&mut run);
         let json = serde_json::to_value(&run).unwrap();
         let v = jsonschema::validator_for(&schema).unwrap();
         let errors: Vec<String> = v
@@ -444,7 +444,7 @@ mod tests {
     #[test]
     fn the_readme_table_has_a_row_per_implementation_and_figure() {
         let mut run = fixture();
-        crate::bench::curves::derive(&mut run);
+        crate::results::curves::derive(&mut run);
         let t = readme_table(&run);
         assert_eq!(t.lines().filter(|l| l.starts_with("| rust |")).count(), 3);
         assert!(t.contains("µs per header") && t.contains("µs per KiB"));

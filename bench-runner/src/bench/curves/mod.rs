@@ -6,12 +6,10 @@
 //! listener of a group is sent the same body, the baseline's included (the no-plugin route's
 //! `direct_response` answers at once and Envoy reads and drops the body): a body point's overhead
 //! is the plugin's work on the body, not the bytes on the wire. Then a line per implementation,
-//! axis and figure ([`fit`]).
+//! axis and figure ([`crate::results::curves::fit`]).
 
-mod derive;
-pub mod fit;
 mod plan;
-pub use derive::{body_id, derive, header_id};
+pub use crate::results::curves::{body_id, derive, header_id};
 pub use plan::*;
 
 use crate::bench::measure::{measure_given, Given};

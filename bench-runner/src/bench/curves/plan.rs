@@ -1,5 +1,5 @@
-//! The curves plan from plain values: the points (header counts, body sizes) parsed and bounded,
-//! the profile, and the wall time estimate printed before measuring.
+//! The curves plan from plain values: the bounds of the points (header counts, body sizes), the
+//! profile, and the wall time estimate printed before measuring.
 
 use crate::results::profile::{profile, ProfileName};
 use crate::results::Profile;
@@ -30,46 +30,6 @@ pub struct CurvesOptions {
     pub rebuild: bool,
     pub no_pin: bool,
     pub base_port: Option<u16>,
-}
-
-/// `--headers 0,1,5`: counts from 0 to [`MAX_HEADERS`], sorted and distinct.
-pub fn parse_headers(list: &[String]) -> Result<Vec<usize>, String> {
-    let bad = |s: &str| {
-        format!("--headers `{s}`: give header counts from 0 to {MAX_HEADERS} (Envoy's default max_headers_count), e.g. 0,1,5,10,20,50,100")
-    };
-    let mut out = Vec::with_capacity(list.len());
-    for s in list {
-        match s.trim().parse::<usize>() {
-            Ok(n) if n <= MAX_HEADERS => out.push(n),
-            _ => return Err(bad(s)),
-        }
-    }
-    finish("--headers", out)
-}
-
-/// `--body 0,1k,4k`: bytes, or with `k` (1024) / `m` (1 MiB), from 0 to [`MAX_BODY_BYTES`].
-pub fn parse_bodies(list: &[String]) -> Result<Vec<usize>, String> {
-    let mut out = Vec::with_capacity(list.len());
-    for s in list {
-        match crate::commands::args::parse_size(s) {
-            Ok(n) if n <= MAX_BODY_BYTES => out.push(n),
-            _ => {
-                return Err(format!(
-                    "--body `{s}`: give sizes from 0 to 1m ({MAX_BODY_BYTES} bytes, Envoy's default per-request buffer limit), in bytes or with k (1024) or m, e.g. 0,1k,4k,16k,64k"
-                ))
-            }
-        }
-    }
-    finish("--body", out)
-}
-
-fn finish(flag: &str, mut v: Vec<usize>) -> Result<Vec<usize>, String> {
-    if v.is_empty() {
-        return Err(format!("{flag}: give at least one point"));
-    }
-    v.sort_unstable();
-    v.dedup();
-    Ok(v)
 }
 
 /// The engine settings of a curves group. `quick` (the default): the quick profile with 4 Envoy
@@ -123,35 +83,6 @@ pub fn estimate_s(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn sizes_take_k_and_m_and_plain_bytes_sorted_and_distinct() {
-        assert_eq!(
-            parse_bodies(&s(&["64k", "0", "1k", "4k", "16k", "1k", "100"])).unwrap(),
-            [0, 100, 1024, 4096, 16384, 65536]
-        );
-        assert_eq!(parse_bodies(&s(&["1m"])).unwrap(), [1 << 20]);
-        assert_eq!(
-            parse_headers(&s(&["20", "0", "100"])).unwrap(),
-            [0, 20, 100]
-        );
-    }
-
-    #[test]
-    fn bad_points_name_the_flag_and_the_limit() {
-        for bad in ["-1", "101", "x", "1.5", ""] {
-            let e = parse_headers(&s(&[bad])).unwrap_err();
-            assert!(e.starts_with("--headers") && e.contains("100"), "{e}");
-        }
-        for bad in ["-1k", "2m", "1025k", "k", "1g"] {
-            let e = parse_bodies(&s(&[bad])).unwrap_err();
-            assert!(e.starts_with("--body") && e.contains("1m"), "{e}");
-        }
-    }
 
     #[test]
     fn the_default_plan_is_estimated_at_10_to_15_minutes() {

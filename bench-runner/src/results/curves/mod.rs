@@ -3,6 +3,10 @@
 //! engine (its saved rounds in `groups`), and a line fitted per implementation, axis and figure.
 //! Documented field by field in `results/curves.schema.json`.
 
+mod derive;
+pub mod fit;
+pub use derive::{body_id, derive, header_id};
+
 use crate::results::{EnvoyInfo, Host, Profile, Results, RunnerBuild, Skipped};
 use crate::stats::Estimate;
 use serde::{Deserialize, Serialize};
