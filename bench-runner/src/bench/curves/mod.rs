@@ -104,6 +104,10 @@ fn finish(mut run: CurvesRun, outcome: anyhow::Result<()>, out: &Path) -> anyhow
     .into();
     run.finished_at = Some(crate::sys::now_rfc3339());
     run.write(&out.join("curves.json"))?;
+    // The report from the file as `report DIR` reads it (serde_json's float parsing may differ from
+    // the values in memory in the last bit): a re-render gives the same report.
+    let mut run = CurvesRun::load(&out.join("curves.json"))?;
+    derive(&mut run);
     crate::report::growth::write_all(&run, out)?;
     match outcome {
         Ok(()) => {
