@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Doctor(a) => commands::doctor::command(&project, &a),
         Command::Readme(a) => commands::readme::command(&project, &a),
         Command::Failure(a) => commands::failure::command(&project, &a),
+        Command::Curves(a) => commands::curves::command(&project, &a),
         Command::Lifecycle(a) => commands::lifecycle::command(&project, &a),
         Command::Footprint(a) => commands::footprint::command(&project, &a),
         Command::Peers(a) => commands::peers::command(&project, &a),

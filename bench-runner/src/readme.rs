@@ -389,6 +389,35 @@ pub struct Extra<'a> {
     pub fresh: Option<&'a Path>,
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
+    pub curves: Option<&'a Path>,
+}
+
+/// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
+/// and fits recomputed from the saved rounds).
+pub fn curves_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let path = dir.join("curves.json");
+    if !path.is_file() {
+        return Err(usage(format!(
+            "--curves: {} holds no curves.json; give a folder from `bench-runner curves --out DIR`",
+            dir.display()
+        )));
+    }
+    let mut run = crate::results::curves::CurvesRun::load(&path)
+        .map_err(|e| usage(format!("--curves: {e:#}")))?;
+    crate::results::curves::derive(&mut run);
+    let rel = project.rel(dir);
+    Ok(format!(
+        "Run `{rel}`, started {} ({}): {} ({} cores), Envoy {}, Wasm on {}, profile `{}` ({} Envoy processes per group). Charts: [`curves-headers`]({rel}/curves-headers.svg), [`curves-body`]({rel}/curves-body.svg); report: [`{rel}/report.md`]({rel}/report.md); raw data: [`{rel}/curves.json`]({rel}/curves.json).\n\n{}",
+        run.started_at,
+        run.status,
+        run.host.cpu_model,
+        run.host.cores,
+        run.envoy.version,
+        run.wasm_runtime,
+        run.profile.name,
+        run.profile.processes,
+        crate::report::growth::readme_table(&run)
+    ))
 }
 
 pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> anyhow::Result<u8> {
@@ -431,6 +460,7 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             "footprint",
             extra.footprint.map(|d| footprint_region(project, d)),
         ),
+        ("curves", extra.curves.map(|d| curves_region(project, d))),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

@@ -44,6 +44,8 @@ fn inputs(t: &Path) {
     write("done-run/results.json", &good);
     std::fs::create_dir_all(t.join("done-lifecycle")).unwrap();
     write("done-lifecycle/lifecycle.json", "{}");
+    std::fs::create_dir_all(t.join("done-curves")).unwrap();
+    write("done-curves/curves.json", "{}");
     let sentinel = t.join("envoy-sentinel");
     write(
         "envoy-sentinel",
@@ -601,6 +603,31 @@ const ROWS: &[(&[&str], &str)] = &[
     (
         &["doctor", "--envoy", "/nonexistent/envoy"],
         "/nonexistent/envoy",
+    ),
+    (&["curves", "--headers", "-1"], "--headers"),
+    (&["curves", "--headers=101"], "--headers"),
+    (&["curves", "--headers", "0,x"], "--headers"),
+    (&["curves", "--body", "-1k"], "--body"),
+    (&["curves", "--body", "2m"], "--body"),
+    (&["curves", "--body", "0,4q"], "--body"),
+    (&["curves", "--processes", "0"], "--processes"),
+    (&["curves", "--profile", "nope"], "--profile"),
+    (&["curves", "--only", "nosuch"], "--only"),
+    (&["curves", "--base-port", "0"], "--base-port"),
+    (&["curves", "--out", "T/a-file"], "T/a-file"),
+    (&["curves", "--out", "T/done-curves"], "curves.json"),
+    (&["report", "T/done-curves"], "curves.json"),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--curves",
+            "T/a-file",
+        ],
+        "--curves",
     ),
     (&["footprint", "--repetitions", "0"], "--repetitions"),
     (&["footprint", "--concurrency", "0"], "--concurrency"),

@@ -3,6 +3,7 @@
 //! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run.
 
 pub mod conformance;
+pub mod curves;
 pub mod estimate;
 pub mod failure;
 pub mod footprint;

@@ -45,11 +45,8 @@ pub enum Kind {
     },
 }
 
-/// The `runtime` of every `ext-proc` variant: a native process Envoy talks to over gRPC.
-pub const EXT_PROC_RUNTIME: &str = "ext_proc";
-
-/// The `runtime` of every `dynamic-module` variant: native code Envoy loads in-process.
-pub const DYNAMIC_MODULE_RUNTIME: &str = "dynamic_module";
+/// The runtimes of the non-Wasm native kinds (defined with the results, which name them too).
+pub use crate::results::{DYNAMIC_MODULE_RUNTIME, EXT_PROC_RUNTIME};
 
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -57,6 +54,9 @@ pub struct Variant {
     pub kind: Kind,
     pub config: Value,
     pub expect_body: String,
+    /// Request body bytes the load generator sends to this listener (0: a GET). Every variant of one
+    /// run shares it, the baseline included, so that an overhead is the plugin's and not the bytes'.
+    pub body_bytes: usize,
 }
 
 impl Variant {
@@ -73,6 +73,7 @@ impl Variant {
             kind: Kind::Baseline,
             config: Value::Null,
             expect_body: PASSTHROUGH_BODY.into(),
+            body_bytes: 0,
         }
     }
 
@@ -144,6 +145,7 @@ impl Variant {
             },
             config,
             expect_body: body.into(),
+            body_bytes: 0,
         })
     }
 
@@ -164,12 +166,18 @@ impl Variant {
             },
             config,
             expect_body: body.into(),
+            body_bytes: 0,
         })
     }
 
     /// The Envoy filter for this variant with a given plugin configuration.
     pub fn filter_with(&self, config: &Value) -> anyhow::Result<Filter> {
         Ok(match &self.kind {
+            // With a request body, the baseline reads it whole (Envoy's buffer filter) before the
+            // route answers, as a body plugin does: otherwise Envoy closes the connection.
+            Kind::Baseline if self.body_bytes > 0 => Filter::ReadBody {
+                max_request_bytes: crate::load::MAX_BODY_BYTES,
+            },
             Kind::Baseline => Filter::None,
             Kind::Lua { built } => {
                 let parsed = crate::plugins::config::parse(config).map_err(|e| {

@@ -6,6 +6,7 @@ pub mod args;
 pub mod build;
 pub mod compare;
 pub mod conformance;
+pub mod curves;
 pub mod doctor;
 pub mod export;
 pub mod failure;
@@ -96,4 +97,9 @@ pub enum Command {
     /// server down, truncated module) and N swaps under load of its config and module via ECDS and of
     /// its listener via LDS; failed requests, time to switch, Envoy RSS. Writes lifecycle.json.
     Lifecycle(lifecycle::LifecycleArgs),
+    /// How each implementation's cost grows with the work: overhead (CPU per request at a fixed rate
+    /// and at saturation, p50) at each header count and request body size, measured like `run`, and a
+    /// line per implementation (µs per header, µs per KiB, fixed cost) with intervals and a fit check;
+    /// writes results/<ts>-curves/.
+    Curves(curves::CurvesArgs),
 }

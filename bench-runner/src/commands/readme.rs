@@ -36,6 +36,10 @@ pub struct ReadmeArgs {
     /// footprint section.
     #[arg(long, value_name = "DIR")]
     pub footprint: Option<PathBuf>,
+    /// A folder from `curves --out DIR` whose slopes and intercepts go into the README's "Cost as the
+    /// work grows" section.
+    #[arg(long, value_name = "DIR")]
+    pub curves: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -56,6 +60,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         fresh: a.fresh.as_deref(),
         reproducibility: a.reproducibility.as_deref(),
         footprint: a.footprint.as_deref(),
+        curves: a.curves.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// results.json or a run folder.
+    /// results.json or a run folder (a `curves` folder: re-rendered from its curves.json).
     pub results: PathBuf,
 }
 
@@ -20,6 +20,17 @@ pub fn command(a: &ReportArgs) -> anyhow::Result<u8> {
     }
     if let Some(code) = lifecycle_report(&a.results)? {
         return Ok(code);
+    }
+    let curves_dir = if a.results.file_name().is_some_and(|n| n == "curves.json") {
+        a.results.parent().map(|p| p.to_path_buf())
+    } else {
+        Some(a.results.clone()).filter(|d| d.join("curves.json").is_file())
+    };
+    if let Some(dir) = curves_dir {
+        let run = report::growth::rerender(&dir)?;
+        print!("{}", report::growth::fits_table(&run));
+        eprintln!("wrote {}", dir.join("report.md").display());
+        return Ok(0);
     }
     let r = results::Results::read(&a.results)?;
     let dir = if a.results.is_dir() {

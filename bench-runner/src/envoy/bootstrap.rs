@@ -16,6 +16,13 @@ pub mod lifecycle;
 pub enum Filter {
     /// No plugin: the baseline.
     None,
+    /// No plugin, but Envoy's own buffer filter: the whole request body is read before the route
+    /// answers. The baseline of requests with a body: a `direct_response` route answers at the
+    /// headers, and Envoy then closes an HTTP/1.1 connection whose body it has not read
+    /// (`connection: close`), so a bare baseline would pay a new connection per request.
+    ReadBody {
+        max_request_bytes: usize,
+    },
     Wasm {
         /// The module on disk.
         module: PathBuf,
@@ -143,6 +150,13 @@ impl Templates {
     fn filter(&self, name: &str, f: &Filter) -> anyhow::Result<Option<Value>> {
         Ok(match f {
             Filter::None => None,
+            Filter::ReadBody { max_request_bytes } => Some(json!({
+                "name": "envoy.filters.http.buffer",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+                    "max_request_bytes": max_request_bytes,
+                }
+            })),
             Filter::Wasm {
                 module,
                 runtime,

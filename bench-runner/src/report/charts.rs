@@ -23,6 +23,8 @@ use latency::*;
 mod bars;
 use bars::*;
 mod figures;
+mod growth;
+pub use growth::{growth_chart, GrowthLine, GrowthPanel};
 mod overlay;
 mod palette;
 pub use figures::render_all;

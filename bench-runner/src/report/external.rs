@@ -3,8 +3,7 @@
 //! figure read from the run, none typed.
 
 use super::{est, is_reference};
-use crate::bench::variants::EXT_PROC_RUNTIME;
-use crate::results::{Results, VariantSummary};
+use crate::results::{Results, VariantSummary, EXT_PROC_RUNTIME};
 use std::fmt::Write as _;
 
 /// What the article says, quoted.

@@ -8,6 +8,7 @@ pub mod curves;
 pub mod external;
 pub mod failure;
 pub mod footprint;
+pub mod growth;
 pub mod html;
 pub mod lifecycle;
 pub mod micro;

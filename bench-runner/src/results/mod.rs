@@ -1,6 +1,7 @@
 //! results.json: the saved, self-describing record of a run (SPEC section 4; schema in
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
+pub mod curves;
 pub mod failure;
 pub mod footprint;
 pub mod lifecycle;
@@ -446,6 +447,12 @@ pub struct VariantInfo {
 }
 
 pub const BASELINE: &str = "baseline";
+
+/// The `runtime` of every `ext-proc` variant: a native process Envoy talks to over gRPC.
+pub const EXT_PROC_RUNTIME: &str = "ext_proc";
+
+/// The `runtime` of every `dynamic-module` variant: native code Envoy loads in-process.
+pub const DYNAMIC_MODULE_RUNTIME: &str = "dynamic_module";
 
 /// The implementation a variant id belongs to: the folder name under `plugins/` (`rust`, `go`,
 /// `go-higress`, `assemblyscript`, `cpp`, `lua`), or `baseline`. Ids are `<impl>-<runtime>-<workload>`

@@ -6,7 +6,7 @@ use super::*;
 pub(super) fn phase_plan(
     phase: &Phase,
     port: u16,
-    expect: &str,
+    v: &Variant,
     timeout: f64,
     cpu: Option<usize>,
     http2: bool,
@@ -26,12 +26,12 @@ pub(super) fn phase_plan(
         max_duration: Duration::from_secs_f64(phase.warmup_s + phase.window_s + 30.0),
         timeout: Duration::from_secs_f64(timeout),
         expect_status: 200,
-        expect_body: Some(expect.as_bytes().to_vec()),
+        expect_body: Some(v.expect_body.as_bytes().to_vec()),
         cpu,
         cpu_probe_pid: None,
         cpu_probe_extra_pid: None,
         http2,
-        body_bytes: 0,
+        body_bytes: v.body_bytes,
     }
 }
 
@@ -47,7 +47,7 @@ pub(super) struct Burst {
 pub(super) fn burst_plan(
     b: &Burst,
     port: u16,
-    expect: &str,
+    v: &Variant,
     timeout: f64,
     cpu: Option<usize>,
     http2: bool,
@@ -60,7 +60,7 @@ pub(super) fn burst_plan(
             window_s: 0.0,
         },
         port,
-        expect,
+        v,
         timeout,
         cpu,
         http2,
@@ -124,7 +124,7 @@ pub(super) fn paired_window(
         phase_plan(
             p,
             r.ports[i],
-            &r.variants[i].expect_body,
+            &r.variants[i],
             r.profile.timeout_s,
             r.load_cpu,
             r.http2,
@@ -188,7 +188,7 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                 let plan = burst_plan(
                     burst,
                     r.ports[vi],
-                    &v.expect_body,
+                    v,
                     r.profile.timeout_s,
                     r.load_cpu,
                     r.http2,
@@ -241,10 +241,7 @@ pub(super) fn smoke_check(
             requests: 3,
             warmup_ms: 0,
         };
-        let o = load::run(
-            &burst_plan(&b, *port, &v.expect_body, timeout, None, http2),
-            None,
-        )?;
+        let o = load::run(&burst_plan(&b, *port, v, timeout, None, http2), None)?;
         if o.ok != 3 {
             return Err(usage(format!(
                 "variant {} (127.0.0.1:{port}) does not answer as expected before measuring: {} of 3 requests failed ({:?}, statuses {:?}); run `bench-runner conformance` to see why",
@@ -276,10 +273,7 @@ pub(super) fn warm(
             requests,
             warmup_ms: 0,
         };
-        load::run(
-            &burst_plan(&b, *port, &v.expect_body, timeout, cpu, http2),
-            None,
-        )?;
+        load::run(&burst_plan(&b, *port, v, timeout, cpu, http2), None)?;
     }
     Ok(())
 }
@@ -308,10 +302,7 @@ pub(super) fn calibrate(
                 warmup_ms: phase.warmup_ms,
             };
             let t = std::time::Instant::now();
-            load::run(
-                &burst_plan(&b, *port, &v.expect_body, timeout, cpu, http2),
-                None,
-            )?;
+            load::run(&burst_plan(&b, *port, v, timeout, cpu, http2), None)?;
             Ok((requests, t.elapsed().as_secs_f64()))
         };
         let s = burst(small)?;
