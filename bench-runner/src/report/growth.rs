@@ -209,8 +209,8 @@ fn method(run: &CurvesRun) -> String {
          a figure is the mean over processes of the per-process overhead with a Student's t 95% interval. Header points run `headers` \
          mode with `header_count` = N (add, read back and remove N headers); body points run `body` mode (buffer the request body, \
          answer its checksum) with a body of that size. Points are measured in groups by body size, one engine run per size, and \
-         every listener of a group is sent that body, the baseline's included (its `direct_response` route answers and Envoy drops \
-         the body), so an overhead is the plugin's work, not the bytes on the wire. The line per implementation and figure is fitted \
+         every listener of a group is sent that body, the baseline's included (with a body it runs Envoy's buffer filter, no plugin, \
+         so that it reads the whole body before its `direct_response` answers), so an overhead is the plugin's work, not the bytes on the wire. The line per implementation and figure is fitted \
          per Envoy process (least squares), the slope and intercept are the mean over processes with Student's t; a line fits when \
          the points' residuals over their standard errors give χ²/dof below its 99% quantile. Wasm runtime: {}.\n",
         run.profile.processes,
@@ -284,7 +284,8 @@ pub fn page(run: &CurvesRun, charts: &[Chart]) -> String {
     ] {
         let _ = writeln!(s, "<h2>{heading}</h2>");
         if let Some(c) = charts.iter().find(|c| c.stem.ends_with(axis)) {
-            s.push_str(&c.svg);
+            // in a <figure>, whose CSS scales the chart to the page's width
+            let _ = writeln!(s, "<figure>{}</figure>", c.svg);
         }
         s.push_str(&fits_rows(run, axis).html());
         s.push_str(&points_rows(run, axis).html());

@@ -3,8 +3,9 @@
 //! body of b bytes) measured by the run engine exactly like `run`'s variants ([`measure_given`]):
 //! the same Envoy processes, paired windows against the no-plugin baseline, CPU slices in both
 //! regimes and estimator. Points are grouped by body size, one engine run per group, and every
-//! listener of a group is sent the same body, the baseline's included (the no-plugin route's
-//! `direct_response` answers at once and Envoy reads and drops the body): a body point's overhead
+//! listener of a group is sent the same body, the baseline's included (with a body, the no-plugin
+//! route runs Envoy's buffer filter, so that the body is read before `direct_response` answers;
+//! [`BODY_BASELINE_NOTE`]): a body point's overhead
 //! is the plugin's work on the body, not the bytes on the wire. Then a line per implementation,
 //! axis and figure ([`crate::results::curves::fit`]).
 
