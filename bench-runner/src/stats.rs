@@ -259,13 +259,13 @@ pub fn slope_interval(xs: &[f64], ys: &[f64]) -> Estimate {
 /// (unequal variances, Welch-Satterthwaite degrees of freedom). Fewer than [`MIN_UNITS`] on a side:
 /// infinite bounds (no evidence either way).
 pub fn welch_interval(base: &[f64], new: &[f64]) -> Estimate {
-    let f = |x: &[f64]| {
+    let finite = |x: &[f64]| {
         x.iter()
             .copied()
             .filter(|v| v.is_finite())
             .collect::<Vec<_>>()
     };
-    let (b, n) = (f(base), f(new));
+    let (b, n) = (finite(base), finite(new));
     let est = mean(&n) - mean(&b);
     if b.len() < MIN_UNITS || n.len() < MIN_UNITS {
         return Estimate {
@@ -274,26 +274,47 @@ pub fn welch_interval(base: &[f64], new: &[f64]) -> Estimate {
             ci95_high: f64::INFINITY,
         };
     }
-    let (vb, vn) = (
-        sd(&b).powi(2) / b.len() as f64,
-        sd(&n).powi(2) / n.len() as f64,
-    );
-    let se = (vb + vn).sqrt();
-    if se == 0.0 {
-        return Estimate {
+    match welch_parts(&b, &n) {
+        Some((est, se, df)) => {
+            let half = t975(df) * se;
+            Estimate {
+                estimate: est,
+                ci95_low: est - half,
+                ci95_high: est + half,
+            }
+        }
+        // no spread on either side: the difference is exact
+        None => Estimate {
             estimate: est,
             ci95_low: est,
             ci95_high: est,
-        };
+        },
+    }
+}
+
+/// Welch's two-sample statistics of `mean(new) - mean(base)`: the change, its standard error and
+/// the Welch-Satterthwaite degrees of freedom. `None` with fewer than [`MIN_UNITS`] finite values
+/// on a side or a zero standard error (no test is possible). [`welch_interval`] is built on it.
+pub fn welch_parts(base: &[f64], new: &[f64]) -> Option<(f64, f64, f64)> {
+    let finite = |x: &[f64]| {
+        x.iter()
+            .copied()
+            .filter(|v| v.is_finite())
+            .collect::<Vec<_>>()
+    };
+    let (b, n) = (finite(base), finite(new));
+    if b.len() < MIN_UNITS || n.len() < MIN_UNITS {
+        return None;
+    }
+    let var = |x: &[f64]| sd(x).powi(2) / x.len() as f64;
+    let (vb, vn) = (var(&b), var(&n));
+    let se = (vb + vn).sqrt();
+    if se <= 0.0 || !se.is_finite() {
+        return None;
     }
     let df =
         (vb + vn).powi(2) / (vb.powi(2) / (b.len() - 1) as f64 + vn.powi(2) / (n.len() - 1) as f64);
-    let half = t975(df) * se;
-    Estimate {
-        estimate: est,
-        ci95_low: est - half,
-        ci95_high: est + half,
-    }
+    Some((mean(&n) - mean(&b), se, df))
 }
 
 /// The least-squares line through `points` (x, y): (intercept, slope); NaN for fewer than two

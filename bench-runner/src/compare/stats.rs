@@ -6,7 +6,7 @@
 //! be significant. The simulation below checks that two identical runs' interval holds 0 in at least
 //! 93% of pairs at the profiles' process counts (the false-alarm rate of the first gate alone).
 
-use crate::stats::Estimate;
+use crate::stats::{welch_parts, Estimate};
 use serde::Serialize;
 
 /// Which way is worse.
@@ -58,31 +58,6 @@ pub fn verdict(change: &Estimate, threshold: f64, direction: Direction) -> Verdi
         }
         _ => Verdict::Unchanged,
     }
-}
-
-/// Welch's two-sample statistics of `mean(new) - mean(base)`: the change, its standard error and
-/// the Welch-Satterthwaite degrees of freedom. `None` with fewer than [`crate::stats::MIN_UNITS`]
-/// finite values on a side or a zero standard error (no test is possible).
-pub fn welch_parts(base: &[f64], new: &[f64]) -> Option<(f64, f64, f64)> {
-    let finite = |x: &[f64]| {
-        x.iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect::<Vec<_>>()
-    };
-    let (b, n) = (finite(base), finite(new));
-    if b.len() < crate::stats::MIN_UNITS || n.len() < crate::stats::MIN_UNITS {
-        return None;
-    }
-    let var = |x: &[f64]| crate::stats::sd(x).powi(2) / x.len() as f64;
-    let (vb, vn) = (var(&b), var(&n));
-    let se = (vb + vn).sqrt();
-    if se <= 0.0 || !se.is_finite() {
-        return None;
-    }
-    let df =
-        (vb + vn).powi(2) / (vb.powi(2) / (b.len() - 1) as f64 + vn.powi(2) / (n.len() - 1) as f64);
-    Some((crate::stats::mean(&n) - crate::stats::mean(&b), se, df))
 }
 
 /// One-sided p-values of a change being above 0 (`.0`) and below 0 (`.1`): Welch's t, so that
