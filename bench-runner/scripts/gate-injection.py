@@ -86,6 +86,24 @@ def main():
         label = "each figure's 95% interval excludes 0" if mode == "plain" else "Holm, 5% family-wise over all gated figures (`--family-wise`)"
         lines.append(f"| {label} | {ident} of {len(report['pairs'])} | {det['p50'][0]} of {det['p50'][1]} | "
                      f"{det['cpu'][0]} of {det['cpu'][1]} | {coll} of {len(inj)} |")
+    # Every run's own null check: the A/A listener's added p50 (issue 13: |estimate| <= 1 µs with an
+    # interval holding 0 in >= 19 of 20 runs).
+    runs = sorted({r for p in report["pairs"] for r in (p["base"], p["new"])})
+    aa = []
+    for r in runs:
+        e = (json.load(open(os.path.join(r, "results.json"))).get("health") or {}).get("aa_p50")
+        if e and e.get("ci95_low") is not None:
+            aa.append({"run": os.path.relpath(r, ROOT), "estimate": e["estimate"], "ci95_low": e["ci95_low"],
+                       "ci95_high": e["ci95_high"]})
+    if aa:
+        holds = sum(1 for a in aa if a["ci95_low"] <= 0 <= a["ci95_high"])
+        small = sum(1 for a in aa if a["ci95_low"] <= 0 <= a["ci95_high"] and abs(a["estimate"]) <= 1.0)
+        ests = sorted(a["estimate"] for a in aa)
+        half = sorted((a["ci95_high"] - a["ci95_low"]) / 2 for a in aa)
+        report["aa"] = {"runs": aa, "holds_zero": holds, "within_1us_and_holds_zero": small}
+        lines += ["", f"Every run's A/A check (a second no-plugin listener measured like a plugin, its added p50), over {len(aa)} runs:",
+                  f"interval holds 0 in {holds} of {len(aa)}; |estimate| <= 1 µs with the interval holding 0 in {small} of {len(aa)};",
+                  f"estimates {ests[0]:+.1f} to {ests[-1]:+.1f} µs (median {ests[len(ests) // 2]:+.1f}), half-widths {half[0]:.1f} to {half[-1]:.1f} µs (median {half[len(half) // 2]:.1f})."]
     lines += ["", "Pairs:"] + [f"- `{os.path.relpath(p['base'], ROOT)}` vs `{os.path.relpath(p['new'], ROOT)}`" for p in report["pairs"]]
     for name, text in (("gate.json", json.dumps(report, indent=1)), ("gate.md", "\n".join(lines) + "\n")):
         path = os.path.join(out_dir, name)

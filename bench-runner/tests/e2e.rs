@@ -338,12 +338,30 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
             assert!((a - b).abs() <= 1, "{a} vs {b}: {r}");
         }
     }
-    // the in-process micro-benchmarks (plugin-host) follow the Envoy measurements
-    assert!(results["micro"]["entries"]
+    // the quick profile leaves the in-process micro-benchmarks out too, and says so (`micro` and the
+    // default profile measure them; tests/micro.rs)
+    assert!(results["micro"].is_null(), "{}", results["micro"]);
+    assert!(
+        results["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("in-process micro-benchmarks: not measured in the quick profile")),
+        "{}",
+        results["notes"]
+    );
+    // where the wall time went, phase by phase
+    let phases: Vec<&str> = results["health"]["phases"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|e| e["implementation"] == "rust" && e["benchmark"] == "request"));
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        ["prepare", "start", "rounds"],
+        "{}",
+        results["health"]
+    );
     assert!(results["envoy"]["runtimes"]
         .as_array()
         .unwrap()

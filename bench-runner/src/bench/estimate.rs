@@ -69,7 +69,7 @@ pub fn round_s(p: &Profile, calibrations: &[Calibration]) -> f64 {
 
 /// The in-process part's plan: `figures` timed figures (module x engine x benchmark), each warmed up
 /// and then timed in `batches` batches of about `batch_ms`, plus compiling each module on each engine.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct MicroPlan {
     pub figures: usize,
     pub batches: usize,
@@ -99,14 +99,7 @@ pub fn remaining_s(rounds: usize, done: usize, elapsed_s: f64, after_s: f64) -> 
 }
 
 /// "45 s", "4 min 05 s".
-pub fn human(s: f64) -> String {
-    let s = s.max(0.0).round() as u64;
-    if s < 60 {
-        format!("{s} s")
-    } else {
-        format!("{} min {:02} s", s / 60, s % 60)
-    }
-}
+pub use crate::results::human_s as human;
 
 #[cfg(test)]
 mod tests {

@@ -18,8 +18,8 @@ use crate::paths::Project;
 use crate::plugins;
 use crate::results::profile::ProfileName;
 use crate::results::{
-    self, CpuPhase, CpuStalls, EnvoyInfo, Health, Phase, PooledLatency, Profile, Results,
-    RoundRecord, RunnerBuild, Skipped, StalledWindow,
+    self, CpuPhase, CpuStalls, EnvoyInfo, Health, Phase, PhaseTime, PooledLatency, Profile,
+    Results, RoundRecord, RunnerBuild, Skipped, StalledWindow,
 };
 use crate::stats::Rng;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -229,17 +229,24 @@ fn announce(
     };
     let total = schedule.total_s(profile.rounds);
     eprintln!(
-        "measuring {} variants (with baseline and baseline-aa) x {} rounds over {} Envoy processes (~{:.0} s: {} per round, then ~{} in-process{}); results go to {}",
+        "measuring {} variants (with baseline and baseline-aa) x {} rounds over {} Envoy processes (~{:.0} s: {} per round{}{}); results go to {}",
         variants.len(),
         profile.rounds,
         profile.processes,
         total,
         estimate::human(schedule.round_s),
-        estimate::human(schedule.after_s),
         if profile.name == "full" {
-            ", then the failure scenarios"
+            ", then the failure scenarios and the lifecycle"
         } else {
             ""
+        },
+        if profile.name == "quick" {
+            String::new()
+        } else {
+            format!(
+                ", then the footprint phase (not in the estimate) and ~{} in-process",
+                estimate::human(schedule.after_s)
+            )
         },
         out.display()
     );
@@ -250,6 +257,7 @@ fn announce(
 pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let Plan { profile, out } = plan(project, args)?;
     let started_at = crate::sys::now_rfc3339();
+    let mut laps = Laps::start();
     let envoy_bin = match locate::locate(args.envoy.as_deref(), project, true) {
         Ok(b) => b,
         Err(e) if crate::bench::micro::may_run_without_envoy(args.envoy.is_some(), &e) => {
@@ -282,8 +290,13 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
-    let micro = crate::bench::micro::plan(&m.built, args.profile, &profile.workloads);
+    let micro = if args.profile == ProfileName::Quick {
+        estimate::MicroPlan::default()
+    } else {
+        crate::bench::micro::plan(&m.built, args.profile, &profile.workloads)
+    };
     let mut stalls = probe_stalls("start", STALL_PROBE);
+    laps.lap("prepare");
     let mut envoys = start_all(&Starting {
         project,
         envoy: &envoy_bin,
@@ -293,6 +306,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         base_port: args.base_port,
         envoy_cpu,
     })?;
+    laps.lap("start");
     let mut run = Run {
         profile: &profile,
         variants,
@@ -319,6 +333,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     }
     drop(envoys);
     stalls.extend(probe_stalls("end", STALL_PROBE));
+    laps.lap("rounds");
     let bar = run.bar;
     bar.finish_and_clear();
     let outcome = extras(
@@ -330,16 +345,19 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         &out,
         &mut results,
         outcome,
+        &mut laps,
     );
     results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
-    results.health = Some(health(&results, load_at_start, steal_at_start, stalls));
+    let mut h = health(&results, load_at_start, steal_at_start, stalls);
+    h.phases = laps.phases;
+    results.health = Some(h);
     finish(project, results, outcome, variants.len(), &out)
 }
 
 /// After the rounds: the full profile's failure scenarios (what clients get when a plugin crashes,
 /// issue 5), the footprint phase (memory and start-up, issue 16), then, if all went well, the
-/// in-process micro section.
+/// in-process micro section (not in the quick profile). Each phase that ran is timed in `laps`.
 #[allow(clippy::too_many_arguments)]
 fn extras(
     project: &Project,
@@ -350,7 +368,9 @@ fn extras(
     out: &Path,
     results: &mut Results,
     outcome: anyhow::Result<()>,
+    laps: &mut Laps,
 ) -> anyhow::Result<()> {
+    let full = outcome.is_ok() && profile.name == "full";
     // The full profile also measures what clients get when a plugin crashes (issue 5).
     let outcome = match outcome {
         Ok(()) if profile.name == "full" => match m.wasm_runtimes.first() {
@@ -370,6 +390,9 @@ fn extras(
         },
         other => other,
     };
+    if full {
+        laps.lap("failure");
+    }
     // And the plugin's lifecycle (issue 15): remote load, ECDS and LDS swaps under load, in lifecycle/.
     let outcome = match outcome {
         Ok(()) if profile.name == "full" => {
@@ -393,6 +416,9 @@ fn extras(
         }
         other => other,
     };
+    if full && outcome.is_ok() {
+        laps.lap("lifecycle");
+    }
     // Memory and start-up per implementation (issue 16), each variant in Envoy processes of its own;
     // not in the quick profile: its Envoy starts (3-7 s each for the Go modules) would double a run
     // meant for CI and smoke tests (`bench-runner footprint --profile quick` measures it alone).
@@ -403,29 +429,42 @@ fn extras(
             );
             Ok(())
         }
-        Ok(()) => crate::bench::footprint::for_run(
-            project,
-            envoy_bin,
-            &m.variants,
-            args.profile,
-            profile.seed,
-            out,
-        )
-        .map(|(memory, cold)| {
-            results.memory = Some(memory);
-            results.cold_start = Some(cold);
-        }),
+        Ok(()) => {
+            let f = crate::bench::footprint::for_run(
+                project,
+                envoy_bin,
+                &m.variants,
+                args.profile,
+                profile.seed,
+                out,
+            )
+            .map(|(memory, cold)| {
+                results.memory = Some(memory);
+                results.cold_start = Some(cold);
+            });
+            laps.lap("footprint");
+            f
+        }
         other => other,
     };
-    if outcome.is_ok() {
-        let notes = &mut results.notes;
-        results.micro = crate::bench::micro::for_run(
-            &m.built,
-            args.profile,
-            &profile.workloads,
-            profile.seed,
-            notes,
-        );
+    // The in-process micro-benchmarks: not in the quick profile either (their Wasm compilation,
+    // the Go modules' above all, is most of their time).
+    match outcome {
+        Ok(()) if args.profile == ProfileName::Quick => results.notes.push(
+            "in-process micro-benchmarks: not measured in the quick profile; run `bench-runner micro` or the default profile".into(),
+        ),
+        Ok(()) => {
+            let notes = &mut results.notes;
+            results.micro = crate::bench::micro::for_run(
+                &m.built,
+                args.profile,
+                &profile.workloads,
+                profile.seed,
+                notes,
+            );
+            laps.lap("micro");
+        }
+        Err(_) => {}
     }
     outcome
 }

@@ -180,6 +180,20 @@ pub fn health(r: &Results) -> String {
             cells.join("; ")
         );
     }
+    if !h.phases.is_empty() {
+        let total: f64 = h.phases.iter().map(|p| p.seconds).sum();
+        let cells: Vec<String> = h
+            .phases
+            .iter()
+            .map(|p| format!("{} {}", p.phase, crate::results::human_s(p.seconds)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- wall time {} (start: every Envoy process started, its Wasm modules compiled): {}",
+            crate::results::human_s(total),
+            cells.join(", ")
+        );
+    }
     if h.warnings.is_empty() {
         let _ = writeln!(
             s,

@@ -282,6 +282,29 @@ pub struct Health {
     pub stalls: Vec<CpuStalls>,
     /// Why the run should not be trusted (empty: nothing found).
     pub warnings: Vec<String>,
+    /// Where the run's wall time went, phase by phase in the order they ran (empty in runs before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseTime>,
+}
+
+/// Seconds as a person reads them: `42 s`, `3 min 07 s`.
+pub fn human_s(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {:02} s", s / 60, s % 60)
+    }
+}
+
+/// One phase of a run and its wall time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhaseTime {
+    /// `prepare` (Envoy located, plugins built), `start` (every Envoy process started: the Wasm
+    /// modules compiled), `rounds`, `failure`, `lifecycle`, `footprint`, `micro`.
+    pub phase: String,
+    pub seconds: f64,
 }
 
 /// One CPU's stalls as a spin loop saw them (see `sys::spin_gaps`).

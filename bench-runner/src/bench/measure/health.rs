@@ -125,5 +125,31 @@ pub(super) fn health(
         cpus,
         steal_pct: steal,
         warnings,
+        phases: Vec::new(),
+    }
+}
+
+/// The run's phases as they end, each with the wall time since the previous one ended.
+pub(super) struct Laps {
+    last: std::time::Instant,
+    pub(super) phases: Vec<PhaseTime>,
+}
+
+impl Laps {
+    pub(super) fn start() -> Self {
+        Laps {
+            last: std::time::Instant::now(),
+            phases: Vec::new(),
+        }
+    }
+
+    /// Ends phase `name` now.
+    pub(super) fn lap(&mut self, name: &str) {
+        let now = std::time::Instant::now();
+        self.phases.push(PhaseTime {
+            phase: name.into(),
+            seconds: (now - self.last).as_secs_f64(),
+        });
+        self.last = now;
     }
 }
