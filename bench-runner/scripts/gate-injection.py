@@ -104,7 +104,23 @@ def main():
         lines += ["", f"Every run's A/A check (a second no-plugin listener measured like a plugin, its added p50), over {len(aa)} runs:",
                   f"interval holds 0 in {holds} of {len(aa)}; |estimate| <= 1 µs with the interval holding 0 in {small} of {len(aa)};",
                   f"estimates {ests[0]:+.1f} to {ests[-1]:+.1f} µs (median {ests[len(ests) // 2]:+.1f}), half-widths {half[0]:.1f} to {half[-1]:.1f} µs (median {half[len(half) // 2]:.1f})."]
-    lines += ["", "Pairs:"] + [f"- `{os.path.relpath(p['base'], ROOT)}` vs `{os.path.relpath(p['new'], ROOT)}`" for p in report["pairs"]]
+    # Where each run's wall time went (results.json health.phases, runs that recorded it).
+    phases = {}
+    for r in runs:
+        ph = (json.load(open(os.path.join(r, "results.json"))).get("health") or {}).get("phases") or []
+        if ph:
+            for x in ph + [{"phase": "total", "seconds": sum(x["seconds"] for x in ph)}]:
+                phases.setdefault(x["phase"], []).append(x["seconds"])
+    if phases:
+        med = lambda v: sorted(v)[len(v) // 2]
+        report["phases_s"] = {k: {"median": med(v), "min": min(v), "max": max(v), "runs": len(v)} for k, v in phases.items()}
+        lines += ["", f"Wall time per run (`health.phases`, {len(phases['total'])} runs), median [min, max]: " +
+                  ", ".join(f"{k} {med(v):.0f} s [{min(v):.0f}, {max(v):.0f}]" for k, v in phases.items()) + "."]
+    rel = [(os.path.relpath(p["base"], ROOT), os.path.relpath(p["new"], ROOT)) for p in report["pairs"]]
+    if len(rel) > 4:
+        lines += ["", f"{len(rel)} pairs: " + ", ".join(f"`{b}` vs `{os.path.basename(n)}`" for b, n in rel) + "."]
+    else:
+        lines += ["", "Pairs:"] + [f"- `{b}` vs `{n}`" for b, n in rel]
     for name, text in (("gate.json", json.dumps(report, indent=1)), ("gate.md", "\n".join(lines) + "\n")):
         path = os.path.join(out_dir, name)
         with open(path + ".tmp", "w") as f:

@@ -39,6 +39,21 @@ pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Error::Usage(msg.into()))
 }
 
+/// Whether `e` is Ctrl-C or SIGTERM (partial results are kept, the run's status is `interrupted`).
+pub fn is_interrupted(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
+}
+
+/// The status a run, section or phase records for how it ended: `complete`, `interrupted` or
+/// `failed`.
+pub fn status_of<T>(outcome: &anyhow::Result<T>) -> &'static str {
+    match outcome {
+        Ok(_) => "complete",
+        Err(e) if is_interrupted(e) => "interrupted",
+        Err(_) => "failed",
+    }
+}
+
 /// Exit status for any error: typed errors keep theirs, anything else is an environment error (2).
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     err.downcast_ref::<Error>().map_or(2, Error::exit_code)

@@ -199,12 +199,13 @@ pub fn detector_region(project: &Project, dir: &Path) -> anyhow::Result<String> 
 }
 
 /// The gate's trade-off between false alarms and detection: a folder written by
-/// `bench-runner/scripts/gate-injection.py` (its gate.md, generated from saved runs).
-pub fn gate_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+/// `bench-runner/scripts/gate-injection.py` (its gate.md, generated from saved runs), given with
+/// `flag` (`--gate`, or `--gate-pairs` for the folder `gate-pairs.sh` writes).
+pub fn gate_region(project: &Project, dir: &Path, flag: &str) -> anyhow::Result<String> {
     let path = dir.join("gate.md");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         usage(format!(
-            "--gate: cannot read {} ({e}); write it with bench-runner/scripts/gate-injection.py",
+            "{flag}: cannot read {} ({e}); write it with bench-runner/scripts/gate-injection.py or gate-pairs.sh",
             path.display()
         ))
     })?;
@@ -386,6 +387,7 @@ pub struct Extra<'a> {
     pub peers: Option<&'a Path>,
     pub detector: Option<&'a Path>,
     pub gate: Option<&'a Path>,
+    pub gate_pairs: Option<&'a Path>,
     pub fresh: Option<&'a Path>,
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
@@ -448,7 +450,16 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             "detector",
             extra.detector.map(|d| detector_region(project, d)),
         ),
-        ("gate", extra.gate.map(|d| gate_region(project, d))),
+        (
+            "gate",
+            extra.gate.map(|d| gate_region(project, d, "--gate")),
+        ),
+        (
+            "gate-pairs",
+            extra
+                .gate_pairs
+                .map(|d| gate_region(project, d, "--gate-pairs")),
+        ),
         ("fresh", extra.fresh.map(|d| fresh_region(project, d))),
         (
             "reproducibility",

@@ -315,7 +315,7 @@ fn run_implementation(
         };
         match launch.start_retrying(&mut specs, None) {
             Ok(e) => Ok(Ok((e, specs.iter().map(|s| s.port).collect()))),
-            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted)) => Err(e),
+            Err(e) if crate::error::is_interrupted(&e) => Err(e),
             Err(e) => Ok(Err(format!("{e:#}"))),
         }
     };

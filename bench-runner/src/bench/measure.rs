@@ -12,7 +12,7 @@ use crate::bench::estimate::{self, Calibration};
 use crate::bench::variants::{Variant, WORKLOADS};
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin};
-use crate::error::{usage, Error};
+use crate::error::usage;
 use crate::load::{self, LoadOutcome, LoadPlan, LoadSummary, Pace};
 use crate::paths::Project;
 use crate::plugins;
@@ -479,21 +479,7 @@ fn finish(
     out: &Path,
 ) -> anyhow::Result<PathBuf> {
     let json_path = out.join("results.json");
-    let interrupted = matches!(
-        outcome
-            .as_ref()
-            .err()
-            .and_then(|e| e.downcast_ref::<Error>()),
-        Some(Error::Interrupted)
-    );
-    results.status = if outcome.is_ok() {
-        "complete"
-    } else if interrupted {
-        "interrupted"
-    } else {
-        "failed"
-    }
-    .into();
+    results.status = crate::error::status_of(&outcome).into();
     let complete_rounds = results
         .rounds
         .iter()

@@ -168,13 +168,6 @@ impl Task {
     }
 }
 
-fn is_interrupted(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<crate::error::Error>(),
-        Some(crate::error::Error::Interrupted)
-    )
-}
-
 /// The Wasm modules among a run's implementations: the in-process host loads nothing else.
 fn wasm_only(built: &[Built]) -> Vec<Built> {
     built.iter().filter(|b| b.is_wasm()).cloned().collect()
@@ -236,12 +229,7 @@ pub fn for_run(
 /// Whether `run` may fall back to in-process measurements when Envoy cannot be located: only when
 /// the user did not name an Envoy (`--envoy`: `envoy_flag`, or `$ENVOY_BIN`) and did not interrupt.
 pub fn may_run_without_envoy(envoy_flag: bool, e: &anyhow::Error) -> bool {
-    !envoy_flag
-        && std::env::var_os("ENVOY_BIN").is_none()
-        && !matches!(
-            e.downcast_ref::<crate::error::Error>(),
-            Some(crate::error::Error::Interrupted)
-        )
+    !envoy_flag && std::env::var_os("ENVOY_BIN").is_none() && !crate::error::is_interrupted(e)
 }
 
 /// `run` when no Envoy can be found or installed: the in-process measurements only, in the planned

@@ -26,6 +26,11 @@ pub struct ReadmeArgs {
     /// with and without `compare --family-wise`) goes into the README's regression-detection section.
     #[arg(long, value_name = "DIR")]
     pub gate: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/gate-pairs.sh` (many identical pairs of runs, compared as
+    /// they are and with +5 µs injected, and every run's A/A check) for the README's run-level gate
+    /// benchmark.
+    #[arg(long, value_name = "DIR")]
+    pub gate_pairs: Option<PathBuf>,
     /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the README's "Two commands" section.
     #[arg(long, value_name = "DIR")]
     pub fresh: Option<PathBuf>,
@@ -57,6 +62,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         peers: a.peers.as_deref(),
         detector: a.detector.as_deref(),
         gate: a.gate.as_deref(),
+        gate_pairs: a.gate_pairs.as_deref(),
         fresh: a.fresh.as_deref(),
         reproducibility: a.reproducibility.as_deref(),
         footprint: a.footprint.as_deref(),

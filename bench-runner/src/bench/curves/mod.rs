@@ -16,7 +16,6 @@ pub use plan::*;
 use crate::bench::measure::{measure_given, Given};
 use crate::bench::variants::Variant;
 use crate::envoy::{locate, EnvoyBin};
-use crate::error::Error;
 use crate::paths::Project;
 use crate::results::curves::{CurvesPlan, CurvesRun, Group, PluginHash, CURVES_SCHEMA_VERSION};
 use crate::results::{EnvoyInfo, RunnerBuild, Skipped};
@@ -90,19 +89,7 @@ pub fn run(project: &Project, o: &CurvesOptions) -> anyhow::Result<PathBuf> {
 }
 
 fn finish(mut run: CurvesRun, outcome: anyhow::Result<()>, out: &Path) -> anyhow::Result<PathBuf> {
-    let interrupted = matches!(
-        outcome
-            .as_ref()
-            .err()
-            .and_then(|e| e.downcast_ref::<Error>()),
-        Some(Error::Interrupted)
-    );
-    run.status = match (&outcome, interrupted) {
-        (Ok(()), _) => "complete",
-        (Err(_), true) => "interrupted",
-        (Err(_), false) => "failed",
-    }
-    .into();
+    run.status = crate::error::status_of(&outcome).into();
     run.finished_at = Some(crate::sys::now_rfc3339());
     run.write(&out.join("curves.json"))?;
     // The report from the file as `report DIR` reads it (serde_json's float parsing may differ from

@@ -264,10 +264,6 @@ fn settings(plan: &FailurePlan) -> FailureSettings {
     }
 }
 
-fn is_interrupt(e: &anyhow::Error) -> bool {
-    matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
-}
-
 /// Runs every scenario (and the runaway ones if the plan says so) for `implementations`. Starts and stops
 /// its own upstream. An Envoy that cannot start is recorded in `skipped` and the run goes on; on Ctrl-C
 /// the section so far is returned with status "interrupted".
@@ -333,7 +329,7 @@ pub fn run_scenarios(
             };
             match r {
                 Ok(()) => {}
-                Err(e) if is_interrupt(&e) => return Err(e),
+                Err(e) if crate::error::is_interrupted(&e) => return Err(e),
                 Err(e) => {
                     eprintln!("failure: {} {what} not run: {e:#}", imp.name);
                     section.skipped.push(Skipped {
@@ -351,18 +347,14 @@ pub fn run_scenarios(
     })();
     drop(upstream);
     section.finished_at = Some(crate::sys::now_rfc3339());
-    section.status = match &outcome {
-        Ok(()) => "complete".into(),
-        Err(e) if is_interrupt(e) => "interrupted".into(),
-        Err(_) => "failed".into(),
-    };
+    section.status = crate::error::status_of(&outcome).into();
     section.notes.push(
         "Envoy runs with --concurrency 1 (one worker): every listener of one Envoy shares that worker. Each scenario has its own listener and VM id, so one plugin's crash does not touch another's VM; a spinning plugin blocks the whole worker, so runaway plugins get an Envoy of their own. Runaway plugins run with no failure policy: nothing traps, and Envoy has no per-call time limit for Wasm or Lua."
             .to_string(),
     );
     match outcome {
         Ok(()) => Ok(section),
-        Err(e) if is_interrupt(&e) => Ok(section),
+        Err(e) if crate::error::is_interrupted(&e) => Ok(section),
         Err(e) => Err(e),
     }
 }

@@ -172,10 +172,6 @@ pub struct LifecycleOptions {
     pub envoy: Option<PathBuf>,
 }
 
-fn is_interrupt(e: &anyhow::Error) -> bool {
-    matches!(e.downcast_ref::<Error>(), Some(Error::Interrupted))
-}
-
 /// One implementation: remote load (Wasm), then each swap mode that applies.
 fn run_one(
     ctx: &Context,
@@ -195,7 +191,7 @@ fn run_one(
         eprintln!("lifecycle: {} remote module load ...", imp.name);
         match remote::remote_load(ctx, plan, imp) {
             Ok(r) => out.remote = Some(r),
-            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) if crate::error::is_interrupted(&e) => return Err(e),
             Err(e) => skipped.push(Skipped {
                 variant: format!("{}-remote", imp.name),
                 reason: format!("{e:#}"),
@@ -210,7 +206,7 @@ fn run_one(
         eprintln!("lifecycle: {} {mode}, {} swaps ...", imp.name, plan.swaps);
         match swap::swap_run(ctx, plan, imp, mode) {
             Ok(r) => out.swaps.push(r),
-            Err(e) if is_interrupt(&e) => return Err(e),
+            Err(e) if crate::error::is_interrupted(&e) => return Err(e),
             Err(e) => {
                 eprintln!("lifecycle: {} {mode} not run: {e:#}", imp.name);
                 skipped.push(Skipped {
@@ -253,13 +249,9 @@ pub fn run_all(
         }
     }
     section.finished_at = Some(crate::sys::now_rfc3339());
-    section.status = match &outcome {
-        Ok(()) => "complete".into(),
-        Err(e) if is_interrupt(e) => "interrupted".into(),
-        Err(_) => "failed".into(),
-    };
+    section.status = crate::error::status_of(&outcome).into();
     match outcome {
-        Err(e) if !is_interrupt(&e) => Err(e),
+        Err(e) if !crate::error::is_interrupted(&e) => Err(e),
         _ => Ok(section),
     }
 }

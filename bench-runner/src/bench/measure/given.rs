@@ -54,16 +54,7 @@ pub fn measure_given(g: &Given) -> (Results, anyhow::Result<()>) {
     let infos: Vec<_> = g.variants.iter().map(|v| v.info.clone()).collect();
     results.variants = results::summarize(&infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
-    let interrupted = outcome
-        .as_ref()
-        .err()
-        .and_then(|e| e.downcast_ref::<Error>());
-    results.status = match (&outcome, interrupted) {
-        (Ok(()), _) => "complete",
-        (Err(_), Some(Error::Interrupted)) => "interrupted",
-        (Err(_), _) => "failed",
-    }
-    .into();
+    results.status = crate::error::status_of(&outcome).into();
     results.health = Some(health(&results, load_at_start, steal_at_start, stalls));
     if !results.rounds.is_empty() {
         let _ = results.write(&g.out.join("results.json"));

@@ -188,7 +188,7 @@ fn run_batches<P: FnMut(&str)>(
 ) -> anyhow::Result<Vec<Option<String>>> {
     // A figure whose operation fails is dropped with the reason; an interruption stops everything.
     fn fail(failed: &mut [Option<String>], i: usize, e: anyhow::Error) -> anyhow::Result<()> {
-        if is_interrupted(&e) {
+        if crate::error::is_interrupted(&e) {
             return Err(e);
         }
         failed[i] = Some(format!("{e:#}"));
