@@ -86,15 +86,21 @@ def main():
         label = "each figure's 95% interval excludes 0" if mode == "plain" else "Holm, 5% family-wise over all gated figures (`--family-wise`)"
         lines.append(f"| {label} | {ident} of {len(report['pairs'])} | {det['p50'][0]} of {det['p50'][1]} | "
                      f"{det['cpu'][0]} of {det['cpu'][1]} | {coll} of {len(inj)} |")
-    # Every run's own null check: the A/A listener's added p50 (issue 13: |estimate| <= 1 µs with an
-    # interval holding 0 in >= 19 of 20 runs).
+    # Every run's own null check, the A/A listener's added p50 (issue 13: |estimate| <= 1 µs with an
+    # interval holding 0 in >= 19 of 20 runs), and where its wall time went (health.phases), from each
+    # run's health.
     runs = sorted({r for p in report["pairs"] for r in (p["base"], p["new"])})
-    aa = []
+    aa, phases = [], {}
     for r in runs:
-        e = (json.load(open(os.path.join(r, "results.json"))).get("health") or {}).get("aa_p50")
+        health = json.load(open(os.path.join(r, "results.json"))).get("health") or {}
+        e = health.get("aa_p50")
         if e and e.get("ci95_low") is not None:
             aa.append({"run": os.path.relpath(r, ROOT), "estimate": e["estimate"], "ci95_low": e["ci95_low"],
                        "ci95_high": e["ci95_high"]})
+        ph = health.get("phases") or []
+        if ph:
+            for x in ph + [{"phase": "total", "seconds": sum(x["seconds"] for x in ph)}]:
+                phases.setdefault(x["phase"], []).append(x["seconds"])
     if aa:
         holds = sum(1 for a in aa if a["ci95_low"] <= 0 <= a["ci95_high"])
         small = sum(1 for a in aa if a["ci95_low"] <= 0 <= a["ci95_high"] and abs(a["estimate"]) <= 1.0)
@@ -104,13 +110,6 @@ def main():
         lines += ["", f"Every run's A/A check (a second no-plugin listener measured like a plugin, its added p50), over {len(aa)} runs:",
                   f"interval holds 0 in {holds} of {len(aa)}; |estimate| <= 1 µs with the interval holding 0 in {small} of {len(aa)};",
                   f"estimates {ests[0]:+.1f} to {ests[-1]:+.1f} µs (median {ests[len(ests) // 2]:+.1f}), half-widths {half[0]:.1f} to {half[-1]:.1f} µs (median {half[len(half) // 2]:.1f})."]
-    # Where each run's wall time went (results.json health.phases, runs that recorded it).
-    phases = {}
-    for r in runs:
-        ph = (json.load(open(os.path.join(r, "results.json"))).get("health") or {}).get("phases") or []
-        if ph:
-            for x in ph + [{"phase": "total", "seconds": sum(x["seconds"] for x in ph)}]:
-                phases.setdefault(x["phase"], []).append(x["seconds"])
     if phases:
         med = lambda v: sorted(v)[len(v) // 2]
         report["phases_s"] = {k: {"median": med(v), "min": min(v), "max": max(v), "runs": len(v)} for k, v in phases.items()}

@@ -198,7 +198,7 @@ pub const MIN_UNITS: usize = 2;
 /// tests below. Non-finite unit values are dropped; with fewer than [`MIN_UNITS`] the bounds are NaN
 /// (`null` in results.json, "n/a" in reports): no interval rather than a collapsed one.
 pub fn unit_interval(units: &[f64]) -> Estimate {
-    let xs: Vec<f64> = units.iter().copied().filter(|x| x.is_finite()).collect();
+    let xs = finite(units);
     let est = mean(&xs);
     if xs.len() < MIN_UNITS {
         return Estimate {
@@ -255,16 +255,15 @@ pub fn slope_interval(xs: &[f64], ys: &[f64]) -> Estimate {
     }
 }
 
+/// The finite values of `x` (NaN and infinite units carry no evidence).
+fn finite(x: &[f64]) -> Vec<f64> {
+    x.iter().copied().filter(|v| v.is_finite()).collect()
+}
+
 /// The 95% interval of `mean(new) - mean(base)` for unit values of two independent runs: Welch's t
 /// (unequal variances, Welch-Satterthwaite degrees of freedom). Fewer than [`MIN_UNITS`] on a side:
 /// infinite bounds (no evidence either way).
 pub fn welch_interval(base: &[f64], new: &[f64]) -> Estimate {
-    let finite = |x: &[f64]| {
-        x.iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect::<Vec<_>>()
-    };
     let (b, n) = (finite(base), finite(new));
     let est = mean(&n) - mean(&b);
     if b.len() < MIN_UNITS || n.len() < MIN_UNITS {
@@ -296,12 +295,6 @@ pub fn welch_interval(base: &[f64], new: &[f64]) -> Estimate {
 /// the Welch-Satterthwaite degrees of freedom. `None` with fewer than [`MIN_UNITS`] finite values
 /// on a side or a zero standard error (no test is possible). [`welch_interval`] is built on it.
 pub fn welch_parts(base: &[f64], new: &[f64]) -> Option<(f64, f64, f64)> {
-    let finite = |x: &[f64]| {
-        x.iter()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect::<Vec<_>>()
-    };
     let (b, n) = (finite(base), finite(new));
     if b.len() < MIN_UNITS || n.len() < MIN_UNITS {
         return None;

@@ -245,23 +245,36 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
         errors.join("\n")
     );
 
-    // the quick profile leaves the footprint phase out, and says so (`footprint` measures it alone;
-    // tests/footprint.rs)
-    for section in ["memory", "cold_start"] {
+    // the quick profile leaves the footprint phase and the in-process micro-benchmarks out, and says
+    // so (`footprint` and `micro` measure them alone, as the default profile does; tests/footprint.rs,
+    // tests/micro.rs)
+    for (sections, note) in [
+        (
+            &["memory", "cold_start"][..],
+            "footprint (memory, start-up): not measured in the quick profile",
+        ),
+        (
+            &["micro"][..],
+            "in-process micro-benchmarks: not measured in the quick profile",
+        ),
+    ] {
+        for section in sections {
+            assert!(
+                results[section].is_null(),
+                "{section}: {}",
+                results[section]
+            );
+        }
         assert!(
-            results[section].is_null(),
-            "{section}: {}",
-            results[section]
+            results["notes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().starts_with(note)),
+            "{note}: {}",
+            results["notes"]
         );
     }
-    assert!(
-        results["notes"].as_array().unwrap().iter().any(|n| n
-            .as_str()
-            .unwrap()
-            .starts_with("footprint (memory, start-up): not measured in the quick profile")),
-        "{}",
-        results["notes"]
-    );
     let ids: Vec<&str> = results["variants"]
         .as_array()
         .unwrap()
@@ -338,17 +351,6 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
             assert!((a - b).abs() <= 1, "{a} vs {b}: {r}");
         }
     }
-    // the quick profile leaves the in-process micro-benchmarks out too, and says so (`micro` and the
-    // default profile measure them; tests/micro.rs)
-    assert!(results["micro"].is_null(), "{}", results["micro"]);
-    assert!(
-        results["notes"].as_array().unwrap().iter().any(|n| n
-            .as_str()
-            .unwrap()
-            .starts_with("in-process micro-benchmarks: not measured in the quick profile")),
-        "{}",
-        results["notes"]
-    );
     // where the wall time went, phase by phase
     let phases: Vec<&str> = results["health"]["phases"]
         .as_array()

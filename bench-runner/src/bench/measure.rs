@@ -290,10 +290,10 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
-    let micro = if args.profile == ProfileName::Quick {
-        estimate::MicroPlan::default()
-    } else {
+    let micro = if measures_micro(args.profile) {
         crate::bench::micro::plan(&m.built, args.profile, &profile.workloads)
+    } else {
+        estimate::MicroPlan::default()
     };
     let mut stalls = probe_stalls("start", STALL_PROBE);
     laps.lap("prepare");
@@ -353,6 +353,13 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     h.phases = laps.phases;
     results.health = Some(h);
     finish(project, results, outcome, variants.len(), &out)
+}
+
+/// Whether a run of `profile` ends with the in-process micro-benchmarks: not the quick one (their
+/// Wasm compilation, the Go modules' above all, is most of their time; `bench-runner micro` measures
+/// them alone).
+fn measures_micro(profile: ProfileName) -> bool {
+    profile != ProfileName::Quick
 }
 
 /// After the rounds: the full profile's failure scenarios (what clients get when a plugin crashes,
@@ -447,10 +454,8 @@ fn extras(
         }
         other => other,
     };
-    // The in-process micro-benchmarks: not in the quick profile either (their Wasm compilation,
-    // the Go modules' above all, is most of their time).
     match outcome {
-        Ok(()) if args.profile == ProfileName::Quick => results.notes.push(
+        Ok(()) if !measures_micro(args.profile) => results.notes.push(
             "in-process micro-benchmarks: not measured in the quick profile; run `bench-runner micro` or the default profile".into(),
         ),
         Ok(()) => {
