@@ -103,6 +103,13 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
         let _ = writeln!(s, "\nThe run's health:\n");
         s.push_str(&crate::report::health(r));
     }
+    let precision = crate::report::precision::markdown(r);
+    if !precision.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nPrecision, and what more of it would cost. {precision}"
+        );
+    }
     let mut charts: Vec<String> = std::fs::read_dir(run_dir)
         .map(|rd| {
             rd.flatten()

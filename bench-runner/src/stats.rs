@@ -40,6 +40,11 @@ impl Estimate {
     pub fn has_interval(&self) -> bool {
         self.ci95_low.is_finite() && self.ci95_high.is_finite()
     }
+
+    /// Half the interval's width (NaN without an interval).
+    pub fn half_width(&self) -> f64 {
+        (self.ci95_high - self.ci95_low) / 2.0
+    }
 }
 
 /// Quantile `q` in [0, 1] of `sorted` (ascending), linear interpolation between closest ranks
@@ -215,6 +220,18 @@ pub fn unit_interval(units: &[f64]) -> Estimate {
     }
 }
 
+/// The fewest independent units whose [`unit_interval`] half-width, at a spread `sd` between units,
+/// is at most `half`: t(k-1)·sd/√k <= half. A projection (it assumes a longer run's units spread as
+/// these did), for saying what a tighter interval would cost. `None` when `sd` is not finite, `half`
+/// is not positive, or more than `cap` units would be needed.
+pub fn units_for_half_width(sd: f64, half: f64, cap: usize) -> Option<usize> {
+    if !(sd.is_finite() && half > 0.0) {
+        return None;
+    }
+    (MIN_UNITS..=cap.max(MIN_UNITS))
+        .find(|&k| t975((k - 1) as f64) * sd / (k as f64).sqrt() <= half)
+}
+
 /// Least-squares slope of `ys` over `xs` with its Student-t 95% interval (n - 2 degrees of freedom,
 /// residuals assumed independent): a trend per unit of x, e.g. memory per swap. Fewer than 3 finite
 /// points, or all x equal: NaN bounds (and a NaN estimate below 2 points).
@@ -256,7 +273,7 @@ pub fn slope_interval(xs: &[f64], ys: &[f64]) -> Estimate {
 }
 
 /// The finite values of `x` (NaN and infinite units carry no evidence).
-fn finite(x: &[f64]) -> Vec<f64> {
+pub fn finite(x: &[f64]) -> Vec<f64> {
     x.iter().copied().filter(|v| v.is_finite()).collect()
 }
 
@@ -406,6 +423,31 @@ pub fn seed_for(seed: u64, id: &str, salt: u64) -> u64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn units_for_half_width_is_the_smallest_count_that_reaches_it() {
+        // sd 6.1 µs: 18 units give t(17)·6.1/√18 = 3.03, 19 give 2.94
+        assert_eq!(units_for_half_width(6.1, 3.0, 10_000), Some(19));
+        assert_eq!(units_for_half_width(0.0, 3.0, 10_000), Some(MIN_UNITS));
+        assert_eq!(units_for_half_width(100.0, 0.1, 1000), None);
+        assert_eq!(units_for_half_width(f64::NAN, 3.0, 1000), None);
+        assert_eq!(units_for_half_width(1.0, 0.0, 1000), None);
+    }
+
+    proptest! {
+        /// The projection inverts the interval itself: units of spread s whose interval has
+        /// half-width h need exactly their own count for h (and one fewer misses it).
+        #[test]
+        fn units_for_half_width_inverts_unit_interval(
+            xs in prop::collection::vec(-50.0f64..50.0, 3..40)
+        ) {
+            let e = unit_interval(&xs);
+            let half = e.ci95_high - e.estimate;
+            prop_assume!(half > 1e-9);
+            let k = units_for_half_width(sd(&xs), half * (1.0 + 1e-12), 10_000);
+            prop_assert_eq!(k, Some(xs.len()));
+        }
+    }
 
     #[test]
     fn quantiles_match_the_type7_definition() {

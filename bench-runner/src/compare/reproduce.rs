@@ -70,8 +70,7 @@ pub struct Coverage {
 
 /// Whether two estimates agree within the 95% half-width of their difference.
 fn agree(a: &Estimate, b: &Estimate) -> bool {
-    let half = |e: &Estimate| (e.ci95_high - e.ci95_low) / 2.0;
-    (a.estimate - b.estimate).abs() <= half(a).hypot(half(b))
+    (a.estimate - b.estimate).abs() <= a.half_width().hypot(b.half_width())
 }
 
 fn has_interval(e: &Estimate) -> bool {

@@ -381,6 +381,30 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         }
         s.push_str("</ul>\n");
     }
+    if let Some((intro, header, cells)) = super::precision::table(r) {
+        s.push_str("<h2 id=\"precision\">Precision, and what more of it would cost</h2>\n");
+        let _ = writeln!(
+            s,
+            "<p>{}</p>\n<div class=\"scroll\"><table id=\"precision-table\">\n<thead><tr>",
+            esc(&intro)
+        );
+        for h in &header {
+            let _ = write!(s, "<th>{}</th>", esc(h));
+        }
+        s.push_str("</tr></thead>\n<tbody>\n");
+        for row in cells {
+            s.push_str("<tr>");
+            for (i, c) in row.iter().enumerate() {
+                if i == 0 {
+                    let _ = write!(s, "<td class=\"id\"><code>{}</code></td>", esc(c));
+                } else {
+                    let _ = write!(s, "<td class=\"num\">{}</td>", esc(c));
+                }
+            }
+            s.push_str("</tr>\n");
+        }
+        s.push_str("</tbody>\n</table></div>\n");
+    }
     let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(article::SOURCE));
 
     s.push_str("<h2 id=\"article\">Our figures beside the article's</h2>\n");

@@ -13,6 +13,7 @@ pub mod html;
 pub mod lifecycle;
 pub mod micro;
 pub mod peers;
+pub mod precision;
 
 use crate::results::{Results, VariantSummary, BASELINE};
 use crate::stats::Estimate;
@@ -399,6 +400,11 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         let _ = writeln!(s, "\n## Run health\n");
         s.push_str(&health(r));
         s.push_str(&crosstalk_table(r));
+    }
+    let precision = precision::markdown(r);
+    if !precision.is_empty() {
+        let _ = writeln!(s, "\n## Precision, and what more of it would cost\n");
+        s.push_str(&precision);
     }
     let _ = writeln!(s, "\n## Beside the article's figures\n");
     let _ = writeln!(s, "{}\n", article::SOURCE);

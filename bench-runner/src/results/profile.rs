@@ -10,7 +10,8 @@ pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
 pub enum ProfileName {
     /// For CI and smoke tests: about a minute of measuring.
     Quick,
-    /// What `cargo run -p bench-runner` does: under 10 minutes.
+    /// What `cargo run -p bench-runner` does: both workloads over many Envoy processes, then the
+    /// footprint and the in-process micro-benchmarks (the README gives its measured wall time).
     Default,
     /// Longer windows and more rounds.
     Full,

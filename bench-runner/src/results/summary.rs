@@ -134,8 +134,9 @@ pub fn units(rounds: &[RoundRecord], pooled: &[PooledLatency], id: &str) -> Unit
 pub fn interval_note(units: usize) -> Option<String> {
     (units < stats::MIN_UNITS).then(|| {
         format!(
-            "n/a: {units} Envoy process(es) measured; an interval needs at least {} (independent processes are its units; the default profile runs 4)",
-            stats::MIN_UNITS
+            "n/a: {units} Envoy process(es) measured; an interval needs at least {} (independent processes are its units; the default profile runs {})",
+            stats::MIN_UNITS,
+            super::profile::profile(super::profile::ProfileName::Default).processes
         )
     })
 }

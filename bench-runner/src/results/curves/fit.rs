@@ -62,8 +62,7 @@ pub fn fit(points: &[PointIn], unit_x: &dyn Fn(f64) -> String) -> LineFit {
         .iter()
         .map(|p| {
             let line = intercept.estimate + slope.estimate * p.x;
-            let half = (p.estimate.ci95_high - p.estimate.ci95_low) / 2.0;
-            (p.x, p.estimate.estimate - line, half)
+            (p.x, p.estimate.estimate - line, p.estimate.half_width())
         })
         .collect();
     let (linear, reason, chi2) = check(points, &residuals, unit_x);
