@@ -146,8 +146,10 @@ pub fn health(r: &Results) -> String {
         h.windows_fell_behind,
         h.windows,
         h.windows_measured_again.map_or(String::new(), |n| format!(
-            "; measured again because the machine stalled during them (over {:.0}% of the no-plugin side's sends more than 1 ms late; kept in results.json, left out of the estimates): {n}",
-            100.0 * crate::results::STALLED_LATE_SHARE
+            "; measured again because the machine stalled during them (over {:.0}% of the no-plugin side's sends more than 1 ms late; kept in results.json, left out of the estimates): {n}; still stalled after the last of {} retries, and so in the estimates: {}",
+            100.0 * crate::results::STALLED_LATE_SHARE,
+            crate::results::STALL_RETRIES,
+            crate::results::stalled_kept(&r.rounds)
         ))
     );
     let _ = writeln!(

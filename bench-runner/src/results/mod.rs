@@ -430,6 +430,20 @@ pub fn stalled(baseline_side: &LoadSummary) -> bool {
         .is_some_and(|s| s.sends > 0 && s.late_sends as f64 > STALLED_LATE_SHARE * s.sends as f64)
 }
 
+/// A window during which the machine stalled is measured again at most this many times; after the
+/// last retry it is kept as it is.
+pub const STALL_RETRIES: u64 = 2;
+
+/// The latency windows kept (in the estimates) although their baseline side says the machine stalled
+/// during them: still stalled after [`STALL_RETRIES`] retries.
+pub fn stalled_kept(rounds: &[RoundRecord]) -> usize {
+    rounds
+        .iter()
+        .filter_map(|r| r.paired_baseline.as_ref())
+        .filter(|b| stalled(b))
+        .count()
+}
+
 /// Every latency window of one variant in one Envoy process, pooled into one histogram per side.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PooledLatency {
@@ -609,6 +623,34 @@ pub fn host_info(envoy_cpu: Option<usize>, load_cpu: Option<usize>) -> Host {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stalled_kept_counts_windows_whose_baseline_side_stalled() {
+        let r: Results =
+            serde_json::from_str(include_str!("../../tests/fixtures/results-quick.json")).unwrap();
+        let late = |b: &LoadSummary| {
+            b.schedule
+                .as_ref()
+                .is_some_and(|s| s.late_sends * 20 > s.sends)
+        };
+        let expected = r
+            .rounds
+            .iter()
+            .filter(|x| x.paired_baseline.as_ref().is_some_and(late))
+            .count();
+        assert!(
+            expected > 0,
+            "the fixture (a busy machine) has stalled windows"
+        );
+        assert_eq!(stalled_kept(&r.rounds), expected);
+        let mut quiet = r.rounds.clone();
+        for x in &mut quiet {
+            if let Some(s) = x.paired_baseline.as_mut().and_then(|b| b.schedule.as_mut()) {
+                s.late_sends = 0;
+            }
+        }
+        assert_eq!(stalled_kept(&quiet), 0);
+    }
 
     fn info(id: &str, runtime: Option<&str>, workload: &str) -> VariantInfo {
         VariantInfo {

@@ -98,6 +98,13 @@ pub(super) fn health(
             "the 1-minute load average was {load_start:.2} at the start on {cpus} CPUs (other work was running; {loadavg_end:.2} at the end, which includes the run itself)"
         ));
     }
+    let kept = results::stalled_kept(&results.rounds);
+    if kept > 0 {
+        warnings.push(format!(
+            "{kept} latency window(s) were still stalled after {} retries and are in the estimates: the added latency of their Envoy processes includes the stall (see `rounds[].paired_baseline.schedule` in results.json)",
+            results::STALL_RETRIES
+        ));
+    }
     if let Some(s) = steal.filter(|s| *s >= 5.0) {
         warnings.push(format!(
             "CPU steal was {s:.1}% of all CPU time: the VM's host took CPU time from this run"

@@ -155,10 +155,7 @@ pub(super) fn measure_round(
     Ok(records)
 }
 
-/// Measures again, at most this many times, a window during which the machine stalled.
-const STALL_RETRIES: u64 = 2;
-
-/// `vi`'s interleaved window, measured again (at most [`STALL_RETRIES`] times, each with its own
+/// `vi`'s interleaved window, measured again (at most [`results::STALL_RETRIES`] times, each with its own
 /// seed) while its baseline side says the machine stalled; returns the window kept and the ones left
 /// out. After the last retry the window is kept as it is (and stays counted as fallen behind).
 fn window_unstalled(
@@ -176,7 +173,7 @@ fn window_unstalled(
         let (mine, base) = paired_window(r, vi, seed)?;
         check_envoy(r.envoy, &r.log, &format!("variant {id}"))?;
         let b = base.summarize(pace);
-        if attempt == STALL_RETRIES || !results::stalled(&b) {
+        if attempt == results::STALL_RETRIES || !results::stalled(&b) {
             return Ok((mine, base, left_out));
         }
         left_out.push(StalledWindow {
