@@ -31,6 +31,62 @@ pub struct StartOptions<'a> {
     pub concurrency: u32,
 }
 
+/// When a starting Envoy is given up on. Several Envoy processes started at once on few CPUs (a run
+/// starts all of its processes before measuring) compile their Wasm modules side by side, so how long
+/// the first one takes depends on the machine and its load, not on a fault: the wait lasts the
+/// timeout, and beyond it as long as Envoy keeps using CPU ([`READY_PROGRESS_NS`] within every
+/// [`READY_IDLE`]), up to [`READY_CAP`] times the timeout. An Envoy that waits on nothing while not
+/// ready (stuck) is given up on at the timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadyClock {
+    start: Instant,
+    timeout: Duration,
+    progress_at: Instant,
+    progress_cpu: u64,
+}
+
+/// CPU time (ns) that counts as work since the last progress.
+pub const READY_PROGRESS_NS: u64 = 20_000_000;
+/// Past the timeout, the longest stretch without that much CPU before Envoy is given up on.
+pub const READY_IDLE: Duration = Duration::from_secs(15);
+/// Past this many timeouts, a starting Envoy is given up on even while it works.
+pub const READY_CAP: u32 = 10;
+
+impl ReadyClock {
+    pub fn new(start: Instant, timeout: Duration) -> Self {
+        ReadyClock {
+            start,
+            timeout,
+            progress_at: start,
+            progress_cpu: 0,
+        }
+    }
+
+    /// `None` while the wait goes on; else why it ends (for the error message). `cpu_ns`: Envoy's
+    /// CPU time so far (all threads).
+    pub fn expired(&mut self, now: Instant, cpu_ns: u64) -> Option<String> {
+        if cpu_ns >= self.progress_cpu + READY_PROGRESS_NS {
+            self.progress_cpu = cpu_ns;
+            self.progress_at = now;
+        }
+        let waited = now.duration_since(self.start);
+        if waited >= self.timeout * READY_CAP {
+            return Some(format!(
+                "after {}, though it was still using CPU (starting its Wasm modules?): the machine is too slow or too busy for this many processes; try fewer (`--processes N`) or stop other work",
+                crate::results::human_s(waited.as_secs_f64())
+            ));
+        }
+        let idle = now.duration_since(self.progress_at);
+        (waited >= self.timeout && idle >= READY_IDLE).then(|| {
+            format!(
+                "within {} (and it used almost no CPU in the last {}: stuck, not busy)",
+                crate::results::human_s(waited.as_secs_f64()),
+                crate::results::human_s(idle.as_secs_f64())
+            )
+        })
+    }
+}
+
 /// The last `n` lines of a log file, indented, for error messages.
 pub fn log_tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -131,10 +187,11 @@ impl Envoy {
     }
 
     /// Waits until `/ready` answers 200. An Envoy that exits, or is not ready in time, gives an
-    /// error quoting the end of its log (and is stopped).
+    /// error quoting the end of its log (and is stopped). "In time" is [`ReadyClock`]'s: the
+    /// timeout, or longer while Envoy keeps using CPU (compiling its Wasm modules).
     pub fn wait_ready(&mut self, o: &StartOptions) -> anyhow::Result<()> {
         let envoy = self;
-        let deadline = Instant::now() + o.ready_timeout;
+        let mut clock = ReadyClock::new(Instant::now(), o.ready_timeout);
         loop {
             if let Some(status) = envoy.child.try_wait()? {
                 return Err(usage(format!(
@@ -146,12 +203,12 @@ impl Envoy {
             if let Ok((200, _)) = http_get(o.admin_port, "/ready", Duration::from_millis(500)) {
                 return Ok(());
             }
-            if Instant::now() >= deadline {
+            let cpu = crate::sys::process_cpu_ns(envoy.pid).unwrap_or(0);
+            if let Some(why) = clock.expired(Instant::now(), cpu) {
                 envoy.stop();
                 return Err(usage(format!(
-                    "Envoy was not ready on admin port {} within {:?}; last lines of {}:\n{}",
+                    "Envoy was not ready on admin port {} {why}; last lines of {}:\n{}",
                     o.admin_port,
-                    o.ready_timeout,
                     o.log.display(),
                     log_tail(o.log, 12)
                 )));
@@ -207,5 +264,57 @@ impl Envoy {
 impl Drop for Envoy {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Duration = Duration::from_secs(120);
+
+    #[test]
+    fn a_working_envoy_gets_past_the_timeout_and_a_stuck_one_does_not() {
+        let t0 = Instant::now();
+        let s = |secs: u64| t0 + Duration::from_secs(secs);
+        // compiling: 50 ms of CPU every second, well past the timeout
+        let mut busy = ReadyClock::new(t0, T);
+        for sec in 0..=600 {
+            assert_eq!(busy.expired(s(sec), sec * 50_000_000), None, "at {sec} s");
+        }
+        // stuck: some CPU at first, none after 10 s
+        let mut stuck = ReadyClock::new(t0, T);
+        for sec in 0..T.as_secs() {
+            assert_eq!(stuck.expired(s(sec), sec.min(10) * 50_000_000), None);
+        }
+        let why = stuck.expired(s(T.as_secs()), 10 * 50_000_000).unwrap();
+        assert!(
+            why.contains("within 2 min 00 s") && why.contains("stuck"),
+            "{why}"
+        );
+        // a little CPU now and then (timers) is not work
+        let mut idle = ReadyClock::new(t0, T);
+        idle.expired(s(0), 30_000_000);
+        assert!(idle.expired(s(T.as_secs()), 31_000_000).is_some());
+    }
+
+    #[test]
+    fn even_a_working_envoy_is_given_up_on_at_the_cap() {
+        let t0 = Instant::now();
+        let mut c = ReadyClock::new(t0, T);
+        let cap = T.as_secs() * READY_CAP as u64;
+        for sec in (0..cap).step_by(5) {
+            assert_eq!(
+                c.expired(t0 + Duration::from_secs(sec), sec * 1_000_000_000),
+                None
+            );
+        }
+        let why = c
+            .expired(t0 + Duration::from_secs(cap), cap * 1_000_000_000)
+            .unwrap();
+        assert!(
+            why.contains("after 20 min 00 s") && why.contains("--processes"),
+            "{why}"
+        );
     }
 }
