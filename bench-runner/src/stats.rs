@@ -212,7 +212,7 @@ pub fn unit_interval(units: &[f64]) -> Estimate {
             ci95_high: f64::NAN,
         };
     }
-    let half = t975((xs.len() - 1) as f64) * sd(&xs) / (xs.len() as f64).sqrt();
+    let half = t_half_width(sd(&xs), xs.len());
     Estimate {
         estimate: est,
         ci95_low: est - half,
@@ -228,8 +228,12 @@ pub fn units_for_half_width(sd: f64, half: f64, cap: usize) -> Option<usize> {
     if !(sd.is_finite() && half > 0.0) {
         return None;
     }
-    (MIN_UNITS..=cap.max(MIN_UNITS))
-        .find(|&k| t975((k - 1) as f64) * sd / (k as f64).sqrt() <= half)
+    (MIN_UNITS..=cap.max(MIN_UNITS)).find(|&k| t_half_width(sd, k) <= half)
+}
+
+/// [`unit_interval`]'s half-width for `k` units of spread `sd`: t(k-1)·sd/√k.
+fn t_half_width(sd: f64, k: usize) -> f64 {
+    t975((k - 1) as f64) * sd / (k as f64).sqrt()
 }
 
 /// Least-squares slope of `ys` over `xs` with its Student-t 95% interval (n - 2 degrees of freedom,

@@ -3,7 +3,7 @@
 //! this run's spreads, the processes a target half-width would need, and at this run's pace (its
 //! `health.phases`) the wall time they would take. A projection from saved data, labelled as one.
 
-use super::charts;
+use super::{charts, f1};
 use crate::results::{units, Results, VariantSummary};
 use crate::stats;
 use std::fmt::Write;
@@ -113,14 +113,6 @@ fn needs(k: Option<usize>, now: usize, pace: Option<Pace>) -> String {
             Some(p) => format!("{k} (~{})", duration(p.wall_s(k))),
             None => k.to_string(),
         },
-    }
-}
-
-fn f1(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.1}")
-    } else {
-        "n/a".into()
     }
 }
 
