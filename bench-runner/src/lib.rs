@@ -91,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Merge(a) => commands::merge::command(&a),
         Command::K8s(a) => commands::k8s::command(&project, &a),
         Command::Build(a) => commands::build::command(&project, &a),
+        Command::Calls(a) => commands::calls::command(&project, &a),
         Command::Conformance(a) => commands::conformance::command(&project, &a),
         Command::Fuzz(a) => commands::fuzz::command(&project, &a),
         Command::Doctor(a) => commands::doctor::command(&project, &a),

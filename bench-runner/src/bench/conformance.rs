@@ -59,6 +59,12 @@ pub struct CaseRequest {
     /// Free text (e.g. how an expected value was computed); not read.
     #[serde(default)]
     pub comment: Option<String>,
+    /// The work the request must cause besides its reply (x-bench header operations, local
+    /// replies, log lines); when absent, the contract's own reading derives it
+    /// ([`crate::plugins::config::PluginConfig::work`]). Checked in-process, where a host sees every
+    /// call ([`crate::bench::calls`]).
+    #[serde(default)]
+    pub work: Option<crate::plugins::config::Work>,
 }
 
 impl CaseRequest {

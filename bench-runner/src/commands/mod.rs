@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod build;
+pub mod calls;
 pub mod compare;
 pub mod conformance;
 pub mod curves;
@@ -53,6 +54,10 @@ pub enum Command {
     K8s(k8s::K8sArgs),
     /// Build every plugin whose sources changed; print each module's sha256 and size.
     Build(build::BuildArgs),
+    /// What each Wasm plugin asks of its host for one request (every proxy-wasm and WASI call with
+    /// the bytes copied in and out, per workload), in-process; exit 1 when a plugin's header
+    /// operations are not the workload's.
+    Calls(calls::CallsArgs),
     /// Run every implementation, Lua included, through a real Envoy against the conformance cases.
     Conformance(conformance::ConformanceArgs),
     /// Differential fuzzing of the plugin contract: seeded configurations and requests through every

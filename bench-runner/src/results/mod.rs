@@ -1,6 +1,7 @@
 //! results.json: the saved, self-describing record of a run (SPEC section 4; schema in
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
+pub mod calls;
 pub mod curves;
 pub mod failure;
 pub mod footprint;

@@ -79,39 +79,39 @@ fn continue_with(mutation: Option<HeaderMutation>) -> ProcessingResponse {
     }
 }
 
-/// `headers` mode: `x-bench-0..N-1` added to the processor's copy of the request headers, each read
-/// back and checked, each removed again; Envoy applies the additions as one header mutation.
+/// `headers` mode: `x-bench-0..N-1` (names and values built once at configure,
+/// `Config::bench_headers`) added to the processor's copy of the request headers, each read back and
+/// checked, each removed again; Envoy applies the additions as one header mutation, which ext_proc
+/// cannot read back or undo within the phase (a different mechanism from the in-process plugins:
+/// the added headers stay on the request).
 fn header_work(c: &Config, headers: &HttpHeaders) -> Result<HeaderMutation, Status> {
-    let mut copy: Vec<(String, String)> = headers
+    let mut copy: Vec<(&str, String)> = headers
         .headers
         .iter()
         .flat_map(|m| m.headers.iter())
-        .map(|h| (h.key.clone(), header_value(h)))
+        .map(|h| (h.key.as_str(), header_value(h)))
         .collect();
-    let mut set = Vec::with_capacity(c.header_count as usize);
-    for i in 0..c.header_count {
-        let (key, value) = (format!("x-bench-{i}"), format!("v{i}"));
-        copy.push((key.clone(), value.clone()));
+    let mut set = Vec::with_capacity(c.bench_headers.len());
+    for (key, value) in &c.bench_headers {
+        copy.push((key, value.clone()));
         set.push(HeaderValueOption {
             header: Some(HeaderValue {
-                key,
-                raw_value: value.into_bytes(),
+                key: key.clone(),
+                raw_value: value.clone().into_bytes(),
                 ..Default::default()
             }),
             append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
             ..Default::default()
         });
     }
-    for i in 0..c.header_count {
-        let (key, want) = (format!("x-bench-{i}"), format!("v{i}"));
-        let found = copy.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
-        if found != Some(&want) {
+    for (key, want) in &c.bench_headers {
+        let found = copy.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        if found != Some(want) {
             return Err(Status::internal(format!("{key}: read back {found:?}")));
         }
     }
-    for i in 0..c.header_count {
-        let key = format!("x-bench-{i}");
-        copy.retain(|(k, _)| *k != key);
+    for (key, _) in &c.bench_headers {
+        copy.retain(|(k, _)| k != key);
     }
     Ok(HeaderMutation {
         set_headers: set,
@@ -307,4 +307,139 @@ async fn serve(configs: Vec<Arc<Config>>) -> Result<(), Box<dyn std::error::Erro
         .serve_with_incoming(incoming)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::core::v3::HeaderMap;
+
+    fn processor() -> Processor {
+        Processor {
+            configs: vec![],
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    fn config(json: &str) -> Config {
+        Config::parse(json.as_bytes()).expect("a valid configuration")
+    }
+
+    /// A request-headers message for GET / with this Host, ending the stream.
+    fn request(authority: &str) -> (ProcessingRequest, HttpHeaders) {
+        let h = |k: &str, v: &str| HeaderValue {
+            key: k.into(),
+            raw_value: v.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        let headers = HttpHeaders {
+            headers: Some(HeaderMap {
+                headers: vec![
+                    h(":authority", authority),
+                    h(":path", "/"),
+                    h(":method", "GET"),
+                ],
+            }),
+            end_of_stream: true,
+            ..Default::default()
+        };
+        (ProcessingRequest::default(), headers)
+    }
+
+    fn answer(c: &Config, authority: &str) -> ProcessingResponse {
+        let (req, headers) = request(authority);
+        processor()
+            .on_request_headers(c, &req, &headers, &mut None)
+            .expect("an answer")
+    }
+
+    #[test]
+    fn headers_mode_answers_one_mutation_with_every_header_in_order() {
+        let c = config(r#"{"mode":"headers","header_count":20}"#);
+        let Some(Response::RequestHeaders(h)) = answer(&c, "localhost").response else {
+            panic!("not a headers response")
+        };
+        let m = h.response.unwrap().header_mutation.expect("a mutation");
+        let set: Vec<(String, Vec<u8>)> = m
+            .set_headers
+            .iter()
+            .map(|o| {
+                let h = o.header.as_ref().unwrap();
+                (h.key.clone(), h.raw_value.clone())
+            })
+            .collect();
+        let want: Vec<(String, Vec<u8>)> = (0..20)
+            .map(|i| (format!("x-bench-{i}"), format!("v{i}").into_bytes()))
+            .collect();
+        assert_eq!(set, want);
+        assert!(
+            m.remove_headers.is_empty(),
+            "the additions stay on the request"
+        );
+    }
+
+    #[test]
+    fn mock_answers_immediately_and_an_unmatched_request_continues_untouched() {
+        let c = config(r#"{"content":"hello higress"}"#);
+        let Some(Response::ImmediateResponse(r)) = answer(&c, "localhost").response else {
+            panic!("not an immediate response")
+        };
+        assert_eq!(
+            (r.status.unwrap().code, r.body),
+            (200, b"hello higress".to_vec())
+        );
+        let rules = config(r#"{"mode":"headers","_rules_":[{"_match_domain_":["a.com"]}]}"#);
+        let Some(Response::RequestHeaders(h)) = answer(&rules, "b.com").response else {
+            panic!("not a headers response")
+        };
+        assert_eq!(h.response.unwrap().header_mutation, None);
+        let Some(Response::RequestHeaders(h)) = answer(&rules, "a.com:8080").response else {
+            panic!("not a headers response")
+        };
+        assert_eq!(
+            h.response
+                .unwrap()
+                .header_mutation
+                .unwrap()
+                .set_headers
+                .len(),
+            20
+        );
+    }
+
+    #[test]
+    fn crash_every_fails_the_stream_on_its_request() {
+        let c = config(r#"{"content":"x","crash_every":2}"#);
+        let p = processor();
+        let (req, headers) = request("h");
+        assert!(p.on_request_headers(&c, &req, &headers, &mut None).is_ok());
+        let e = p
+            .on_request_headers(&c, &req, &headers, &mut None)
+            .unwrap_err();
+        assert!(e.message().contains("crash_every: request 2"), "{e}");
+    }
+
+    #[test]
+    fn an_invalid_configuration_file_is_refused_in_one_line_naming_it() {
+        let dir = std::env::temp_dir().join(format!("mock-extproc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.json");
+        std::fs::write(&f, r#"{"_rules_":[]}"#).unwrap();
+        let name = f.display().to_string();
+        let Err(line) = load(std::slice::from_ref(&name)) else {
+            panic!("accepted")
+        };
+        assert!(
+            line.starts_with("mock-response: invalid configuration: ")
+                && line.ends_with(&format!("({name})"))
+                && !line.contains('\n'),
+            "{line}"
+        );
+        let missing = load(&["/nonexistent/config.json".to_string()]).unwrap_err();
+        assert!(
+            missing.contains("cannot read /nonexistent/config.json"),
+            "{missing}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

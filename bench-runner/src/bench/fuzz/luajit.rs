@@ -8,9 +8,11 @@
 
 use super::inputs::Input;
 use super::target::{Outcome, Reply, Target};
+use crate::bench::calls::header_work;
 use crate::error::usage;
 use crate::paths::Project;
 use crate::plugins::{config, lua};
+use plugin_host::HeaderOp;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -24,17 +26,21 @@ local function emit(tag, s) out:write(tag, " ", #s, "\n", s) end
 local function handle(route, authority)
   local store, count = {[":authority"] = authority}, 1
   local hdrs, info, h = {}, {}, {}
-  function hdrs:get(k) return store[k] end
+  local ops, logs = {}, 0
+  local function note(k, op) if k:sub(1, 8) == "x-bench-" then ops[#ops + 1] = op end end
+  function hdrs:get(k) note(k, "get " .. k) return store[k] end
   function hdrs:add(k, v)
+    note(k, "add " .. k .. " " .. v)
     if store[k] == nil then count = count + 1; store[k] = v else store[k] = store[k] .. "," .. v end
   end
-  function hdrs:remove(k) if store[k] ~= nil then count = count - 1 end; store[k] = nil end
+  function hdrs:remove(k) note(k, "remove " .. k) if store[k] ~= nil then count = count - 1 end; store[k] = nil end
   function info:routeName() return route end
   function h:headers() return hdrs end
   function h:streamInfo() return info end
   function h:respond(headers, body) h.reply = {headers[":status"], body or ""} end
-  function h:logInfo(m) end
-  return h, function() return count == 1 and store[":authority"] == authority end
+  function h:logInfo(m) logs = logs + 1 end
+  return h, function() return count == 1 and store[":authority"] == authority end,
+    function() return ops, logs end
 end
 local n = tonumber(line())
 for _ = 1, n do
@@ -52,8 +58,11 @@ for _ = 1, n do
   if not ok then emit("X", tostring(err)) else
     out:write("C ", #reqs, "\n")
     for r = 1, #reqs do
-      local h, intact = handle(reqs[r][1], reqs[r][2])
+      local h, intact, work = handle(reqs[r][1], reqs[r][2])
       local done, e = pcall(env.envoy_on_request, h)
+      local ops, logs = work()
+      out:write("W ", #ops, " ", logs, "\n")
+      for _, op in ipairs(ops) do out:write(op, "\n") end
       if not done then emit("E", tostring(e))
       elseif h.reply then out:write("R ", tostring(h.reply[1]), "\n"); emit("B", h.reply[2])
       elseif not intact() then out:write("H\n")
@@ -236,8 +245,10 @@ fn run_luajit(vm: &Vm, stdin: &[u8]) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Reads the driver's records: `X <len>\n<error>` (the script failed to load or run), or `C <n>\n`
-/// then per request `R <status>\nB <len>\n<body>`, `P` (continued), `H` (continued with the headers
-/// changed) or `E <len>\n<error>`.
+/// then per request `W <ops> <log lines>\n` with one line per operation on an `x-bench-*` header
+/// (`add K V`, `get K`, `remove K`), then `R <status>\nB <len>\n<body>`, `P` (continued), `H`
+/// (continued with the headers changed) or `E <len>\n<error>`. The work must be the contract's
+/// ([`header_work`]): header operations only when the request continued, no log line.
 fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
     let mut r = Reader { data: out, pos: 0 };
     let mut outcomes = vec![];
@@ -258,8 +269,24 @@ fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
         let mut replies = vec![];
         let mut broken = None;
         for _ in 0..n {
+            let head = r.line()?;
+            let (ops, logs) = head
+                .strip_prefix("W ")
+                .and_then(|w| w.split_once(' '))
+                .and_then(|(o, l)| Some((o.parse::<usize>().ok()?, l.parse::<usize>().ok()?)))
+                .ok_or_else(|| anyhow::anyhow!("unexpected LuaJIT output line {head:?}"))?;
+            let ops: Vec<HeaderOp> = (0..ops)
+                .map(|_| r.line().map(|l| header_op(&l)))
+                .collect::<anyhow::Result<_>>()?;
+            let work = header_work(&ops);
+            if logs > 0 {
+                broken = broken.or(Some(format!("logged {logs} line(s) for one request")));
+            }
             let l = r.line()?;
             match l.split_once(' ') {
+                Some(("R", _)) if work.as_ref().is_ok_and(|w| w.header_adds > 0) => {
+                    broken = broken.or(Some("replied after adding x-bench headers".into()));
+                }
                 Some(("R", status)) => {
                     let len: usize = r.line()?.strip_prefix("B ").unwrap_or("0").parse()?;
                     let body = r.take(len)?.to_vec();
@@ -272,7 +299,12 @@ fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
                     let msg = String::from_utf8_lossy(r.take(len.parse()?)?).to_string();
                     broken = broken.or(Some(format!("envoy_on_request raised: {msg}")));
                 }
-                _ if l == "P" => replies.push(Reply::Passthrough),
+                _ if l == "P" => match work {
+                    Ok(w) => replies.push(Reply::Passthrough {
+                        header_work: w.header_adds,
+                    }),
+                    Err(e) => broken = broken.or(Some(e)),
+                },
                 _ if l == "H" => {
                     broken = broken.or(Some("continued with the request headers changed".into()));
                 }
@@ -282,6 +314,22 @@ fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
         outcomes.push(broken.map_or(Outcome::Accepted(replies), Outcome::Broken));
     }
     Ok(outcomes)
+}
+
+/// One line of the driver's `x-bench-*` operations.
+fn header_op(line: &str) -> HeaderOp {
+    let mut parts = line.splitn(3, ' ');
+    let (verb, key, value) = (parts.next(), parts.next(), parts.next());
+    let key = key.unwrap_or_default().as_bytes().to_vec();
+    match verb {
+        Some("add") => HeaderOp::Add {
+            key,
+            value: value.unwrap_or_default().as_bytes().to_vec(),
+        },
+        Some("get") => HeaderOp::Get { key },
+        // "remove" (the driver writes nothing else)
+        _ => HeaderOp::Remove { key },
+    }
 }
 
 struct Reader<'a> {
@@ -319,7 +367,8 @@ mod tests {
 
     #[test]
     fn driver_records_are_read_back() {
-        let out = b"X 3\nbadC 3\nR 200\nB 2\nhiP\nE 4\nboomC 1\nH\nC 0\n";
+        let out =
+            b"X 3\nbadC 3\nW 0 0\nR 200\nB 2\nhiW 0 0\nP\nW 0 0\nE 4\nboomC 1\nW 0 0\nH\nC 0\n";
         let got = parse_output(out).unwrap();
         assert_eq!(got[0], Outcome::Broken("the script failed: bad".into()));
         assert_eq!(
@@ -331,7 +380,10 @@ mod tests {
             Outcome::Broken("continued with the request headers changed".into())
         );
         assert_eq!(got[3], Outcome::Accepted(vec![]));
-        let ok = parse_output(b"C 2\nR 200\nB 0\nP\n").unwrap();
+        let ok = parse_output(
+            b"C 2\nW 0 0\nR 200\nB 0\nW 3 0\nadd x-bench-0 v0\nget x-bench-0\nremove x-bench-0\nP\n",
+        )
+        .unwrap();
         assert_eq!(
             ok,
             vec![Outcome::Accepted(vec![
@@ -339,9 +391,23 @@ mod tests {
                     status: 200,
                     body: vec![]
                 },
-                Reply::Passthrough
+                Reply::Passthrough { header_work: 1 }
             ])]
         );
         assert!(parse_output(b"C 1\n").is_err());
+    }
+
+    #[test]
+    fn a_log_line_or_header_work_out_of_order_breaks_the_request() {
+        let logged = parse_output(b"C 1\nW 0 1\nR 200\nB 0\n").unwrap();
+        assert_eq!(
+            logged,
+            vec![Outcome::Broken("logged 1 line(s) for one request".into())]
+        );
+        let skipped = parse_output(b"C 1\nW 2 0\nadd x-bench-0 v0\nremove x-bench-0\nP\n").unwrap();
+        assert!(
+            matches!(&skipped[0], Outcome::Broken(e) if e.contains("not the workload's")),
+            "{skipped:?}"
+        );
     }
 }
