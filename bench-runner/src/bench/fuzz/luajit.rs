@@ -14,7 +14,7 @@ use crate::paths::Project;
 use crate::plugins::{config, lua};
 use plugin_host::HeaderOp;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Reads the batch from stdin; writes one record per configuration (see `parse_output`).
@@ -76,6 +76,9 @@ end
 const LUPA: &str = "lupa==2.8";
 /// Runs the driver (argv[1]) in lupa's LuaJIT; Lua's `io` reads and writes the process's stdin/stdout.
 const LUPA_RUN: &str = "import sys, lupa.luajit21 as L; L.LuaRuntime().execute(sys.argv[1])";
+/// Runs the Lua file argv[1] in lupa's LuaJIT, with `arg[0]` set to its path as `luajit FILE` does.
+const LUPA_RUN_FILE: &str = "import sys, lupa.luajit21 as L; r = L.LuaRuntime(); \
+r.globals().arg = r.table_from({0: sys.argv[1]}); r.execute(open(sys.argv[1]).read())";
 
 /// Where the driver runs.
 enum Vm {
@@ -86,6 +89,7 @@ enum Vm {
 }
 
 impl Vm {
+    /// The fuzz driver in this LuaJIT.
     fn command(&self) -> Command {
         match self {
             Vm::Binary => {
@@ -100,6 +104,55 @@ impl Vm {
             }
         }
     }
+
+    /// A Lua file in this LuaJIT (`arg[0]` is its path).
+    fn file_command(&self, file: &Path) -> Command {
+        let mut c = match self {
+            Vm::Binary => Command::new("luajit"),
+            Vm::Lupa(python) => {
+                let mut c = Command::new(python);
+                c.args(["-c", LUPA_RUN_FILE]);
+                c
+            }
+        };
+        c.arg(file);
+        c
+    }
+
+    /// `luajit` if PATH has one, else lupa's LuaJIT in the project's venv (installed on first use,
+    /// said on stderr); a usage error (exit 2) naming `who` when neither can be had.
+    fn find(project: &Project, who: &str) -> anyhow::Result<Vm> {
+        if succeeds(Command::new("luajit").arg("-v")) {
+            return Ok(Vm::Binary);
+        }
+        let python = project.venv_python();
+        let lupa_loads = || succeeds(Command::new(&python).args(["-c", "import lupa.luajit21"]));
+        if !lupa_loads() {
+            eprintln!(
+                "{who}: no luajit on PATH: installing {LUPA} (LuaJIT 2.1 for Python) from PyPI into {} ...",
+                project.rel(&project.venv())
+            );
+            project.pip_install(&[LUPA]).map_err(|e| {
+                usage(format!(
+                    "{who}: the Lua implementation needs a LuaJIT and {LUPA} could not be installed ({e:#}): apt-get install -y luajit, or leave Lua out (--only)"
+                ))
+            })?;
+            if !lupa_loads() {
+                return Err(usage(format!(
+                    "{who}: {LUPA} was installed into {} but lupa.luajit21 does not load: apt-get install -y luajit, or leave Lua out (--only)",
+                    project.venv().display()
+                )));
+            }
+        }
+        Ok(Vm::Lupa(python))
+    }
+}
+
+/// Runs a Lua file (the Lua filter's unit tests) in the LuaJIT `fuzz` uses, installing lupa's when
+/// there is none; its output and exit status.
+pub fn run_file(project: &Project, file: &Path) -> anyhow::Result<std::process::Output> {
+    let vm = Vm::find(project, "lua tests")?;
+    Ok(vm.file_command(file).output()?)
 }
 
 fn succeeds(c: &mut Command) -> bool {
@@ -135,34 +188,9 @@ impl LuaTarget {
     /// LuaJIT in the project's venv (installed on first use, said on stderr); a usage error (exit 2)
     /// when neither can be had.
     pub fn new(project: &Project, template: String) -> anyhow::Result<LuaTarget> {
-        if succeeds(Command::new("luajit").arg("-v")) {
-            return Ok(LuaTarget {
-                template,
-                vm: Vm::Binary,
-            });
-        }
-        let python = project.venv_python();
-        let lupa_loads = || succeeds(Command::new(&python).args(["-c", "import lupa.luajit21"]));
-        if !lupa_loads() {
-            eprintln!(
-                "fuzz: no luajit on PATH: installing {LUPA} (LuaJIT 2.1 for Python) from PyPI into {} ...",
-                project.rel(&project.venv())
-            );
-            project.pip_install(&[LUPA]).map_err(|e| {
-                usage(format!(
-                    "fuzz: the Lua implementation needs a LuaJIT and {LUPA} could not be installed ({e:#}): apt-get install -y luajit, or leave Lua out (--only)"
-                ))
-            })?;
-            if !lupa_loads() {
-                return Err(usage(format!(
-                    "fuzz: {LUPA} was installed into {} but lupa.luajit21 does not load: apt-get install -y luajit, or leave Lua out (--only)",
-                    project.venv().display()
-                )));
-            }
-        }
         Ok(LuaTarget {
             template,
-            vm: Vm::Lupa(python),
+            vm: Vm::find(project, "fuzz")?,
         })
     }
 }
