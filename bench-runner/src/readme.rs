@@ -110,6 +110,19 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
             "\nPrecision, and what more of it would cost. {precision}"
         );
     }
+    if let Some(i) = &r.instructions {
+        let _ = writeln!(
+            s,
+            "\nInstructions per request through Envoy, counted in the same run. {}\n",
+            crate::report::instructions::method(i)
+        );
+        s.push_str(&crate::report::instructions::table(r, i));
+        let _ = writeln!(
+            s,
+            "\n{} The last column is the same run's CPU overhead at saturation per 1000 added instructions: where implementations differ, their instructions retire at different rates, or their cost lies outside what is counted.",
+            crate::results::instructions::LEAVES_OUT
+        );
+    }
     let mut charts: Vec<String> = std::fs::read_dir(run_dir)
         .map(|rd| {
             rd.flatten()

@@ -90,6 +90,9 @@ impl Launch<'_> {
                 obj.insert(k.clone(), v.clone());
             }
         }
+        for (ty, fields) in &w.typed_configs {
+            set_typed_config_fields(&mut cfg, ty, fields);
+        }
         let path = self.config_path();
         crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
         Ok((processor, path))
@@ -200,6 +203,30 @@ pub struct Wrapped {
     pub processor: Vec<String>,
     /// A JSON object whose fields are set at the top of the bootstrap (Null: none).
     pub bootstrap: serde_json::Value,
+    /// (`@type`, JSON object): the object's fields are set in every typed config of that type.
+    pub typed_configs: Vec<(String, serde_json::Value)>,
+}
+
+/// Sets `fields` (a JSON object) in every object of `v` whose `@type` is `ty`.
+pub fn set_typed_config_fields(v: &mut serde_json::Value, ty: &str, fields: &serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.get("@type").and_then(|t| t.as_str()) == Some(ty) {
+                for (k, x) in fields.as_object().into_iter().flatten() {
+                    o.insert(k.clone(), x.clone());
+                }
+            }
+            for x in o.values_mut() {
+                set_typed_config_fields(x, ty, fields);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                set_typed_config_fields(x, ty, fields);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Attempts in all when Envoy cannot bind a port it was given.

@@ -10,6 +10,10 @@ use crate::results::instructions::{InstrProcess, InstrWindow};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+/// The ext_proc filter's configuration type.
+const EXT_PROC_TYPE: &str =
+    "type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor";
+
 /// How long one request may take under valgrind before the listener is given up on.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -130,6 +134,12 @@ pub fn count_process(c: &Counting, g: &Group, replicate: usize) -> anyhow::Resul
             &c.out.join(format!("{stem}-extproc.valgrind.log")),
         ),
         bootstrap: bootstrap_extra(),
+        // Under valgrind a processor's answer takes longer than ext_proc's default 200 ms message
+        // timeout (every request got 504): the counting Envoy waits up to 30 s.
+        typed_configs: vec![(
+            EXT_PROC_TYPE.into(),
+            serde_json::json!({ "message_timeout": "30s" }),
+        )],
     };
     let launch = Launch {
         project: c.project,
