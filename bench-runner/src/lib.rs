@@ -102,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Footprint(a) => commands::footprint::command(&project, &a),
         Command::Peers(a) => commands::peers::command(&project, &a),
         Command::Micro(a) => commands::micro::command(&project, &a),
+        Command::Instructions(a) => commands::instructions::command(&project, &a),
         Command::Report(a) => commands::report::command(&a),
         Command::Package(a) => commands::package::command(&project, &a),
         Command::Manifests(a) => commands::manifests::command(&project, &a),

@@ -110,6 +110,19 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
             "\nPrecision, and what more of it would cost. {precision}"
         );
     }
+    if let Some(i) = &r.instructions {
+        let _ = writeln!(
+            s,
+            "\nInstructions per request through Envoy, counted in the same run. {}\n",
+            crate::report::instructions::method(i)
+        );
+        s.push_str(&crate::report::instructions::table(r, i));
+        let _ = writeln!(
+            s,
+            "\n{} The last column is the same run's CPU overhead at saturation per 1000 added instructions: where implementations differ, their instructions retire at different rates, or their cost lies outside what is counted.",
+            crate::results::instructions::LEAVES_OUT
+        );
+    }
     let mut charts: Vec<String> = std::fs::read_dir(run_dir)
         .map(|rd| {
             rd.flatten()
@@ -399,6 +412,7 @@ pub struct Extra<'a> {
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
     pub curves: Option<&'a Path>,
+    pub instructions: Option<&'a Path>,
 }
 
 /// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
@@ -427,6 +441,33 @@ pub fn curves_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
         run.profile.processes,
         crate::report::growth::readme_table(&run)
     ))
+}
+
+/// The instruction counts of a run folder (`instructions --out DIR`, or a run with counts).
+pub fn instructions_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let r = Results::read(dir)?;
+    let Some(i) = &r.instructions else {
+        return Err(usage(format!(
+            "--instructions {}: the run has no instruction counts; give a folder from `bench-runner instructions --out DIR`",
+            dir.display()
+        )));
+    };
+    let rel = project.rel(&dir.canonicalize().unwrap_or(dir.to_path_buf()));
+    let mut s = format!(
+        "Run `{rel}` (`bench-runner instructions`), started {}: {} ({} cores), Envoy {}. {}\n\n",
+        r.started_at,
+        r.host.cpu_model,
+        r.host.cores,
+        r.envoy.version,
+        crate::report::instructions::method(i)
+    );
+    s.push_str(&crate::report::instructions::table(&r, i));
+    let _ = writeln!(
+        s,
+        "\n{}\n\nReport: [`{rel}/report.md`]({rel}/report.md); raw data (every window's counts): [`{rel}/results.json`]({rel}/results.json).",
+        crate::results::instructions::LEAVES_OUT
+    );
+    Ok(s)
 }
 
 pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> anyhow::Result<u8> {
@@ -479,6 +520,10 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra.footprint.map(|d| footprint_region(project, d)),
         ),
         ("curves", extra.curves.map(|d| curves_region(project, d))),
+        (
+            "instructions",
+            extra.instructions.map(|d| instructions_region(project, d)),
+        ),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

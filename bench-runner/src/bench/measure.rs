@@ -32,10 +32,12 @@ mod phases;
 use phases::*;
 mod matrix;
 use matrix::*;
+mod counting;
 mod given;
 mod health;
 mod processes;
 mod rounds;
+pub use counting::{check_protocol, instructions_run, protocol_of, InstrOptions};
 pub use given::{measure_given, Given};
 use health::*;
 use processes::*;
@@ -195,6 +197,7 @@ fn new_results(
         micro: None,
         memory: None,
         cold_start: None,
+        instructions: None,
     };
     if envoy_cpu.is_none() {
         results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
@@ -377,6 +380,23 @@ fn extras(
     outcome: anyhow::Result<()>,
     laps: &mut Laps,
 ) -> anyhow::Result<()> {
+    // Instructions per request under callgrind (issue 29): every variant, every profile.
+    let outcome = match outcome {
+        Ok(()) => {
+            let o = counting::phase(
+                project,
+                envoy_bin,
+                &m.variants,
+                counting::protocol_of(args.profile),
+                profile.seed,
+                out,
+                results,
+            );
+            laps.lap("instructions");
+            o
+        }
+        other => other,
+    };
     let full = outcome.is_ok() && profile.name == "full";
     // The full profile also measures what clients get when a plugin crashes (issue 5).
     let outcome = match outcome {

@@ -9,6 +9,7 @@ pub mod estimate;
 pub mod failure;
 pub mod footprint;
 pub mod fuzz;
+pub mod instructions;
 pub mod k8s;
 pub mod lifecycle;
 pub mod measure;

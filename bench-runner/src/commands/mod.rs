@@ -13,6 +13,7 @@ pub mod export;
 pub mod failure;
 pub mod footprint;
 pub mod fuzz;
+pub mod instructions;
 pub mod k8s;
 pub mod lifecycle;
 pub mod load;
@@ -66,6 +67,10 @@ pub enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// List the toolchains and Envoy, found or missing, with the command that fixes what is missing.
     Doctor(doctor::DoctorArgs),
+    /// Instructions per request through Envoy under valgrind's callgrind: every implementation and
+    /// workload, one Envoy per implementation, the worker thread counted, added instructions over the
+    /// no-plugin listener of the same process; writes results/<ts>-instructions/.
+    Instructions(instructions::InstructionsArgs),
     /// Re-render report.md from a saved results.json (or run folder).
     Report(report::ReportArgs),
     /// Regenerate the README's figures (implementations, results) from a saved run.

@@ -45,6 +45,10 @@ pub struct ReadmeArgs {
     /// work grows" section.
     #[arg(long, value_name = "DIR")]
     pub curves: Option<PathBuf>,
+    /// A folder from `instructions --out DIR` whose counts go into the README's "Instructions per
+    /// request" section.
+    #[arg(long, value_name = "DIR")]
+    pub instructions: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -67,6 +71,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         reproducibility: a.reproducibility.as_deref(),
         footprint: a.footprint.as_deref(),
         curves: a.curves.as_deref(),
+        instructions: a.instructions.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

@@ -76,6 +76,18 @@ impl Processor {
         stem: &str,
         configs: &[String],
     ) -> anyhow::Result<Processor> {
+        Processor::start_under(binary, &[], dir, stem, configs)
+    }
+
+    /// As [`Processor::start`], behind `wrapper` (a program that execs the processor in the same
+    /// process, such as valgrind); the wait for its listening line is then longer.
+    pub fn start_under(
+        binary: &Path,
+        wrapper: &[String],
+        dir: &Path,
+        stem: &str,
+        configs: &[String],
+    ) -> anyhow::Result<Processor> {
         let files = write_configs(dir, stem, configs)?;
         let log_path = dir.join(format!("{stem}-extproc.log"));
         let log = std::fs::File::create(&log_path).map_err(|e| {
@@ -84,7 +96,14 @@ impl Processor {
                 log_path.display()
             ))
         })?;
-        let mut cmd = Command::new(binary);
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
         for f in &files {
             cmd.arg("--config").arg(f);
         }
@@ -117,7 +136,7 @@ impl Processor {
             log_path,
         };
         match rx
-            .recv_timeout(READY_TIMEOUT)
+            .recv_timeout(READY_TIMEOUT * if wrapper.is_empty() { 1 } else { 6 })
             .ok()
             .and_then(|l| port_of(&l))
         {

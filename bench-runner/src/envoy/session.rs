@@ -66,16 +66,36 @@ impl Launch<'_> {
         &self,
         listeners: &[ListenerSpec],
     ) -> anyhow::Result<(Option<Processor>, PathBuf)> {
-        let Some(binary) = Filter::ext_proc_binary(listeners) else {
-            return Ok((None, self.write_config(listeners)?));
-        };
-        let configs = Filter::ext_proc_configs(listeners);
-        let p = Processor::start(&binary, self.dir, self.stem, &configs)?;
+        self.processor_and_config_under(listeners, &Wrapped::default())
+    }
+
+    fn processor_and_config_under(
+        &self,
+        listeners: &[ListenerSpec],
+        w: &Wrapped,
+    ) -> anyhow::Result<(Option<Processor>, PathBuf)> {
         let templates = Templates::load(&self.project.envoy_dir())?;
-        let cfg = templates.bootstrap_with(self.admin_port, listeners, p.port)?;
+        let (processor, mut cfg) = match Filter::ext_proc_binary(listeners) {
+            None => (None, templates.bootstrap(self.admin_port, listeners)?),
+            Some(binary) => {
+                let configs = Filter::ext_proc_configs(listeners);
+                let p =
+                    Processor::start_under(&binary, &w.processor, self.dir, self.stem, &configs)?;
+                let cfg = templates.bootstrap_with(self.admin_port, listeners, p.port)?;
+                (Some(p), cfg)
+            }
+        };
+        if let (Some(obj), Some(extra)) = (cfg.as_object_mut(), w.bootstrap.as_object()) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        for (ty, fields) in &w.typed_configs {
+            set_typed_config_fields(&mut cfg, ty, fields);
+        }
         let path = self.config_path();
         crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-        Ok((Some(p), path))
+        Ok((processor, path))
     }
 
     /// Writes the bootstrap for `listeners` and starts Envoy on it (and, first, the external
@@ -135,6 +155,17 @@ impl Launch<'_> {
         Ok(envoy)
     }
 
+    /// As [`Launch::spawn`] (one worker), with Envoy and its external processor behind the programs
+    /// of `w` and `w.bootstrap`'s top-level fields added to the bootstrap (`instructions` runs both
+    /// under callgrind and leaves out the time-valued histograms).
+    pub fn spawn_wrapped(&self, listeners: &[ListenerSpec], w: &Wrapped) -> anyhow::Result<Envoy> {
+        let (processor, config) = self.processor_and_config_under(listeners, w)?;
+        let log = self.log_path();
+        let mut envoy = Envoy::spawn_under(&self.options(&config, &log), &w.envoy, &[])?;
+        envoy.processor = processor;
+        Ok(envoy)
+    }
+
     /// Waits until an Envoy from [`Launch::spawn`] is ready.
     pub fn wait_ready(&self, envoy: &mut Envoy) -> anyhow::Result<()> {
         let (config, log) = (self.config_path(), self.log_path());
@@ -160,6 +191,41 @@ impl Launch<'_> {
             }
             self.start(listeners)
         })
+    }
+}
+
+/// What [`Launch::spawn_wrapped`] puts around Envoy: a command prefix for Envoy and one for its
+/// external processor (each a program that execs the real one in the same process), and top-level
+/// bootstrap fields.
+#[derive(Debug, Clone, Default)]
+pub struct Wrapped {
+    pub envoy: Vec<String>,
+    pub processor: Vec<String>,
+    /// A JSON object whose fields are set at the top of the bootstrap (Null: none).
+    pub bootstrap: serde_json::Value,
+    /// (`@type`, JSON object): the object's fields are set in every typed config of that type.
+    pub typed_configs: Vec<(String, serde_json::Value)>,
+}
+
+/// Sets `fields` (a JSON object) in every object of `v` whose `@type` is `ty`.
+pub fn set_typed_config_fields(v: &mut serde_json::Value, ty: &str, fields: &serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.get("@type").and_then(|t| t.as_str()) == Some(ty) {
+                for (k, x) in fields.as_object().into_iter().flatten() {
+                    o.insert(k.clone(), x.clone());
+                }
+            }
+            for x in o.values_mut() {
+                set_typed_config_fields(x, ty, fields);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                set_typed_config_fields(x, ty, fields);
+            }
+        }
+        _ => {}
     }
 }
 

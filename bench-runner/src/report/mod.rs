@@ -11,6 +11,7 @@ pub mod failure;
 pub mod footprint;
 pub mod growth;
 pub mod html;
+pub mod instructions;
 pub mod lifecycle;
 pub mod micro;
 pub mod peers;
@@ -384,6 +385,9 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     if r.variants.is_empty() && r.memory.is_some() {
         return footprint::standalone_markdown(r, charts);
     }
+    if r.variants.is_empty() && r.instructions.is_some() {
+        return instructions::standalone_markdown(r, charts);
+    }
     let mut s = String::new();
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
@@ -482,6 +486,10 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         s.push('\n');
         s.push_str(&footprint::markdown(r));
     }
+    if r.instructions.is_some() {
+        s.push('\n');
+        s.push_str(&instructions::markdown(r));
+    }
     let _ = writeln!(s, "\n## Conditions\n");
     s.push_str(&conditions(r));
     s
@@ -493,6 +501,7 @@ pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
     let mut charts = charts::render_all(r)?;
     charts.extend(micro::charts(r)?);
     charts.extend(footprint::charts(r)?);
+    charts.extend(instructions::charts(r)?);
     for c in &charts {
         c.write_to(dir)?;
     }

@@ -5,6 +5,7 @@ pub mod calls;
 pub mod curves;
 pub mod failure;
 pub mod footprint;
+pub mod instructions;
 pub mod lifecycle;
 pub mod micro;
 pub mod peers;
@@ -20,7 +21,12 @@ use std::path::Path;
 /// 2: interleaved latency windows paired with the baseline, several Envoy processes as the units of
 /// every interval, both CPU regimes, the A/A listener and the run's health. Version 1 runs are refused
 /// with a message saying so (their rounds measured each variant in its own window).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the `instructions` section (instruction counts through Envoy under callgrind). Version 2 runs
+/// are read as they are (no counts).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The oldest schema version this runner reads.
+pub const OLDEST_READABLE: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -63,6 +69,10 @@ pub struct Results {
     /// Start-up per implementation: Envoy's start to `/ready` and to the first plugin reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_start: Option<footprint::ColdStartSection>,
+    /// Instructions per request through Envoy under callgrind (schema 3; absent before, and where
+    /// the phase did not run: `skipped` says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<instructions::InstructionsSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -567,9 +577,10 @@ impl Results {
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| crate::error::usage(format!("{} is not JSON: {e}", path.display())))?;
         let version = v.get("schema_version").and_then(|x| x.as_u64());
-        if version != Some(SCHEMA_VERSION as u64) {
+        let readable = (OLDEST_READABLE as u64)..=(SCHEMA_VERSION as u64);
+        if !version.is_some_and(|v| readable.contains(&v)) {
             let why = match version {
-                Some(v) if v < SCHEMA_VERSION as u64 => format!(
+                Some(v) if v < OLDEST_READABLE as u64 => format!(
                     "schema_version {v} is older than this runner's {SCHEMA_VERSION} (version {v} measured each variant in its own window and one Envoy process; its figures are not comparable)"
                 ),
                 Some(v) => format!("schema_version {v} is newer than this runner's {SCHEMA_VERSION}"),
