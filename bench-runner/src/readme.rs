@@ -413,6 +413,30 @@ pub struct Extra<'a> {
     pub footprint: Option<&'a Path>,
     pub curves: Option<&'a Path>,
     pub instructions: Option<&'a Path>,
+    pub calls: Option<&'a Path>,
+}
+
+/// The host calls per request of each Wasm module (`bench-runner calls --out DIR`).
+pub fn calls_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let f = crate::results::calls::CallsFile::read(&dir.join("calls.json"))?;
+    let mut s = format!(
+        "From `{}` (`bench-runner calls`, {}; in-process on {}: the calls are the modules', the same on any engine and machine). Modules:",
+        project.rel(&dir.join("calls.json")),
+        f.generated_at,
+        f.host_engine
+    );
+    for m in &f.modules {
+        s.push_str(&format!(
+            " `{}` {} bytes (sha256 `{}`);",
+            m.implementation,
+            m.bytes,
+            &m.sha256[..12.min(m.sha256.len())]
+        ));
+    }
+    s.pop();
+    s.push_str(".\n");
+    s.push_str(&crate::report::calls::markdown(&f));
+    Ok(s)
 }
 
 /// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
@@ -524,6 +548,7 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             "instructions",
             extra.instructions.map(|d| instructions_region(project, d)),
         ),
+        ("calls", extra.calls.map(|d| calls_region(project, d))),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

@@ -49,6 +49,10 @@ pub struct ReadmeArgs {
     /// request" section.
     #[arg(long, value_name = "DIR")]
     pub instructions: Option<PathBuf>,
+    /// A folder from `calls --out DIR` whose host-call tables go into the README's "The same work in
+    /// every language" section.
+    #[arg(long, value_name = "DIR")]
+    pub calls: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -72,6 +76,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         footprint: a.footprint.as_deref(),
         curves: a.curves.as_deref(),
         instructions: a.instructions.as_deref(),
+        calls: a.calls.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }
