@@ -106,6 +106,7 @@ fn plan(port: u16, body: &str) -> LoadPlan {
         cpu_probe_extra_pid: None,
         http2: false,
         body_bytes: 0,
+        exchange: None,
     }
 }
 
@@ -126,6 +127,7 @@ fn load_generator_counts_wrong_bodies_and_refused_connections_as_errors() {
     };
     let mut e = launch
         .start(&[ListenerSpec {
+            upstream: None,
             name: "baseline".into(),
             port: ports[1],
             filter: Filter::None,
@@ -498,6 +500,7 @@ fn every_implementation_traps_on_its_first_request_with_crash_every_1() {
         .iter()
         .zip(&ports[1..])
         .map(|(v, p)| ListenerSpec {
+            upstream: None,
             name: v.info.id.clone(),
             port: *p,
             filter: v.filter_with(&config).unwrap(),

@@ -13,5 +13,6 @@ pub mod lifecycle;
 pub mod measure;
 pub mod merge;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod variants;

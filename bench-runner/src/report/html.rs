@@ -373,6 +373,7 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         r.profile.processes
     );
     s.push_str(&overhead_table(r));
+    s.push_str(&super::own::html(r));
     if r.health.is_some() {
         s.push_str("<h2 id=\"health\">Run health</h2>\n<ul>\n");
         for line in super::health(r).lines() {

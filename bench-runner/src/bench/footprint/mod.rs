@@ -48,25 +48,29 @@ pub fn settings(profile: ProfileName) -> FootprintSettings {
     }
 }
 
-/// The variants the footprint measures from a run's list: the baseline, then every variant of one
-/// workload ([`WORKLOAD`] when the list has it, else the first): each implementation once per runtime.
+/// The variants the footprint measures from a run's list: the baseline, then each implementation
+/// once per runtime, in its [`WORKLOAD`] variant when it has one (the suite's), else its first (a
+/// plugin of your own has only its `own` workload).
 pub fn select(variants: &[Variant]) -> Vec<Variant> {
-    let workload = if variants.iter().any(|v| v.info.workload == WORKLOAD) {
-        WORKLOAD.to_string()
-    } else {
-        match variants
-            .iter()
-            .find(|v| v.info.id != BASELINE && v.info.workload != "none")
-        {
-            Some(v) => v.info.workload.clone(),
-            None => WORKLOAD.to_string(),
+    let key = |v: &Variant| (v.info.implementation().to_string(), v.info.runtime.clone());
+    let mut out: Vec<Variant> = Vec::new();
+    for v in variants {
+        if v.info.id == crate::results::BASELINE_AA {
+            continue;
         }
-    };
-    variants
-        .iter()
-        .filter(|v| v.info.id == BASELINE || v.info.workload == workload)
-        .cloned()
-        .collect()
+        if v.info.id == BASELINE {
+            out.push(v.clone());
+            continue;
+        }
+        match out.iter().position(|o| o.info.id != BASELINE && key(o) == key(v)) {
+            None => out.push(v.clone()),
+            Some(i) if v.info.workload == WORKLOAD && out[i].info.workload != WORKLOAD => {
+                out[i] = v.clone()
+            }
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 /// What every sample needs.
