@@ -197,17 +197,21 @@ impl Variant {
     pub fn own(plugin: &Arc<OwnPlugin>, runtime: Option<&str>, exchange: Arc<Exchange>) -> Variant {
         let name = &plugin.spec.name;
         let (id, rt) = match (&plugin.spec.kind, runtime) {
-            (OwnKind::Wasm { .. }, Some(rt)) => (format!("{name}-{rt}-{OWN_WORKLOAD}"), rt.to_string()),
+            (OwnKind::Wasm { .. }, Some(rt)) => {
+                (format!("{name}-{rt}-{OWN_WORKLOAD}"), rt.to_string())
+            }
             (OwnKind::Lua, _) => (
                 format!("{name}-{OWN_WORKLOAD}"),
                 crate::plugins::lua::RUNTIME.to_string(),
             ),
-            (OwnKind::DynamicModule { .. }, _) => {
-                (format!("{name}-{OWN_WORKLOAD}"), DYNAMIC_MODULE_RUNTIME.to_string())
-            }
-            (OwnKind::ExtProc { .. }, _) => {
-                (format!("{name}-{OWN_WORKLOAD}"), EXT_PROC_RUNTIME.to_string())
-            }
+            (OwnKind::DynamicModule { .. }, _) => (
+                format!("{name}-{OWN_WORKLOAD}"),
+                DYNAMIC_MODULE_RUNTIME.to_string(),
+            ),
+            (OwnKind::ExtProc { .. }, _) => (
+                format!("{name}-{OWN_WORKLOAD}"),
+                EXT_PROC_RUNTIME.to_string(),
+            ),
             (OwnKind::Wasm { .. }, None) => (format!("{name}-{OWN_WORKLOAD}"), "v8".to_string()),
         };
         Variant {

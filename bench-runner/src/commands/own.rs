@@ -231,15 +231,29 @@ mod tests {
             .collect();
         assert_eq!(
             shape,
-            [("--plugin", "a=x.wasm", 1), ("--lua", "b.lua", 0), ("--plugin", "c=y.wasm", 2)]
+            [
+                ("--plugin", "a=x.wasm", 1),
+                ("--lua", "b.lua", 0),
+                ("--plugin", "c=y.wasm", 2)
+            ]
         );
         assert_eq!(f[2].options[0], ("--root-id".to_string(), "r".to_string()));
     }
 
     #[test]
     fn an_option_before_any_plugin_is_refused() {
-        let a = own_of(&["bench-runner", "run", "--root-id", "r", "--plugin", "x.wasm"]);
+        let a = own_of(&[
+            "bench-runner",
+            "run",
+            "--root-id",
+            "r",
+            "--plugin",
+            "x.wasm",
+        ]);
         let e = a.source_flags().unwrap_err().to_string();
-        assert!(e.contains("--root-id configures the plugin flag before it"), "{e}");
+        assert!(
+            e.contains("--root-id configures the plugin flag before it"),
+            "{e}"
+        );
     }
 }

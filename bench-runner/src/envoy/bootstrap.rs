@@ -314,7 +314,10 @@ impl Templates {
                     json!(cluster),
                 )?;
                 // Not the runner's processor: no configuration index, Envoy's own processing mode.
-                if let Some(t) = v.pointer_mut("/typed_config").and_then(Value::as_object_mut) {
+                if let Some(t) = v
+                    .pointer_mut("/typed_config")
+                    .and_then(Value::as_object_mut)
+                {
                     t.remove("processing_mode");
                     t.remove("request_attributes");
                     if let Some(g) = t.get_mut("grpc_service").and_then(Value::as_object_mut) {
@@ -334,7 +337,12 @@ impl Templates {
         let mut cluster = self.ext_proc_cluster.clone();
         let file = "filters/ext_proc_cluster.yaml";
         self.set(&mut cluster, file, "/name", json!(name))?;
-        self.set(&mut cluster, file, "/load_assignment/cluster_name", json!(name))?;
+        self.set(
+            &mut cluster,
+            file,
+            "/load_assignment/cluster_name",
+            json!(name),
+        )?;
         self.set(
             &mut cluster,
             file,

@@ -194,7 +194,11 @@ impl Processor {
             if let Some(why) = why {
                 p.stop();
                 let log = std::fs::read_to_string(&p.log_path).unwrap_or_default();
-                let first: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).take(2).collect();
+                let first: Vec<&str> = log
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .take(2)
+                    .collect();
                 return Err(usage(format!(
                     "--ext-proc: `{}` {why} on 127.0.0.1:{port} within {READY_TIMEOUT:?} (it gets the port as {{port}} and $PORT): {} (log {})",
                     argv.join(" "),

@@ -270,7 +270,9 @@ impl Connection {
         request: &[u8],
         expect: &Expectation,
     ) -> Result<Verdict, Failure> {
-        let (status, body, header_ok) = self.exchange_checked(request, expect.header.as_ref()).await?;
+        let (status, body, header_ok) = self
+            .exchange_checked(request, expect.header.as_ref())
+            .await?;
         Ok(expect.judge_all(status, body, header_ok))
     }
 

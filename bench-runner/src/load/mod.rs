@@ -129,9 +129,16 @@ impl LoadPlan {
             ));
         }
         if self.http2 && self.exchange.is_some() {
-            return Err("--http2: stated requests (--request) are sent over HTTP/1.1 only; drop --http2".into());
+            return Err(
+                "--http2: stated requests (--request) are sent over HTTP/1.1 only; drop --http2"
+                    .into(),
+            );
         }
-        if self.exchange.as_ref().is_some_and(|x| x.requests.is_empty()) {
+        if self
+            .exchange
+            .as_ref()
+            .is_some_and(|x| x.requests.is_empty())
+        {
             return Err("a stated exchange needs at least one request".into());
         }
         if self.http2 {

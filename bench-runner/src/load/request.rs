@@ -178,17 +178,21 @@ pub fn read_exchange(
         None => (vec![Request::default()], ExpectFields::default()),
         Some(path) => read_file(flag, path)?,
     };
-    let expect = expectation(flags, from_file)
-        .map_err(|e| usage(format!("{e}{}", file.map_or(String::new(), |f| format!(" (in {})", f.display())))))?;
+    let name = file.map_or_else(String::new, |f| format!("{flag} {}", f.display()));
+    let expect = expectation(flags, from_file, &name).map_err(usage)?;
     Ok(Exchange { requests, expect })
 }
 
 fn read_file(flag: &str, path: &Path) -> anyhow::Result<(Vec<Request>, ExpectFields)> {
     let bad = |what: String| usage(format!("{flag} {}: {what}", path.display()));
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| bad(format!("cannot read it ({e}); give a TOML or JSON request file")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "cannot read it ({e}); give a TOML or JSON request file"
+        ))
+    })?;
     let fields: FileFields = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| bad(format!("not valid JSON for a request file: {e}")))?
+        serde_json::from_str(&text)
+            .map_err(|e| bad(format!("not valid JSON for a request file: {e}")))?
     } else {
         toml::from_str(&text).map_err(|e| {
             bad(format!(
@@ -257,7 +261,10 @@ fn request(r: RequestFields, dir: &Path) -> Result<Request, String> {
         return Err(format!("host `{host}` is not a host name"));
     }
     if r.headers.len() > MAX_HEADERS {
-        return Err(format!("{} headers; at most {MAX_HEADERS}", r.headers.len()));
+        return Err(format!(
+            "{} headers; at most {MAX_HEADERS}",
+            r.headers.len()
+        ));
     }
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {
@@ -288,10 +295,7 @@ fn request(r: RequestFields, dir: &Path) -> Result<Request, String> {
         (None, None) => vec![],
     };
     if body.len() > MAX_BODY {
-        return Err(format!(
-            "body of {} bytes; at most {MAX_BODY}",
-            body.len()
-        ));
+        return Err(format!("body of {} bytes; at most {MAX_BODY}", body.len()));
     }
     Ok(Request {
         method,
@@ -302,14 +306,14 @@ fn request(r: RequestFields, dir: &Path) -> Result<Request, String> {
     })
 }
 
-/// `name` or `name: value`.
-fn header_check(h: &str) -> Result<HeaderCheck, String> {
+/// `name` or `name: value`; `from` names where it was given.
+fn header_check(from: &str, h: &str) -> Result<HeaderCheck, String> {
     let (n, v) = match h.split_once(':') {
         Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
         None => (h.trim(), None),
     };
     if !is_token(n) {
-        return Err(format!("expected header `{h}`: give `name` or `name: value`"));
+        return Err(format!("{from} `{h}`: give `name` or `name: value`"));
     }
     Ok(HeaderCheck {
         name: n.to_ascii_lowercase(),
@@ -317,18 +321,29 @@ fn header_check(h: &str) -> Result<HeaderCheck, String> {
     })
 }
 
-fn expectation(flags: &ExpectFlags, file: ExpectFields) -> Result<Expectation, String> {
-    let status = flags.status.or(file.status).unwrap_or(200);
+/// The expectation from the command line's flags over the file's `[expect]` (`file`: how to name
+/// the file's table in messages).
+fn expectation(
+    flags: &ExpectFlags,
+    from_file: ExpectFields,
+    file: &str,
+) -> Result<Expectation, String> {
+    let (status, from) = match (flags.status, from_file.status) {
+        (Some(s), _) => (s, "--expect".to_string()),
+        (None, Some(s)) => (s, format!("{file}: [expect] status")),
+        (None, None) => (200, String::new()),
+    };
     if !(100..=599).contains(&status) {
-        return Err(format!("expected status {status}: give 100 to 599"));
+        return Err(format!("{from} {status}: give a status from 100 to 599"));
     }
-    let body = match flags.body.clone().or(file.body) {
+    let body = match flags.body.clone().or(from_file.body) {
         Some(b) if !b.is_empty() => BodyCheck::Contains(b.into_bytes()),
         _ => BodyCheck::Any,
     };
-    let header = match flags.header.as_deref().or(file.header.as_deref()) {
-        Some(h) => Some(header_check(h)?),
-        None => None,
+    let header = match (&flags.header, &from_file.header) {
+        (Some(h), _) => Some(header_check("--expect-header", h)?),
+        (None, Some(h)) => Some(header_check(&format!("{file}: [expect] header"), h)?),
+        (None, None) => None,
     };
     Ok(Expectation {
         status,
@@ -349,13 +364,10 @@ pub struct Answer {
 impl Answer {
     /// Whether this answer is what `expect` says.
     pub fn meets(&self, expect: &Expectation) -> bool {
-        let header_ok = expect.header.as_ref().is_none_or(|h| {
-            h.found(
-                self.headers
-                    .iter()
-                    .map(|(n, v)| (n.as_str(), v.as_bytes())),
-            )
-        });
+        let header_ok = expect
+            .header
+            .as_ref()
+            .is_none_or(|h| h.found(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()))));
         expect.judge_all(self.status, &self.body, header_ok) == super::http1::Verdict::Ok
     }
 
@@ -508,7 +520,10 @@ mod tests {
             wire,
             "POST /api?x=1 HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: bench-runner\r\nx-api-key: k1\r\naccept: */*\r\nContent-Length: 2\r\n\r\n{}"
         );
-        assert_eq!(e.expect.describe(), "200 with a body containing `ok` and the header `x-user: alice`");
+        assert_eq!(
+            e.expect.describe(),
+            "200 with a body containing `ok` and the header `x-user: alice`"
+        );
         // the command line wins over the file
         let flags = ExpectFlags {
             status: Some(401),
@@ -528,7 +543,14 @@ mod tests {
         );
         let e = read_exchange("--request", Some(&p), &ExpectFlags::default()).unwrap();
         assert_eq!(e.requests.len(), 2);
-        assert_eq!(e.expect, Expectation { status: 200, body: BodyCheck::Any, header: None });
+        assert_eq!(
+            e.expect,
+            Expectation {
+                status: 200,
+                body: BodyCheck::Any,
+                header: None
+            }
+        );
         for (text, needle) in [
             ("path = \"nope\"", "must start with `/`"),
             ("headers = [\"host: x\"]", "set by the runner"),
@@ -536,7 +558,10 @@ mod tests {
             ("methd = \"GET\"", "unknown field"),
             ("path = [", "not valid TOML"),
             ("path = \"/\"\n[[requests]]\npath = \"/b\"", "not both"),
-            ("[expect]\nstatus = 42", "expected status 42"),
+            (
+                "[expect]\nstatus = 42",
+                "[expect] status 42: give a status from 100 to 599",
+            ),
         ] {
             let (_d, p) = write("bad.toml", text);
             let e = read_exchange("--request", Some(&p), &ExpectFlags::default())
@@ -552,7 +577,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(missing.contains("--request /nonexistent/r.toml: cannot read it"), "{missing}");
+        assert!(
+            missing.contains("--request /nonexistent/r.toml: cannot read it"),
+            "{missing}"
+        );
     }
 
     #[test]
@@ -584,9 +612,14 @@ mod tests {
     #[test]
     fn responses_are_read_whole_in_every_framing() {
         let whole = |b: &[u8], closed| complete(b, closed).unwrap();
-        assert_eq!(whole(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel", false), None);
         assert_eq!(
-            whole(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", false).unwrap().body,
+            whole(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhel", false),
+            None
+        );
+        assert_eq!(
+            whole(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello", false)
+                .unwrap()
+                .body,
             b"hello"
         );
         let chunked = b"HTTP/1.1 401 Unauthorized\r\ntransfer-encoding: chunked\r\n\r\n3\r\nden\r\n3\r\nied\r\n0\r\n\r\n";
@@ -594,7 +627,9 @@ mod tests {
         assert_eq!((a.status, a.body.as_slice()), (401, &b"denied"[..]));
         assert_eq!(whole(b"HTTP/1.1 200 OK\r\n\r\nto the close", false), None);
         assert_eq!(
-            whole(b"HTTP/1.1 200 OK\r\n\r\nto the close", true).unwrap().body,
+            whole(b"HTTP/1.1 200 OK\r\n\r\nto the close", true)
+                .unwrap()
+                .body,
             b"to the close"
         );
     }

@@ -453,7 +453,11 @@ fn build_lock(project: &Project) -> anyhow::Result<crate::sys::FileLock> {
 
 /// Builds one plugin folder (one of your own, from `--plugins-dir`) with the cached build, under
 /// the same lock as [`build_all`].
-pub fn build_one(project: &Project, p: &Plugin, force: bool) -> anyhow::Result<Result<Built, Unavailable>> {
+pub fn build_one(
+    project: &Project,
+    p: &Plugin,
+    force: bool,
+) -> anyhow::Result<Result<Built, Unavailable>> {
     let _lock = build_lock(project)?;
     let r = p.build(project, force);
     crate::sys::check_interrupted()?;

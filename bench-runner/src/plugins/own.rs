@@ -22,7 +22,12 @@ pub const SOURCE_FLAGS: [&str; 5] = [
     "--plugins-dir",
 ];
 /// The flags that configure the plugin flag before them.
-pub const OPTION_FLAGS: [&str; 4] = ["--plugin-config", "--root-id", "--vm-config", "--module-name"];
+pub const OPTION_FLAGS: [&str; 4] = [
+    "--plugin-config",
+    "--root-id",
+    "--vm-config",
+    "--module-name",
+];
 
 /// One plugin flag as given, with the option flags that followed it (before the next plugin flag).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,9 +148,10 @@ impl OwnPlugin {
     /// The file's name (what reports call the plugin, with its sha256).
     pub fn file_name(&self) -> String {
         match &self.spec.file {
-            Some(f) => f
-                .file_name()
-                .map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().to_string()),
+            Some(f) => f.file_name().map_or_else(
+                || f.display().to_string(),
+                |n| n.to_string_lossy().to_string(),
+            ),
             None => match &self.spec.kind {
                 OwnKind::ExtProc {
                     target: ExtProcTarget::Addr(a),
@@ -165,6 +171,8 @@ impl OwnPlugin {
             OwnKind::Wasm { root_id, vm_config } => {
                 let mut extra = Map::new();
                 extra.insert("root_id".into(), Value::String(root_id.clone()));
+                // Envoy's default, not the suite's template's (which its body mode needs).
+                extra.insert("allow_on_headers_stop_iteration".into(), Value::Bool(false));
                 if !vm_config.is_empty() {
                     extra.insert("vm_config".into(), Value::Object(vm_config.clone()));
                 }
@@ -221,7 +229,8 @@ fn split_name(value: &str) -> (Option<&str>, &str) {
         Some((n, rest))
             if !n.is_empty()
                 && n.len() <= 40
-                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
         {
             (Some(n), rest)
         }
@@ -253,7 +262,11 @@ fn stem(p: &Path) -> String {
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
     // `libauth.so` -> `auth`
-    name_from(s.strip_prefix("lib").filter(|r| !r.is_empty()).unwrap_or(&s))
+    name_from(
+        s.strip_prefix("lib")
+            .filter(|r| !r.is_empty())
+            .unwrap_or(&s),
+    )
 }
 
 /// Splits a command line on spaces, keeping `'...'` and `"..."` together.
@@ -294,9 +307,14 @@ fn ext_proc_target(given: &str, value: &str) -> anyhow::Result<ExtProcTarget> {
                 let host = host.trim_start_matches('[').trim_end_matches(']');
                 if host == "127.0.0.1" || host == "localhost" {
                     if port == 0 {
-                        return Err(usage(format!("{given}: port 0; give the port your processor listens on")));
+                        return Err(usage(format!(
+                            "{given}: port 0; give the port your processor listens on"
+                        )));
                     }
-                    return Ok(ExtProcTarget::Addr(SocketAddr::from(([127, 0, 0, 1], port))));
+                    return Ok(ExtProcTarget::Addr(SocketAddr::from((
+                        [127, 0, 0, 1],
+                        port,
+                    ))));
                 }
                 return Err(usage(format!(
                     "{given}: the suite sends only loopback traffic; run your processor on 127.0.0.1 (or give a command, and the runner starts it)"
@@ -350,7 +368,15 @@ pub fn specs(flags: &[SourceFlag], taken: &[String]) -> anyhow::Result<Vec<OwnSp
             "--plugin" => {
                 let p = PathBuf::from(value);
                 check_file(&given, &p, "a WebAssembly module (.wasm)", Some(b"\0asm"))?;
-                vec![one(&given, name, &p, OwnKind::Wasm { root_id: String::new(), vm_config: Map::new() })]
+                vec![one(
+                    &given,
+                    name,
+                    &p,
+                    OwnKind::Wasm {
+                        root_id: String::new(),
+                        vm_config: Map::new(),
+                    },
+                )]
             }
             "--lua" => {
                 let p = PathBuf::from(value);
@@ -605,7 +631,11 @@ mod tests {
                 ),
                 flag("--plugin", &format!("second={w}"), &[]),
                 flag("--lua", &lua.display().to_string(), &[]),
-                flag("--ext-proc", "xp=127.0.0.1:50051", &[("--plugin-config", "{}")]),
+                flag(
+                    "--ext-proc",
+                    "xp=127.0.0.1:50051",
+                    &[("--plugin-config", "{}")],
+                ),
                 flag("--ext-proc", "./proc --port {port}", &[]),
             ],
             &["rust".into()],
@@ -624,7 +654,11 @@ mod tests {
         assert_eq!(
             specs[4].kind,
             OwnKind::ExtProc {
-                target: ExtProcTarget::Command(vec!["./proc".into(), "--port".into(), "{port}".into()])
+                target: ExtProcTarget::Command(vec![
+                    "./proc".into(),
+                    "--port".into(),
+                    "{port}".into()
+                ])
             }
         );
         let ready = OwnPlugin::ready(specs[0].clone()).unwrap();
@@ -650,18 +684,62 @@ mod tests {
         let w = wasm.display().to_string();
         let l = lua.display().to_string();
         for (flags, needle) in [
-            (vec![flag("--plugin", "/nope/x.wasm", &[])], "--plugin /nope/x.wasm: cannot read"),
-            (vec![flag("--plugin", &l, &[])], "is not a WebAssembly module"),
-            (vec![flag("--dynamic-module", &w, &[])], "is not a shared object"),
-            (vec![flag("--lua", &l, &[("--plugin-config", "{}")])], "--plugin-config applies to"),
-            (vec![flag("--lua", &l, &[("--root-id", "r")])], "--root-id applies to a Wasm plugin"),
-            (vec![flag("--plugin", &w, &[("--plugin-config", "not json {")])], "neither a file nor JSON"),
-            (vec![flag("--plugin", &w, &[("--vm-config", r#"{"runtime": "x"}"#)])], "`runtime` is the runner's"),
-            (vec![flag("--plugin", &format!("rust={w}"), &[])], "is the suite's"),
-            (vec![flag("--plugin", &w, &[]), flag("--plugin", &w, &[])], "are both named `my-auth`"),
-            (vec![flag("--ext-proc", "10.0.0.1:9000", &[])], "only loopback"),
-            (vec![flag("--ext-proc", "127.0.0.1:9000", &[("--plugin-config", "[1]")])], "must be a JSON object"),
-            (vec![flag("--plugins-dir", "/nope", &[])], "--plugins-dir /nope: cannot read"),
+            (
+                vec![flag("--plugin", "/nope/x.wasm", &[])],
+                "--plugin /nope/x.wasm: cannot read",
+            ),
+            (
+                vec![flag("--plugin", &l, &[])],
+                "is not a WebAssembly module",
+            ),
+            (
+                vec![flag("--dynamic-module", &w, &[])],
+                "is not a shared object",
+            ),
+            (
+                vec![flag("--lua", &l, &[("--plugin-config", "{}")])],
+                "--plugin-config applies to",
+            ),
+            (
+                vec![flag("--lua", &l, &[("--root-id", "r")])],
+                "--root-id applies to a Wasm plugin",
+            ),
+            (
+                vec![flag("--plugin", &w, &[("--plugin-config", "not json {")])],
+                "neither a file nor JSON",
+            ),
+            (
+                vec![flag(
+                    "--plugin",
+                    &w,
+                    &[("--vm-config", r#"{"runtime": "x"}"#)],
+                )],
+                "`runtime` is the runner's",
+            ),
+            (
+                vec![flag("--plugin", &format!("rust={w}"), &[])],
+                "is the suite's",
+            ),
+            (
+                vec![flag("--plugin", &w, &[]), flag("--plugin", &w, &[])],
+                "are both named `my-auth`",
+            ),
+            (
+                vec![flag("--ext-proc", "10.0.0.1:9000", &[])],
+                "only loopback",
+            ),
+            (
+                vec![flag(
+                    "--ext-proc",
+                    "127.0.0.1:9000",
+                    &[("--plugin-config", "[1]")],
+                )],
+                "must be a JSON object",
+            ),
+            (
+                vec![flag("--plugins-dir", "/nope", &[])],
+                "--plugins-dir /nope: cannot read",
+            ),
         ] {
             let e = specs(&flags, &["rust".into()]).unwrap_err();
             assert_eq!(crate::error::exit_code_of(&e), 2);

@@ -8,7 +8,8 @@ use crate::results::Results;
 use std::fmt::Write;
 
 fn short(h: &Option<String>) -> String {
-    h.as_deref().map_or("-".into(), |h| h.chars().take(16).collect())
+    h.as_deref()
+        .map_or("-".into(), |h| h.chars().take(16).collect())
 }
 
 /// The section as Markdown ("" without plugins of your own).
@@ -31,7 +32,11 @@ pub fn markdown(r: &Results) -> String {
             p.file_name,
             short(&p.sha256),
             p.bytes.map_or("-".into(), |b| b.to_string()),
-            if p.configuration.is_empty() { "(none)".to_string() } else { p.configuration.replace('|', "\\|").replace('\n', " ") },
+            if p.configuration.is_empty() {
+                "(none)".to_string()
+            } else {
+                p.configuration.replace('|', "\\|").replace('\n', " ")
+            },
             p.variants.join(", ")
         );
     }
@@ -52,13 +57,22 @@ fn lines(o: &OwnSection) -> Vec<String> {
     }
     out.push(format!(
         "- requests ({}, every listener, cycled): {}",
-        o.request_file.as_deref().unwrap_or("no --request: the default"),
+        o.request_file
+            .as_deref()
+            .unwrap_or("no --request: the default"),
         o.requests
             .iter()
             .map(|q| {
                 let mut t = format!("`{} {}` Host `{}`", q.method, q.path, q.host);
                 if !q.headers.is_empty() {
-                    t += &format!(" with {}", q.headers.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", "));
+                    t += &format!(
+                        " with {}",
+                        q.headers
+                            .iter()
+                            .map(|h| format!("`{h}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                 }
                 if q.body_bytes > 0 {
                     t += &format!(", {} body bytes", q.body_bytes);
@@ -76,7 +90,11 @@ fn lines(o: &OwnSection) -> Vec<String> {
             p.request + 1,
             p.status,
             p.body,
-            if p.reached_upstream { " (passed on to the upstream)" } else { " (answered by the plugin)" }
+            if p.reached_upstream {
+                " (passed on to the upstream)"
+            } else {
+                " (answered by the plugin)"
+            }
         ));
     }
     out.push(format!(

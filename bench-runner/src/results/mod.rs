@@ -574,7 +574,9 @@ impl Results {
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| crate::error::usage(format!("{} is not JSON: {e}", path.display())))?;
         let version = v.get("schema_version").and_then(|x| x.as_u64());
-        if !version.is_some_and(|v| (OLDEST_READ_VERSION as u64..=SCHEMA_VERSION as u64).contains(&v)) {
+        if !version
+            .is_some_and(|v| (OLDEST_READ_VERSION as u64..=SCHEMA_VERSION as u64).contains(&v))
+        {
             let why = match version {
                 Some(v) if v < OLDEST_READ_VERSION as u64 => format!(
                     "schema_version {v} is older than this runner's {SCHEMA_VERSION} (version {v} measured each variant in its own window and one Envoy process; its figures are not comparable)"

@@ -62,7 +62,10 @@ pub fn select(variants: &[Variant]) -> Vec<Variant> {
             out.push(v.clone());
             continue;
         }
-        match out.iter().position(|o| o.info.id != BASELINE && key(o) == key(v)) {
+        match out
+            .iter()
+            .position(|o| o.info.id != BASELINE && key(o) == key(v))
+        {
             None => out.push(v.clone()),
             Some(i) if v.info.workload == WORKLOAD && out[i].info.workload != WORKLOAD => {
                 out[i] = v.clone()

@@ -18,22 +18,40 @@ use std::time::Duration;
 /// How long one probe request may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The first `[error]` or `[critical]` line of an Envoy log, without its time, thread and source
-/// prefix: why Envoy refused a configuration.
+/// Why Envoy refused a configuration, from its log: the first `[error]` or `[critical]` line
+/// without its time, thread and source prefix, after the plugin's own last words when it logged any
+/// before it (a Wasm plugin's `wasm log` lines: its reason for refusing its configuration).
 pub fn refusal(log: &str) -> Option<String> {
-    log.lines()
-        .find(|l| l.contains("][error][") || l.contains("][critical]["))
-        .map(|l| {
-            // `[time][thread][level][logger] [source/file.cc:123] message`
-            let msg = match l.find("] [") {
-                Some(i) => match l[i + 3..].find("] ") {
-                    Some(j) => &l[i + 3 + j + 2..],
-                    None => l,
-                },
-                None => l,
-            };
-            msg.trim().to_string()
-        })
+    let lines: Vec<&str> = log.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("][error][") || l.contains("][critical]["))?;
+    let said = lines[..at].iter().rev().find_map(|l| {
+        l.split_once("] wasm log ")
+            .map(|(_, m)| message_of_wasm_log(m))
+    });
+    let error = message(lines[at]);
+    Some(match said {
+        Some(s) => format!("{error} (the plugin logged: {s})"),
+        None => error,
+    })
+}
+
+/// `[time][thread][level][logger] [source/file.cc:123] message` -> `message`.
+fn message(l: &str) -> String {
+    let msg = match l.find("] [") {
+        Some(i) => match l[i + 3..].find("] ") {
+            Some(j) => &l[i + 3 + j + 2..],
+            None => l,
+        },
+        None => l,
+    };
+    msg.trim().to_string()
+}
+
+/// `VM_ID: message` -> `message`.
+fn message_of_wasm_log(m: &str) -> String {
+    m.split_once(": ").map_or(m, |(_, x)| x).trim().to_string()
 }
 
 /// Probes the listeners of one plugin (`variants`, all of the same plugin). Returns what each
@@ -122,19 +140,23 @@ pub(super) fn probe(
                     req.line(),
                     a.status,
                     a.body_excerpt(80),
-                    if reached { " (reached the upstream)" } else { " (answered by the plugin)" },
+                    if reached {
+                        " (reached the upstream)"
+                    } else {
+                        " (answered by the plugin)"
+                    },
                     if ok { "" } else { "  <- NOT as stated" }
                 );
                 if !ok {
                     return Err(usage(format!(
-                        "{}: {} {} answered {} with status {} and body \"{}\"{}, where you stated {}: not measured (fix the plugin, --request or --expect)",
+                        "{}: {} got status {} and body \"{}\"{} from {} ({}), where you stated {}: not measured (fix the plugin, --request or --expect)",
                         given,
-                        v.info.id,
-                        if reached { "(passed on to the upstream)" } else { "(answered itself)" },
                         req.line(),
                         a.status,
                         a.body_excerpt(120),
                         header_note(&a, &x.expect),
+                        v.info.id,
+                        if reached { "the request reached the upstream" } else { "the plugin answered itself" },
                         x.expect.describe()
                     )));
                 }
@@ -182,5 +204,11 @@ mod tests {
             Some("Wasm VM failed Failed to parse corrupted Wasm module")
         );
         assert_eq!(super::refusal("all fine\n"), None);
+        let said = "[t][1][warning][wasm] [source/extensions/common/wasm/context.cc:1154] wasm log own-auth-v8: auth: invalid configuration: no keys\n\
+                    [t][1][error][wasm] [source/extensions/common/wasm/wasm.cc:104] Wasm VM failed Failed to configure base Wasm plugin";
+        assert_eq!(
+            super::refusal(said).as_deref(),
+            Some("Wasm VM failed Failed to configure base Wasm plugin (the plugin logged: auth: invalid configuration: no keys)")
+        );
     }
 }
