@@ -195,10 +195,15 @@ fn read_file(flag: &str, path: &Path) -> anyhow::Result<(Vec<Request>, ExpectFie
             .map_err(|e| bad(format!("not valid JSON for a request file: {e}")))?
     } else {
         toml::from_str(&text).map_err(|e| {
-            bad(format!(
-                "not valid TOML for a request file: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            ))
+            // toml's message: where, the line with a caret, then what (e.g. an unknown key).
+            let m = e.to_string();
+            let lines: Vec<&str> = m.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            let what = match (lines.first(), lines.last()) {
+                (Some(a), Some(b)) if a != b => format!("{a}: {b}"),
+                (Some(a), _) => a.to_string(),
+                _ => m.clone(),
+            };
+            bad(format!("not valid TOML for a request file: {what}"))
         })?
     };
     let one = RequestFields {

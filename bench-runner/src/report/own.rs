@@ -2,7 +2,6 @@
 //! given, the requests every listener was sent, the answer stated, what the probe saw before any
 //! load, and what reached the runner's upstream.
 
-use super::html::esc;
 use crate::results::own::OwnSection;
 use crate::results::Results;
 use std::fmt::Write;
@@ -115,29 +114,28 @@ fn lines(o: &OwnSection) -> Vec<String> {
     out
 }
 
-/// The section as HTML ("" without plugins of your own).
-pub fn html(r: &Results) -> String {
-    let Some(o) = &r.own else {
-        return String::new();
-    };
-    let mut s = String::from("<h2 id=\"own\">Your plugins</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>plugin</th><th>kind</th><th>file</th><th>sha256</th><th>bytes</th><th>configuration</th><th>variants</th></tr></thead>\n<tbody>\n");
-    for p in &o.plugins {
-        let _ = writeln!(
-            s,
-            "<tr><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td><code>{}</code></td><td class=\"num\">{}</td><td><code>{}</code></td><td>{}</td></tr>",
-            esc(&p.name),
-            esc(&p.kind),
-            esc(&p.file_name),
-            esc(p.sha256.as_deref().unwrap_or("-")),
-            p.bytes.map_or("-".into(), |b| b.to_string()),
-            esc(&p.configuration),
-            esc(&p.variants.join(", "))
-        );
-    }
-    s.push_str("</tbody></table></div>\n<ul>\n");
-    for l in lines(o) {
-        let _ = writeln!(s, "<li>{}</li>", esc(l.trim_start_matches("- ")));
-    }
-    s.push_str("</ul>\n");
-    s
+/// The table's rows (plugin, kind, file, sha256, bytes, configuration, variants) and the facts
+/// under it, for the HTML page; None without plugins of your own.
+pub fn parts(r: &Results) -> Option<(Vec<[String; 7]>, Vec<String>)> {
+    let o = r.own.as_ref()?;
+    let rows = o
+        .plugins
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone(),
+                p.kind.clone(),
+                p.file_name.clone(),
+                p.sha256.clone().unwrap_or_else(|| "-".into()),
+                p.bytes.map_or("-".into(), |b| b.to_string()),
+                p.configuration.clone(),
+                p.variants.join(", "),
+            ]
+        })
+        .collect();
+    let facts = lines(o)
+        .into_iter()
+        .map(|l| l.trim_start_matches("- ").to_string())
+        .collect();
+    Some((rows, facts))
 }
