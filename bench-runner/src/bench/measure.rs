@@ -324,6 +324,9 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     if let Some(own) = &own {
         results.own = Some(own.section());
         results.notes.extend(crate::bench::own::notes(own));
+        results
+            .skipped
+            .extend(crate::bench::own::skipped(own, &profile));
     }
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();

@@ -266,6 +266,33 @@ impl OwnRun {
     }
 }
 
+/// The phases a plugin of your own is not measured in, each with why, for results.json's `skipped`:
+/// the full profile's failure scenarios and lifecycle, which the suite's implementations run from
+/// their contract (`crash_every`, a `content` per version), and the in-process micro-benchmarks.
+pub fn skipped(run: &OwnRun, profile: &crate::results::Profile) -> Vec<crate::results::Skipped> {
+    let mut out = vec![];
+    for p in &run.plugins {
+        let name = &p.spec.name;
+        if profile.name == "full" {
+            out.push(crate::results::Skipped {
+                variant: format!("{name}-* (failure)"),
+                reason: "failure scenarios: not applicable to a plugin of your own; the suite makes its own implementations crash on purpose (`crash_every`), and cannot make yours fail where it does not".into(),
+            });
+            out.push(crate::results::Skipped {
+                variant: format!("{name}-* (lifecycle)"),
+                reason: "lifecycle swaps: not run for plugins of your own yet; they tell the versions apart by a body each version answers, which a plugin of yours does not give".into(),
+            });
+        }
+        if profile.name != "quick" {
+            out.push(crate::results::Skipped {
+                variant: format!("{name}-* (micro)"),
+                reason: "in-process micro-benchmarks: the suite's proxy-wasm host drives its own implementations' contract only; a plugin of yours is measured in Envoy".into(),
+            });
+        }
+    }
+    out
+}
+
 /// The notes a run with plugins of your own adds to results.json.
 pub fn notes(run: &OwnRun) -> Vec<String> {
     vec![format!(
