@@ -233,14 +233,7 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&results)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors = schema_errors("results/schema.json", &results);
     assert!(
         errors.is_empty(),
         "results.json violates results/schema.json:\n{}",

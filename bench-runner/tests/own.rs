@@ -20,14 +20,7 @@ fn results_of(out: &Path) -> Value {
 }
 
 fn assert_schema(results: &Value) {
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(results)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
+    let errors = schema_errors("results/schema.json", results);
     assert!(errors.is_empty(), "results.json does not match: {errors:?}");
 }
 
@@ -289,16 +282,6 @@ fn a_lua_script_a_dynamic_module_and_a_processor_of_yours_in_one_run() {
     );
 }
 
-/// Kills the runner if the test fails before it does.
-struct Runner(std::process::Child);
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn nothing_of_a_run_with_plugins_of_yours_outlives_ctrl_c_or_sigkill() {
     let o = run(&["build", "--only", "extproc-rust"]);
@@ -361,21 +344,12 @@ fn nothing_of_a_run_with_plugins_of_yours_outlives_ctrl_c_or_sigkill() {
             "{}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let left: Vec<u32> = processes_mentioning(cfg.to_str().unwrap())
+        wait_until_none(&format!("left after signal {signal}"), || {
+            processes_mentioning(cfg.to_str().unwrap())
                 .into_iter()
                 .chain(processes_mentioning(out.to_str().unwrap()))
-                .collect();
-            if left.is_empty() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "left after signal {signal}: {left:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                .collect()
+        });
         let r = results_of(&out);
         assert!(!r["rounds"].as_array().unwrap().is_empty());
         assert_eq!(r["own"]["plugins"][0]["name"], "mine");

@@ -79,13 +79,7 @@ impl Processor {
         configs: &[String],
     ) -> anyhow::Result<Processor> {
         let files = write_configs(dir, stem, configs)?;
-        let log_path = dir.join(format!("{stem}-extproc.log"));
-        let log = std::fs::File::create(&log_path).map_err(|e| {
-            usage(format!(
-                "cannot create the processor's log {} ({e})",
-                log_path.display()
-            ))
-        })?;
+        let (log_path, log) = create_log(dir, stem)?;
         let mut cmd = Command::new(binary);
         for f in &files {
             cmd.arg("--config").arg(f);
@@ -139,13 +133,7 @@ impl Processor {
     /// quoting the start of its log.
     pub fn start_command(argv: &[String], dir: &Path, stem: &str) -> anyhow::Result<Processor> {
         let port = crate::sys::free_ports(1)?[0];
-        let log_path = dir.join(format!("{stem}-extproc.log"));
-        let log = std::fs::File::create(&log_path).map_err(|e| {
-            usage(format!(
-                "cannot create the processor's log {} ({e})",
-                log_path.display()
-            ))
-        })?;
+        let (log_path, log) = create_log(dir, stem)?;
         let argv: Vec<String> = argv
             .iter()
             .map(|a| a.replace("{port}", &port.to_string()))
@@ -233,6 +221,18 @@ impl Drop for Processor {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A processor's log, `<dir>/<stem>-extproc.log`, created.
+fn create_log(dir: &Path, stem: &str) -> anyhow::Result<(PathBuf, std::fs::File)> {
+    let log_path = dir.join(format!("{stem}-extproc.log"));
+    let log = std::fs::File::create(&log_path).map_err(|e| {
+        usage(format!(
+            "cannot create the processor's log {} ({e})",
+            log_path.display()
+        ))
+    })?;
+    Ok((log_path, log))
 }
 
 /// The first child of process `pid` (`/proc/PID/task/PID/children`), if any.
