@@ -297,8 +297,14 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         envoy_bin.found_via
     );
     let mut m = matrix(project, args, &profile, &envoy_bin, &out)?;
+    let (envoy_cpu, load_cpu) = crate::sys::pinning(profile.pin);
+    if let Some(c) = load_cpu {
+        let _ = crate::sys::pin_to_cpu(0, c);
+    }
     // Plugins of your own: ready, probed, then variants like any other; every listener is sent
-    // their requests through the runner's upstream.
+    // their requests through the runner's upstream. Started after the pinning above, the upstream
+    // (a thread of the runner, outside the system measured like the load generator) shares the
+    // load generator's CPU instead of taking Envoy's.
     let own = match &args.own {
         Some(plan) => {
             let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
@@ -314,11 +320,6 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     };
     let m = m;
     let variants = &m.variants;
-
-    let (envoy_cpu, load_cpu) = crate::sys::pinning(profile.pin);
-    if let Some(c) = load_cpu {
-        let _ = crate::sys::pin_to_cpu(0, c);
-    }
     let http2 = profile.protocol == "h2c";
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     if let Some(own) = &own {

@@ -600,6 +600,76 @@ mod tests {
     }
 
     #[test]
+    fn upstream_listeners_forward_there_naming_themselves_and_own_processors_get_their_cluster() {
+        let mut settings = serde_json::Map::new();
+        settings.insert(
+            "processing_mode".into(),
+            json!({"response_header_mode": "SKIP"}),
+        );
+        let listeners = [
+            ListenerSpec {
+                name: "baseline".into(),
+                port: 2,
+                filter: Filter::None,
+                upstream: Some(4242),
+            },
+            ListenerSpec {
+                name: "xp-own".into(),
+                port: 3,
+                filter: Filter::ExtProcAt {
+                    cluster: "own-xp".into(),
+                    port: 5151,
+                    settings,
+                },
+                upstream: Some(4242),
+            },
+        ];
+        let b = templates().bootstrap(1, &listeners).unwrap();
+        let hcm = |i: usize| {
+            b["static_resources"]["listeners"][i]["filter_chains"][0]["filters"][0]["typed_config"]
+                .clone()
+        };
+        for (i, name) in [(0, "baseline"), (1, "xp-own")] {
+            let vh = &hcm(i)["route_config"]["virtual_hosts"][0];
+            assert_eq!(vh["routes"][2]["route"]["cluster"], "upstream");
+            assert_eq!(
+                vh["request_headers_to_add"][0]["header"]["key"],
+                crate::upstream::LISTENER_HEADER
+            );
+            assert_eq!(vh["request_headers_to_add"][0]["header"]["value"], name);
+        }
+        let xp = &hcm(1)["http_filters"][0]["typed_config"];
+        assert_eq!(xp["grpc_service"]["envoy_grpc"]["cluster_name"], "own-xp");
+        assert!(xp["grpc_service"]["initial_metadata"].is_null());
+        assert_eq!(
+            xp["processing_mode"],
+            json!({"response_header_mode": "SKIP"})
+        );
+        let clusters: Vec<(String, u64)> = b["static_resources"]["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+                        ["socket_address"]["port_value"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            clusters,
+            [("own-xp".to_string(), 5151), ("upstream".to_string(), 4242)]
+        );
+        // One Envoy, one upstream.
+        let mut two = listeners.clone();
+        two[1].upstream = Some(4343);
+        assert!(templates().bootstrap(1, &two).is_err());
+    }
+
+    #[test]
     fn baseline_has_only_the_router() {
         let b = templates()
             .bootstrap(
