@@ -218,3 +218,62 @@ fn envoy_bin(project: &Project, path: Option<&Path>) -> anyhow::Result<EnvoyBin>
     );
     Ok(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::own::{OwnKind, OwnPlugin, OwnSpec};
+    use crate::plugins::Built;
+    use std::sync::Arc;
+
+    fn built(name: &str, kind: &str) -> Built {
+        Built {
+            name: name.into(),
+            language: "x".into(),
+            description: String::new(),
+            kind: kind.into(),
+            module: format!("{name}.out").into(),
+            sha256: "ab".into(),
+            bytes: 2,
+            rebuilt: false,
+        }
+    }
+
+    #[test]
+    fn each_implementation_once_per_runtime_in_its_mock_variant_else_its_first() {
+        let rust = built("rust", crate::plugins::WASM_KIND);
+        let lua = built("lua", crate::plugins::LUA_KIND);
+        let own = Arc::new(OwnPlugin {
+            spec: OwnSpec {
+                name: "auth".into(),
+                given: "--plugin auth.wasm".into(),
+                kind: OwnKind::Wasm {
+                    root_id: String::new(),
+                    vm_config: Default::default(),
+                },
+                file: Some("auth.wasm".into()),
+                build: None,
+                configuration: String::new(),
+            },
+            sha256: Some("cd".into()),
+            bytes: Some(3),
+            script: None,
+            port: None,
+            pid: None,
+        });
+        let x = Arc::new(crate::load::request::Exchange::get_exact("ok"));
+        let list = vec![
+            Variant::baseline(),
+            Variant::baseline_aa(),
+            Variant::wasm(&rust, "v8", "headers").unwrap(),
+            Variant::wasm(&rust, "v8", "mock").unwrap(),
+            Variant::lua(&lua, "headers").unwrap(),
+            Variant::own(&own, Some("v8"), x),
+        ];
+        let ids: Vec<String> = select(&list).into_iter().map(|v| v.info.id).collect();
+        assert_eq!(
+            ids,
+            ["baseline", "rust-v8-mock", "lua-headers", "auth-v8-own"]
+        );
+    }
+}
