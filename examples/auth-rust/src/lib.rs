@@ -36,7 +36,12 @@ impl Config {
             .filter(|k| !k.is_empty())
             .ok_or("`keys` must be an object of key -> user")?
             .iter()
-            .map(|(k, u)| Ok((k.clone(), u.as_str().ok_or("users must be strings")?.to_string())))
+            .map(|(k, u)| {
+                Ok((
+                    k.clone(),
+                    u.as_str().ok_or("users must be strings")?.to_string(),
+                ))
+            })
             .collect::<Result<_, &str>>()?;
         Ok(Config { header, keys })
     }
@@ -88,7 +93,10 @@ impl HttpContext for Auth {
             None => {
                 self.send_http_response(
                     401,
-                    vec![("www-authenticate", "ApiKey"), ("content-type", "text/plain")],
+                    vec![
+                        ("www-authenticate", "ApiKey"),
+                        ("content-type", "text/plain"),
+                    ],
                     Some(b"unauthorized\n"),
                 );
                 Action::Pause
