@@ -21,7 +21,6 @@ pub mod stats;
 pub mod sys;
 pub mod upstream;
 
-use clap::Parser;
 use commands::{Cli, Command};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,7 +31,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match commands::parse(args) {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
             eprint!("{}", condensed_usage_error(&e.render().to_string()));
@@ -112,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn clap_errors_are_condensed_to_two_lines() {

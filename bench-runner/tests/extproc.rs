@@ -71,14 +71,7 @@ fn a_quick_run_reports_envoy_and_processor_cpu_and_matches_the_schema() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&results)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors = schema_errors("results/schema.json", &results);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     let variants = results["variants"].as_array().unwrap();
     let v = |id: &str| variants.iter().find(|v| v["id"] == id).unwrap().clone();
@@ -188,21 +181,14 @@ fn run_then(signal: i32) {
     if signal == libc::SIGINT {
         assert_eq!(status.code(), Some(130), "{}", runner_log());
     }
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let left: Vec<_> = mine
-            .iter()
-            .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
-            .collect();
-        if left.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "processors outlived the runner (signal {signal}) by 15 s: {left:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_none(
+        &format!("processors outlived the runner (signal {signal})"),
+        || {
+            mine.iter()
+                .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
+                .collect()
+        },
+    );
 }
 
 #[test]

@@ -28,16 +28,6 @@ fn children_of(parent: u32) -> Vec<(u32, u64)> {
     out
 }
 
-/// Kills the runner if the test fails before it does.
-struct Runner(std::process::Child);
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn exe_name(pid: u32) -> String {
     std::fs::read_link(format!("/proc/{pid}/exe"))
         .map(|p| p.display().to_string())

@@ -29,6 +29,7 @@ fn plan(port: u16, body: &str, pace: Pace) -> LoadPlan {
         cpu_probe_extra_pid: None,
         http2: true,
         body_bytes: 0,
+        exchange: None,
     }
 }
 

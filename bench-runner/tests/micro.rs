@@ -6,17 +6,6 @@ mod common;
 
 use common::*;
 
-fn schema_errors(results: &serde_json::Value) -> Vec<String> {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
-    validator
-        .iter_errors(results)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect()
-}
-
 fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -41,7 +30,7 @@ fn micro_measures_a_plugin_on_every_engine_and_reports_it() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     let r = read_json(&out.join("results.json"));
-    let errors = schema_errors(&r);
+    let errors = schema_errors("results/schema.json", &r);
     assert!(
         errors.is_empty(),
         "results.json violates the schema:\n{}",
@@ -193,7 +182,7 @@ fn run_without_any_envoy_still_measures_in_process() {
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("Envoy path SKIPPED"), "{t}");
     let r = read_json(&out.join("results.json"));
-    let errors = schema_errors(&r);
+    let errors = schema_errors("results/schema.json", &r);
     assert!(
         errors.is_empty(),
         "results.json violates the schema:\n{}",

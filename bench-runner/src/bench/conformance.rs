@@ -275,10 +275,16 @@ fn case_listener(
         Kind::DynamicModule { built } => crate::envoy::Filter::DynamicModule {
             module: built.module.clone(),
             configuration: c.config_string(),
+            filter_name: None,
         },
         Kind::Baseline => crate::envoy::Filter::None,
+        // Checked against what its user stated (the run's probe), never against this contract.
+        Kind::Own { .. } => {
+            return Err("a plugin of your own is not held to the mock-response contract".into())
+        }
     };
     Ok(ListenerSpec {
+        upstream: None,
         name: format!("{impl_name}-case{i}"),
         port,
         filter,

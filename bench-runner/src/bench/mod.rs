@@ -15,5 +15,6 @@ pub mod lifecycle;
 pub mod measure;
 pub mod merge;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod variants;

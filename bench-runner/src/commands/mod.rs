@@ -20,6 +20,7 @@ pub mod load;
 pub mod manifests;
 pub mod merge;
 pub mod micro;
+pub mod own;
 pub mod package;
 pub mod peers;
 pub mod readme;
@@ -27,7 +28,22 @@ pub mod report;
 pub mod reproduce;
 pub mod run;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Parses the command line into a [`Cli`], recording where `run`'s plugin flags and their options
+/// stood (an option configures the plugin flag before it: [`own::OwnArgs::record_positions`]).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+    if let (Some(Command::Run(a)), Some(("run", sub))) = (&mut cli.command, matches.subcommand()) {
+        a.own.record_positions(sub);
+    }
+    Ok(cli)
+}
 
 #[derive(Debug, Parser)]
 #[command(

@@ -199,6 +199,22 @@ pub(super) fn condition_notes(base: &Results, new: &Results) -> Vec<String> {
             bp.name, bp.rounds, np.name, np.rounds
         ));
     }
+    let requests = |r: &Results| r.own.as_ref().map(|o| o.requests.clone());
+    if requests(base) != requests(new) {
+        let what = |r: &Results| match &r.own {
+            None => "`GET /`, answered by Envoy's own routes".to_string(),
+            Some(o) => format!(
+                "{} stated request(s) ({}) through the runner's upstream",
+                o.requests.len(),
+                o.request_file.as_deref().unwrap_or("no --request")
+            ),
+        };
+        notes.push(format!(
+            "the requests differ: BASE sent {} vs NEW {}; each overhead is against a baseline of its own run's requests, so the runs' overheads are not comparable",
+            what(base),
+            what(new)
+        ));
+    }
     if bp.spin != np.spin {
         notes.push(format!(
             "the plugins' `spin` differs: BASE {} vs NEW {} (an injected per-request slowdown, for calibrating this comparison)",
@@ -474,6 +490,25 @@ mod tests {
             module_changed: None,
             metrics,
         }
+    }
+
+    #[test]
+    fn runs_that_sent_other_requests_say_so() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let plain =
+            Results::read(&root.join("bench-runner/tests/fixtures/results-quick.json")).unwrap();
+        let own =
+            Results::read(&root.join("results/measurements/own-plugin-quick-20261206")).unwrap();
+        let differ = |a: &Results, b: &Results| {
+            condition_notes(a, b)
+                .iter()
+                .any(|n| n.starts_with("the requests differ"))
+        };
+        assert!(differ(&plain, &own));
+        assert!(condition_notes(&plain, &own)
+            .iter()
+            .any(|n| n.contains("2 stated request(s) (examples/auth-rust/requests.toml)")));
+        assert!(!differ(&own, &own) && !differ(&plain, &plain));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod html;
 pub mod instructions;
 pub mod lifecycle;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod precision;
 
@@ -403,6 +404,7 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         let _ = writeln!(s, "**No intervals in this run** ({note}).\n");
     }
     s.push_str(&summary_table(r));
+    s.push_str(&own::markdown(r));
     if r.health.is_some() {
         let _ = writeln!(s, "\n## Run health\n");
         s.push_str(&health(r));

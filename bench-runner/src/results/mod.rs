@@ -8,6 +8,7 @@ pub mod footprint;
 pub mod instructions;
 pub mod lifecycle;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod profile;
 mod summary;
@@ -19,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// 2: interleaved latency windows paired with the baseline, several Envoy processes as the units of
-/// every interval, both CPU regimes, the A/A listener and the run's health. Version 1 runs are refused
+/// every interval, both CPU regimes, the A/A listener and the run's health. 3: adds `own` (plugins of
+/// your own: their files and hashes, the requests stated, the answer expected, the probe, what
+/// reached the runner's upstream); a version 2 file reads as one without. Version 1 runs are refused
 /// with a message saying so (their rounds measured each variant in its own window).
-/// 3: the `instructions` section (instruction counts through Envoy under callgrind). Version 2 runs
-/// are read as they are (no counts).
+/// 3 also adds the `instructions` section (instruction counts through Envoy under callgrind).
 pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest schema version this runner reads.
@@ -73,6 +75,9 @@ pub struct Results {
     /// the phase did not run: `skipped` says why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<instructions::InstructionsSection>,
+    /// Plugins of your own (`run --plugin ...`): files, hashes, requests, expected answer, probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<own::OwnSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

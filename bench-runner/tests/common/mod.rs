@@ -181,3 +181,41 @@ pub fn ensure_tool(program: &str, package: &str) {
         "{package} installed but {program} is not on PATH"
     );
 }
+
+/// What `json` breaks of the committed schema `schema_file` (under the project root, e.g.
+/// `results/schema.json`): one line per violation, with where it is.
+pub fn schema_errors(schema_file: &str, json: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(schema_file)).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    validator
+        .iter_errors(json)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
+/// A runner started by a test, killed if the test fails before it ends.
+pub struct Runner(pub std::process::Child);
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to 15 s until `left()` (what is still running) is empty; fails naming it otherwise.
+pub fn wait_until_none<T: std::fmt::Debug>(what: &str, mut left: impl FnMut() -> Vec<T>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let l = left();
+        if l.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} after 15 s: {l:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1,9 +1,9 @@
 //! Mock-response external processor (shared/SPEC.md section 1, plugins/README.md) for Envoy's
 //! `envoy.filters.http.ext_proc` filter: the same contract as the Wasm plugins, served over gRPC.
 //!
-//! `mock-extproc --config FILE [--config FILE ...] [--check]`: every configuration is read and
-//! validated at start (an invalid one: one line on stderr, exit 2); then it listens on a free port of
-//! 127.0.0.1 and prints `listening 127.0.0.1:PORT` on stdout. A stream uses the configuration whose
+//! `mock-extproc --config FILE [--config FILE ...] [--check] [--port N]`: every configuration is
+//! read and validated at start (an invalid one: one line on stderr, exit 2); then it listens on a
+//! free port of 127.0.0.1 (or port N) and prints `listening 127.0.0.1:PORT` on stdout. A stream uses the configuration whose
 //! index its gRPC metadata `x-bench-config` gives (default 0): Envoy sends it as the filter's
 //! `grpc_service.initial_metadata`, so one processor serves every listener of one Envoy. The route
 //! name comes from the `xds.route_name` request attribute. With `--check` it exits 0 after validating.
@@ -238,26 +238,42 @@ impl ExternalProcessor for Service {
     }
 }
 
-/// The command line: every `--config FILE` in order, and `--check`.
-fn args() -> Result<(Vec<String>, bool), String> {
-    let mut files = Vec::new();
-    let mut check = false;
+/// The command line: every `--config FILE` in order, `--check`, and `--port N` (default 0: a free
+/// port; a runner that starts it as a processor of your own gives it one, `run --ext-proc CMD`).
+struct Args {
+    files: Vec<String>,
+    check: bool,
+    port: u16,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        files: Vec::new(),
+        check: false,
+        port: 0,
+    };
     let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" => files.push(it.next().ok_or("--config needs a file")?),
-            "--check" => check = true,
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--config" => a.files.push(it.next().ok_or("--config needs a file")?),
+            "--check" => a.check = true,
+            "--port" => {
+                a.port = it
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("--port needs a port number")?
+            }
             _ => {
                 return Err(format!(
-                    "unknown argument `{a}`; usage: mock-extproc --config FILE [--config FILE ...] [--check]"
+                    "unknown argument `{arg}`; usage: mock-extproc --config FILE [--config FILE ...] [--check] [--port N]"
                 ))
             }
         }
     }
-    if files.is_empty() {
+    if a.files.is_empty() {
         return Err("no --config FILE given".into());
     }
-    Ok((files, check))
+    Ok(a)
 }
 
 fn load(files: &[String]) -> Result<Vec<Arc<Config>>, String> {
@@ -273,10 +289,10 @@ fn load(files: &[String]) -> Result<Vec<Arc<Config>>, String> {
 }
 
 fn main() {
-    let loaded = args().and_then(|(files, check)| Ok((load(&files)?, check)));
-    let configs = match loaded {
-        Ok((_, true)) => return,
-        Ok((configs, false)) => configs,
+    let loaded = args().and_then(|a| Ok((load(&a.files)?, a.check, a.port)));
+    let (configs, port) = match loaded {
+        Ok((_, true, _)) => return,
+        Ok((configs, false, port)) => (configs, port),
         Err(line) => {
             eprintln!("{line}");
             std::process::exit(2);
@@ -286,14 +302,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    if let Err(e) = rt.block_on(serve(configs)) {
+    if let Err(e) = rt.block_on(serve(configs, port)) {
         eprintln!("mock-extproc: {e}");
         std::process::exit(1);
     }
 }
 
-async fn serve(configs: Vec<Arc<Config>>) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+async fn serve(configs: Vec<Arc<Config>>, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let processor = Arc::new(Processor {

@@ -5,7 +5,7 @@ use crate::bench::variants::Variant;
 use crate::envoy::callgrind::{self, Control, ThreadCount};
 use crate::envoy::session::{allocate_ports, Launch, Wrapped};
 use crate::error::usage;
-use crate::load::http1::{build_request, Connection, Expectation, Verdict};
+use crate::load::http1::{Connection, Verdict};
 use crate::results::instructions::{InstrProcess, InstrWindow};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,7 +31,6 @@ fn bootstrap_extra() -> serde_json::Value {
 /// A keep-alive client that sends one request after another and checks every answer.
 struct Client {
     rt: tokio::runtime::Runtime,
-    request: Vec<u8>,
 }
 
 impl Client {
@@ -40,7 +39,6 @@ impl Client {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,
-            request: build_request("localhost", "/"),
         })
     }
 
@@ -54,27 +52,27 @@ impl Client {
             .map_err(|e| anyhow::anyhow!("cannot connect to 127.0.0.1:{port}: {e}"))
     }
 
-    /// `n` requests on `conn`, each answer checked against `v`'s expected reply.
+    /// `n` requests on `conn`, `v`'s requests in turn (the suite's `GET /`, or what a plugin of
+    /// your own is sent), each answer checked against `v`'s expectation.
     fn send(&self, conn: &mut Connection, v: &Variant, port: u16, n: u64) -> anyhow::Result<()> {
-        let expect = Expectation {
-            status: 200,
-            body: Some(v.expect_body.as_bytes().to_vec()),
-        };
+        let exchange = v.exchange();
+        let wires: Vec<Vec<u8>> = exchange.requests.iter().map(|r| r.wire(false)).collect();
         for i in 0..n {
             if i % 50 == 0 {
                 crate::sys::check_interrupted()?;
             }
+            let wire = &wires[i as usize % wires.len()];
             let r = self.rt.block_on(async {
-                tokio::time::timeout(REQUEST_TIMEOUT, conn.exchange(&self.request, &expect)).await
+                tokio::time::timeout(REQUEST_TIMEOUT, conn.exchange(wire, &exchange.expect)).await
             });
             match r {
                 Ok(Ok(Verdict::Ok)) => {}
                 other => {
                     return Err(usage(format!(
-                        "variant {} (127.0.0.1:{port}) under callgrind: request {} of {n} got {other:?} instead of 200 `{}`; run `bench-runner conformance --only {}` to see why",
+                        "variant {} (127.0.0.1:{port}) under callgrind: request {} of {n} got {other:?} instead of {}; run `bench-runner conformance --only {}` to see why",
                         v.info.id,
                         i + 1,
-                        v.expect_body,
+                        exchange.expect.describe(),
                         v.info.implementation()
                     )))
                 }

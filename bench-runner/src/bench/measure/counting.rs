@@ -128,6 +128,7 @@ pub fn instructions_run(project: &Project, o: &InstrOptions) -> anyhow::Result<P
         spin: o.spin,
         save_baseline: None,
         http2: false,
+        own: None,
     };
     let Plan {
         mut profile, out, ..

@@ -29,9 +29,11 @@ pub(super) fn phase_plan(
         expect_body: Some(v.expect_body.as_bytes().to_vec()),
         cpu,
         cpu_probe_pid: None,
-        cpu_probe_extra_pid: None,
         http2,
         body_bytes: v.body_bytes,
+        exchange: v.exchange.clone(),
+        // A processor of your own that the runner started: its CPU counts beside Envoy's.
+        cpu_probe_extra_pid: v.own_processor_pid(),
     }
 }
 
@@ -84,7 +86,9 @@ pub(super) fn measure_burst(
 ) -> anyhow::Result<(LoadOutcome, BurstCpu)> {
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
-    p.cpu_probe_extra_pid = envoy.processor.as_ref().map(|x| x.pid);
+    p.cpu_probe_extra_pid = p
+        .cpu_probe_extra_pid
+        .or(envoy.processor.as_ref().map(|x| x.pid));
     let outcome = load::run(&p, None)?;
     let requests = outcome.ok + outcome.errors.total();
     let per_request = |ns: Option<u64>| match ns {
@@ -194,8 +198,11 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                     r.http2,
                 );
                 let (outcome, mut cpu) = measure_burst(r.envoy, &plan)?;
-                // One processor serves an Envoy's ext_proc listeners: it counts for those alone.
-                if !matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. }) {
+                // One processor serves an Envoy's ext_proc listeners: it counts for those alone
+                // (and a processor of your own for its listener).
+                if !matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. })
+                    && v.own_processor_pid().is_none()
+                {
                     cpu.processor = None;
                 }
                 let errors = outcome.errors.total();
