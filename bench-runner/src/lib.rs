@@ -21,7 +21,7 @@ pub mod stats;
 pub mod sys;
 pub mod upstream;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use commands::{Cli, Command};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,7 +32,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = commands::grouped_help(Cli::command())
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
             eprint!("{}", condensed_usage_error(&e.render().to_string()));
@@ -110,6 +113,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn clap_errors_are_condensed_to_two_lines() {

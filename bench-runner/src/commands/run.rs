@@ -4,6 +4,7 @@ use super::args::EnvoyArgs;
 use crate::baseline;
 use crate::bench::measure::{self, RunOptions};
 use crate::paths::Project;
+use crate::report::answer::OutputFormat;
 use crate::results::profile::ProfileName;
 use clap::Args;
 use std::path::PathBuf;
@@ -56,6 +57,11 @@ pub struct RunArgs {
     /// Measure over HTTP/2 (h2c, prior knowledge, one stream per connection) instead of HTTP/1.1.
     #[arg(long)]
     pub http2: bool,
+    /// What to print when the run is done: the answer per workload as aligned text (colours on a
+    /// terminal unless NO_COLOR is set), Markdown or JSON (for scripts); the full tables are in the
+    /// run folder's report.md and report.html.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub format: OutputFormat,
 }
 
 impl RunArgs {
@@ -87,6 +93,8 @@ pub fn command(project: &Project, a: &RunArgs) -> anyhow::Result<u8> {
         baseline::validate_name("--save-baseline", name)?;
     }
     let dir = measure::run(project, &a.options())?;
+    let results = crate::results::Results::read(&dir)?;
+    super::report::print_answer(&results, &dir, a.format);
     if let Some(name) = &a.save_baseline {
         let saved = baseline::save(project, name, &dir)?;
         eprintln!("saved baseline `{name}` to {}", project.rel(&saved));
@@ -117,5 +125,6 @@ mod tests {
         assert!(a.rounds.is_none() && a.workloads.is_none() && a.rate.is_none());
         assert!(a.base_port.is_none() && a.save_baseline.is_none());
         assert!(!a.no_pin && !a.rebuild && !a.http2);
+        assert_eq!(a.format, OutputFormat::Text);
     }
 }

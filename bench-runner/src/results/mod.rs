@@ -1,6 +1,7 @@
 //! results.json: the saved, self-describing record of a run (SPEC section 4; schema in
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
+mod cpu_use;
 pub mod curves;
 pub mod failure;
 pub mod footprint;
@@ -9,6 +10,7 @@ pub mod micro;
 pub mod peers;
 pub mod profile;
 mod summary;
+pub use cpu_use::*;
 pub use summary::*;
 
 use crate::load::{LatencyUs, LoadSummary};
@@ -267,7 +269,8 @@ pub struct Health {
     /// The A/A check: the second no-plugin listener's p50 overhead (should be ~0, interval holding 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p50: Option<Estimate>,
-    /// 1-minute load average at the start and the end, and the CPUs online.
+    /// 1-minute load average at the start and the end, and the CPUs online (recorded, no longer
+    /// judged: right after a build it still holds the build; see `other_cpu_at_start`).
     #[serde(with = "crate::stats::nan_as_null")]
     pub loadavg_start: f64,
     #[serde(with = "crate::stats::nan_as_null")]
@@ -276,6 +279,10 @@ pub struct Health {
     /// CPU steal over the run, % of all CPU time (/proc/stat); null where not readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steal_pct: Option<f64>,
+    /// What else used the CPUs just before the Envoy processes started (absent in runs before it
+    /// was measured, and where /proc cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cpu_at_start: Option<OtherCpu>,
     /// The machine's stalls: a spin loop on every CPU for a moment before the Envoy processes start
     /// and after the last one stopped (empty in runs before it was measured).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
