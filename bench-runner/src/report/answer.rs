@@ -231,10 +231,17 @@ pub fn summary(sorted: &[Row], by: Cost) -> String {
         .copied()
         .collect();
     if tier.len() == rows.len() {
-        return format!(
-            "no two of these {} implementations' {what} told apart at 95%",
-            rows.len()
-        );
+        return if rows.len() == 2 {
+            format!(
+                "{}'s {what} not told apart from {}'s at 95%",
+                last.implementation, first.implementation
+            )
+        } else {
+            format!(
+                "no implementation's {what} told apart from the cheapest's ({}) at 95%",
+                first.implementation
+            )
+        };
     }
     let zero = if tier.iter().any(|r| above_zero(&r.cost(by))) {
         ""

@@ -150,9 +150,18 @@ fn one_cheapest_without_a_tie_leads_the_summary() {
         "mock".into(),
         vec![row("a", 1.0, e(10.0, 5.0)), row("b", 1.0, e(12.0, 5.0))],
     );
+    assert_eq!(tie.summary, "b's CPU not told apart from a's at 95%");
+    let three = workload_answer(
+        "mock".into(),
+        vec![
+            row("a", 1.0, e(10.0, 5.0)),
+            row("b", 1.0, e(12.0, 5.0)),
+            row("c", 1.0, e(13.0, 5.0)),
+        ],
+    );
     assert_eq!(
-        tie.summary,
-        "no two of these 2 implementations' CPU told apart at 95%"
+        three.summary,
+        "no implementation's CPU told apart from the cheapest's (a) at 95%"
     );
     let zero = workload_answer(
         "mock".into(),

@@ -82,7 +82,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     x_fmt: fn(f64) -> String,
 ) -> DrawResult<(), DB> {
     let n = panel.rows.len();
-    let (lo, lo_ext, hi_ext) = panel_range(panel, area.dim_in_pixel().0 as f64, label_w);
+    let (lo, hi, lo_ext, hi_ext) = panel_range(panel, area.dim_in_pixel().0 as f64, label_w);
     let row_y = |i: usize| (n - 1 - i) as f64;
     let labels_of: Vec<String> = panel.rows.iter().map(|r| r.label.clone()).collect();
     let keys: Vec<f64> = (0..n).map(row_y).collect();
@@ -97,7 +97,8 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
                 lo: lo_ext,
                 hi: hi_ext,
                 log: false,
-                ticks: nice_ticks(lo_ext, hi_ext, 8),
+                // a cut axis has no ticks past its cut: nothing is drawn to scale there
+                ticks: nice_ticks(lo_ext, if panel.cut.is_some() { hi } else { hi_ext }, 8),
             },
             TickAxis {
                 lo: -0.6,
@@ -232,8 +233,9 @@ pub(super) fn fmt_kilo(x: f64) -> String {
 }
 
 /// The panel's x range: the data (bars and whiskers, 0 included) widened on the right for the value
-/// printed after each bar, and a little on the left when it goes negative. Returns (lo, lo_ext, hi_ext).
-fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
+/// printed after each bar, and a little on the left when it goes negative. Returns (lo, hi, lo_ext,
+/// hi_ext).
+fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64, f64) {
     let mut lo = 0.0f64;
     let mut hi = 0.0f64;
     for r in panel.rows.iter().filter(|_| panel.cut.is_none()) {
@@ -267,7 +269,7 @@ fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
     let frac = (note_w / plot_w).min(0.6);
     let hi_ext = hi + span * frac / (1.0 - frac);
     let lo_ext = if lo < 0.0 { lo - span * 0.03 } else { lo };
-    (lo, lo_ext, hi_ext)
+    (lo, hi, lo_ext, hi_ext)
 }
 
 /// One row: the base bar (light), the value bar, the interval whisker and the note after them;
@@ -352,4 +354,43 @@ fn draw_bar<DB: DrawingBackend>(
             ),
     ))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(value: f64, whisker: (f64, f64)) -> BarRow {
+        BarRow {
+            label: format!("{value}"),
+            color: BLACK,
+            base: 0.0,
+            value,
+            whisker: Some(whisker),
+            note: String::new(),
+            group: String::new(),
+            band: None,
+        }
+    }
+
+    #[test]
+    fn a_row_twenty_times_the_others_cuts_the_axis_at_the_others_widest() {
+        let rows = vec![
+            row(20.0, (15.0, 25.0)),
+            row(30.0, (-40.0, 90.0)),
+            row(25.0, (20.0, 30.0)),
+            row(50.0, (45.0, 55.0)),
+            row(600.0, (300.0, 900.0)),
+        ];
+        assert_eq!(outlier_cut(&rows), Some((-40.0, 90.0)));
+        // within 6x the median: no cut
+        let mut close = rows.clone();
+        close[4] = row(140.0, (100.0, 180.0));
+        assert_eq!(outlier_cut(&close), None);
+        // a negative outlier is cut too, and too few rows are never cut
+        let mut negative = rows.clone();
+        negative[4] = row(-600.0, (-900.0, -300.0));
+        assert_eq!(outlier_cut(&negative), Some((-40.0, 90.0)));
+        assert_eq!(outlier_cut(&rows[2..]), None);
+    }
 }
