@@ -363,6 +363,13 @@ pub fn cpu_steal_ticks() -> Option<(u64, u64)> {
 /// `cpu  user nice system idle iowait irq softirq steal guest guest_nice`: (steal, sum of the first
 /// eight fields; guest time is already counted in user).
 pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
+    let v = cpu_line(stat)?;
+    Some((v[7], v.iter().sum()))
+}
+
+/// The first eight fields of /proc/stat's `cpu ` line (user nice system idle iowait irq softirq
+/// steal), clock ticks.
+pub fn cpu_line(stat: &str) -> Option<[u64; 8]> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let v: Vec<u64> = line
         .split_whitespace()
@@ -370,7 +377,7 @@ pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
         .take(8)
         .filter_map(|x| x.parse().ok())
         .collect();
-    (v.len() == 8).then(|| (v[7], v.iter().sum()))
+    v.try_into().ok()
 }
 
 /// What a spin loop on one CPU saw: the gaps between consecutive clock reads longer than 50 µs are

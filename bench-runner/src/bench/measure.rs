@@ -215,6 +215,17 @@ impl Schedule {
     }
 }
 
+/// What the footprint phase after the rounds will take (none in the quick profile).
+fn footprint_s(name: ProfileName, variants: &[Variant]) -> f64 {
+    if name == ProfileName::Quick {
+        return 0.0;
+    }
+    crate::bench::footprint::planned_s(
+        &crate::bench::footprint::select(variants),
+        &crate::bench::footprint::settings(name),
+    )
+}
+
 /// Before any Envoy starts: the plan and a first estimate of its time, from a prior calibration
 /// (refined once the first Envoy process is calibrated, see [`announce`]): the start (every process
 /// compiles its modules, on every CPU), the rounds, the footprint phase.
@@ -235,14 +246,7 @@ fn plan_first(name: ProfileName, profile: &Profile, variants: &[Variant]) {
         per_process.max(estimate::envoy_start_s(0)) * profile.processes as f64 / cpus as f64;
     let prior = vec![estimate::PRIOR; variants.len()];
     let rounds_s = estimate::round_s(profile, &prior) * profile.rounds as f64;
-    let footprint_s = if name == ProfileName::Quick {
-        0.0
-    } else {
-        crate::bench::footprint::planned_s(
-            &crate::bench::footprint::select(variants),
-            &crate::bench::footprint::settings(name),
-        )
-    };
+    let footprint_s = footprint_s(name, variants);
     eprintln!(
         "plan: start {} Envoy processes (~{}: each compiles its Wasm modules), {} rounds of {} variants (~{}){}{}: ~{} before the in-process part; the estimate is refined once the first process is calibrated{}",
         profile.processes,
@@ -278,14 +282,7 @@ fn announce(
     micro: &estimate::MicroPlan,
     out: &Path,
 ) -> Schedule {
-    let footprint_s = if name == ProfileName::Quick {
-        0.0
-    } else {
-        crate::bench::footprint::planned_s(
-            &crate::bench::footprint::select(variants),
-            &crate::bench::footprint::settings(name),
-        )
-    };
+    let footprint_s = footprint_s(name, variants);
     let schedule = Schedule {
         round_s: estimate::round_s(profile, calibrations),
         after_s: footprint_s + estimate::micro_s(micro),

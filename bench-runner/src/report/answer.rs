@@ -36,7 +36,8 @@ pub enum Cost {
 }
 
 impl Cost {
-    fn what(self) -> &'static str {
+    /// "CPU" or "instructions", as the answer names the figure.
+    pub fn what(self) -> &'static str {
         match self {
             Cost::CpuUsPerReq => "CPU",
             Cost::InstructionsPerReq => "instructions",
@@ -61,7 +62,8 @@ pub struct Row {
 }
 
 impl Row {
-    fn cost(&self, by: Cost) -> Estimate {
+    /// The figure `by` names (n/a where this row has none).
+    pub fn cost(&self, by: Cost) -> Estimate {
         match by {
             Cost::CpuUsPerReq => self.added_cpu_us_per_req,
             Cost::InstructionsPerReq => self.added_instructions_per_req.unwrap_or(NONE),
@@ -83,6 +85,31 @@ pub struct WorkloadAnswer {
     /// Cheapest first.
     pub rows: Vec<Row>,
     pub summary: String,
+}
+
+impl WorkloadAnswer {
+    /// The largest cost of the workload: what its bars are scaled to.
+    pub fn max_cost(&self) -> f64 {
+        self.rows
+            .iter()
+            .map(|r| r.cost(self.sorted_by).estimate)
+            .filter(|x| x.is_finite())
+            .fold(0.0f64, f64::max)
+    }
+
+    /// A line for each row whose external processor's CPU is not in the CPU column.
+    pub fn processor_notes(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter_map(|r| {
+                Some(format!(
+                    "{}: its external processor uses another {:.1} µs/req of CPU (not in the column)",
+                    r.implementation,
+                    r.processor_cpu_us_per_req?
+                ))
+            })
+            .collect()
+    }
 }
 
 /// The whole answer of a run.
@@ -448,12 +475,7 @@ pub fn text(a: &Answer, colour: bool) -> String {
         }
         let _ = write!(line, "  {}", w.sorted_by.what());
         let _ = writeln!(s, "{}", p.on("2", &line));
-        let max = w
-            .rows
-            .iter()
-            .map(|r| r.cost(w.sorted_by).estimate)
-            .filter(|x| x.is_finite())
-            .fold(0.0f64, f64::max);
+        let max = w.max_cost();
         for (i, row) in w.rows.iter().enumerate() {
             let name = format!("{:<name_w$}", row.implementation);
             let _ = write!(s, "  {}", p.on(if i == 0 { "1;32" } else { "1" }, &name));
@@ -466,17 +488,8 @@ pub fn text(a: &Answer, colour: bool) -> String {
             let _ = writeln!(s, "  {}", p.on(style, &bar(cost.estimate, max, cells)));
         }
         let _ = writeln!(s, "  → {}", p.on("1", &w.summary));
-        for row in w
-            .rows
-            .iter()
-            .filter(|r| r.processor_cpu_us_per_req.is_some())
-        {
-            let note = format!(
-                "  {}: its external processor uses another {:.1} µs/req of CPU (not in the column)",
-                row.implementation,
-                row.processor_cpu_us_per_req.unwrap_or(f64::NAN)
-            );
-            let _ = writeln!(s, "{}", p.on("2", &note));
+        for note in w.processor_notes() {
+            let _ = writeln!(s, "{}", p.on("2", &format!("  {note}")));
         }
         s.push('\n');
     }
@@ -522,12 +535,7 @@ pub fn markdown(a: &Answer) -> String {
             rule.push_str("---:|");
         }
         let _ = writeln!(s, "{head} {} |\n{rule}---|", w.sorted_by.what());
-        let max = w
-            .rows
-            .iter()
-            .map(|r| r.cost(w.sorted_by).estimate)
-            .filter(|x| x.is_finite())
-            .fold(0.0f64, f64::max);
+        let max = w.max_cost();
         for (i, row) in w.rows.iter().enumerate() {
             let _ = write!(s, "| {} |", row.implementation);
             for (_, cells) in &cols {
@@ -536,17 +544,8 @@ pub fn markdown(a: &Answer) -> String {
             }
             let _ = writeln!(s, " {} |", bar(row.cost(w.sorted_by).estimate, max, 16));
         }
-        for row in w
-            .rows
-            .iter()
-            .filter(|r| r.processor_cpu_us_per_req.is_some())
-        {
-            let _ = writeln!(
-                s,
-                "\n`{}`: its external processor uses another {:.1} µs/req of CPU (not in the column).",
-                row.implementation,
-                row.processor_cpu_us_per_req.unwrap_or(f64::NAN)
-            );
+        for note in w.processor_notes() {
+            let _ = writeln!(s, "\n{note}.");
         }
         s.push('\n');
     }

@@ -80,7 +80,7 @@ fn est_cell(e: &Estimate) -> String {
 /// The answer (the first screen): per workload its summary and a table of the implementations,
 /// cheapest first, each with a bar in its chart colour.
 fn answer_section(r: &Results) -> String {
-    use super::answer::{self, Cost};
+    use super::answer;
     let a = answer::answer(r);
     if a.workloads.is_empty() {
         return String::new();
@@ -110,23 +110,9 @@ fn answer_section(r: &Results) -> String {
         if instructions {
             s.push_str("<th>instructions/req</th>");
         }
-        let what = match w.sorted_by {
-            Cost::CpuUsPerReq => "CPU",
-            Cost::InstructionsPerReq => "instructions",
-        };
+        let what = w.sorted_by.what();
         let _ = writeln!(s, "<th>{what}</th></tr></thead><tbody>");
-        let cost = |x: &answer::Row| match w.sorted_by {
-            Cost::CpuUsPerReq => x.added_cpu_us_per_req,
-            Cost::InstructionsPerReq => x
-                .added_instructions_per_req
-                .unwrap_or(x.added_cpu_us_per_req),
-        };
-        let max = w
-            .rows
-            .iter()
-            .map(|x| cost(x).estimate)
-            .filter(|x| x.is_finite())
-            .fold(0.0f64, f64::max);
+        let max = w.max_cost();
         for x in &w.rows {
             let _ = write!(
                 s,
@@ -141,7 +127,7 @@ fn answer_section(r: &Results) -> String {
                     None => "<td class=\"num\">n/a</td>".into(),
                 });
             }
-            let c = cost(x);
+            let c = x.cost(w.sorted_by);
             let pct = if c.estimate.is_finite() && c.estimate > 0.0 && max > 0.0 {
                 100.0 * c.estimate / max
             } else {
@@ -160,17 +146,8 @@ fn answer_section(r: &Results) -> String {
             );
         }
         s.push_str("</tbody></table>\n");
-        for x in w
-            .rows
-            .iter()
-            .filter(|x| x.processor_cpu_us_per_req.is_some())
-        {
-            let _ = writeln!(
-                s,
-                "<p class=\"note\"><code>{}</code>: its external processor uses another {:.1} µs/req of CPU (not in the column).</p>",
-                esc(&x.implementation),
-                x.processor_cpu_us_per_req.unwrap_or(f64::NAN)
-            );
+        for note in w.processor_notes() {
+            let _ = writeln!(s, "<p class=\"note\">{}.</p>", esc(&note));
         }
         s.push_str("</section>\n");
     }

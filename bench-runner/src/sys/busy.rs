@@ -46,16 +46,7 @@ pub fn parse_proc_stat(stat: &str) -> Option<ProcTimes> {
 /// leaves out idle, iowait and steal (time the VM's host took is counted apart, as steal); and the
 /// number of `cpuN` lines.
 pub fn parse_cpu_busy(stat: &str) -> Option<(u64, u64, usize)> {
-    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    if v.len() != 8 {
-        return None;
-    }
+    let v = super::cpu_line(stat)?;
     let all: u64 = v.iter().sum();
     let busy = all - v[3] - v[4] - v[7];
     let cpus = stat
