@@ -1,6 +1,10 @@
 //! Operating-system helpers: interruption flag, CPU pinning, per-process CPU time, loopback ports,
-//! children that die with the runner, the runner's identity, output folders checked before any work.
+//! children that die with the runner, the runner's identity, output folders checked before any work,
+//! what else is using the CPUs ([`busy`]), and whether stdout takes colours.
 
+pub mod busy;
+
+use std::io::IsTerminal;
 use std::net::{SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -35,6 +39,20 @@ pub fn check_interrupted() -> anyhow::Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// Whether what is printed to stdout may carry colours: never with `NO_COLOR` set (and not empty,
+/// as no-color.org says), always with `CLICOLOR_FORCE` set (and not `0`), else when stdout is a
+/// terminal other than `TERM=dumb`.
+pub fn stdout_colours() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty() && v != "0");
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    if set("CLICOLOR_FORCE") {
+        return true;
+    }
+    std::io::stdout().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
 }
 
 /// CPUs online on the machine (not the calling thread's affinity, which pinning narrows to one).
@@ -345,6 +363,13 @@ pub fn cpu_steal_ticks() -> Option<(u64, u64)> {
 /// `cpu  user nice system idle iowait irq softirq steal guest guest_nice`: (steal, sum of the first
 /// eight fields; guest time is already counted in user).
 pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
+    let v = cpu_line(stat)?;
+    Some((v[7], v.iter().sum()))
+}
+
+/// The first eight fields of /proc/stat's `cpu ` line (user nice system idle iowait irq softirq
+/// steal), clock ticks.
+pub fn cpu_line(stat: &str) -> Option<[u64; 8]> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let v: Vec<u64> = line
         .split_whitespace()
@@ -352,7 +377,7 @@ pub fn parse_cpu_steal(stat: &str) -> Option<(u64, u64)> {
         .take(8)
         .filter_map(|x| x.parse().ok())
         .collect();
-    (v.len() == 8).then(|| (v[7], v.iter().sum()))
+    v.try_into().ok()
 }
 
 /// What a spin loop on one CPU saw: the gaps between consecutive clock reads longer than 50 µs are

@@ -70,6 +70,8 @@ const ROWS: &[(&[&str], &str)] = &[
     (&["run", "--only", "nosuch"], "--only"),
     (&["run", "--rounds", "0"], "--rounds"),
     (&["run", "--rounds", "abc"], "--rounds"),
+    (&["run", "--format", "yaml"], "--format"),
+    (&["report", "T/a-file", "--format", "html"], "--format"),
     (&["run", "--processes", "0"], "--processes"),
     (&["run", "--workloads", "nope"], "--workloads"),
     (&["run", "--rate", "0"], "--rate"),

@@ -231,6 +231,25 @@ fn a_quick_run_writes_results_that_match_the_committed_schema() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // the plan and its time before any Envoy starts, the answer on stdout, the files named last
+    let err = String::from_utf8_lossy(&o.stderr);
+    let plan = err
+        .find("plan: start 2 Envoy processes")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        plan < err.find("starting 2 Envoy processes").unwrap(),
+        "{err}"
+    );
+    assert!(err.contains("the full tables and charts: "), "{err}");
+    let answer = String::from_utf8_lossy(&o.stdout);
+    for imp in ["lua", "rust-v8"] {
+        assert!(
+            answer
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{imp} "))),
+            "{answer}"
+        );
+    }
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let errors = schema_errors("results/schema.json", &results);
@@ -394,12 +413,14 @@ fn one_round_gives_no_interval_and_says_why() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // the answer's row of lua, and its summary, say there is no interval
     let stdout = String::from_utf8_lossy(&o.stdout);
     let row = stdout
         .lines()
-        .find(|l| l.starts_with("| lua-mock |"))
+        .find(|l| l.trim_start().starts_with("lua "))
         .unwrap_or_else(|| panic!("{stdout}"));
-    assert!(row.contains("[n/a]"), "{row}");
+    assert!(row.contains("± n/a"), "{row}");
+    assert!(stdout.contains("no intervals (1 Envoy process"), "{stdout}");
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let lua = r["variants"]

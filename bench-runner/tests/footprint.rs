@@ -27,6 +27,14 @@ fn footprint_of_rust_records_memory_start_up_and_module_bytes() {
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
     assert!(t.contains("| rust-v8-mock | "), "{t}");
+    // the plan with its time, then a line per repetition
+    let plan = t
+        .find("footprint: 2 variants (with the baseline) x --concurrency 1, 2 x 2 repetitions")
+        .unwrap_or_else(|| panic!("{t}"));
+    let second = t
+        .find("footprint [2/2] repetition 2/2 (~")
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(plan < second, "{t}");
     // every Envoy it started is gone (their command lines name configs under the run folder)
     assert_eq!(
         processes_mentioning(out.to_str().unwrap()),

@@ -112,6 +112,27 @@ fn lifecycle_records_remote_loads_and_swaps_of_the_rust_plugin() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // the plan with its time first, then a line per step (no terminal here)
+    let err = String::from_utf8_lossy(&o.stderr);
+    let plan = err
+        .find("lifecycle: 1 implementation(s) x (remote load, ecds-config, ecds-module, lds), 3 swaps each, one every 3 s; 4 steps, ~")
+        .unwrap_or_else(|| panic!("{err}"));
+    let mut at = plan;
+    for (i, step) in [
+        "rust remote module load",
+        "rust ecds-config",
+        "rust ecds-module",
+        "rust lds",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let line = format!("lifecycle [{}/4] {step} (~", i + 1);
+        at += err[at..]
+            .find(&line)
+            .unwrap_or_else(|| panic!("no `{line}` after the previous step:\n{err}"));
+    }
+    assert!(err.contains("lifecycle: done in "), "{err}");
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("lifecycle.json")).unwrap())
             .unwrap();

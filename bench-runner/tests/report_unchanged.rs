@@ -8,7 +8,11 @@
 //! three Envoy processes, both CPU regimes, the A/A listener, run health): from here on, a change of
 //! layout must leave this output alone. Since then report.md and report.html gained one section,
 //! "Precision, and what more of it would cost" (added lines only; every other line and every chart
-//! unchanged).
+//! unchanged). Regenerated deliberately for issue 32 (the front door): stdout is the answer per
+//! workload instead of the 12-column table, and report.md and report.html open with the same
+//! answer and the overhead chart (moved up from the charts section, where it is no longer repeated)
+//! before the detailed tables, whose section is now headed "Every figure per variant"; every chart
+//! (SVG and PNG) unchanged.
 
 use sha2::{Digest, Sha256};
 use std::path::Path;

@@ -34,6 +34,14 @@ impl Calibration {
     }
 }
 
+/// What a burst costs before one is measured: 20 ms per burst and 50 µs per request (the median
+/// of 1/throughput at saturation over the variants of the committed default run
+/// results/20261202T164118Z-default; the slowest, ext_proc headers, 151 µs).
+pub const PRIOR: Calibration = Calibration {
+    per_burst_s: 0.02,
+    per_request_s: 50e-6,
+};
+
 /// One variant's interleaved latency window (fixed in length) in a round.
 pub fn window_s(p: &Profile, c: &Calibration) -> f64 {
     p.latency.warmup_s + p.latency.window_s + c.per_burst_s
@@ -96,6 +104,14 @@ pub fn remaining_s(rounds: usize, done: usize, elapsed_s: f64, after_s: f64) -> 
         return after_s;
     }
     elapsed_s / done as f64 * rounds.saturating_sub(done) as f64 + after_s
+}
+
+/// Seconds from an Envoy's spawn to a plugin's first reply when it loads `wasm_bytes` of Wasm (V8
+/// compiles the module at start; 0 for no module, Lua, an external processor or a native module).
+/// From the committed default run results/20261202T164118Z-default (its footprint samples' median
+/// first replies): no plugin 0.08 s, Go 3.7 MB 3.4 s, Higress Go 6.2 MB 5.4 s.
+pub fn envoy_start_s(wasm_bytes: u64) -> f64 {
+    0.15 + 0.85 * wasm_bytes as f64 / 1e6
 }
 
 /// "45 s", "4 min 05 s".

@@ -22,8 +22,7 @@ use crate::results::{
     Results, RoundRecord, RunnerBuild, Skipped, StalledWindow,
 };
 use crate::stats::Rng;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
+use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -226,6 +225,7 @@ fn new_results(
 /// slice), then the in-process part; printed before measuring.
 struct Schedule {
     round_s: f64,
+    /// The footprint phase and the in-process part.
     after_s: f64,
 }
 
@@ -235,28 +235,88 @@ impl Schedule {
     }
 }
 
+/// What the footprint phase after the rounds will take (none in the quick profile).
+fn footprint_s(name: ProfileName, variants: &[Variant]) -> f64 {
+    if name == ProfileName::Quick {
+        return 0.0;
+    }
+    crate::bench::footprint::planned_s(
+        &crate::bench::footprint::select(variants),
+        &crate::bench::footprint::settings(name),
+    )
+}
+
+/// Before any Envoy starts: the plan and a first estimate of its time, from a prior calibration
+/// (refined once the first Envoy process is calibrated, see [`announce`]): the start (every process
+/// compiles its modules, on every CPU), the rounds, the footprint phase.
+fn plan_first(name: ProfileName, profile: &Profile, variants: &[Variant]) {
+    let mut modules: Vec<(&str, u64)> = Vec::new();
+    for v in variants {
+        if let (crate::bench::variants::Kind::Wasm { .. }, Some(sha), Some(b)) =
+            (&v.kind, &v.info.wasm_sha256, v.info.wasm_bytes)
+        {
+            if !modules.iter().any(|m| m.0 == sha) {
+                modules.push((sha, b));
+            }
+        }
+    }
+    let per_process: f64 = modules.iter().map(|m| estimate::envoy_start_s(m.1)).sum();
+    let cpus = crate::sys::online_cpus().clamp(1, profile.processes.max(1));
+    let start_s =
+        per_process.max(estimate::envoy_start_s(0)) * profile.processes as f64 / cpus as f64;
+    let prior = vec![estimate::PRIOR; variants.len()];
+    let rounds_s = estimate::round_s(profile, &prior) * profile.rounds as f64;
+    let footprint_s = footprint_s(name, variants);
+    eprintln!(
+        "plan: start {} Envoy processes (~{}: each compiles its Wasm modules), {} rounds of {} variants (~{}){}{}: ~{} before the in-process part; the estimate is refined once the first process is calibrated{}",
+        profile.processes,
+        estimate::human(start_s),
+        profile.rounds,
+        variants.len(),
+        estimate::human(rounds_s),
+        if footprint_s > 0.0 {
+            format!(", footprint (~{})", estimate::human(footprint_s))
+        } else {
+            String::new()
+        },
+        if name == ProfileName::Full {
+            ", failure scenarios and lifecycle"
+        } else {
+            ""
+        },
+        estimate::human(start_s + rounds_s + footprint_s),
+        if name == ProfileName::Default {
+            " (`--profile quick` measures the mock workload in 6 processes, no footprint or in-process part)"
+        } else {
+            ""
+        }
+    );
+}
+
 /// Prints the time estimate before measuring (every phase, the CPU phase and the in-process part).
 fn announce(
+    name: ProfileName,
     profile: &Profile,
     variants: &[Variant],
     calibrations: &[Calibration],
     micro: &estimate::MicroPlan,
     out: &Path,
 ) -> Schedule {
+    let footprint_s = footprint_s(name, variants);
     let schedule = Schedule {
         round_s: estimate::round_s(profile, calibrations),
-        after_s: estimate::micro_s(micro),
+        after_s: footprint_s + estimate::micro_s(micro),
     };
     let total = schedule.total_s(profile.rounds);
     eprintln!(
-        "measuring {} variants (with baseline and baseline-aa) x {} rounds over {} Envoy processes (~{:.0} s: {} per round{}{}); results go to {}",
+        "measuring {} variants (with baseline and baseline-aa) x {} rounds over {} Envoy processes: ~{} ({} per round{}{}); results go to {}",
         variants.len(),
         profile.rounds,
         profile.processes,
-        total,
+        estimate::human(total),
         estimate::human(schedule.round_s),
         if profile.name == "full" {
-            ", then the failure scenarios and the lifecycle"
+            ", then the failure scenarios and the lifecycle (not in the estimate)"
         } else {
             ""
         },
@@ -264,8 +324,9 @@ fn announce(
             String::new()
         } else {
             format!(
-                ", then the footprint phase (not in the estimate) and ~{} in-process",
-                estimate::human(schedule.after_s)
+                ", then ~{} of footprint (memory, start-up) and ~{} in-process",
+                estimate::human(footprint_s),
+                estimate::human(estimate::micro_s(micro))
             )
         },
         out.display()
@@ -323,6 +384,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     };
     let m = m;
     let variants = &m.variants;
+    plan_first(args.profile, &profile, variants);
     let http2 = profile.protocol == "h2c";
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     if let Some(own) = &own {
@@ -332,13 +394,12 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
             .skipped
             .extend(crate::bench::own::skipped(own, &profile));
     }
-    let load_at_start = loadavg();
-    let steal_at_start = crate::sys::cpu_steal_ticks();
     let micro = if measures_micro(args.profile) {
         crate::bench::micro::plan(&m.built, args.profile, &suite_workloads(&profile))
     } else {
         estimate::MicroPlan::default()
     };
+    let at_start = at_start();
     let mut stalls = probe_stalls("start", STALL_PROBE);
     laps.lap("prepare");
     let mut envoys = start_all(&Starting {
@@ -367,7 +428,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut outcome = Ok(());
     for (process, started) in envoys.iter_mut().enumerate() {
         let step = measure_process(&mut run, &mut results, process, started, |r, c| {
-            announce(r.profile, r.variants, c, &micro, &out)
+            announce(args.profile, r.profile, r.variants, c, &micro, &out)
         });
         started.envoy.stop();
         if step.is_err() {
@@ -396,7 +457,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     if let Some(own) = &own {
         results.own = Some(own.section());
     }
-    let mut h = health(&results, load_at_start, steal_at_start, stalls);
+    let mut h = health(&results, &at_start, stalls);
     h.phases = laps.phases;
     results.health = Some(h);
     finish(project, results, outcome, variants.len(), &out)
@@ -550,7 +611,7 @@ fn extras(
 }
 
 /// Sets the run's status, writes results.json, the report and `results/latest` (when there is
-/// anything to keep), and prints the summary table or what was kept.
+/// anything to keep), and prints the warnings or what was kept.
 fn finish(
     project: &Project,
     mut results: Results,
@@ -578,11 +639,8 @@ fn finish(
         }
     }
     match outcome {
-        Ok(()) => {
-            print!("{}", crate::report::summary_table(&results));
-            eprintln!("wrote {}", json_path.display());
-            Ok(out.to_path_buf())
-        }
+        // the command prints the answer from what was written (`commands::report::print_answer`)
+        Ok(()) => Ok(out.to_path_buf()),
         Err(e) => {
             if !results.rounds.is_empty() {
                 eprintln!(
@@ -608,18 +666,7 @@ fn rounds_of(rounds: usize, processes: usize, process: usize) -> std::ops::Range
 
 /// A bar over `total` planned milliseconds (hidden without a terminal: then one line per round).
 fn progress_bar(total: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30} {percent:>3}% {msg} · {elapsed} elapsed, ~{eta} left",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(250));
-    bar
+    crate::bench::progress::bar(total)
 }
 
 #[cfg(test)]

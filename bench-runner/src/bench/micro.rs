@@ -406,6 +406,8 @@ mod tests {
             sha256: plugins::sha256_hex(&bytes),
             bytes: bytes.len() as u64,
             rebuilt: false,
+            note: None,
+            workload_notes: Default::default(),
         }
     }
 

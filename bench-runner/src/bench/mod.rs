@@ -1,6 +1,7 @@
 //! Engines that measure: the run matrix (`measure`), failure scenarios, memory and start-up
 //! (`footprint`), in-process `micro`,
-//! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run.
+//! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run;
+//! `estimate` and `progress`: what a long command plans, announces and shows as it goes.
 
 pub mod calls;
 pub mod conformance;
@@ -17,4 +18,5 @@ pub mod merge;
 pub mod micro;
 pub mod own;
 pub mod peers;
+pub mod progress;
 pub mod variants;

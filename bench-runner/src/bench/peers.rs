@@ -2,6 +2,7 @@
 //! same no-plugin Envoy listener, interleaved over rounds, Envoy on one core and the tool on another,
 //! so that anyone can check our latency, throughput and own CPU cost against theirs.
 
+use crate::bench::progress::{Progress, Step};
 use crate::bench::variants::Variant;
 use crate::envoy::locate;
 use crate::envoy::session::{allocate_ports, Launch};
@@ -230,7 +231,30 @@ fn interleave(
     log: &Path,
 ) -> anyhow::Result<Vec<Vec<Vec<Sample>>>> {
     let mut samples: Vec<Vec<Vec<Sample>>> = vec![vec![vec![]; a.connections.len()]; tools.len()];
+    let per_round = a.connections.len() * tools.len();
+    // each sample: the tool's start, its window, and reading Envoy's CPU around it
+    let round_s = per_round as f64 * (setup.duration.as_secs_f64() + 0.5);
+    let label = |r: usize| format!("round {}/{}", r + 1, a.rounds);
+    let progress = Progress::announce(
+        "peers",
+        &format!(
+            "{} tool(s) x connections {} x {} round(s), {} each",
+            tools.len(),
+            a.connections
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            a.rounds,
+            crate::results::human_s(setup.duration.as_secs_f64())
+        ),
+        (0..a.rounds)
+            .map(|r| Step::new(label(r), round_s))
+            .collect(),
+    );
     for round in 0..a.rounds {
+        progress.step(&label(round));
+        let mut done = 0;
         for (ci, &c) in a.connections.iter().enumerate() {
             for k in 0..tools.len() {
                 // Rotate the order every round so that no tool always runs first or last.
@@ -242,7 +266,7 @@ fn interleave(
                     Kind::Wrk => run_wrk(&t.info.path, setup, c, round)?,
                     Kind::Oha => run_oha(&t.info.path, setup, c, round)?,
                 };
-                eprintln!(
+                progress.note(&format!(
                     "round {}/{} c={c:<3} {:<12} {:>8.0} req/s  p50 {:>7.1} µs  CPU {:>6.2} µs/req",
                     round + 1,
                     a.rounds,
@@ -250,8 +274,10 @@ fn interleave(
                     s.rps,
                     s.p50_us,
                     s.cpu_us_per_req
-                );
+                ));
                 samples[ti][ci].push(s);
+                done += 1;
+                progress.within(done as f64 / per_round as f64);
                 if !envoy.is_running() {
                     return Err(usage(format!(
                         "Envoy exited during the comparison; see {}",
@@ -261,6 +287,7 @@ fn interleave(
             }
         }
     }
+    progress.finish();
     Ok(samples)
 }
 

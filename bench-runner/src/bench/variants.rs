@@ -85,6 +85,7 @@ impl Variant {
                 workload: "none".into(),
                 wasm_sha256: None,
                 wasm_bytes: None,
+                note: None,
             },
             kind: Kind::Baseline,
             config: Value::Null,
@@ -157,6 +158,7 @@ impl Variant {
                 workload: workload.into(),
                 wasm_sha256: None,
                 wasm_bytes: None,
+                note: built.note_for(workload),
             },
             kind: Kind::Lua {
                 built: built.clone(),
@@ -179,6 +181,7 @@ impl Variant {
                 workload: workload.into(),
                 wasm_sha256: Some(built.sha256.clone()),
                 wasm_bytes: Some(built.bytes),
+                note: built.note_for(workload),
             },
             kind: Kind::Wasm {
                 built: built.clone(),
@@ -226,6 +229,7 @@ impl Variant {
                 workload: OWN_WORKLOAD.into(),
                 wasm_sha256: plugin.sha256.clone(),
                 wasm_bytes: plugin.bytes,
+                note: None,
             },
             kind: Kind::Own {
                 plugin: plugin.clone(),
@@ -339,6 +343,8 @@ mod tests {
             sha256: "ab".into(),
             bytes: 2,
             rebuilt: false,
+            note: None,
+            workload_notes: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@ use super::args::EnvoyArgs;
 use crate::baseline;
 use crate::bench::measure::{self, RunOptions};
 use crate::paths::Project;
+use crate::report::answer::OutputFormat;
 use crate::results::profile::ProfileName;
 use clap::Args;
 use std::path::PathBuf;
@@ -60,6 +61,11 @@ pub struct RunArgs {
     pub http2: bool,
     #[command(flatten)]
     pub own: Box<super::own::OwnArgs>,
+    /// What to print when the run is done: the answer per workload as aligned text (colours on a
+    /// terminal unless NO_COLOR is set), Markdown or JSON (for scripts); the full tables are in the
+    /// run folder's report.md and report.html.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    pub format: OutputFormat,
 }
 
 impl RunArgs {
@@ -94,6 +100,8 @@ pub fn command(project: &Project, a: &RunArgs) -> anyhow::Result<u8> {
     let mut options = a.options();
     options.own = a.own.plan(project)?;
     let dir = measure::run(project, &options)?;
+    let results = crate::results::Results::read(&dir)?;
+    super::report::print_answer(&results, &dir, a.format);
     if let Some(name) = &a.save_baseline {
         let saved = baseline::save(project, name, &dir)?;
         eprintln!("saved baseline `{name}` to {}", project.rel(&saved));
@@ -124,5 +132,6 @@ mod tests {
         assert!(a.rounds.is_none() && a.workloads.is_none() && a.rate.is_none());
         assert!(a.base_port.is_none() && a.save_baseline.is_none());
         assert!(!a.no_pin && !a.rebuild && !a.http2);
+        assert_eq!(a.format, OutputFormat::Text);
     }
 }

@@ -29,7 +29,6 @@ use crate::error::usage;
 use crate::paths::Project;
 use crate::results::{self, Results, BASELINE};
 use crate::stats::Estimate;
-use clap::ValueEnum;
 use serde::Serialize;
 use stats::{Direction, Verdict};
 use std::path::{Path, PathBuf};
@@ -59,12 +58,8 @@ pub struct CompareOptions {
     pub family_wise: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Markdown,
-    Json,
-}
+/// One output format for every command that prints results (`run`, `report`, `compare`).
+pub use crate::report::answer::OutputFormat;
 
 /// The compared figures: four timed ones, and the instructions per request counted under callgrind
 /// (compared exactly, against a relative threshold, not with an interval over noise).

@@ -42,6 +42,13 @@ pub struct Manifest {
     /// implementations are configured by the workload instead.
     #[serde(default)]
     pub configuration: Option<String>,
+    /// What a reader must know wherever the implementation is ranked (e.g. the C++ plugin's "no
+    /// SDK"), shown beside its figures.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// The same for one workload only (e.g. ext_proc's `headers`: one header mutation).
+    #[serde(default)]
+    pub workload_notes: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,9 +112,26 @@ pub struct Built {
     /// False when the sources had not changed since the last build (always false for `envoy-lua`:
     /// nothing is built).
     pub rebuilt: bool,
+    /// The manifest's `note` and `workload_notes`.
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub workload_notes: BTreeMap<String, String>,
 }
 
 impl Built {
+    /// What to say beside a variant of this implementation for `workload`: the manifest's note and
+    /// the workload's, joined.
+    pub fn note_for(&self, workload: &str) -> Option<String> {
+        let parts: Vec<&str> = self
+            .note
+            .iter()
+            .chain(self.workload_notes.get(workload))
+            .map(String::as_str)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
     /// True for a proxy-wasm module (kind `wasm`), which runs on a Wasm runtime.
     pub fn is_wasm(&self) -> bool {
         self.kind == WASM_KIND
@@ -420,6 +444,8 @@ impl Plugin {
             sha256: sha256_hex(bytes),
             bytes: bytes.len() as u64,
             rebuilt,
+            note: self.manifest.note.clone(),
+            workload_notes: self.manifest.workload_notes.clone(),
         }
     }
 

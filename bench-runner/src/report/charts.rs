@@ -30,6 +30,7 @@ mod palette;
 pub use figures::render_all;
 pub(super) use figures::{simple_bar_chart, simple_bar_chart_whiskers};
 pub use overlay::{comparison_charts, ChangeBar};
+pub(in crate::report) use palette::variant_hex;
 use palette::*;
 
 /// The family every text of every chart uses (registered from embedded font bytes).
@@ -298,6 +299,7 @@ impl LatencyFigure {
 // ---------------------------------------------------------------------------------------------
 // Horizontal bars with whiskers.
 
+#[derive(Clone)]
 struct BarRow {
     label: String,
     color: RGBColor,
@@ -319,6 +321,9 @@ struct BarPanel {
     caption: String,
     x_desc: String,
     rows: Vec<BarRow>,
+    /// Where the axis ends when a few rows dwarf the others ([`outlier_cut`]): their bars and
+    /// whiskers are cut there, with a break mark, and their values printed.
+    cut: Option<(f64, f64)>,
 }
 
 struct BarFigure {
@@ -506,6 +511,7 @@ mod tests {
             workload: "mock".into(),
             wasm_sha256: None,
             wasm_bytes: None,
+            note: None,
             requests: 0,
             errors: 0,
             rps: f64::NAN,

@@ -43,6 +43,13 @@ figure { margin: 1.5rem 0; }
 figure svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: .9rem; }
 .bad { color: #b00020; font-weight: 600; }
+.answer { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 0 2rem; }
+.answer h3 { margin: .6rem 0 .2rem; font-size: 1.05rem; }
+.answer p.summary { margin: .2rem 0; font-weight: 600; }
+.answer table { margin-top: .4rem; }
+.answer td.bar { width: 9rem; min-width: 9rem; }
+.answer span.bar { display: inline-block; height: .85em; vertical-align: middle; }
+.answer span.faint { opacity: .45; }
 "#;
 
 fn num(x: f64, decimals: usize) -> String {
@@ -67,6 +74,94 @@ fn est_cell(e: &Estimate) -> String {
     format!(
         "<td class=\"num\">{:+.1} <span class=\"ci\">[{:+.1}, {:+.1}]</span></td>",
         e.estimate, e.ci95_low, e.ci95_high
+    )
+}
+
+/// The answer (the first screen): per workload its summary and a table of the implementations,
+/// cheapest first, each with a bar in its chart colour.
+fn answer_section(r: &Results) -> String {
+    use super::answer;
+    let a = answer::answer(r);
+    if a.workloads.is_empty() {
+        return String::new();
+    }
+    let colours = charts::variant_hex(r);
+    let mut s = String::new();
+    s.push_str("<h2 id=\"answer\">What each implementation adds to a request</h2>\n");
+    let _ = writeln!(
+        s,
+        "<p class=\"note\">{}</p>\n<div class=\"answer\">",
+        esc(&answer::lead(&a))
+    );
+    for w in &a.workloads {
+        let instructions = w
+            .rows
+            .iter()
+            .any(|x| x.added_instructions_per_req.is_some());
+        let _ = writeln!(
+            s,
+            "<section>\n<h3><code>{}</code></h3>\n<p class=\"summary\">{}</p>",
+            esc(&w.workload),
+            esc(&w.summary)
+        );
+        s.push_str(
+            "<table><thead><tr><th>implementation</th><th>added p50 µs</th><th>CPU µs/req</th>",
+        );
+        if instructions {
+            s.push_str("<th>instructions/req</th>");
+        }
+        let what = w.sorted_by.what();
+        let _ = writeln!(s, "<th>{what}</th></tr></thead><tbody>");
+        let max = w.max_cost();
+        for x in &w.rows {
+            let _ = write!(
+                s,
+                "<tr><td class=\"id\"><code>{}</code></td>{}{}",
+                esc(&x.implementation),
+                pm_cell(&x.added_p50_us, 1),
+                pm_cell(&x.added_cpu_us_per_req, 1)
+            );
+            if instructions {
+                s.push_str(&match &x.added_instructions_per_req {
+                    Some(e) => pm_cell(e, 0),
+                    None => "<td class=\"num\">n/a</td>".into(),
+                });
+            }
+            let c = x.cost(w.sorted_by);
+            let pct = if c.estimate.is_finite() && c.estimate > 0.0 && max > 0.0 {
+                100.0 * c.estimate / max
+            } else {
+                0.0
+            };
+            let faint = if c.has_interval() && c.ci95_low > 0.0 {
+                ""
+            } else {
+                " faint"
+            };
+            let _ = writeln!(
+                s,
+                "<td class=\"bar\"><span class=\"bar{faint}\" style=\"width:{pct:.1}%;background:{}\" title=\"{}\"></span></td></tr>",
+                colours.get(&x.variant).map_or("#888", String::as_str),
+                esc(&format!("{what}: {}", super::est(&c)))
+            );
+        }
+        s.push_str("</tbody></table>\n");
+        for note in w.notes() {
+            let _ = writeln!(s, "<p class=\"note\">{}.</p>", esc(&note));
+        }
+        s.push_str("</section>\n");
+    }
+    s.push_str("</div>\n");
+    s
+}
+
+/// "+20.9 ± 11.4" as the terminal prints it, the interval in a smaller span.
+fn pm_cell(e: &Estimate, decimals: usize) -> String {
+    let (a, b) = super::answer::cell(e, decimals);
+    format!(
+        "<td class=\"num\">{} <span class=\"ci\">{}</span></td>",
+        esc(&a),
+        esc(&b)
     )
 }
 
@@ -182,6 +277,18 @@ fn inline_svg(svg: &str) -> &str {
         Some(i) => &svg[i..],
         None => svg,
     }
+}
+
+/// The chart that opens the report, beside the answer.
+const OVERHEAD_CHART: &str = "chart-overhead";
+
+fn figure(c: &Chart) -> String {
+    format!(
+        "<figure id=\"{0}\">\n{1}\n<figcaption>{2} · files: <a href=\"{0}.svg\">{0}.svg</a>, <a href=\"{0}.png\">{0}.png</a></figcaption>\n</figure>\n",
+        esc(&c.stem),
+        inline_svg(&c.svg),
+        esc(&c.title)
+    )
 }
 
 fn kv(s: &mut String, k: &str, v: &str) {
@@ -384,7 +491,11 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         plural(r.host.cores, "core")
     );
 
-    s.push_str("<h2 id=\"overhead\">Overhead per variant</h2>\n");
+    s.push_str(&answer_section(r));
+    if let Some(c) = charts.iter().find(|c| c.stem == OVERHEAD_CHART) {
+        s.push_str(&figure(c));
+    }
+    s.push_str("<h2 id=\"overhead\">Every figure per variant</h2>\n");
     let _ = writeln!(
         s,
         "<p>Latency is measured at {:.0} req/s with each variant interleaved with the baseline on one open-loop schedule, \
@@ -449,16 +560,11 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         }
     }
 
-    if !charts.is_empty() {
+    let rest: Vec<&Chart> = charts.iter().filter(|c| c.stem != OVERHEAD_CHART).collect();
+    if !rest.is_empty() {
         s.push_str("<h2 id=\"charts\">Charts</h2>\n");
-        for c in charts {
-            let _ = writeln!(
-                s,
-                "<figure id=\"{0}\">\n{1}\n<figcaption>{2} · files: <a href=\"{0}.svg\">{0}.svg</a>, <a href=\"{0}.png\">{0}.png</a></figcaption>\n</figure>",
-                esc(&c.stem),
-                inline_svg(&c.svg),
-                esc(&c.title)
-            );
+        for c in rest {
+            s.push_str(&figure(c));
         }
     }
 

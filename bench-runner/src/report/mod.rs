@@ -1,6 +1,7 @@
 //! Reports rendered from saved results only (so `report` can re-render any run later):
 //! report.md, a self-contained report.html, and the charts (SVG and PNG) of a run folder.
 
+pub mod answer;
 pub mod article;
 pub mod calls;
 mod canvas;
@@ -155,6 +156,21 @@ pub fn health(r: &Results) -> String {
             crate::results::stalled_kept(&r.rounds)
         ))
     );
+    if let Some(o) = &h.other_cpu_at_start {
+        let _ = writeln!(
+            s,
+            "- other work on the CPUs in the {:.1} s before the Envoy processes started: {:.2} of {} CPUs (/proc/stat's busy time minus the runner's own processes; warns from {:.2}){}",
+            o.seconds,
+            o.other_cpus,
+            o.cpus,
+            crate::results::OTHER_CPU_WARN,
+            if o.top.is_empty() {
+                String::new()
+            } else {
+                format!("; most: {}", o.named())
+            }
+        );
+    }
     let _ = writeln!(
         s,
         "- 1-minute load average {:.2} at the start, {:.2} at the end ({} CPUs); CPU steal over the run: {}",
@@ -391,6 +407,15 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     }
     let mut s = String::new();
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
+    let a = answer::answer(r);
+    if !a.workloads.is_empty() {
+        let _ = writeln!(s, "## What each implementation adds to a request\n");
+        s.push_str(&answer::markdown(&a));
+        if let Some((stem, title)) = charts.iter().find(|c| c.0 == "chart-overhead") {
+            let _ = writeln!(s, "![{title}]({stem}.svg)\n");
+        }
+        let _ = writeln!(s, "## Every figure per variant\n");
+    }
     let _ = writeln!(
         s,
         "Latency is measured at a fixed rate, each variant interleaved with the baseline on one open-loop schedule (both see the same moment of machine noise); added latency is the variant's percentile minus the interleaved baseline's, every window of an Envoy process pooled. CPU µs/req is Envoy's CPU time per request (all threads), in two regimes: at the latency phase's fixed rate, where every request pays its own wake-ups, and at saturation (closed loop), where Envoy batches requests and the same plugin costs less. Every overhead is the mean over {} Envoy processes of that process's figure, with a Student's t 95% interval over processes (a re-run is a new process). `baseline-aa` is a second no-plugin listener: its overhead must hold 0.\n",
@@ -434,9 +459,8 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
             );
         }
         if let Some((stem, title)) = charts
-            .iter()
-            .find(|c| c.0 == "chart-overhead")
-            .or(charts.first())
+            .first()
+            .filter(|_| !charts.iter().any(|c| c.0 == "chart-overhead"))
         {
             let _ = writeln!(s, "\n![{title}]({stem}.svg)");
         }

@@ -2,6 +2,7 @@
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
 pub mod calls;
+mod cpu_use;
 pub mod curves;
 pub mod failure;
 pub mod footprint;
@@ -12,6 +13,7 @@ pub mod own;
 pub mod peers;
 pub mod profile;
 mod summary;
+pub use cpu_use::*;
 pub use summary::*;
 
 use crate::load::{LatencyUs, LoadSummary};
@@ -283,7 +285,8 @@ pub struct Health {
     /// The A/A check: the second no-plugin listener's p50 overhead (should be ~0, interval holding 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aa_p50: Option<Estimate>,
-    /// 1-minute load average at the start and the end, and the CPUs online.
+    /// 1-minute load average at the start and the end, and the CPUs online (recorded, no longer
+    /// judged: right after a build it still holds the build; see `other_cpu_at_start`).
     #[serde(with = "crate::stats::nan_as_null")]
     pub loadavg_start: f64,
     #[serde(with = "crate::stats::nan_as_null")]
@@ -292,6 +295,10 @@ pub struct Health {
     /// CPU steal over the run, % of all CPU time (/proc/stat); null where not readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steal_pct: Option<f64>,
+    /// What else used the CPUs just before the Envoy processes started (absent in runs before it
+    /// was measured, and where /proc cannot be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_cpu_at_start: Option<OtherCpu>,
     /// The machine's stalls: a spin loop on every CPU for a moment before the Envoy processes start
     /// and after the last one stopped (empty in runs before it was measured).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -348,6 +355,9 @@ pub struct VariantSummary {
     /// (none for the baseline, the Lua filter and an external processor).
     pub wasm_sha256: Option<String>,
     pub wasm_bytes: Option<u64>,
+    /// See [`VariantInfo::note`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Requests measured over all rounds and phases.
     pub requests: u64,
     pub errors: u64,
@@ -497,6 +507,10 @@ pub struct VariantInfo {
     pub workload: String,
     pub wasm_sha256: Option<String>,
     pub wasm_bytes: Option<u64>,
+    /// What a reader must know beside this variant's figures wherever it is ranked (the manifest's
+    /// `note` and `workload_notes`: the C++ plugin has no SDK; ext_proc's `headers` is one header
+    /// mutation).
+    pub note: Option<String>,
 }
 
 pub const BASELINE: &str = "baseline";
@@ -677,6 +691,7 @@ mod tests {
             workload: workload.into(),
             wasm_sha256: None,
             wasm_bytes: None,
+            note: None,
         }
     }
 

@@ -197,6 +197,7 @@ pub fn summarize(
                 runtime: info.runtime.clone(),
                 workload: info.workload.clone(),
                 wasm_sha256: info.wasm_sha256.clone(),
+                note: info.note.clone(),
                 wasm_bytes: info.wasm_bytes,
                 requests: mine
                     .iter()

@@ -13,6 +13,7 @@
 pub mod client;
 pub mod evidence;
 
+use crate::bench::progress::{Progress, Step};
 use crate::envoy::bootstrap::failure::{FailureListener, FailureTemplates};
 use crate::envoy::session::{allocate_ports, retry_port_clash, Launch};
 use crate::envoy::{locate, Envoy, EnvoyBin, Filter, ListenerSpec};
@@ -147,6 +148,15 @@ pub enum ImplKind {
 }
 
 impl Implementation {
+    /// The size of its Wasm module (0 for Lua): what an Envoy start compiles (see
+    /// [`crate::bench::estimate::envoy_start_s`]).
+    pub fn wasm_bytes(&self) -> u64 {
+        match &self.kind {
+            ImplKind::Wasm { module, .. } => std::fs::metadata(module).map_or(0, |m| m.len()),
+            ImplKind::Lua { .. } => 0,
+        }
+    }
+
     /// An implementation of any kind, by its manifest's: a Wasm module runs on `runtime`.
     pub fn of(b: &Built, runtime: &str) -> Implementation {
         Implementation {
@@ -264,6 +274,22 @@ fn settings(plan: &FailurePlan) -> FailureSettings {
     }
 }
 
+/// What one Envoy of the failure run takes: its start (the module compiled), the requests of its
+/// window and their timeout; a runaway plugin's also the spin's calibration and the grace before
+/// SIGKILL (a spinning worker does not stop on SIGTERM).
+fn job_s(plan: &FailurePlan, imp: &Implementation, runaway: bool) -> f64 {
+    let start = crate::bench::estimate::envoy_start_s(imp.wasm_bytes()) + 0.5;
+    if runaway {
+        start
+            + 1.0
+            + plan.runaway_window.as_secs_f64()
+            + plan.timeout.as_secs_f64()
+            + plan.stop_grace.as_secs_f64()
+    } else {
+        start + plan.window.as_secs_f64() + plan.timeout.as_secs_f64()
+    }
+}
+
 /// Runs every scenario (and the runaway ones if the plan says so) for `implementations`. Starts and stops
 /// its own upstream. An Envoy that cannot start is recorded in `skipped` and the run goes on; on Ctrl-C
 /// the section so far is returned with status "interrupted".
@@ -306,6 +332,29 @@ pub fn run_scenarios(
     if plan.runaway {
         jobs.extend(implementations.iter().map(|i| (i, true)));
     }
+    let label = |imp: &Implementation, runaway: bool| {
+        let what = if runaway {
+            "runaway (spin)"
+        } else {
+            "crash scenarios"
+        };
+        format!("{} {what}", imp.name)
+    };
+    let progress = Progress::announce(
+        "failure",
+        &format!(
+            "{} implementation(s), crash scenarios{} in one Envoy each",
+            implementations.len(),
+            if plan.runaway {
+                " and a runaway plugin"
+            } else {
+                ""
+            }
+        ),
+        jobs.iter()
+            .map(|&(imp, runaway)| Step::new(label(imp, runaway), job_s(plan, imp, runaway)))
+            .collect(),
+    );
     let outcome = (|| -> anyhow::Result<()> {
         for (imp, runaway) in jobs {
             crate::sys::check_interrupted()?;
@@ -314,7 +363,7 @@ pub fn run_scenarios(
             } else {
                 "crash scenarios"
             };
-            eprintln!("failure: {} {what} ...", imp.name);
+            progress.step(&label(imp, runaway));
             let gi = section.groups.len();
             let r = if runaway {
                 runaway_group(ctx, plan, imp, &upstream, gi).map(|(g, r)| {
@@ -346,6 +395,7 @@ pub fn run_scenarios(
         Ok(())
     })();
     drop(upstream);
+    progress.finish();
     section.finished_at = Some(crate::sys::now_rfc3339());
     section.status = crate::error::status_of(&outcome).into();
     section.notes.push(
@@ -476,6 +526,8 @@ mod tests {
             sha256: "ab".into(),
             bytes: 2,
             rebuilt: false,
+            note: None,
+            workload_notes: Default::default(),
         };
         let built = [
             b("rust", crate::plugins::WASM_KIND),

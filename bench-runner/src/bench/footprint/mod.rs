@@ -6,6 +6,7 @@
 //! of its own per concurrency and repetition, in a shuffled order; the repetitions are the units of
 //! every interval. `run` performs it after its rounds; `bench-runner footprint` alone.
 
+use crate::bench::progress::{Progress, Step};
 use crate::bench::variants::Variant;
 use crate::envoy::{locate, EnvoyBin};
 use crate::error::usage;
@@ -18,7 +19,6 @@ use crate::results::profile::ProfileName;
 use crate::results::{Skipped, BASELINE};
 use crate::stats::Rng;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 mod probe;
 mod standalone;
@@ -125,35 +125,42 @@ pub fn measure(
         settings,
     };
     let s = &ctx.settings;
-    eprintln!(
-        "footprint: {} variants (with the baseline) x --concurrency {} x {} repetitions, one Envoy each (logs {})",
-        variants.len(),
-        s.concurrencies
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        s.repetitions,
-        ctx.dir.display()
+    let repetition_s = planned_s(&variants, s) / s.repetitions.max(1) as f64;
+    let label = |r: usize| format!("repetition {}/{}", r + 1, s.repetitions);
+    let progress = Progress::announce(
+        "footprint",
+        &format!(
+            "{} variants (with the baseline) x --concurrency {} x {} repetitions, one Envoy each (logs {})",
+            variants.len(),
+            s.concurrencies
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.repetitions,
+            ctx.dir.display()
+        ),
+        (0..s.repetitions)
+            .map(|r| Step::new(label(r), repetition_s))
+            .collect(),
     );
     let mut rng = Rng::new(seed ^ 0xf007);
     let mut samples: Vec<FootprintSample> = Vec::new();
-    let t = Instant::now();
+    let per_repetition = s.concurrencies.len() * variants.len();
     for r in 0..s.repetitions {
+        progress.step(&label(r));
+        let mut done = 0;
         for &c in &s.concurrencies {
             let mut order: Vec<&Variant> = variants.iter().collect();
             rng.shuffle(&mut order);
             for v in order {
                 samples.push(probe::sample(&ctx, v, c, r)?);
+                done += 1;
+                progress.within(done as f64 / per_repetition as f64);
             }
         }
-        eprintln!(
-            "footprint: repetition {}/{} done ({:.0} s so far)",
-            r + 1,
-            s.repetitions,
-            t.elapsed().as_secs_f64()
-        );
     }
+    progress.finish();
     let notes = vec![format!(
         "Each figure is the mean over {} repetitions (each a new Envoy process per variant and concurrency) with a Student's t 95% interval; \"added\" is the variant's Envoy minus the no-plugin Envoy of the same repetition and concurrency; the per-worker cost is the slope of a least-squares line over the concurrency per repetition. Start-up: medians with an order-statistic interval. Envoy 1.40's admin exposes no V8 heap figure (its `wasm.*` stats count VMs: `wasm.envoy.wasm.runtime.v8.active`, kept per sample in `wasm_stats`; `/memory` is tcmalloc's heap, which V8's own mappings are not part of), so V8's memory is inside the RSS figures only. Measured one process at a time while nothing else of the run ran; start-up times depend on how busy the machine was, RSS hardly.",
         s.repetitions
@@ -165,6 +172,21 @@ pub fn measure(
         samples,
         notes,
     ))
+}
+
+/// What measuring `variants` (from [`select`]) with `s` will take: one Envoy per sample, each its
+/// start (a Wasm module compiled), the bounded load, the RSS reads and the stop.
+pub fn planned_s(variants: &[Variant], s: &FootprintSettings) -> f64 {
+    let sample_s = |v: &Variant| {
+        let wasm = matches!(v.kind, crate::bench::variants::Kind::Wasm { .. });
+        crate::bench::estimate::envoy_start_s(if wasm {
+            v.info.wasm_bytes.unwrap_or(0)
+        } else {
+            0
+        }) + s.load_requests as f64 / s.load_rate
+            + 0.1
+    };
+    (s.repetitions * s.concurrencies.len()) as f64 * variants.iter().map(sample_s).sum::<f64>()
 }
 
 /// The phase inside `run`, after its rounds.
@@ -236,6 +258,8 @@ mod tests {
             sha256: "ab".into(),
             bytes: 2,
             rebuilt: false,
+            note: None,
+            workload_notes: Default::default(),
         }
     }
 

@@ -19,7 +19,9 @@ mod remote;
 mod swap;
 mod traffic;
 
+use crate::bench::estimate::envoy_start_s;
 use crate::bench::failure::{ImplKind, Implementation};
+use crate::bench::progress::{Progress, Step};
 use crate::envoy::bootstrap::lifecycle::LifecycleTemplates;
 use crate::envoy::process::StartOptions;
 use crate::envoy::{locate, Envoy, EnvoyBin};
@@ -172,12 +174,49 @@ pub struct LifecycleOptions {
     pub envoy: Option<PathBuf>,
 }
 
+/// The steps of a lifecycle run, each with its estimated time: per implementation its remote load
+/// (Wasm: the repetitions to the first reply, then three cases watched for `remote_observe`, one
+/// after `remote_late`) and each swap run that applies (the start, a second of warm-up, the swaps
+/// at `interval`, the stop).
+pub fn steps(plan: &LifecyclePlan, imps: &[Implementation]) -> Vec<Step> {
+    let mut out = Vec::new();
+    for imp in imps {
+        let wasm = matches!(imp.kind, ImplKind::Wasm { .. });
+        let start = envoy_start_s(imp.wasm_bytes());
+        if wasm && plan.remote {
+            let observe = plan.remote_observe.as_secs_f64();
+            out.push(Step::new(
+                remote_step(imp),
+                plan.remote_repetitions.max(1) as f64 * (start + 0.5)
+                    + 3.0 * (observe + 0.5)
+                    + plan.remote_late.as_secs_f64(),
+            ));
+        }
+        for mode in plan.modes.iter().filter(|m| wasm || *m != "ecds-module") {
+            out.push(Step::new(
+                swap_step(imp, mode),
+                start + 2.0 + plan.swaps as f64 * plan.interval.as_secs_f64(),
+            ));
+        }
+    }
+    out
+}
+
+fn remote_step(imp: &Implementation) -> String {
+    format!("{} remote module load", imp.name)
+}
+
+fn swap_step(imp: &Implementation, mode: &str) -> String {
+    format!("{} {mode}", imp.name)
+}
+
 /// One implementation: remote load (Wasm), then each swap mode that applies.
 fn run_one(
     ctx: &Context,
     plan: &LifecyclePlan,
     imp: &Implementation,
     skipped: &mut Vec<Skipped>,
+    progress: &Progress,
 ) -> anyhow::Result<ImplLifecycle> {
     let wasm = matches!(imp.kind, ImplKind::Wasm { .. });
     let mut out = ImplLifecycle {
@@ -188,8 +227,8 @@ fn run_one(
         swaps: vec![],
     };
     if wasm && plan.remote {
-        eprintln!("lifecycle: {} remote module load ...", imp.name);
-        match remote::remote_load(ctx, plan, imp) {
+        progress.step(&remote_step(imp));
+        match remote::remote_load(ctx, plan, imp, progress) {
             Ok(r) => out.remote = Some(r),
             Err(e) if crate::error::is_interrupted(&e) => return Err(e),
             Err(e) => skipped.push(Skipped {
@@ -203,8 +242,8 @@ fn run_one(
             continue;
         }
         crate::sys::check_interrupted()?;
-        eprintln!("lifecycle: {} {mode}, {} swaps ...", imp.name, plan.swaps);
-        match swap::swap_run(ctx, plan, imp, mode) {
+        progress.step(&swap_step(imp, mode));
+        match swap::swap_run(ctx, plan, imp, mode, progress) {
             Ok(r) => out.swaps.push(r),
             Err(e) if crate::error::is_interrupted(&e) => return Err(e),
             Err(e) => {
@@ -238,9 +277,22 @@ pub fn run_all(
         skipped: vec![],
         notes: notes(plan),
     };
+    let modes: Vec<&str> = plan.modes.iter().map(String::as_str).collect();
+    let progress = Progress::announce(
+        "lifecycle",
+        &format!(
+            "{} implementation(s) x ({}{}), {} swaps each, one every {}",
+            imps.len(),
+            if plan.remote { "remote load, " } else { "" },
+            modes.join(", "),
+            plan.swaps,
+            crate::results::human_s(plan.interval.as_secs_f64())
+        ),
+        steps(plan, imps),
+    );
     let mut outcome = Ok(());
     for imp in imps {
-        match run_one(ctx, plan, imp, &mut section.skipped) {
+        match run_one(ctx, plan, imp, &mut section.skipped, &progress) {
             Ok(r) => section.implementations.push(r),
             Err(e) => {
                 outcome = Err(e);
@@ -248,6 +300,7 @@ pub fn run_all(
             }
         }
     }
+    progress.finish();
     section.finished_at = Some(crate::sys::now_rfc3339());
     section.status = crate::error::status_of(&outcome).into();
     match outcome {

@@ -219,6 +219,7 @@ pub(super) fn remote_load(
     ctx: &Context,
     plan: &LifecyclePlan,
     imp: &Implementation,
+    progress: &crate::bench::progress::Progress,
 ) -> anyhow::Result<RemoteLoad> {
     let ImplKind::Wasm { module, .. } = &imp.kind else {
         anyhow::bail!("remote load needs a Wasm module");
@@ -236,8 +237,11 @@ pub(super) fn remote_load(
     };
     let mut cases = Vec::new();
     let mut load_ms = Vec::new();
-    for rep in 0..plan.remote_repetitions.max(1) {
+    let reps = plan.remote_repetitions.max(1);
+    let done = |n: usize| progress.within(n as f64 / (reps + 3) as f64);
+    for rep in 0..reps {
         let c = watch(ctx, plan, imp, &ok, rep)?;
+        done(rep + 1);
         load_ms.push(c.first_plugin_reply_ms);
         if rep == 0 {
             cases.push(c);
@@ -270,8 +274,9 @@ pub(super) fn remote_load(
             until_reply: false,
         },
     ];
-    for c in &failing {
+    for (i, c) in failing.iter().enumerate() {
         cases.push(watch(ctx, plan, imp, c, 0)?);
+        done(reps + i + 1);
     }
     let mut got: Vec<f64> = load_ms.iter().flatten().copied().collect();
     got.sort_by(f64::total_cmp);

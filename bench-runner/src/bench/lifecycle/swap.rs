@@ -178,7 +178,14 @@ struct Swapped {
     error: Option<String>,
 }
 
-fn swapper(w: &Writer, plan: &LifecyclePlan, start: Instant, admin: u16, pid: u32) -> Swapped {
+fn swapper(
+    w: &Writer,
+    plan: &LifecyclePlan,
+    start: Instant,
+    admin: u16,
+    pid: u32,
+    progress: &crate::bench::progress::Progress,
+) -> Swapped {
     let mut s = Swapped::default();
     let sleep_until = |t: Instant| std::thread::sleep(t.saturating_duration_since(Instant::now()));
     sleep_until(start + WARMUP - Duration::from_millis(200));
@@ -198,6 +205,7 @@ fn swapper(w: &Writer, plan: &LifecyclePlan, start: Instant, admin: u16, pid: u3
         sleep_until(start + at + plan.interval.mul_f64(0.75));
         s.rss.push(vm_rss_kib(pid));
         s.stats.push(stats(admin));
+        progress.within(k as f64 / plan.swaps as f64);
     }
     s
 }
@@ -229,6 +237,7 @@ pub(super) fn swap_run(
     plan: &LifecyclePlan,
     imp: &Implementation,
     mode: &str,
+    progress: &crate::bench::progress::Progress,
 ) -> anyhow::Result<SwapRun> {
     let stem = format!("{}-{mode}", imp.name);
     let dir = ctx.files().join(&stem);
@@ -274,7 +283,7 @@ pub(super) fn swap_run(
     let (pid, admin) = (envoy.pid, envoy.admin_port);
     let start = Instant::now();
     let (driven, swapped) = std::thread::scope(|s| {
-        let h = s.spawn(|| swapper(&w, plan, start, admin, pid));
+        let h = s.spawn(|| swapper(&w, plan, start, admin, pid, progress));
         let d = traffic::drive(&load, start);
         (d, h.join().unwrap_or_default())
     });

@@ -45,7 +45,7 @@ pub fn measure_given(g: &Given) -> (Results, anyhow::Result<()>) {
         );
         return (results, Err(e));
     }
-    let (load_at_start, steal_at_start) = (loadavg(), crate::sys::cpu_steal_ticks());
+    let at_start = at_start();
     let mut stalls = probe_stalls("start", STALL_PROBE);
     let outcome = std::fs::create_dir_all(g.out)
         .map_err(anyhow::Error::from)
@@ -55,7 +55,7 @@ pub fn measure_given(g: &Given) -> (Results, anyhow::Result<()>) {
     results.variants = results::summarize(&infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
     results.status = crate::error::status_of(&outcome).into();
-    results.health = Some(health(&results, load_at_start, steal_at_start, stalls));
+    results.health = Some(health(&results, &at_start, stalls));
     if !results.rounds.is_empty() {
         let _ = results.write(&g.out.join("results.json"));
     }

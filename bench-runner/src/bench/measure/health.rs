@@ -1,9 +1,41 @@
 //! The run's health: what says whether its figures can be trusted (windows that fell behind, the A/A
-//! null check, the load average, CPU steal), recorded in results.json and printed at the end.
+//! null check, other work on the CPUs at the start, CPU steal, stalls), recorded in results.json and
+//! printed at the end.
 
 use super::*;
+use crate::results::{BusyProcess, OtherCpu};
 
-/// The 1-minute load average; other work on the machine moves latency figures a lot.
+/// How long the start looks at what else uses the CPUs.
+pub(super) const BUSY_WINDOW: Duration = Duration::from_secs(1);
+
+/// What the machine was doing as the run started.
+pub(super) struct AtStart {
+    load: f64,
+    steal: Option<(u64, u64)>,
+    other: Option<OtherCpu>,
+}
+
+/// Reads the load average and the steal counter, then watches the CPUs for [`BUSY_WINDOW`]: what
+/// other processes use them now (the runner's own processes left out), which is what competes with
+/// the run; the load average still holds a build that ended a minute ago.
+pub(super) fn at_start() -> AtStart {
+    let (load, steal) = (loadavg(), crate::sys::cpu_steal_ticks());
+    let other = crate::sys::busy::measure(BUSY_WINDOW).map(|b| OtherCpu {
+        seconds: b.seconds,
+        cpus: b.cpus,
+        all_cpus: b.all_cpus,
+        runner_cpus: b.runner_cpus,
+        other_cpus: b.other_cpus,
+        top: b
+            .top
+            .into_iter()
+            .map(|(pid, command, cpus)| BusyProcess { pid, command, cpus })
+            .collect(),
+    });
+    AtStart { load, steal, other }
+}
+
+/// The 1-minute load average (recorded beside the figures; not judged, see [`at_start`]).
 pub(super) fn loadavg() -> f64 {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -51,12 +83,7 @@ pub(super) fn probe_stalls(when: &str, d: Duration) -> Vec<CpuStalls> {
 }
 
 /// The health of `results` as measured so far.
-pub(super) fn health(
-    results: &Results,
-    load_start: f64,
-    steal_start: Option<(u64, u64)>,
-    stalls: Vec<CpuStalls>,
-) -> Health {
+pub(super) fn health(results: &Results, start: &AtStart, stalls: Vec<CpuStalls>) -> Health {
     let arms: Vec<&LoadSummary> = results
         .rounds
         .iter()
@@ -75,7 +102,7 @@ pub(super) fn health(
         .map(|o| o.p50);
     let cpus = crate::sys::online_cpus();
     let loadavg_end = loadavg();
-    let steal = steal_pct(steal_start);
+    let steal = steal_pct(start.steal);
     let mut warnings = Vec::new();
     if let Some(e) = aa {
         if e.has_interval() && !e.contains(0.0) {
@@ -91,12 +118,10 @@ pub(super) fn health(
             arms.len()
         ));
     }
-    // At the end the load average counts the run's own threads (Envoy and the load generator keep
-    // about two CPUs busy), so only the start says whether other work competed.
-    if load_start > cpus as f64 * 0.75 {
-        warnings.push(format!(
-            "the 1-minute load average was {load_start:.2} at the start on {cpus} CPUs (other work was running; {loadavg_end:.2} at the end, which includes the run itself)"
-        ));
+    // Other work at the start, measured (the load average right after a build still holds the
+    // build, and at the end it counts the run's own threads).
+    if let Some(w) = start.other.as_ref().and_then(OtherCpu::warning) {
+        warnings.push(w);
     }
     let kept = results::stalled_kept(&results.rounds);
     if kept > 0 {
@@ -127,10 +152,11 @@ pub(super) fn health(
         windows: arms.len(),
         windows_fell_behind: fell,
         aa_p50: aa,
-        loadavg_start: load_start,
+        loadavg_start: start.load,
         loadavg_end,
         cpus,
         steal_pct: steal,
+        other_cpu_at_start: start.other.clone(),
         warnings,
         phases: Vec::new(),
     }

@@ -82,7 +82,7 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
     x_fmt: fn(f64) -> String,
 ) -> DrawResult<(), DB> {
     let n = panel.rows.len();
-    let (lo, lo_ext, hi_ext) = panel_range(panel, area.dim_in_pixel().0 as f64, label_w);
+    let (lo, hi, lo_ext, hi_ext) = panel_range(panel, area.dim_in_pixel().0 as f64, label_w);
     let row_y = |i: usize| (n - 1 - i) as f64;
     let labels_of: Vec<String> = panel.rows.iter().map(|r| r.label.clone()).collect();
     let keys: Vec<f64> = (0..n).map(row_y).collect();
@@ -97,7 +97,8 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
                 lo: lo_ext,
                 hi: hi_ext,
                 log: false,
-                ticks: nice_ticks(lo_ext, hi_ext, 8),
+                // a cut axis has no ticks past its cut: nothing is drawn to scale there
+                ticks: nice_ticks(lo_ext, if panel.cut.is_some() { hi } else { hi_ext }, 8),
             },
             TickAxis {
                 lo: -0.6,
@@ -141,9 +142,48 @@ pub(super) fn draw_panel<DB: DrawingBackend>(
         }
     }
     for (i, r) in panel.rows.iter().enumerate() {
-        draw_bar(&mut chart, r, row_y(i), half)?;
+        draw_bar(&mut chart, r, row_y(i), half, panel.cut)?;
     }
     Ok(())
+}
+
+/// A row whose bar ends over this many times the panel's median bar (in magnitude) would flatten
+/// every other row: the axis is cut for it.
+pub(super) const OUTLIER_FACTOR: f64 = 6.0;
+
+/// The axis range of a panel whose few rows dwarf the rest (an out-of-process implementation 20x
+/// the in-process ones): every other row whole, bars and whiskers, with 0; None when no row ends
+/// over [`OUTLIER_FACTOR`] times the median, or with fewer than 4 rows.
+pub(super) fn outlier_cut(rows: &[BarRow]) -> Option<(f64, f64)> {
+    let end = |r: &BarRow| r.base + r.value;
+    let mags: Vec<f64> = rows
+        .iter()
+        .map(|r| end(r).abs())
+        .filter(|x| x.is_finite())
+        .collect();
+    if mags.len() < 4 {
+        return None;
+    }
+    let limit = OUTLIER_FACTOR * stats::median(&mags);
+    if limit.is_nan() || limit <= 0.0 {
+        return None;
+    }
+    let (mut lo, mut hi, mut cut) = (0.0f64, 0.0f64, false);
+    for r in rows {
+        if end(r).is_finite() && end(r).abs() > limit {
+            cut = true;
+            continue;
+        }
+        for x in [r.base, end(r)]
+            .into_iter()
+            .chain(r.whisker.iter().flat_map(|w| [w.0, w.1]))
+            .filter(|x| x.is_finite())
+        {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+    }
+    (cut && hi > lo).then_some((lo, hi))
 }
 
 /// About `target` evenly spaced "nice" ticks (steps of 1, 2 or 5 times a power of ten) in [lo, hi].
@@ -193,11 +233,12 @@ pub(super) fn fmt_kilo(x: f64) -> String {
 }
 
 /// The panel's x range: the data (bars and whiskers, 0 included) widened on the right for the value
-/// printed after each bar, and a little on the left when it goes negative. Returns (lo, lo_ext, hi_ext).
-fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
+/// printed after each bar, and a little on the left when it goes negative. Returns (lo, hi, lo_ext,
+/// hi_ext).
+fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64, f64) {
     let mut lo = 0.0f64;
     let mut hi = 0.0f64;
-    for r in &panel.rows {
+    for r in panel.rows.iter().filter(|_| panel.cut.is_none()) {
         for x in [r.base, r.base + r.value]
             .into_iter()
             .chain(r.whisker.iter().flat_map(|w| [w.0, w.1]))
@@ -208,6 +249,9 @@ fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
                 hi = hi.max(x);
             }
         }
+    }
+    if let Some((a, b)) = panel.cut {
+        (lo, hi) = (a.min(0.0), b.max(0.0));
     }
     if hi <= lo {
         hi = lo + 1.0;
@@ -225,16 +269,32 @@ fn panel_range(panel: &BarPanel, area_w: f64, label_w: u32) -> (f64, f64, f64) {
     let frac = (note_w / plot_w).min(0.6);
     let hi_ext = hi + span * frac / (1.0 - frac);
     let lo_ext = if lo < 0.0 { lo - span * 0.03 } else { lo };
-    (lo, lo_ext, hi_ext)
+    (lo, hi, lo_ext, hi_ext)
 }
 
-/// One row: the base bar (light), the value bar, the interval whisker and the note after them.
+/// One row: the base bar (light), the value bar, the interval whisker and the note after them;
+/// within `cut` (the axis range when it is cut): a bar beyond it stops at its edge with a break
+/// mark, a whisker beyond it loses its cap there.
 fn draw_bar<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Cartesian2d<TickAxis, TickAxis>>,
     r: &BarRow,
     y: f64,
     half: f64,
+    cut: Option<(f64, f64)>,
 ) -> DrawResult<(), DB> {
+    let (lo, hi) = cut.unwrap_or((f64::NEG_INFINITY, f64::INFINITY));
+    let clip = |x: f64| x.clamp(lo, hi);
+    let broken = {
+        let end = r.base + r.value;
+        end > hi || end < lo
+    };
+    let r = &BarRow {
+        base: clip(r.base),
+        value: clip(r.base + r.value) - clip(r.base),
+        whisker: r.whisker.map(|(a, b)| (clip(a), clip(b))),
+        ..r.clone()
+    };
+
     if let Some(t) = r.band.filter(|t| t.is_finite() && *t > 0.0) {
         chart.draw_series(std::iter::once(Rectangle::new(
             [(-t, y - half - 0.1), (t, y + half + 0.1)],
@@ -254,14 +314,26 @@ fn draw_bar<DB: DrawingBackend>(
             r.color.filled(),
         )))?;
     }
+    if broken {
+        // two white strokes across the bar near its cut end
+        let end = r.base + r.value;
+        let d = (hi - lo) * 0.012 * end.signum();
+        let s = WHITE.stroke_width(3);
+        for k in [3.0, 5.0] {
+            let x = end - k * d;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(x - d, y - half - 0.05), (x + d, y + half + 0.05)],
+                s,
+            )))?;
+        }
+    }
     if let Some((wl, wh)) = r.whisker.filter(|w| w.0.is_finite() && w.1.is_finite()) {
         let s = BLACK.stroke_width(2);
         let cap = 0.18;
-        chart.draw_series([
-            PathElement::new(vec![(wl, y), (wh, y)], s),
-            PathElement::new(vec![(wl, y - cap), (wl, y + cap)], s),
-            PathElement::new(vec![(wh, y - cap), (wh, y + cap)], s),
-        ])?;
+        chart.draw_series([PathElement::new(vec![(wl, y), (wh, y)], s)])?;
+        for x in [wl, wh].into_iter().filter(|x| *x > lo && *x < hi) {
+            chart.draw_series([PathElement::new(vec![(x, y - cap), (x, y + cap)], s)])?;
+        }
     }
     let end = [
         r.base,
@@ -282,4 +354,43 @@ fn draw_bar<DB: DrawingBackend>(
             ),
     ))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(value: f64, whisker: (f64, f64)) -> BarRow {
+        BarRow {
+            label: format!("{value}"),
+            color: BLACK,
+            base: 0.0,
+            value,
+            whisker: Some(whisker),
+            note: String::new(),
+            group: String::new(),
+            band: None,
+        }
+    }
+
+    #[test]
+    fn a_row_twenty_times_the_others_cuts_the_axis_at_the_others_widest() {
+        let rows = vec![
+            row(20.0, (15.0, 25.0)),
+            row(30.0, (-40.0, 90.0)),
+            row(25.0, (20.0, 30.0)),
+            row(50.0, (45.0, 55.0)),
+            row(600.0, (300.0, 900.0)),
+        ];
+        assert_eq!(outlier_cut(&rows), Some((-40.0, 90.0)));
+        // within 6x the median: no cut
+        let mut close = rows.clone();
+        close[4] = row(140.0, (100.0, 180.0));
+        assert_eq!(outlier_cut(&close), None);
+        // a negative outlier is cut too, and too few rows are never cut
+        let mut negative = rows.clone();
+        negative[4] = row(-600.0, (-900.0, -300.0));
+        assert_eq!(outlier_cut(&negative), Some((-40.0, 90.0)));
+        assert_eq!(outlier_cut(&rows[2..]), None);
+    }
 }

@@ -39,10 +39,8 @@ pub(super) fn overhead_figure(r: &Results) -> Option<BarFigure> {
         return None;
     }
     let colors = variant_colors(&vs);
-    let panel = |caption: &str, pick: fn(&crate::results::Overhead) -> Estimate| BarPanel {
-        caption: caption.to_string(),
-        x_desc: "added latency versus baseline, µs".to_string(),
-        rows: vs
+    let panel = |caption: &str, pick: fn(&crate::results::Overhead) -> Estimate| {
+        let rows: Vec<BarRow> = vs
             .iter()
             .zip(&colors)
             .map(|(v, c)| {
@@ -62,21 +60,34 @@ pub(super) fn overhead_figure(r: &Results) -> Option<BarFigure> {
                     band: None,
                 }
             })
-            .collect(),
+            .collect();
+        BarPanel {
+            caption: caption.to_string(),
+            x_desc: "added latency versus baseline, µs".to_string(),
+            cut: outlier_cut(&rows),
+            rows,
+        }
     };
     let rate = r.profile.latency.rate.unwrap_or(f64::NAN);
+    let panels = vec![
+        panel("p50 added latency, µs", |o| o.p50),
+        panel("p99 added latency, µs", |o| o.p99),
+    ];
+    let mut subtitle = vec![
+        format!(
+            "at {rate:.0} req/s, each variant interleaved with the baseline in the same windows; bar: mean over processes of (variant − baseline), windows pooled per process; baseline-aa: the null check"
+        ),
+        rounds_note(r),
+    ];
+    if panels.iter().any(|p| p.cut.is_some()) {
+        subtitle.push(format!(
+            "a bar over {OUTLIER_FACTOR:.0}x the panel's median would flatten the others: its axis ends at the others' widest, the bar is cut there (two white strokes) and its value printed"
+        ));
+    }
     Some(BarFigure {
         title: "Added latency per request versus no plugin".to_string(),
-        subtitle: vec![
-            format!(
-                "at {rate:.0} req/s, each variant interleaved with the baseline in the same windows; bar: mean over processes of (variant − baseline), windows pooled per process; baseline-aa: the null check"
-            ),
-            rounds_note(r),
-        ],
-        panels: vec![
-            panel("p50 added latency, µs", |o| o.p50),
-            panel("p99 added latency, µs", |o| o.p99),
-        ],
+        subtitle,
+        panels,
         legend: vec![("95% interval".to_string(), LegendKind::Whisker)],
         x_fmt: fmt_plain,
     })
@@ -136,6 +147,7 @@ fn cpu_panel(
         caption: caption.to_string(),
         x_desc: "Envoy CPU time per request, µs".to_string(),
         rows,
+        cut: None,
     }
 }
 
@@ -241,6 +253,7 @@ pub(super) fn throughput_figure(r: &Results) -> Option<BarFigure> {
             caption: "requests per second".to_string(),
             x_desc: "requests/s at saturation".to_string(),
             rows,
+            cut: None,
         }],
         legend: vec![],
         x_fmt: fmt_kilo,
@@ -322,6 +335,7 @@ pub(in crate::report) fn simple_bar_chart_whiskers(
                         band: None,
                     })
                     .collect(),
+                cut: None,
             })
             .collect(),
         legend: vec![(whisker.to_string(), LegendKind::Whisker)],

@@ -130,6 +130,7 @@ fn change_figure(new: &Results, changes: &[ChangeBar], runs: &[String]) -> Optio
                         }
                     })
                     .collect(),
+                cut: None,
             }
         })
         .collect();

@@ -113,3 +113,12 @@ pub(super) fn variant_colors(vs: &[&VariantSummary]) -> Vec<RGBColor> {
         })
         .collect()
 }
+
+/// Each variant's chart colour as `#rrggbb`, by variant id (the HTML answer's bars match the charts).
+pub(in crate::report) fn variant_hex(r: &Results) -> std::collections::BTreeMap<String, String> {
+    let vs = ordered(r);
+    vs.iter()
+        .zip(variant_colors(&vs))
+        .map(|(v, c)| (v.id.clone(), format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)))
+        .collect()
+}
