@@ -4,7 +4,7 @@
 //! bounded number of connections with bounded buffers and idle times, and stops (within a bounded wait)
 //! when the handle is dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -138,7 +138,20 @@ impl Upstream {
     pub fn served_by_listener(&self) -> BTreeMap<String, u64> {
         self.by_listener
             .lock()
-            .map(|m| m.clone())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.answered)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The request header names (lower case) that reached this server per value of
+    /// [`LISTENER_HEADER`]: what the plugins on a listener's path left on the requests.
+    pub fn header_names_by_listener(&self) -> BTreeMap<String, BTreeSet<String>> {
+        self.by_listener
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.header_names.clone()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -170,8 +183,19 @@ fn response_bytes(content_type: &str, body: &[u8]) -> Arc<[u8]> {
     r.into()
 }
 
-/// Answers per listener name ([`LISTENER_HEADER`]).
-type ByListener = Arc<Mutex<BTreeMap<String, u64>>>;
+/// Per listener name ([`LISTENER_HEADER`]): the answers, and the request header names seen (at most
+/// [`MAX_NAMES_KEPT`] per listener), so a test can see what a plugin left on the requests it let
+/// through.
+type ByListener = Arc<Mutex<BTreeMap<String, Seen>>>;
+
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    answered: u64,
+    header_names: BTreeSet<String>,
+}
+
+/// Header names kept per listener.
+const MAX_NAMES_KEPT: usize = 256;
 
 async fn accept_loop(
     listener: TcpListener,
@@ -209,17 +233,18 @@ async fn serve(
     mut stream: TcpStream,
     response: &[u8],
     served: &AtomicU64,
-    by_listener: &Mutex<BTreeMap<String, u64>>,
+    by_listener: &Mutex<BTreeMap<String, Seen>>,
 ) {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
-        let (consumed, close, listener) = loop {
+        let (consumed, close, listener, names) = loop {
             match parse_request(&buf) {
                 Parsed::Complete {
                     consumed,
                     close,
                     listener,
-                } => break (consumed, close, listener),
+                    names,
+                } => break (consumed, close, listener, names),
                 Parsed::Invalid => {
                     let _ = stream
                         .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
@@ -245,7 +270,13 @@ async fn serve(
         // counted (counting after the write raced with a client checking `served()` at once).
         if let Some(name) = listener {
             if let Ok(mut m) = by_listener.lock() {
-                *m.entry(name).or_default() += 1;
+                let seen = m.entry(name).or_default();
+                seen.answered += 1;
+                for n in names {
+                    if seen.header_names.len() < MAX_NAMES_KEPT {
+                        seen.header_names.insert(n);
+                    }
+                }
             }
         }
         served.fetch_add(1, Ordering::Release);
@@ -279,6 +310,8 @@ enum Parsed {
         close: bool,
         /// The value of [`LISTENER_HEADER`], if the request has one.
         listener: Option<String>,
+        /// The request's header names, lower case (only when it names its listener).
+        names: Vec<String>,
     },
 }
 
@@ -314,10 +347,19 @@ fn parse_request(buf: &[u8]) -> Parsed {
             if buf.len() < head + body {
                 Parsed::Partial
             } else {
+                let names = match listener {
+                    Some(_) => req
+                        .headers
+                        .iter()
+                        .map(|h| h.name.to_ascii_lowercase())
+                        .collect(),
+                    None => Vec::new(),
+                };
                 Parsed::Complete {
                     consumed: head + body,
                     close,
                     listener,
+                    names,
                 }
             }
         }
@@ -406,7 +448,8 @@ mod tests {
             Parsed::Complete {
                 consumed: 18,
                 close: false,
-                listener: None
+                listener: None,
+                names: vec![]
             }
         );
         assert_eq!(
@@ -414,7 +457,8 @@ mod tests {
             Parsed::Complete {
                 consumed: 59,
                 close: true,
-                listener: None
+                listener: None,
+                names: vec![]
             }
         );
         assert_eq!(

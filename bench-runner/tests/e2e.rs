@@ -582,3 +582,87 @@ fn every_implementation_traps_on_its_first_request_with_crash_every_1() {
         "one logged trap per Wasm plugin:\n{log}"
     );
 }
+
+/// What the `headers` workload leaves on a request, seen by a real upstream behind Envoy: the
+/// in-process implementations (every Wasm plugin, the Lua filter, the dynamic module) add, read and
+/// remove their 20 headers within Envoy, so none arrives; ext_proc's are one header mutation that
+/// stays on the request, so all 20 arrive (plugins/README.md, "the fair form"). The in-process work
+/// itself is checked by host conformance, and through Envoy by its instruction count
+/// (tests/instructions.rs).
+#[test]
+fn the_upstream_sees_ext_procs_header_mutation_and_no_header_of_the_in_process_plugins() {
+    let envoy = envoy();
+    let project = project();
+    let up = bench_runner::upstream::Upstream::start(PASSTHROUGH).unwrap();
+    let (built, missing) = bench_runner::plugins::build_all(&project, None, false).unwrap();
+    for m in &missing {
+        assert!(opted_out(&m.name), "{}: {}", m.name, m.reason);
+    }
+    let mut variants: Vec<Variant> = built
+        .iter()
+        .filter_map(|b| Variant::of(b, &["v8"], "headers").into_iter().next())
+        .collect();
+    variants.push(Variant::lua(&lua(), "headers").unwrap());
+    variants.push(Variant::baseline());
+    assert!(
+        variants.iter().any(|v| v.info.id.starts_with("extproc-")) || opted_out("extproc-rust"),
+        "no ext_proc variant: {:?}",
+        variants.iter().map(|v| &v.info.id).collect::<Vec<_>>()
+    );
+    for v in &mut variants {
+        v.upstream = Some(up.port());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ports = allocate_ports(variants.len() + 1, None).unwrap();
+    let listeners: Vec<ListenerSpec> = variants
+        .iter()
+        .zip(&ports[1..])
+        .map(|(v, p)| v.listener(*p).unwrap())
+        .collect();
+    let launch = Launch {
+        project: &project,
+        envoy: &envoy,
+        dir: dir.path(),
+        stem: "upstream-headers",
+        admin_port: ports[0],
+        cpu: None,
+        log_level: "info",
+    };
+    let mut e = launch.start(&listeners).unwrap();
+    for (v, port) in variants.iter().zip(&ports[1..]) {
+        let mut p = plan(*port, PASSTHROUGH);
+        p.requests = Some(5);
+        let o = load::run(&p, None).unwrap();
+        assert_eq!(
+            (o.ok, o.errors.total()),
+            (5, 0),
+            "{}: {:?}",
+            v.info.id,
+            o.errors
+        );
+    }
+    e.stop();
+    let seen = up.header_names_by_listener();
+    let want: std::collections::BTreeSet<String> =
+        (0..20).map(|i| format!("x-bench-{i}")).collect();
+    for v in &variants {
+        let bench: std::collections::BTreeSet<String> = seen
+            .get(&v.info.id)
+            .unwrap_or_else(|| panic!("{}: nothing reached the upstream: {seen:?}", v.info.id))
+            .iter()
+            .filter(|n| n.starts_with("x-bench-") && *n != bench_runner::upstream::LISTENER_HEADER)
+            .cloned()
+            .collect();
+        if v.info.runtime.as_deref() == Some(bench_runner::results::EXT_PROC_RUNTIME) {
+            assert_eq!(bench, want, "{}: the mutation's headers", v.info.id);
+        } else {
+            assert!(
+                bench.is_empty(),
+                "{} left {bench:?} on the request",
+                v.info.id
+            );
+        }
+    }
+}
+
+const PASSTHROUGH: &str = bench_runner::bench::variants::PASSTHROUGH_BODY;
