@@ -41,6 +41,38 @@ use health::*;
 use processes::*;
 use rounds::*;
 
+/// Which listener each latency window pairs a variant with, and how the CPU phase alternates them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pairing {
+    /// `run`: every variant (index 1 on) is paired with the baseline at index 0 (the A/A listener's
+    /// window gives the baseline its own record); each CPU pass measures every variant once, in a
+    /// fresh order.
+    Baseline,
+    /// `ab`: (reference, candidate) listener indices. Each window pairs a candidate with its
+    /// reference, which gets its own record from that window; each CPU pass takes the pairs in a
+    /// fresh order, each as reference, candidate, candidate, reference or the mirror (alternating),
+    /// so that each side is measured twice per pass and a drift within the pass cancels.
+    Pairs(Vec<(usize, usize)>),
+}
+
+impl Pairing {
+    /// The listener a window of `vi` is paired with (None: `vi` gets no window of its own).
+    pub fn partner(&self, vi: usize) -> Option<usize> {
+        match self {
+            Pairing::Baseline => (vi > 0).then_some(0),
+            Pairing::Pairs(pairs) => pairs.iter().find(|p| p.1 == vi).map(|p| p.0),
+        }
+    }
+
+    /// What one round takes, from the calibrations.
+    pub fn round_s(&self, p: &Profile, calibrations: &[Calibration]) -> f64 {
+        match self {
+            Pairing::Baseline => estimate::round_s(p, calibrations),
+            Pairing::Pairs(pairs) => estimate::pairs_round_s(p, calibrations, pairs),
+        }
+    }
+}
+
 /// What `run` does, as plain values (the command line is parsed in `commands`).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -300,6 +332,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut envoys = start_all(&Starting {
         project,
         envoy: &envoy_bin,
+        alternate: None,
         out: &out,
         variants,
         processes: profile.processes,
@@ -309,6 +342,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     laps.lap("start");
     let mut run = Run {
         profile: &profile,
+        pairing: &Pairing::Baseline,
         variants,
         infos: variants.iter().map(|v| v.info.clone()).collect(),
         json_path: out.join("results.json"),

@@ -2,6 +2,7 @@
 //! (`footprint`), in-process `micro`,
 //! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run.
 
+pub mod ab;
 pub mod conformance;
 pub mod curves;
 pub mod estimate;

@@ -2,6 +2,7 @@
 //! One file per subcommand: its clap `Args` and the glue from flags to an engine; shared flag groups
 //! and value parsers in `args`. Nothing here is reused by the layers below.
 
+pub mod ab;
 pub mod args;
 pub mod build;
 pub mod compare;
@@ -43,6 +44,11 @@ pub struct Cli {
 pub enum Command {
     /// Build the plugins, run the measurement matrix in one Envoy and write a run folder (the default).
     Run(run::RunArgs),
+    /// Two builds side by side in the same Envoy processes: the plugins of a git revision (--base
+    /// REV, built in a worktree) against the working tree's (or --new REV), or two Envoys
+    /// (--base-envoy/--new-envoy PATH|VERSION); per implementation and workload the change with its
+    /// interval and a verdict; exit 1 on a regression, 2 on bad input.
+    Ab(ab::AbArgs),
     /// Drive load at one URL (wrk/oha-style flags) and print latency, throughput and errors.
     Load(load::LoadArgs),
     /// Add several load workers' --save-histograms files into one measurement (exact histogram sums,

@@ -4,6 +4,7 @@
 mod build;
 pub mod config;
 pub mod lua;
+pub mod revision;
 
 pub use build::*;
 

@@ -29,7 +29,7 @@ mod overlay;
 mod palette;
 pub use figures::render_all;
 pub(super) use figures::{simple_bar_chart, simple_bar_chart_whiskers};
-pub use overlay::{comparison_charts, ChangeBar};
+pub use overlay::{change_bars_chart, comparison_charts, ChangeBar};
 use palette::*;
 
 /// The family every text of every chart uses (registered from embedded font bytes).

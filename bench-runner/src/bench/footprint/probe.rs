@@ -324,6 +324,7 @@ fn load_plan(ctx: &Ctx, port: u16, body: &str) -> LoadPlan {
         expect_body: Some(body.as_bytes().to_vec()),
         cpu: None,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         body_bytes: 0,
         http2: false,

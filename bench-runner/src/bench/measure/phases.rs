@@ -29,6 +29,7 @@ pub(super) fn phase_plan(
         expect_body: Some(v.expect_body.as_bytes().to_vec()),
         cpu,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         http2,
         body_bytes: v.body_bytes,
@@ -76,14 +77,17 @@ pub(super) struct BurstCpu {
     pub(super) processor: Option<f64>,
 }
 
-/// Runs one plan with Envoy's CPU probed (and its external processor's, if it has one); returns the
-/// raw outcome and the CPU µs per request.
+/// Runs one plan with Envoy's CPU probed (its worker thread `tid` alone when given, else every
+/// thread; and its external processor's, if it has one); returns the raw outcome and the CPU µs per
+/// request.
 pub(super) fn measure_burst(
     envoy: &Envoy,
+    tid: Option<u32>,
     plan: &LoadPlan,
 ) -> anyhow::Result<(LoadOutcome, BurstCpu)> {
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
+    p.cpu_probe_tid = tid;
     p.cpu_probe_extra_pid = envoy.processor.as_ref().map(|x| x.pid);
     let outcome = load::run(&p, None)?;
     let requests = outcome.ok + outcome.errors.total();
@@ -112,11 +116,13 @@ pub(super) fn check_envoy(envoy: &mut Envoy, log: &Path, during: &str) -> anyhow
     )))
 }
 
-/// One interleaved latency window: `vi` and the baseline (index 0) on one open-loop schedule at the
-/// profile's rate, each over its own connections; returns (variant side, baseline side).
+/// One interleaved latency window: `vi` and its partner (the baseline, or a pair's reference) on one
+/// open-loop schedule at the profile's rate, each over its own connections; returns (variant side,
+/// partner side).
 pub(super) fn paired_window(
     r: &Rounds,
     vi: usize,
+    partner: usize,
     seed: u64,
 ) -> anyhow::Result<(LoadOutcome, LoadOutcome)> {
     let p = &r.profile.latency;
@@ -130,7 +136,7 @@ pub(super) fn paired_window(
             r.http2,
         )
     };
-    let mut outs = load::run_interleaved(&[plan(vi), plan(0)], seed)?.into_iter();
+    let mut outs = load::run_interleaved(&[plan(vi), plan(partner)], seed)?.into_iter();
     match (outs.next(), outs.next()) {
         (Some(v), Some(b)) => Ok((v, b)),
         _ => Err(anyhow::anyhow!("an interleaved window returned no outcome")),
@@ -148,8 +154,44 @@ pub(super) struct CpuOfVariant {
     pub(super) processor_fixed: Vec<f64>,
 }
 
-/// One round's CPU phase: `slices` passes, each over every variant in a fresh shuffled order; per
-/// variant a saturation burst then a fixed-rate burst. Per variant index.
+/// The order of the CPU slices of one pass (variant indices; a variant may come more than once):
+/// with [`Pairing::Baseline`] every variant once, `last` (the previous pass's order, every variant
+/// at first) shuffled again; with [`Pairing::Pairs`] the pairs in a fresh shuffled order, each as
+/// reference, candidate, candidate, reference or the mirror, the orientation alternating between
+/// pairs and passes.
+pub(super) fn pass_order(
+    pairing: &Pairing,
+    last: &mut Vec<usize>,
+    pass: usize,
+    rng: &mut Rng,
+) -> Vec<usize> {
+    match pairing {
+        Pairing::Baseline => {
+            rng.shuffle(last);
+            last.clone()
+        }
+        Pairing::Pairs(pairs) => {
+            let mut order: Vec<usize> = (0..pairs.len()).collect();
+            rng.shuffle(&mut order);
+            let flip = rng.next_u64() & 1;
+            order
+                .iter()
+                .enumerate()
+                .flat_map(|(k, &j)| {
+                    let (a, b) = pairs[j];
+                    if (k as u64 + pass as u64 + flip) % 2 == 0 {
+                        [a, b, b, a]
+                    } else {
+                        [b, a, a, b]
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// One round's CPU phase: `slices` passes in the order [`pass_order`] gives; per slice a saturation
+/// burst then a fixed-rate burst. Per variant index.
 pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<CpuOfVariant>> {
     let phase = r.profile.cpu.clone();
     let mut out: Vec<CpuOfVariant> = (0..r.variants.len())
@@ -173,14 +215,14 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
         requests: phase.fixed_requests,
         warmup_ms: phase.warmup_ms,
     };
-    let mut order: Vec<usize> = (0..r.variants.len()).collect();
     let mut rng = Rng::new(crate::stats::seed_for(
         r.profile.seed,
         "cpu-order",
         round as u64,
     ));
-    for _ in 0..phase.slices {
-        rng.shuffle(&mut order);
+    let mut last: Vec<usize> = (0..r.variants.len()).collect();
+    for pass in 0..phase.slices {
+        let order = pass_order(r.pairing, &mut last, pass, &mut rng);
         for &vi in &order {
             crate::sys::check_interrupted()?;
             let v = &r.variants[vi];
@@ -193,7 +235,7 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                     r.load_cpu,
                     r.http2,
                 );
-                let (outcome, mut cpu) = measure_burst(r.envoy, &plan)?;
+                let (outcome, mut cpu) = measure_burst(r.envoy, r.cpu_tid, &plan)?;
                 // One processor serves an Envoy's ext_proc listeners: it counts for those alone.
                 if !matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. }) {
                     cpu.processor = None;
