@@ -24,6 +24,8 @@ pub fn port_of(line: &str) -> Option<u16> {
 pub struct Processor {
     child: Child,
     pub pid: u32,
+    /// The binary it runs.
+    pub binary: PathBuf,
     pub port: u16,
     pub log_path: PathBuf,
 }
@@ -112,6 +114,7 @@ impl Processor {
         });
         let mut p = Processor {
             pid: child.id(),
+            binary: binary.to_path_buf(),
             child,
             port: 0,
             log_path,

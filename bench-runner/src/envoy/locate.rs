@@ -162,6 +162,15 @@ pub fn locate_spec(project: &Project, flag: &str, spec: &str) -> anyhow::Result<
         }
         return checked(PathBuf::from(spec), flag, flag);
     }
+    // the cache's own Envoy (what `run` installs) when it is that version
+    let own = project.venv().join("bin/envoy");
+    if own.is_file() {
+        if let Ok(found) = checked(own, "installed from PyPI", flag) {
+            if found.version == spec {
+                return Ok(found);
+            }
+        }
+    }
     let venv = version_venv(project, spec);
     let bin = venv.join("bin/envoy");
     if !bin.is_file() {

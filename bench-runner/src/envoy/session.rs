@@ -60,31 +60,42 @@ impl Launch<'_> {
         Ok(path)
     }
 
-    /// Starts the external processor of `listeners`' ext_proc filters (None when they have none),
-    /// then writes the bootstrap pointing them at it.
+    /// Starts the external processors of `listeners`' ext_proc filters (none when they have none;
+    /// one per processor binary, the first's files named as with one), then writes the bootstrap
+    /// pointing each listener at its own.
     fn processor_and_config(
         &self,
         listeners: &[ListenerSpec],
-    ) -> anyhow::Result<(Option<Processor>, PathBuf)> {
-        let Some(binary) = Filter::ext_proc_binary(listeners) else {
-            return Ok((None, self.write_config(listeners)?));
-        };
-        let configs = Filter::ext_proc_configs(listeners);
-        let p = Processor::start(&binary, self.dir, self.stem, &configs)?;
+    ) -> anyhow::Result<(Vec<Processor>, PathBuf)> {
+        let binaries = Filter::ext_proc_binaries(listeners);
+        if binaries.is_empty() {
+            return Ok((vec![], self.write_config(listeners)?));
+        }
+        let mut processors = Vec::with_capacity(binaries.len());
+        for (i, binary) in binaries.iter().enumerate() {
+            let stem = if i == 0 {
+                self.stem.to_string()
+            } else {
+                format!("{}-{i}", self.stem)
+            };
+            let configs = Filter::ext_proc_configs_of(listeners, binary);
+            processors.push(Processor::start(binary, self.dir, &stem, &configs)?);
+        }
+        let ports: Vec<u16> = processors.iter().map(|p| p.port).collect();
         let templates = Templates::load(&self.project.envoy_dir())?;
-        let cfg = templates.bootstrap_with(self.admin_port, listeners, p.port)?;
+        let cfg = templates.bootstrap_with_processors(self.admin_port, listeners, &ports)?;
         let path = self.config_path();
         crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-        Ok((Some(p), path))
+        Ok((processors, path))
     }
 
     /// Writes the bootstrap for `listeners` and starts Envoy on it (and, first, the external
     /// processor of its ext_proc listeners), once.
     pub fn start(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
-        let (processor, config) = self.processor_and_config(listeners)?;
+        let (processors, config) = self.processor_and_config(listeners)?;
         let log = self.log_path();
         let mut envoy = Envoy::spawn_with_args(&self.options(&config, &log), &[])?;
-        envoy.processor = processor;
+        envoy.set_processors(processors);
         envoy.wait_ready(&self.options(&config, &log))?;
         Ok(envoy)
     }
@@ -128,10 +139,10 @@ impl Launch<'_> {
     /// (first the external processor of its ext_proc listeners, as [`Launch::spawn`]): `footprint`
     /// times the start-up from before this call, so a processor's start counts in it.
     pub fn spawn_at(&self, listeners: &[ListenerSpec], concurrency: u32) -> anyhow::Result<Envoy> {
-        let (processor, config) = self.processor_and_config(listeners)?;
+        let (processors, config) = self.processor_and_config(listeners)?;
         let log = self.log_path();
         let mut envoy = Envoy::spawn_with_args(&self.options_at(&config, &log, concurrency), &[])?;
-        envoy.processor = processor;
+        envoy.set_processors(processors);
         Ok(envoy)
     }
 

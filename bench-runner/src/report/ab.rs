@@ -25,6 +25,18 @@ fn time_cell(c: &Comparison, key: &str) -> String {
     }
 }
 
+/// Envoy's CPU change, and an ext_proc variant's processor's beside it.
+fn cpu_cell(c: &Comparison) -> String {
+    let envoy = time_cell(c, "cpu_us_per_req");
+    match metric(c, "processor_cpu_us_per_req") {
+        Some(_) => format!(
+            "Envoy {envoy}; processor {}",
+            time_cell(c, "processor_cpu_us_per_req")
+        ),
+        None => envoy,
+    }
+}
+
 /// The instruction change: "+1234 (+1.3%)" with its verdict, or why there is none.
 fn instructions_cell(run: &AbRun, c: &Comparison) -> String {
     match metric(c, "instructions_per_req") {
@@ -130,7 +142,7 @@ pub fn markdown(run: &AbRun, charts: &[Chart]) -> String {
             c.variant,
             c.verdict,
             time_cell(c, "p50_us"),
-            time_cell(c, "cpu_us_per_req"),
+            cpu_cell(c),
             instructions_cell(run, c),
             time_cell(c, "p99_us"),
             time_cell(c, "fixed_cpu_us_per_req"),
@@ -276,6 +288,7 @@ pub fn charts(run: &AbRun) -> anyhow::Result<Vec<Chart>> {
                     "p50_us" => "added p50 µs (gated)",
                     "cpu_us_per_req" => "CPU µs/req at saturation (gated)",
                     "p99_us" => "p99 µs (not gated)",
+                    "processor_cpu_us_per_req" => "external processor CPU µs/req (gated)",
                     _ => "CPU µs/req at the fixed rate (not gated)",
                 }
                 .into(),

@@ -206,7 +206,8 @@ pub struct Comparison {
 /// One figure of one comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricChange {
-    /// `p50_us`, `cpu_us_per_req`, `instructions_per_req` (gated); `p99_us`,
+    /// `p50_us`, `cpu_us_per_req` (Envoy's worker thread), `processor_cpu_us_per_req` (an ext_proc
+    /// variant's external processor), `instructions_per_req` (gated); `p99_us`,
     /// `fixed_cpu_us_per_req` (shown).
     pub metric: String,
     pub gated: bool,
@@ -242,8 +243,10 @@ struct PairUnits {
     p99: Vec<f64>,
     cpu: Vec<f64>,
     fixed_cpu: Vec<f64>,
-    /// Each side's absolute figures per unit: (base, new).
-    abs: [(Vec<f64>, Vec<f64>); 4],
+    /// An ext_proc variant's external processor, saturation (empty for every other variant).
+    processor: Vec<f64>,
+    /// Each side's absolute figures per unit: (base, new): p50, p99, CPU, fixed-rate CPU, processor.
+    abs: [(Vec<f64>, Vec<f64>); 5],
     quantity: &'static str,
 }
 
@@ -320,11 +323,26 @@ fn plugin_units(r: &Results, base: &str, new: &str) -> PairUnits {
                     .collect::<Vec<_>>(),
             )
         };
+        let processor = |recs: &[&RoundRecord]| -> Vec<(usize, f64)> {
+            recs.iter()
+                .filter_map(|x| Some((x.round, x.processor_cpu_us_per_req?)))
+                .collect()
+        };
+        let (pb, pn) = (processor(&b), processor(&n));
+        let proc_diff: Vec<f64> = pn
+            .iter()
+            .filter_map(|(round, y)| Some(y - pb.iter().find(|(r2, _)| r2 == round)?.1))
+            .collect();
+        let mid = |v: &[(usize, f64)]| median(&v.iter().map(|x| x.1).collect::<Vec<_>>());
+        if !proc_diff.is_empty() {
+            u.processor.push(median(&proc_diff));
+        }
         let pushes = [
             (lat_base.p50, lat_new.p50),
             (lat_base.p99, lat_new.p99),
             (all(&b, false), all(&n, false)),
             (all(&b, true), all(&n, true)),
+            (mid(&pb), mid(&pn)),
         ];
         for (slot, (x, y)) in u.abs.iter_mut().zip(pushes) {
             slot.0.push(x);
@@ -499,6 +517,17 @@ pub fn derive(run: &mut AbRun) {
                     g.cpu_us,
                 ),
             ];
+            if !u.processor.is_empty() {
+                // an ext_proc variant's cost is mostly its processor's: gated like Envoy's CPU
+                c.metrics.push(time_metric(
+                    "processor_cpu_us_per_req",
+                    true,
+                    u.quantity,
+                    &u.processor,
+                    &u.abs[4],
+                    g.cpu_us,
+                ));
+            }
         }
         c.metrics.extend(instruction_metric(run, pair));
         if c.units < 2 && !c.metrics.is_empty() {

@@ -78,17 +78,18 @@ pub(super) struct BurstCpu {
 }
 
 /// Runs one plan with Envoy's CPU probed (its worker thread `tid` alone when given, else every
-/// thread; and its external processor's, if it has one); returns the raw outcome and the CPU µs per
-/// request.
+/// thread; and the external processor `processor`'s, for an ext_proc variant); returns the raw
+/// outcome and the CPU µs per request.
 pub(super) fn measure_burst(
     envoy: &Envoy,
     tid: Option<u32>,
+    processor: Option<u32>,
     plan: &LoadPlan,
 ) -> anyhow::Result<(LoadOutcome, BurstCpu)> {
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
     p.cpu_probe_tid = tid;
-    p.cpu_probe_extra_pid = envoy.processor.as_ref().map(|x| x.pid);
+    p.cpu_probe_extra_pid = processor;
     let outcome = load::run(&p, None)?;
     let requests = outcome.ok + outcome.errors.total();
     let per_request = |ns: Option<u64>| match ns {
@@ -235,11 +236,14 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                     r.load_cpu,
                     r.http2,
                 );
-                let (outcome, mut cpu) = measure_burst(r.envoy, r.cpu_tid, &plan)?;
-                // One processor serves an Envoy's ext_proc listeners: it counts for those alone.
-                if !matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. }) {
-                    cpu.processor = None;
-                }
+                // A processor serves its ext_proc listeners: it counts for those alone.
+                let processor = match &v.kind {
+                    crate::bench::variants::Kind::ExtProc { built } => {
+                        r.envoy.processor_pid_of(&built.module)
+                    }
+                    _ => None,
+                };
+                let (outcome, cpu) = measure_burst(r.envoy, r.cpu_tid, processor, &plan)?;
                 let errors = outcome.errors.total();
                 if errors > 0 {
                     check_envoy(r.envoy, &r.log, &format!("CPU slice of {}", v.info.id))?;
