@@ -192,7 +192,8 @@ struct CachedBuild {
 /// git ignores (its dependency and build caches: `target/`, `node_modules/`) are copied into the
 /// worktree first so that only what changed is compiled (the copies are the worktree's: the current
 /// tree's outputs are never written). `state`: the folder for the build's stamp and log, outside
-/// the worktree, so that a failed build's log outlives it.
+/// the worktree, so that a failed build's log outlives it. Builds of one plugin are serialised
+/// between runners (a lock in the content cache).
 pub fn build_cached(
     project: &Project,
     plugin: &Plugin,
@@ -205,6 +206,14 @@ pub fn build_cached(
     };
     let source_hash = plugin.source_hash();
     let cache = cached_dir(project, &plugin.name, &source_hash);
+    // One build of a plugin at a time across runners: a second one waits, then finds it cached.
+    let lock_path = project
+        .cache()
+        .join("ab")
+        .join("builds")
+        .join(format!("{}.lock", plugin.name));
+    let _lock = crate::sys::FileLock::acquire(&lock_path)
+        .map_err(|e| unavailable(format!("cannot lock {} ({e})", lock_path.display())))?;
     if let Some(b) = read_cached(&cache, &source_hash) {
         return Ok(b);
     }

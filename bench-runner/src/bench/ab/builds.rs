@@ -116,12 +116,6 @@ pub(super) fn prepare(
         envoy.path.display(),
         envoy.found_via
     );
-    std::fs::create_dir_all(out).map_err(|e| {
-        usage(format!(
-            "cannot create {} ({e}); check --out",
-            out.display()
-        ))
-    })?;
     let current = crate::plugins::discover_all(project)?;
     revision::remove_stale(project);
     let base_wt = Worktree::add(project, &base_rev, "base")?;
@@ -271,6 +265,12 @@ pub(super) fn prepare(
     drop(new_wt);
     drop(base_wt);
 
+    std::fs::create_dir_all(out).map_err(|e| {
+        usage(format!(
+            "cannot create {} ({e}); check --out",
+            out.display()
+        ))
+    })?;
     let runtimes = crate::envoy::runtimes::probe_runtimes(project, &envoy, out)?;
     let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
         .into_iter()

@@ -40,15 +40,36 @@ pub fn refusal_line(log: &str) -> String {
     msg.chars().take(300).collect()
 }
 
+/// The warnings Envoy logged while loading an implementation that it does not log without one (its
+/// runtime probe's log, `reference`): what it says about the implementation itself (a dynamic
+/// module's deprecated ABI, say), each once, in its own words.
+pub fn own_warnings(log: &str, reference: &str) -> Vec<String> {
+    let message = |l: &str| -> Option<String> {
+        l.contains("[warning]")
+            .then(|| l.rsplit_once("] ").map(|(_, m)| m.trim().to_string()))
+            .flatten()
+    };
+    let known: Vec<String> = reference.lines().filter_map(message).collect();
+    let mut out: Vec<String> = Vec::new();
+    for m in log.lines().filter_map(message) {
+        if !known.contains(&m) && !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
 /// Whether Envoy `envoy` loads every listener of `variants` (`envoy --mode validate` on their
-/// bootstrap, which instantiates the plugins); Err with its own line when it does not.
+/// bootstrap, which instantiates the plugins); Err with its own line when it does not; Ok with
+/// the warnings it gave about them (see [`own_warnings`]; `probe_log`: its log without a plugin).
 fn loads(
     project: &Project,
     envoy: &EnvoyBin,
     variants: &[Variant],
     dir: &Path,
     stem: &str,
-) -> anyhow::Result<Result<(), String>> {
+    probe_log: &Path,
+) -> anyhow::Result<Result<Vec<String>, String>> {
     let listeners = variants
         .iter()
         .enumerate()
@@ -65,12 +86,13 @@ fn loads(
     };
     let config = launch.write_config(&listeners)?;
     let log = dir.join(format!("{stem}.log"));
-    if crate::envoy::session::validate_logged(envoy, &config, &log)? {
-        Ok(Ok(()))
+    let ok = crate::envoy::session::validate_logged(envoy, &config, &log)?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if ok {
+        let reference = std::fs::read_to_string(probe_log).unwrap_or_default();
+        Ok(Ok(own_warnings(&text, &reference)))
     } else {
-        Ok(Err(refusal_line(
-            &std::fs::read_to_string(&log).unwrap_or_default(),
-        )))
+        Ok(Err(refusal_line(&text)))
     }
 }
 
@@ -99,11 +121,13 @@ pub(super) fn prepare(
     let (built, unavailable) = crate::plugins::prepare_all(project, o.only.as_deref(), false)?;
     let mut skipped: Vec<Skipped> = unavailable.iter().map(Skipped::unavailable).collect();
     let base_rt = crate::envoy::runtimes::probe_runtimes(project, &base, &check)?;
-    let new_rt = {
-        let dir = check.join("new");
-        std::fs::create_dir_all(&dir)?;
-        crate::envoy::runtimes::probe_runtimes(project, &new, &dir)?
-    };
+    let new_probe = check.join("new");
+    std::fs::create_dir_all(&new_probe)?;
+    let new_rt = crate::envoy::runtimes::probe_runtimes(project, &new, &new_probe)?;
+    let probe_logs = [
+        check.join("envoy-probe.log"),
+        new_probe.join("envoy-probe.log"),
+    ];
     let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
         .into_iter()
         .filter(|rt| base_rt.iter().any(|r| r == rt) && new_rt.iter().any(|r| r == rt))
@@ -133,21 +157,37 @@ pub(super) fn prepare(
             reason: None,
         };
         let mut refused = None;
+        let mut warned = Vec::new();
         if vs.is_empty() {
             refused = Some("no variant: no Wasm runtime both Envoys have".to_string());
         }
-        for (label, e) in [("base", &base), ("new", &new)] {
+        for ((label, e), probe_log) in [("base", &base), ("new", &new)]
+            .into_iter()
+            .zip(&probe_logs)
+        {
             if refused.is_some() {
                 break;
             }
             let stem = format!("{}-{label}", b.name);
-            if let Err(line) = loads(project, e, &vs, &check, &stem)? {
-                refused = Some(format!(
-                    "Envoy {} ({label}) cannot load it: {line} (log {})",
-                    e.version,
-                    check.join(format!("{stem}.log")).display()
-                ));
+            match loads(project, e, &vs, &check, &stem, probe_log)? {
+                Err(line) => {
+                    refused = Some(format!(
+                        "Envoy {} ({label}) cannot load it: {line} (log {})",
+                        e.version,
+                        check.join(format!("{stem}.log")).display()
+                    ))
+                }
+                Ok(w) => warned.extend(
+                    w.into_iter()
+                        .map(|m| format!("Envoy {} ({label}) warns: {m}", e.version)),
+                ),
             }
+        }
+        if refused.is_none() && !warned.is_empty() {
+            for w in &warned {
+                eprintln!("{}: {w}", b.name);
+            }
+            imp.reason = Some(warned.join("; "));
         }
         match refused {
             Some(reason) => {
@@ -231,5 +271,17 @@ mod tests {
         );
         assert_eq!(refusal_line("just this"), "just this");
         assert_eq!(refusal_line(""), "no output");
+    }
+
+    #[test]
+    fn only_the_implementation_s_own_warnings_are_kept() {
+        let probe = "[t][1][warning][main] [a.cc:1] no configured limit\n[t][1][info][main] ok\n";
+        let log = "[t][2][warning][main] [a.cc:1] no configured limit\n\
+                   [t][2][warning][dynamic_modules] [d.cc:86] Dynamic module ABI version v0.2.0 is deprecated.\n\
+                   [t][3][warning][dynamic_modules] [d.cc:86] Dynamic module ABI version v0.2.0 is deprecated.\n";
+        assert_eq!(
+            super::own_warnings(log, probe),
+            vec!["Dynamic module ABI version v0.2.0 is deprecated.".to_string()]
+        );
     }
 }

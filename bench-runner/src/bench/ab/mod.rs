@@ -241,6 +241,15 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
             &runtimes,
         )
     };
+    run.instructions = InstructionSection {
+        status: "not counted".into(),
+        reason: Some(if variants.is_empty() {
+            "nothing measured: every build identical".into()
+        } else {
+            "the measurement did not finish".into()
+        }),
+        counts: vec![],
+    };
     if outcome.is_ok() && !variants.is_empty() {
         run.instructions = instructions::count(&instructions::Counting {
             project,
