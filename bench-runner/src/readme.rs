@@ -1,6 +1,8 @@
 //! `readme`: regenerates the README's figures from a saved run (never typed by hand). Each generated
 //! region sits between `<!-- generated:NAME:begin -->` and `<!-- generated:NAME:end -->` markers.
 
+pub mod ab;
+
 use crate::error::usage;
 use crate::paths::Project;
 use crate::results::Results;
@@ -399,6 +401,8 @@ pub struct Extra<'a> {
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
     pub curves: Option<&'a Path>,
+    pub ab_benchmarks: Option<&'a Path>,
+    pub ab_envoy: Option<&'a Path>,
 }
 
 /// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
@@ -479,6 +483,16 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra.footprint.map(|d| footprint_region(project, d)),
         ),
         ("curves", extra.curves.map(|d| curves_region(project, d))),
+        (
+            "ab-benchmarks",
+            extra
+                .ab_benchmarks
+                .map(|d| ab::benchmarks_region(project, d)),
+        ),
+        (
+            "ab-envoy",
+            extra.ab_envoy.map(|d| ab::envoy_region(project, d)),
+        ),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

@@ -62,6 +62,10 @@ pub struct AbArgs {
     /// First port for Envoy; default: free ports from the kernel.
     #[arg(long, value_name = "PORT")]
     pub base_port: Option<u16>,
+    /// Measure identical builds too instead of skipping them: the same module on both sides, an A/A
+    /// of the whole pipeline (the null benchmark of bench-runner/scripts/ab-benchmarks.sh).
+    #[arg(long)]
+    pub measure_identical: bool,
 }
 
 /// The options from the flags; a bad value is a usage error naming its flag.
@@ -95,6 +99,7 @@ pub fn options_from_args(a: &AbArgs) -> anyhow::Result<AbOptions> {
         no_pin: a.no_pin,
         base_port: a.base_port,
         gate: Gate::new(us(t.p50), us(t.cpu), us(t.p99), pct),
+        measure_identical: a.measure_identical,
     })
 }
 

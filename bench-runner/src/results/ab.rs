@@ -79,6 +79,17 @@ pub struct AbRun {
     pub comparisons: Vec<Comparison>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
+    /// Where the wall time went: `prepare` (worktrees, builds, Envoy, the load check), `measure`,
+    /// `count` (instructions).
+    #[serde(default)]
+    pub phases: Vec<crate::results::PhaseTime>,
+}
+
+impl AbRun {
+    /// The whole wall time, s.
+    pub fn wall_s(&self) -> f64 {
+        self.phases.iter().map(|p| p.seconds).sum()
+    }
 }
 
 /// One side of the comparison.

@@ -253,9 +253,16 @@ pub(super) fn prepare(
                     u.reason
                 )))
             }
-            (Ok(b), Ok(x)) if b.sha256 == x.sha256 => {
+            (Ok(b), Ok(x)) if b.sha256 == x.sha256 && !o.measure_identical => {
                 imp.status = IDENTICAL_BUILD.into();
                 identical.push(x.clone());
+            }
+            (Ok(b), Ok(x)) if b.sha256 == x.sha256 => {
+                imp.reason = Some(
+                    "identical builds, measured as asked (--measure-identical): any change found is noise"
+                        .into(),
+                );
+                to_measure.push((b.clone(), x.clone()));
             }
             (Ok(b), Ok(x)) => to_measure.push((b.clone(), x.clone())),
         }

@@ -48,6 +48,8 @@ pub struct AbOptions {
     pub no_pin: bool,
     pub base_port: Option<u16>,
     pub gate: Gate,
+    /// Measure identical builds too (an A/A of the whole pipeline: the null benchmark).
+    pub measure_identical: bool,
 }
 
 /// The working tree, as `--new` names it.
@@ -199,6 +201,7 @@ pub(crate) fn new_run(mode: &str, profile: &Profile, gate: &Gate, base: Side, ne
         comparisons: vec![],
         skipped: vec![],
         notes: vec![],
+        phases: vec![],
     }
 }
 
@@ -207,6 +210,16 @@ pub(crate) fn new_run(mode: &str, profile: &Profile, gate: &Gate, base: Side, ne
 pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
     let plan = plan(project, o)?;
     let started = std::time::Instant::now();
+    let mut lap = started;
+    let mut phases = Vec::new();
+    let mut laps = |name: &str, phases: &mut Vec<crate::results::PhaseTime>| {
+        let now = std::time::Instant::now();
+        phases.push(crate::results::PhaseTime {
+            phase: name.into(),
+            seconds: (now - lap).as_secs_f64(),
+        });
+        lap = now;
+    };
     let prepared = match &plan.mode {
         Mode::Plugins { base, new } => {
             builds::prepare(project, o, &plan.profile, &plan.out, base, new.as_deref())?
@@ -223,6 +236,8 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
         alternate,
         runtimes,
     } = prepared;
+    laps("prepare", &mut phases);
+    run.phases = phases.clone();
     let json = plan.out.join("ab.json");
     run.write(&json)?;
     let outcome = if variants.is_empty() {
@@ -241,6 +256,7 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
             &runtimes,
         )
     };
+    laps("measure", &mut phases);
     run.instructions = InstructionSection {
         status: "not counted".into(),
         reason: Some(if variants.is_empty() {
@@ -260,12 +276,10 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
             out: &plan.out,
         });
     }
+    laps("count", &mut phases);
+    run.phases = phases;
     run.status = crate::error::status_of(&outcome).into();
     run.finished_at = Some(crate::sys::now_rfc3339());
-    run.notes.push(format!(
-        "wall time {}",
-        crate::results::human_s(started.elapsed().as_secs_f64())
-    ));
     crate::results::ab::derive(&mut run);
     run.write(&json)?;
     crate::report::ab::write_all(&run, &plan.out)?;

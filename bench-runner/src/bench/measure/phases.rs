@@ -288,6 +288,8 @@ pub(super) fn smoke_check(
             warmup_ms: 0,
         };
         let o = load::run(&burst_plan(&b, *port, v, timeout, None, http2), None)?;
+        // Ctrl-C stops the burst short: that is an interruption, not a variant that fails
+        crate::sys::check_interrupted()?;
         if o.ok != 3 {
             return Err(usage(format!(
                 "variant {} (127.0.0.1:{port}) does not answer as expected before measuring: {} of 3 requests failed ({:?}, statuses {:?}); run `bench-runner conformance` to see why",
