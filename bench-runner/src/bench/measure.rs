@@ -583,7 +583,41 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 #[cfg(test)]
 mod tests {
-    use super::rounds_of;
+    use super::{pass_order, rounds_of, Pairing};
+    use crate::stats::Rng;
+
+    #[test]
+    fn ab_passes_measure_each_side_twice_around_the_other() {
+        let pairing = Pairing::Pairs(vec![(0, 1), (2, 3), (4, 5)]);
+        let mut rng = Rng::new(3);
+        let mut last = vec![];
+        let mut firsts = std::collections::BTreeSet::new();
+        for pass in 0..8 {
+            let order = pass_order(&pairing, &mut last, pass, &mut rng);
+            assert_eq!(order.len(), 12, "{order:?}");
+            let mut seen = vec![];
+            for q in order.chunks(4) {
+                // reference, candidate, candidate, reference, or the mirror
+                assert!(q[0] == q[3] && q[1] == q[2] && q[0] != q[1], "{order:?}");
+                let pair = (q[0].min(q[1]), q[0].max(q[1]));
+                assert!([(0, 1), (2, 3), (4, 5)].contains(&pair), "{order:?}");
+                seen.push(pair);
+                firsts.insert(q[0] % 2);
+            }
+            seen.sort();
+            assert_eq!(seen, [(0, 1), (2, 3), (4, 5)], "each pair once per pass");
+        }
+        assert_eq!(firsts.len(), 2, "both orientations occur");
+        // `run`'s passes: every variant once
+        let mut last: Vec<usize> = (0..5).collect();
+        let mut o = pass_order(&Pairing::Baseline, &mut last, 0, &mut rng);
+        o.sort();
+        assert_eq!(o, [0, 1, 2, 3, 4]);
+        assert_eq!(Pairing::Pairs(vec![(0, 1)]).partner(1), Some(0));
+        assert_eq!(Pairing::Pairs(vec![(0, 1)]).partner(0), None);
+        assert_eq!(Pairing::Baseline.partner(3), Some(0));
+        assert_eq!(Pairing::Baseline.partner(0), None);
+    }
 
     #[test]
     fn rounds_are_spread_over_processes_once_each() {

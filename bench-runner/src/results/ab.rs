@@ -637,3 +637,149 @@ impl AbRun {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(metric: &str, gated: bool, change: f64, p_worse: f64, threshold: f64) -> MetricChange {
+        MetricChange {
+            metric: metric.into(),
+            gated,
+            quantity: "added_vs_base".into(),
+            base: 10.0,
+            new: 10.0 + change,
+            change: Estimate {
+                estimate: change,
+                ci95_low: change - 1.0,
+                ci95_high: change + 1.0,
+            },
+            change_pct: 10.0 * change,
+            per_unit: vec![],
+            p_worse,
+            p_better: 1.0 - p_worse,
+            threshold,
+            verdict: if gated { UNCHANGED } else { NOT_GATED }.into(),
+        }
+    }
+
+    fn c(variant: &str, metrics: Vec<MetricChange>) -> Comparison {
+        Comparison {
+            variant: variant.into(),
+            implementation: variant.into(),
+            workload: "mock".into(),
+            runtime: None,
+            verdict: NOT_COMPARED.into(),
+            metrics,
+            units: 6,
+            note: None,
+        }
+    }
+
+    /// Holm over the gated time figures, then the threshold: a clear change beyond it regresses, one
+    /// within it does not, a p-value that survives alone but not among the family does not, and an
+    /// ungated figure never counts.
+    #[test]
+    fn a_figure_regresses_only_through_holm_and_its_threshold() {
+        let mut cs = vec![
+            c(
+                "a",
+                vec![
+                    m("p50_us", true, 30.0, 1e-6, 2.0),
+                    m("p99_us", false, 500.0, 1e-9, 25.0),
+                ],
+            ),
+            c("b", vec![m("cpu_us_per_req", true, 1.0, 1e-6, 2.0)]),
+            c("c", vec![m("p50_us", true, 30.0, 0.03, 2.0)]),
+            c("d", vec![m("cpu_us_per_req", true, -30.0, 1.0 - 1e-6, 2.0)]),
+        ];
+        assert_eq!(family_wise(&mut cs), 4, "p99 is not in the family");
+        let v = |i: usize| cs[i].metrics[0].verdict.clone();
+        assert_eq!(v(0), REGRESSED);
+        assert_eq!(cs[0].metrics[1].verdict, NOT_GATED);
+        assert_eq!(v(1), UNCHANGED, "significant but within the threshold");
+        assert_eq!(
+            v(2),
+            UNCHANGED,
+            "p = 0.03: below 0.05 alone, above Holm's third step, 0.05 / 2"
+        );
+        assert_eq!(v(3), IMPROVED);
+    }
+
+    #[test]
+    fn identical_builds_and_instructions_have_their_own_verdicts() {
+        let pair = |v: &str, measured: bool| Pair {
+            variant: v.into(),
+            implementation: v.into(),
+            workload: "mock".into(),
+            runtime: None,
+            base: measured.then(|| format!("{v}@base")),
+            new: measured.then(|| format!("{v}@new")),
+        };
+        let count = |v: &str, side: &str, x: f64| InstructionCount {
+            variant: format!("{v}@{side}"),
+            side: side.into(),
+            per_request: x,
+            windows: vec![x],
+        };
+        let mut run = AbRun {
+            schema_version: AB_SCHEMA_VERSION,
+            suite_version: String::new(),
+            started_at: String::new(),
+            finished_at: None,
+            status: "complete".into(),
+            host: crate::results::host_info(None, None),
+            runner: RunnerBuild::current(),
+            mode: MODE_PLUGINS.into(),
+            base: side(),
+            new: side(),
+            profile: crate::results::profile::profile(crate::results::profile::ProfileName::Quick),
+            gate: Gate::new(2.0, 2.0, 25.0, 1.0),
+            implementations: vec![],
+            pairs: vec![pair("same", false), pair("more", true), pair("tiny", true)],
+            results: None,
+            process_sides: vec![],
+            instructions: InstructionSection {
+                status: "counted".into(),
+                reason: None,
+                counts: vec![
+                    count("more", "base", 100_000.0),
+                    count("more", "new", 102_000.0),
+                    count("tiny", "base", 100_000.0),
+                    count("tiny", "new", 100_500.0),
+                ],
+            },
+            comparisons: vec![],
+            skipped: vec![],
+            notes: vec![],
+            phases: vec![],
+        };
+        derive(&mut run);
+        let verdicts: Vec<&str> = run.comparisons.iter().map(|c| c.verdict.as_str()).collect();
+        assert_eq!(verdicts, [IDENTICAL_BUILD, REGRESSED, UNCHANGED]);
+        assert!(run.regressed());
+        let m = &run.comparisons[1].metrics[0];
+        assert_eq!(
+            (m.metric.as_str(), m.change.estimate),
+            ("instructions_per_req", 2000.0)
+        );
+        assert!((m.change_pct - 2.0).abs() < 1e-12);
+        assert_eq!(run.gate.family, 0, "instructions are not in Holm's family");
+    }
+
+    fn side() -> Side {
+        Side {
+            label: "base".into(),
+            revision: None,
+            tree: "worktree".into(),
+            envoy: EnvoyInfo {
+                version: "1.40.0".into(),
+                version_line: String::new(),
+                path: String::new(),
+                found_via: String::new(),
+                runtimes: vec![],
+                concurrency: 1,
+            },
+        }
+    }
+}

@@ -109,7 +109,8 @@ pub const CALIBRATION_DRAWS: usize = 100_000;
 fn null_table(n: usize, g: usize) -> std::sync::Arc<Vec<f64>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
-    static TABLES: OnceLock<Mutex<HashMap<(usize, usize), Arc<Vec<f64>>>>> = OnceLock::new();
+    type Tables = Mutex<HashMap<(usize, usize), Arc<Vec<f64>>>>;
+    static TABLES: OnceLock<Tables> = OnceLock::new();
     let tables = TABLES.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(t) = tables.lock().ok().and_then(|m| m.get(&(n, g)).cloned()) {
         return t;
@@ -476,7 +477,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn row<'a>(rows: &'a [Row], m: Method, units: usize, shift: f64, stall: f64) -> &'a Row {
+    fn row(rows: &[Row], m: Method, units: usize, shift: f64, stall: f64) -> &Row {
         rows.iter()
             .find(|r| {
                 r.method == m

@@ -162,14 +162,14 @@ pub(super) struct CpuOfVariant {
 /// pairs and passes.
 pub(super) fn pass_order(
     pairing: &Pairing,
-    last: &mut Vec<usize>,
+    last: &mut [usize],
     pass: usize,
     rng: &mut Rng,
 ) -> Vec<usize> {
     match pairing {
         Pairing::Baseline => {
             rng.shuffle(last);
-            last.clone()
+            last.to_vec()
         }
         Pairing::Pairs(pairs) => {
             let mut order: Vec<usize> = (0..pairs.len()).collect();
@@ -180,7 +180,7 @@ pub(super) fn pass_order(
                 .enumerate()
                 .flat_map(|(k, &j)| {
                     let (a, b) = pairs[j];
-                    if (k as u64 + pass as u64 + flip) % 2 == 0 {
+                    if (k as u64 + pass as u64 + flip).is_multiple_of(2) {
                         [a, b, b, a]
                     } else {
                         [b, a, a, b]
