@@ -21,7 +21,6 @@ pub mod stats;
 pub mod sys;
 pub mod upstream;
 
-use clap::Parser;
 use commands::{Cli, Command};
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,7 +31,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match commands::parse(args) {
         Ok(c) => c,
         Err(e) if e.use_stderr() => {
             eprint!("{}", condensed_usage_error(&e.render().to_string()));
@@ -92,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Merge(a) => commands::merge::command(&a),
         Command::K8s(a) => commands::k8s::command(&project, &a),
         Command::Build(a) => commands::build::command(&project, &a),
+        Command::Calls(a) => commands::calls::command(&project, &a),
         Command::Conformance(a) => commands::conformance::command(&project, &a),
         Command::Fuzz(a) => commands::fuzz::command(&project, &a),
         Command::Doctor(a) => commands::doctor::command(&project, &a),
@@ -102,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Footprint(a) => commands::footprint::command(&project, &a),
         Command::Peers(a) => commands::peers::command(&project, &a),
         Command::Micro(a) => commands::micro::command(&project, &a),
+        Command::Instructions(a) => commands::instructions::command(&project, &a),
         Command::Report(a) => commands::report::command(&a),
         Command::Package(a) => commands::package::command(&project, &a),
         Command::Manifests(a) => commands::manifests::command(&project, &a),
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
     #[test]
     fn clap_errors_are_condensed_to_two_lines() {

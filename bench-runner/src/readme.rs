@@ -112,6 +112,19 @@ pub fn results_region(project: &Project, run_dir: &Path, r: &Results) -> String 
             "\nPrecision, and what more of it would cost. {precision}"
         );
     }
+    if let Some(i) = &r.instructions {
+        let _ = writeln!(
+            s,
+            "\nInstructions per request through Envoy, counted in the same run. {}\n",
+            crate::report::instructions::method(i)
+        );
+        s.push_str(&crate::report::instructions::table(r, i));
+        let _ = writeln!(
+            s,
+            "\n{} The last column is the same run's CPU overhead at saturation per 1000 added instructions: where implementations differ, their instructions retire at different rates, or their cost lies outside what is counted.",
+            crate::results::instructions::LEAVES_OUT
+        );
+    }
     let mut charts: Vec<String> = std::fs::read_dir(run_dir)
         .map(|rd| {
             rd.flatten()
@@ -403,6 +416,31 @@ pub struct Extra<'a> {
     pub curves: Option<&'a Path>,
     pub ab_benchmarks: Option<&'a Path>,
     pub ab_envoy: Option<&'a Path>,
+    pub instructions: Option<&'a Path>,
+    pub calls: Option<&'a Path>,
+}
+
+/// The host calls per request of each Wasm module (`bench-runner calls --out DIR`).
+pub fn calls_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let f = crate::results::calls::CallsFile::read(&dir.join("calls.json"))?;
+    let mut s = format!(
+        "From `{}` (`bench-runner calls`, {}; in-process on {}: the calls are the modules', the same on any engine and machine). Modules:",
+        project.rel(&dir.join("calls.json")),
+        f.generated_at,
+        f.host_engine
+    );
+    for m in &f.modules {
+        s.push_str(&format!(
+            " `{}` {} bytes (sha256 `{}`);",
+            m.implementation,
+            m.bytes,
+            &m.sha256[..12.min(m.sha256.len())]
+        ));
+    }
+    s.pop();
+    s.push_str(".\n");
+    s.push_str(&crate::report::calls::markdown(&f));
+    Ok(s)
 }
 
 /// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
@@ -431,6 +469,33 @@ pub fn curves_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
         run.profile.processes,
         crate::report::growth::readme_table(&run)
     ))
+}
+
+/// The instruction counts of a run folder (`instructions --out DIR`, or a run with counts).
+pub fn instructions_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let r = Results::read(dir)?;
+    let Some(i) = &r.instructions else {
+        return Err(usage(format!(
+            "--instructions {}: the run has no instruction counts; give a folder from `bench-runner instructions --out DIR`",
+            dir.display()
+        )));
+    };
+    let rel = project.rel(&dir.canonicalize().unwrap_or(dir.to_path_buf()));
+    let mut s = format!(
+        "Run `{rel}` (`bench-runner instructions`), started {}: {} ({} cores), Envoy {}. {}\n\n",
+        r.started_at,
+        r.host.cpu_model,
+        r.host.cores,
+        r.envoy.version,
+        crate::report::instructions::method(i)
+    );
+    s.push_str(&crate::report::instructions::table(&r, i));
+    let _ = writeln!(
+        s,
+        "\n{}\n\nReport: [`{rel}/report.md`]({rel}/report.md); raw data (every window's counts): [`{rel}/results.json`]({rel}/results.json).",
+        crate::results::instructions::LEAVES_OUT
+    );
+    Ok(s)
 }
 
 pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> anyhow::Result<u8> {
@@ -493,6 +558,11 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             "ab-envoy",
             extra.ab_envoy.map(|d| ab::envoy_region(project, d)),
         ),
+        (
+            "instructions",
+            extra.instructions.map(|d| instructions_region(project, d)),
+        ),
+        ("calls", extra.calls.map(|d| calls_region(project, d))),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

@@ -4,10 +4,11 @@
 //! bounded number of connections with bounded buffers and idle times, and stops (within a bounded wait)
 //! when the handle is dropped.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,8 +19,15 @@ use tokio::sync::{oneshot, Semaphore};
 pub const UPSTREAM_BODY: &str = "upstream";
 /// Connections served at once; further ones wait in the accept queue.
 const MAX_CONNECTIONS: usize = 512;
-/// Largest request head (and body) read; larger requests get 431 and the connection is closed.
-const MAX_REQUEST_BYTES: usize = 16 * 1024;
+/// Largest request head read; a larger head gets 431 and the connection is closed.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// Largest request body read (a user's stated requests carry up to this much); a larger one is a
+/// 400 and the connection is closed.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The request header that names the Envoy listener a request came through (its routes add it when
+/// they forward here): answers are counted per listener, so a run can show that the baseline and a
+/// plugin that passes requests on both reached this server.
+pub const LISTENER_HEADER: &str = "x-bench-listener";
 /// A connection with no complete request for this long is closed.
 const IDLE: Duration = Duration::from_secs(30);
 /// Connection tasks still running at shutdown are abandoned after this.
@@ -37,6 +45,7 @@ pub enum Behaviour {
 pub struct Upstream {
     addr: SocketAddr,
     served: Arc<AtomicU64>,
+    by_listener: ByListener,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -84,8 +93,10 @@ impl Upstream {
             .enable_all()
             .build()?;
         let served = Arc::new(AtomicU64::new(0));
+        let by_listener: ByListener = Arc::default();
         let (tx, rx) = oneshot::channel::<()>();
         let counter = served.clone();
+        let per_listener = by_listener.clone();
         let thread = std::thread::Builder::new()
             .name(format!("upstream-{}", addr.port()))
             .spawn(move || {
@@ -95,7 +106,7 @@ impl Upstream {
                     };
                     tokio::select! {
                         _ = rx => {}
-                        _ = accept_loop(listener, behaviour, response, counter) => {}
+                        _ = accept_loop(listener, behaviour, response, counter, per_listener) => {}
                     }
                 });
                 runtime.shutdown_timeout(SHUTDOWN_GRACE);
@@ -103,6 +114,7 @@ impl Upstream {
         Ok(Upstream {
             addr,
             served,
+            by_listener,
             shutdown: Some(tx),
             thread: Some(thread),
         })
@@ -119,6 +131,15 @@ impl Upstream {
     /// Requests answered so far (a reply counts once the server starts writing it).
     pub fn served(&self) -> u64 {
         self.served.load(Ordering::Acquire)
+    }
+
+    /// Requests answered so far per value of [`LISTENER_HEADER`] (requests without it are not in
+    /// the map).
+    pub fn served_by_listener(&self) -> BTreeMap<String, u64> {
+        self.by_listener
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     /// Stops accepting, abandons open connections after a short grace and joins the thread.
@@ -149,11 +170,15 @@ fn response_bytes(content_type: &str, body: &[u8]) -> Arc<[u8]> {
     r.into()
 }
 
+/// Answers per listener name ([`LISTENER_HEADER`]).
+type ByListener = Arc<Mutex<BTreeMap<String, u64>>>;
+
 async fn accept_loop(
     listener: TcpListener,
     behaviour: Behaviour,
     response: Arc<[u8]>,
     served: Arc<AtomicU64>,
+    by_listener: ByListener,
 ) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
@@ -167,10 +192,11 @@ async fn accept_loop(
         };
         let response = response.clone();
         let served = served.clone();
+        let by_listener = by_listener.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             match behaviour {
-                Behaviour::Answer => serve(stream, &response, &served).await,
+                Behaviour::Answer => serve(stream, &response, &served, &by_listener).await,
                 Behaviour::Silent => swallow(stream).await,
             }
             drop(permit);
@@ -179,19 +205,28 @@ async fn accept_loop(
 }
 
 /// Answers each complete request on one connection until the client closes, asks to close, or idles.
-async fn serve(mut stream: TcpStream, response: &[u8], served: &AtomicU64) {
+async fn serve(
+    mut stream: TcpStream,
+    response: &[u8],
+    served: &AtomicU64,
+    by_listener: &Mutex<BTreeMap<String, u64>>,
+) {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
-        let (consumed, close) = loop {
+        let (consumed, close, listener) = loop {
             match parse_request(&buf) {
-                Parsed::Complete { consumed, close } => break (consumed, close),
+                Parsed::Complete {
+                    consumed,
+                    close,
+                    listener,
+                } => break (consumed, close, listener),
                 Parsed::Invalid => {
                     let _ = stream
                         .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                         .await;
                     return;
                 }
-                Parsed::Partial if buf.len() >= MAX_REQUEST_BYTES => {
+                Parsed::Partial if buf.len() >= MAX_HEAD_BYTES + MAX_BODY_BYTES => {
                     let _ = stream
                         .write_all(b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
                         .await;
@@ -208,6 +243,11 @@ async fn serve(mut stream: TcpStream, response: &[u8], served: &AtomicU64) {
         buf.drain(..consumed);
         // Counted before the reply is written: a client that has read its reply then always finds it
         // counted (counting after the write raced with a client checking `served()` at once).
+        if let Some(name) = listener {
+            if let Ok(mut m) = by_listener.lock() {
+                *m.entry(name).or_default() += 1;
+            }
+        }
         served.fetch_add(1, Ordering::Release);
         if stream.write_all(response).await.is_err() {
             return;
@@ -237,6 +277,8 @@ enum Parsed {
     Complete {
         consumed: usize,
         close: bool,
+        /// The value of [`LISTENER_HEADER`], if the request has one.
+        listener: Option<String>,
     },
 }
 
@@ -245,15 +287,21 @@ fn parse_request(buf: &[u8]) -> Parsed {
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(buf) {
         Ok(httparse::Status::Complete(head)) => {
+            if head > MAX_HEAD_BYTES {
+                return Parsed::Invalid;
+            }
             let mut body = 0usize;
             let mut close = req.version == Some(0);
+            let mut listener = None;
             for h in req.headers.iter() {
-                if h.name.eq_ignore_ascii_case("content-length") {
+                if h.name.eq_ignore_ascii_case(LISTENER_HEADER) {
+                    listener = Some(String::from_utf8_lossy(h.value).into_owned());
+                } else if h.name.eq_ignore_ascii_case("content-length") {
                     match std::str::from_utf8(h.value)
                         .ok()
                         .and_then(|v| v.trim().parse::<usize>().ok())
                     {
-                        Some(n) if n <= MAX_REQUEST_BYTES => body = n,
+                        Some(n) if n <= MAX_BODY_BYTES => body = n,
                         _ => return Parsed::Invalid,
                     }
                 } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -269,6 +317,7 @@ fn parse_request(buf: &[u8]) -> Parsed {
                 Parsed::Complete {
                     consumed: head + body,
                     close,
+                    listener,
                 }
             }
         }
@@ -311,8 +360,24 @@ mod tests {
             assert!(r.ends_with("\r\n\r\nupstream"), "{r}");
         }
         assert_eq!(up.served(), 3);
+        assert!(up.served_by_listener().is_empty());
         drop(up);
         assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
+    }
+
+    #[test]
+    fn answers_are_counted_per_listener_header() {
+        let up = Upstream::start(UPSTREAM_BODY).unwrap();
+        let mut s = std::net::TcpStream::connect(up.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        for name in ["baseline", "auth", "baseline"] {
+            write!(s, "POST / HTTP/1.1\r\nhost: x\r\n{LISTENER_HEADER}: {name}\r\ncontent-length: 3\r\n\r\nabc").unwrap();
+            let mut buf = vec![0u8; 512];
+            let n = s.read(&mut buf).unwrap();
+            assert!(buf[..n].ends_with(b"upstream"));
+        }
+        let m = up.served_by_listener();
+        assert_eq!((m["baseline"], m["auth"], m.len()), (2, 1, 2));
     }
 
     #[test]
@@ -340,14 +405,16 @@ mod tests {
             parse_request(b"GET / HTTP/1.1\r\n\r\n"),
             Parsed::Complete {
                 consumed: 18,
-                close: false
+                close: false,
+                listener: None
             }
         );
         assert_eq!(
             parse_request(b"POST / HTTP/1.1\r\ncontent-length: 2\r\nconnection: close\r\n\r\nab"),
             Parsed::Complete {
                 consumed: 59,
-                close: true
+                close: true,
+                listener: None
             }
         );
         assert_eq!(

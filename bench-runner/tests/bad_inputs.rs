@@ -32,6 +32,10 @@ fn inputs(t: &Path) {
         "----- bench-runner worker file begin -----\n#bench-runner-worker {\"format\":1}\n",
     );
     write("readme-plain.md", "# no generated regions\n");
+    // A module with the WebAssembly magic (Envoy is never reached to refuse it), request files.
+    write("mod.wasm", "\0asm\x01\0\0\0");
+    write("bad-request.toml", "path = \"no-slash\"\n");
+    write("request.toml", "path = \"/\"\n");
     write(
         "readme-regions.md",
         "<!-- generated:implementations:begin -->\n<!-- generated:implementations:end -->\n\
@@ -88,6 +92,81 @@ const ROWS: &[(&[&str], &str)] = &[
         &["run", "--envoy", "T/a-file", "--out", "T/new-run"],
         "T/a-file",
     ),
+    // Plugins of your own (issue 31): every file, option and request checked before Envoy.
+    (&["run", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
+    (
+        &["run", "--plugin", "T/junk.json"],
+        "T/junk.json is not a WebAssembly module",
+    ),
+    (
+        &["run", "--dynamic-module", "T/mod.wasm"],
+        "T/mod.wasm is not a shared object",
+    ),
+    (&["run", "--lua", "T/nope.lua"], "--lua T/nope.lua"),
+    (
+        &["run", "--plugins-dir", "T/a-file"],
+        "--plugins-dir T/a-file",
+    ),
+    (&["run", "--plugins-dir", "T/done-run"], "no plugin.toml"),
+    (
+        &["run", "--lua", "T/junk.json", "--plugin-config", "{}"],
+        "--plugin-config applies to",
+    ),
+    (
+        &["run", "--root-id", "r", "--plugin", "T/mod.wasm"],
+        "--root-id configures the plugin flag before it",
+    ),
+    (
+        &["run", "--plugin", "T/mod.wasm", "--plugin-config", "{nope"],
+        "--plugin-config {nope",
+    ),
+    (
+        &[
+            "run",
+            "--plugin",
+            "T/mod.wasm",
+            "--vm-config",
+            "{\"code\": {}}",
+        ],
+        "--vm-config",
+    ),
+    (
+        &["run", "--plugin", "rust=T/mod.wasm"],
+        "the name `rust` is the suite's",
+    ),
+    (
+        &["run", "--ext-proc", "10.1.2.3:50051"],
+        "--ext-proc 10.1.2.3:50051",
+    ),
+    (&["run", "--request", "T/request.toml"], "--request"),
+    (&["run", "--expect", "200"], "--expect"),
+    (
+        &[
+            "run",
+            "--plugin",
+            "T/mod.wasm",
+            "--request",
+            "T/bad-request.toml",
+        ],
+        "--request T/bad-request.toml",
+    ),
+    (
+        &["run", "--plugin", "T/mod.wasm", "--request", "T/junk.json"],
+        "--request T/junk.json",
+    ),
+    (
+        &["run", "--plugin", "T/mod.wasm", "--expect", "42"],
+        "--expect 42",
+    ),
+    (
+        &["run", "--plugin", "T/mod.wasm", "--expect", "x"],
+        "--expect",
+    ),
+    (
+        &["run", "--plugin", "T/mod.wasm", "--expect-header", "a b"],
+        "--expect-header",
+    ),
+    (&["run", "--plugin", "T/mod.wasm", "--http2"], "--http2"),
     (&["build", "--only", "nosuch"], "--only"),
     (&["package", "--only", "nosuch", "--out", "T/pkg"], "--only"),
     (

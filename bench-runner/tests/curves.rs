@@ -8,15 +8,7 @@ use common::*;
 use serde_json::Value;
 
 fn validate(json: &Value) {
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("results/curves.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(json)
-        .map(|e| format!("{e} at {}", e.instance_path))
-        .collect();
+    let errors = schema_errors("results/curves.schema.json", json);
     assert!(
         errors.is_empty(),
         "curves.json against its schema: {errors:?}"

@@ -35,14 +35,7 @@ fn footprint_of_rust_records_memory_start_up_and_module_bytes() {
 
     let text_json = std::fs::read_to_string(out.join("results.json")).unwrap();
     let results: serde_json::Value = serde_json::from_str(&text_json).unwrap();
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("results/schema.json")).unwrap())
-            .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&results)
-        .map(|e| format!("{} at {}", e, e.instance_path))
-        .collect();
+    let errors = schema_errors("results/schema.json", &results);
     assert!(errors.is_empty(), "schema: {}", errors.join("\n"));
 
     let samples = results["memory"]["samples"].as_array().unwrap();

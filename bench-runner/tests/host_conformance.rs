@@ -10,7 +10,9 @@
 //! A plugin that cannot be built fails the tests with the reason and the fix, unless it is named in
 //! `BENCH_TEST_SKIP` (see `common.rs`); the tests fail when no module at all was checked.
 
+use bench_runner::bench::calls::observed_work;
 use bench_runner::bench::conformance::CaseRequest;
+use bench_runner::plugins::config::{self, Work};
 use plugin_host::{Action, Engine, EngineKind, Error, Request};
 use serde_json::Value;
 mod common;
@@ -43,8 +45,20 @@ struct Case {
     requests: Vec<CaseReq>,
 }
 
-/// (path, authority, status, body, request body pieces as Envoy delivers them)
-type CaseReq = (String, String, u64, String, Vec<Vec<u8>>);
+/// (path, authority, status, body, request body pieces as Envoy delivers them, the work the case
+/// states for the request or None)
+type CaseReq = (String, String, u64, String, Vec<Vec<u8>>, Option<Work>);
+
+impl Case {
+    /// The work a request must cause: what the case states, else the contract's own reading.
+    fn work(&self, path: &str, authority: &str, stated: Option<Work>) -> Work {
+        stated.unwrap_or_else(|| {
+            config::parse_str(&self.config)
+                .map(|c| c.work(route_of(path), authority))
+                .unwrap_or_default()
+        })
+    }
+}
 
 fn cases() -> Vec<Case> {
     let path = root().join("plugins/conformance/cases.json");
@@ -70,7 +84,7 @@ fn cases() -> Vec<Case> {
                             let r: CaseRequest =
                                 serde_json::from_value(r.clone()).expect("a request of cases.json");
                             let pieces = r.body_pieces();
-                            (r.path, r.authority, r.status as u64, r.body, pieces)
+                            (r.path, r.authority, r.status as u64, r.body, pieces, r.work)
                         })
                         .collect()
                 })
@@ -85,6 +99,7 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
     if !vm.start(b"").map_err(|e| e.to_string())? {
         return Err("proxy_on_vm_start returned false".into());
     }
+    vm.set_tracing(true);
     let accepted = vm
         .configure(case.config.as_bytes())
         .map_err(|e| e.to_string())?;
@@ -117,7 +132,7 @@ fn run_case(module: &plugin_host::Module, case: &Case) -> Result<(), String> {
 
 /// Sends a case's requests to the plugin of root context `root`; Err describes the first mismatch.
 fn check_requests(vm: &mut plugin_host::Vm, root: i32, case: &Case) -> Result<(), String> {
-    for (path, authority, status, body, pieces) in &case.requests {
+    for (path, authority, status, body, pieces, stated) in &case.requests {
         let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
         let mut req = Request::get(authority, path, Some(route_of(path)));
         if !pieces.is_empty() {
@@ -147,6 +162,17 @@ fn check_requests(vm: &mut plugin_host::Vm, root: i32, case: &Case) -> Result<()
                 "{path} (Host {authority}): expected {status} {want:?}, got {got_status} {shown:?}"
             ));
         }
+        let want = case.work(path, authority, *stated);
+        match observed_work(&out) {
+            Ok(seen) if seen == want => {}
+            Ok(seen) => {
+                return Err(format!(
+                    "{path} (Host {authority}): the host saw {seen}; the contract asks for {want} (host calls: {})",
+                    calls_line(&out)
+                ))
+            }
+            Err(e) => return Err(format!("{path} (Host {authority}): {e}")),
+        }
         if out.local_reply.is_none() && vm.request_headers().pairs != before {
             return Err(format!(
                 "{path}: the plugin continued but left the request headers changed: {:?}",
@@ -163,6 +189,16 @@ fn check_requests(vm: &mut plugin_host::Vm, root: i32, case: &Case) -> Result<()
         }
     }
     Ok(())
+}
+
+/// `add_header_map_value ×20, ...`: a request's host calls, for a message.
+fn calls_line(out: &plugin_host::Outcome) -> String {
+    out.calls
+        .by_label()
+        .iter()
+        .map(|(name, c)| format!("{name} ×{}", c.calls))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// True when a case's configuration makes the plugin trap (its VM cannot be shared).
@@ -183,6 +219,7 @@ fn run_shared(module: &plugin_host::Module, cases: &[Case]) -> Vec<(String, Stri
         Ok(vm) => vm,
         Err(e) => return vec![("(shared VM)".into(), e.to_string())],
     };
+    vm.set_tracing(true);
     let mut roots = Vec::new();
     for case in cases.iter().filter(|c| !crashes(c)) {
         vm.clear_logs();
@@ -338,4 +375,85 @@ fn routes_match_the_conformance_listener() {
     assert_eq!(route_of("/bar"), "default/bar");
     assert_eq!(route_of("/other-path"), "default/other");
     assert_eq!(route_of("/"), "default/other");
+}
+
+#[test]
+fn the_work_cases_state_is_the_contracts_own_reading() {
+    let mut stated = 0;
+    for case in cases() {
+        for (path, authority, _, _, _, work) in &case.requests {
+            let Some(work) = work else { continue };
+            stated += 1;
+            let derived = case.work(path, authority, None);
+            assert_eq!(
+                *work, derived,
+                "{} {path}: cases.json states {work}, the contract's reading derives {derived}",
+                case.name
+            );
+        }
+    }
+    assert!(stated >= 10, "only {stated} requests state their work");
+}
+
+/// A proxy-wasm module in WebAssembly text that accepts any configuration and, on request headers,
+/// runs `body` then continues: a plugin that does not do the contract's work.
+fn fake_plugin(body: &str) -> plugin_host::Module {
+    let wat = format!(
+        r#"(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "per-request line")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) {body} (i32.const 0)))"#
+    );
+    let wasm = wat::parse_str(&wat).expect("the fake is valid WebAssembly text");
+    Engine::new(EngineKind::Wasmi)
+        .unwrap()
+        .compile(&wasm)
+        .expect("the fake compiles")
+}
+
+#[test]
+fn an_unfair_fake_fails_host_conformance_naming_the_calls() {
+    let headers = cases()
+        .into_iter()
+        .find(|c| c.name == "headers mode does its work and lets the request through")
+        .expect("the headers case");
+    // Skips the header work: the reply is the same (the route answers), the calls are not.
+    let skipper = fake_plugin("");
+    let why = run_case(&skipper, &headers).unwrap_err();
+    assert!(
+        why.contains("the host saw 0 x-bench adds, 0 gets, 0 removes")
+            && why.contains("the contract asks for 20 x-bench adds, 20 gets, 20 removes"),
+        "{why}"
+    );
+    // Logs on every request (at info level, as a plugin's own line would be).
+    let quiet = Case {
+        name: "headers mode on no header".into(),
+        config: r#"{"mode":"headers","header_count":0}"#.into(),
+        rejected: false,
+        requests: vec![(
+            "/".into(),
+            "h".into(),
+            200,
+            "passthrough".into(),
+            vec![],
+            None,
+        )],
+    };
+    let logger = fake_plugin("(drop (call $log (i32.const 2) (i32.const 16) (i32.const 16)))");
+    let why = run_case(&logger, &quiet).unwrap_err();
+    assert!(
+        why.contains("1 log lines") && why.contains("proxy_log ×1"),
+        "{why}"
+    );
+    assert_eq!(
+        run_case(&skipper, &quiet),
+        Ok(()),
+        "no work asked, none done"
+    );
 }

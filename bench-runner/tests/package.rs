@@ -13,54 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-/// Installs a Debian package when its program is missing (the test's own requirement, as the runner
-/// adds the Rust wasm target itself); without root it fails with the command to run.
-fn ensure_tool(program: &str, package: &str) {
-    let found = |p: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {p}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if found(program) {
-        return;
-    }
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    assert!(
-        root,
-        "{program} is missing: apt-get install -y {package} (as root), then run the test again"
-    );
-    eprintln!("installing {package} for this test (apt-get install -y {package})");
-    let install = || {
-        Command::new("apt-get")
-            .args([
-                "-o",
-                "DPkg::Lock::Timeout=300",
-                "install",
-                "-y",
-                "-qq",
-                package,
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install() {
-        let _ = Command::new("apt-get")
-            .args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"])
-            .status();
-        assert!(
-            install(),
-            "apt-get install -y {package} failed; install it by hand"
-        );
-    }
-    assert!(
-        found(program),
-        "{package} installed but {program} is not on PATH"
-    );
-}
-
 /// A `docker-registry serve CONFIG` child, killed and reaped on drop.
 struct RegistryProcess {
     child: Child,

@@ -18,6 +18,7 @@ type Rule struct {
 	Routes  []string // `_match_route_`: exact route names
 	Hosts   []string // `_match_domain_`: host patterns
 	Content string
+	Reply   []byte // Content as the mock reply's body, converted once here, not per request
 }
 
 // Config is a validated configuration.
@@ -25,6 +26,7 @@ type Config struct {
 	Rules      []Rule
 	HasGlobal  bool
 	Content    string // global content (when HasGlobal)
+	Reply      []byte // Content as the mock reply's body, converted once here, not per request
 	Headers    bool   // mode "headers" instead of "mock"
 	Body       bool   // mode "body": buffer the request body, answer with its checksum (BodyReply)
 	HeaderCnt  uint32
@@ -55,6 +57,7 @@ func Parse(data []byte) (*Config, error) {
 	if c.Content, err = contentOf(top, "content"); err != nil {
 		return nil, err
 	}
+	c.Reply = []byte(c.Content)
 	if m := top.Get("mode"); m.Exists() {
 		if m.Type != gjson.String || (m.Str != "mock" && m.Str != "headers" && m.Str != "body") {
 			return nil, fmt.Errorf("`mode` must be \"mock\", \"headers\" or \"body\", got %s", m.Raw)
@@ -101,6 +104,7 @@ func Parse(data []byte) (*Config, error) {
 		}
 		if err == nil {
 			ru.Content, err = contentOf(r, "content")
+			ru.Reply = []byte(ru.Content)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("`_rules_[%d]`: %v", i, err)

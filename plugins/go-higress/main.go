@@ -28,7 +28,12 @@ func init() {
 	)
 }
 
-type MockConfig struct{ content string }
+// MockConfig is one rule's (or the global) configuration: the content, and the reply body built from it
+// once here rather than per request.
+type MockConfig struct {
+	content string
+	reply   []byte
+}
 
 // Returning an error for the top-level object tells the wrapper there is no global config; the wrapper
 // then rejects the configuration only if `_rules_` is empty too.
@@ -45,6 +50,7 @@ func parseConfig(json gjson.Result, config *MockConfig, log log.Log) error {
 		return errNoGlobal
 	}
 	config.content = json.Get("content").Str
+	config.reply = []byte(config.content)
 	return nil
 }
 
@@ -59,7 +65,7 @@ func onHttpRequestHeaders(ctx wrapper.HttpContext, config MockConfig, log log.Lo
 		return types.ActionPause
 	}
 	if !current.cfg.Headers {
-		_ = proxywasm.SendHttpResponse(200, nil, []byte(config.content), -1)
+		_ = proxywasm.SendHttpResponse(200, nil, config.reply, -1)
 		return types.ActionPause // the article returns ActionContinue; the suite's contract says Pause
 	}
 	for i, name := range current.headerNames {

@@ -60,7 +60,7 @@ func (r *request) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	if c.Spin > 0 && mockconfig.SpinHash(c.Spin) == 0 {
 		proxywasm.LogInfo("mock-response: spin result was zero")
 	}
-	content, ok := r.match(c)
+	content, reply, ok := r.match(c)
 	if !ok {
 		return types.ActionContinue
 	}
@@ -73,7 +73,7 @@ func (r *request) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 		return types.ActionPause
 	}
 	if !c.Headers {
-		_ = proxywasm.SendHttpResponse(200, nil, []byte(content), -1)
+		_ = proxywasm.SendHttpResponse(200, nil, reply, -1)
 		return types.ActionPause
 	}
 	for i, name := range r.p.names {
@@ -103,9 +103,10 @@ func (r *request) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action
 	return types.ActionPause
 }
 
-// match returns the content of the first matching rule, else the global content; ok=false: do nothing.
-// The route name and host are fetched only when a rule needs them, once per request.
-func (r *request) match(c *mockconfig.Config) (content string, ok bool) {
+// match returns the content (and the reply body built from it at configure) of the first matching rule,
+// else the global one; ok=false: do nothing. The route name and host are fetched only when a rule needs
+// them, once per request.
+func (r *request) match(c *mockconfig.Config) (content string, reply []byte, ok bool) {
 	var route, host string
 	var haveRoute, haveHost bool
 	for _, ru := range c.Rules {
@@ -116,7 +117,7 @@ func (r *request) match(c *mockconfig.Config) (content string, ok bool) {
 			}
 			for _, name := range ru.Routes {
 				if name == route {
-					return ru.Content, true
+					return ru.Content, ru.Reply, true
 				}
 			}
 			continue
@@ -127,9 +128,9 @@ func (r *request) match(c *mockconfig.Config) (content string, ok bool) {
 		}
 		for _, pattern := range ru.Hosts {
 			if hostMatches(pattern, host) {
-				return ru.Content, true
+				return ru.Content, ru.Reply, true
 			}
 		}
 	}
-	return c.Content, c.HasGlobal
+	return c.Content, c.Reply, c.HasGlobal
 }

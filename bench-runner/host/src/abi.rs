@@ -3,6 +3,7 @@
 //! `InvalidMemoryAccess`, never a panic. Only a nested trap (the plugin's allocator failing) or
 //! `proc_exit` abort a call; those come back to the caller of the export as an error.
 
+use crate::calls::HeaderOp;
 use crate::state::{deserialize_pairs, HeaderMap, HostState, LocalReply, Phase};
 
 /// proxy-wasm `WasmResult` codes.
@@ -47,6 +48,19 @@ pub fn read(mem: &[u8], ptr: u32, len: u32) -> Result<&[u8], Status> {
     mem.get(start..end).ok_or(Status::InvalidMemoryAccess)
 }
 
+/// [`read`] of a payload (a key, a value, a body, a log line, a property path), counted as bytes
+/// copied into the host by the host call in progress.
+pub fn read_in<'m>(
+    mem: &'m [u8],
+    st: &mut HostState,
+    ptr: u32,
+    len: u32,
+) -> Result<&'m [u8], Status> {
+    let data = read(mem, ptr, len)?;
+    st.calls.copied_in(data.len());
+    Ok(data)
+}
+
 pub fn write(mem: &mut [u8], ptr: u32, data: &[u8]) -> Result<(), Status> {
     let start = ptr as usize;
     let end = start
@@ -88,9 +102,10 @@ fn copy_out<E: Env>(env: &mut E, data: &[u8], ptr_ptr: u32, size_ptr: u32) -> Ho
             return Ok(Status::InvalidMemoryAccess as i32);
         }
     }
-    with(env, |mem, _| {
+    with(env, |mem, st| {
         if !data.is_empty() {
             write(mem, addr, data)?;
+            st.calls.copied_out(data.len());
         }
         write_u32(mem, ptr_ptr, addr)?;
         write_u32(mem, size_ptr, data.len() as u32)
@@ -110,7 +125,7 @@ macro_rules! try_status {
 
 pub fn proxy_log<E: Env>(env: &mut E, level: i32, ptr: i32, len: i32) -> HostResult {
     with(env, |mem, st| {
-        let msg = String::from_utf8_lossy(read(mem, ptr as u32, len as u32)?).into_owned();
+        let msg = String::from_utf8_lossy(read_in(mem, st, ptr as u32, len as u32)?).into_owned();
         st.log(level, msg);
         Ok(())
     })
@@ -157,7 +172,7 @@ pub fn proxy_get_property<E: Env>(
 ) -> HostResult {
     let value = {
         let (mem, st) = env.parts();
-        let path = try_status!(read(mem, path_ptr as u32, path_len as u32));
+        let path = try_status!(read_in(mem, st, path_ptr as u32, path_len as u32));
         match lookup_property(st, path) {
             Some(v) => v,
             None => return Ok(Status::NotFound as i32),
@@ -174,8 +189,8 @@ pub fn proxy_set_property<E: Env>(
     val_len: i32,
 ) -> HostResult {
     with(env, |mem, st| {
-        let path = read(mem, path_ptr as u32, path_len as u32)?.to_vec();
-        let value = read(mem, val_ptr as u32, val_len as u32)?.to_vec();
+        let path = read_in(mem, st, path_ptr as u32, path_len as u32)?.to_vec();
+        let value = read_in(mem, st, val_ptr as u32, val_len as u32)?.to_vec();
         match st.properties.iter_mut().find(|(k, _)| *k == path) {
             Some(slot) => slot.1 = value,
             None => st.properties.push((path, value)),
@@ -252,8 +267,8 @@ pub fn proxy_set_buffer_bytes<E: Env>(
     data_ptr: i32,
     data_len: i32,
 ) -> HostResult {
-    with(env, |mem, _| {
-        read(mem, data_ptr as u32, data_len as u32)?;
+    with(env, |mem, st| {
+        read_in(mem, st, data_ptr as u32, data_len as u32)?;
         Err(Status::NotFound)
     })
 }
@@ -281,7 +296,10 @@ pub fn proxy_get_header_map_value<E: Env>(
 ) -> HostResult {
     let value = {
         let (mem, st) = env.parts();
-        let key = try_status!(read(mem, key_ptr as u32, key_len as u32));
+        let key = try_status!(read_in(mem, st, key_ptr as u32, key_len as u32));
+        if kind == MAP_REQUEST_HEADERS {
+            st.traced(|| HeaderOp::Get { key: key.to_vec() });
+        }
         let map = try_status!(map_mut(st, kind));
         match map.get(key) {
             Some(v) => v.to_vec(),
@@ -305,6 +323,7 @@ pub fn proxy_add_header_map_value<E: Env>(
         (key_ptr, key_len),
         (val_ptr, val_len),
         HeaderMap::add,
+        |key, value| HeaderOp::Add { key, value },
     )
 }
 
@@ -322,20 +341,26 @@ pub fn proxy_replace_header_map_value<E: Env>(
         (key_ptr, key_len),
         (val_ptr, val_len),
         HeaderMap::replace,
+        |key, value| HeaderOp::Replace { key, value },
     )
 }
 
-/// The shape of add and replace: read the key and the value (pointer, length), then change the map.
+/// The shape of add and replace: read the key and the value (pointer, length), then change the map;
+/// `op` names the change for the trace.
 fn with_header_map<E: Env>(
     env: &mut E,
     kind: i32,
     (key_ptr, key_len): (i32, i32),
     (val_ptr, val_len): (i32, i32),
     change: impl FnOnce(&mut HeaderMap, &[u8], &[u8]),
+    op: impl FnOnce(Vec<u8>, Vec<u8>) -> HeaderOp,
 ) -> HostResult {
     with(env, |mem, st| {
-        let key = read(mem, key_ptr as u32, key_len as u32)?;
-        let value = read(mem, val_ptr as u32, val_len as u32)?;
+        let key = read_in(mem, st, key_ptr as u32, key_len as u32)?;
+        let value = read_in(mem, st, val_ptr as u32, val_len as u32)?;
+        if kind == MAP_REQUEST_HEADERS {
+            st.traced(|| op(key.to_vec(), value.to_vec()));
+        }
         change(map_mut(st, kind)?, key, value);
         Ok(())
     })
@@ -348,7 +373,10 @@ pub fn proxy_remove_header_map_value<E: Env>(
     key_len: i32,
 ) -> HostResult {
     with(env, |mem, st| {
-        let key = read(mem, key_ptr as u32, key_len as u32)?;
+        let key = read_in(mem, st, key_ptr as u32, key_len as u32)?;
+        if kind == MAP_REQUEST_HEADERS {
+            st.traced(|| HeaderOp::Remove { key: key.to_vec() });
+        }
         map_mut(st, kind)?.remove(key);
         Ok(())
     })
@@ -374,7 +402,7 @@ pub fn proxy_set_header_map_pairs<E: Env>(
     len: i32,
 ) -> HostResult {
     with(env, |mem, st| {
-        let data = read(mem, ptr as u32, len as u32)?;
+        let data = read_in(mem, st, ptr as u32, len as u32)?;
         let pairs = deserialize_pairs(data).ok_or(Status::BadArgument)?;
         let map = map_mut(st, kind)?;
         *map = HeaderMap::from_pairs(&pairs);
@@ -404,9 +432,9 @@ pub fn proxy_send_local_response<E: Env>(
     grpc_status: i32,
 ) -> HostResult {
     with(env, |mem, st| {
-        let details = read(mem, details_ptr as u32, details_len as u32)?.to_vec();
-        let body = read(mem, body_ptr as u32, body_len as u32)?.to_vec();
-        let headers = deserialize_pairs(read(mem, headers_ptr as u32, headers_len as u32)?)
+        let details = read_in(mem, st, details_ptr as u32, details_len as u32)?.to_vec();
+        let body = read_in(mem, st, body_ptr as u32, body_len as u32)?.to_vec();
+        let headers = deserialize_pairs(read_in(mem, st, headers_ptr as u32, headers_len as u32)?)
             .ok_or(Status::BadArgument)?;
         if st.phase != Phase::Request {
             return Err(Status::BadArgument);

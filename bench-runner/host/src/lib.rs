@@ -17,11 +17,13 @@
 //! ```
 
 pub mod abi;
+pub mod calls;
 pub mod engines;
 pub mod state;
 pub mod wasi;
 pub mod workload;
 
+pub use calls::{CallCount, HeaderOp, HostCalls, HostFn};
 use engines::{wasmi_backend, wasmtime_backend, Backend, CallError, Export};
 use state::Phase;
 pub use state::{HeaderMap, LocalReply, LogLine};
@@ -242,6 +244,14 @@ pub struct Outcome {
     pub action: Action,
     /// Set when the plugin called `proxy_send_local_response`.
     pub local_reply: Option<LocalReply>,
+    /// Every host call the plugin made for this request (from context create to delete), by name,
+    /// with the bytes copied in and out.
+    pub calls: HostCalls,
+    /// The request-header operations in order, while [`Vm::set_tracing`] is on (else empty).
+    pub header_ops: Vec<HeaderOp>,
+    /// The request's `proxy_log` calls by level (0 trace, 1 debug, 2 info, 3 warn, 4 error, 5
+    /// critical).
+    pub log_levels: [u32; 6],
 }
 
 /// One plugin VM: an instance plus the host state, driven through the proxy-wasm lifecycle.
@@ -459,6 +469,11 @@ impl Vm {
                 (r, slot) => *slot = r.map(|r| r.as_bytes().to_vec()),
             }
             st.local_reply = None;
+            st.calls.reset();
+            st.log_levels = [0; 6];
+            if let Some(t) = &mut st.trace {
+                t.clear();
+            }
             st.phase = Phase::Request;
             st.request_headers.pairs.len() as i32
         };
@@ -493,7 +508,16 @@ impl Vm {
                 n => Action::Pause(n),
             },
             local_reply: st.local_reply.take(),
+            calls: st.calls.snapshot(),
+            header_ops: st.trace.as_mut().map(std::mem::take).unwrap_or_default(),
+            log_levels: st.log_levels,
         })
+    }
+
+    /// Keeps every request's request-header operations with their keys in [`Outcome::header_ops`]
+    /// (off by default: the call counts alone cost nothing worth measuring).
+    pub fn set_tracing(&mut self, on: bool) {
+        self.backend.host().trace = on.then(Vec::new);
     }
 
     /// Delivers the body chunks as Envoy does: each call sees what is buffered (the chunks so far

@@ -1,6 +1,8 @@
 //! What the host knows about one VM: its configuration buffers, the request in flight, what the plugin
 //! did (local reply, log lines, stdout), and the deterministic clock and random stream it sees.
 
+use crate::calls::{HeaderOp, Tally};
+
 /// An ordered header map with lower-case keys (Envoy's `LowerCaseString` semantics).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderMap {
@@ -173,6 +175,12 @@ pub struct HostState {
     /// Virtual time: advances by 1 µs per read and jumps over every `poll_oneoff` timeout.
     pub clock_ns: u64,
     pub rng_state: u64,
+    /// Every host call since the last reset ([`crate::Vm::request_in`] resets it per request).
+    pub calls: Tally,
+    /// The request-header operations of the request in flight, while tracing is on.
+    pub trace: Option<Vec<HeaderOp>>,
+    /// `proxy_log` calls since the last reset, by level (0 trace .. 5 critical; others counted as 5).
+    pub log_levels: [u32; 6],
 }
 
 impl Default for HostState {
@@ -196,12 +204,23 @@ impl Default for HostState {
             stdio_dropped: 0,
             clock_ns: CLOCK_START_NS,
             rng_state: 0x005e_ed0f_b0a7,
+            calls: Tally::default(),
+            trace: None,
+            log_levels: [0; 6],
         }
     }
 }
 
 impl HostState {
+    /// Keeps `op` when tracing is on.
+    pub fn traced(&mut self, op: impl FnOnce() -> HeaderOp) {
+        if let Some(t) = &mut self.trace {
+            t.push(op());
+        }
+    }
+
     pub fn log(&mut self, level: i32, message: String) {
+        self.log_levels[level.clamp(0, 5) as usize] += 1;
         if self.logs.len() < MAX_LOG_LINES {
             self.logs.push(LogLine { level, message });
         } else {

@@ -3,7 +3,7 @@
 //! a virtual clock that `poll_oneoff` advances instead of sleeping, and seeded random bytes.
 //! Anything else the plugin imports from WASI answers ENOSYS (see the engine bindings).
 
-use crate::abi::{read, write, write_u32, write_u64, Abort, Env, HostResult};
+use crate::abi::{read, read_in, write, write_u32, write_u64, Abort, Env, HostResult};
 
 pub const ESUCCESS: i32 = 0;
 pub const EBADF: i32 = 8;
@@ -89,7 +89,7 @@ pub fn fd_write<E: Env>(
         for iov in table.chunks_exact(8) {
             let ptr = u32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]);
             let len = u32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]);
-            let data = fault(read(mem, ptr, len))?;
+            let data = fault(read_in(mem, st, ptr, len))?;
             st.write_stdio(fd as u32, data);
             total = total.wrapping_add(len);
         }

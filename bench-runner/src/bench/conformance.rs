@@ -59,6 +59,12 @@ pub struct CaseRequest {
     /// Free text (e.g. how an expected value was computed); not read.
     #[serde(default)]
     pub comment: Option<String>,
+    /// The work the request must cause besides its reply (x-bench header operations, local
+    /// replies, log lines); when absent, the contract's own reading derives it
+    /// ([`crate::plugins::config::PluginConfig::work`]). Checked in-process, where a host sees every
+    /// call ([`crate::bench::calls`]).
+    #[serde(default)]
+    pub work: Option<crate::plugins::config::Work>,
 }
 
 impl CaseRequest {
@@ -269,10 +275,16 @@ fn case_listener(
         Kind::DynamicModule { built } => crate::envoy::Filter::DynamicModule {
             module: built.module.clone(),
             configuration: c.config_string(),
+            filter_name: None,
         },
         Kind::Baseline => crate::envoy::Filter::None,
+        // Checked against what its user stated (the run's probe), never against this contract.
+        Kind::Own { .. } => {
+            return Err("a plugin of your own is not held to the mock-response contract".into())
+        }
     };
     Ok(ListenerSpec {
+        upstream: None,
         name: format!("{impl_name}-case{i}"),
         port,
         filter,

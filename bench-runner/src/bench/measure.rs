@@ -32,10 +32,12 @@ mod phases;
 use phases::*;
 mod matrix;
 use matrix::*;
+mod counting;
 mod given;
 mod health;
 mod processes;
 mod rounds;
+pub use counting::{check_protocol, instructions_run, protocol_of, InstrOptions};
 pub use given::{measure_given, Given};
 use health::*;
 use processes::*;
@@ -107,6 +109,8 @@ pub struct RunOptions {
     pub save_baseline: Option<String>,
     /// Measure over HTTP/2 (h2c, prior knowledge, one stream per connection) instead of HTTP/1.1.
     pub http2: bool,
+    /// Plugins of your own, the requests to send and the answer to expect (`--plugin`, ...).
+    pub own: Option<crate::bench::own::OwnPlan>,
 }
 
 struct Plan {
@@ -168,6 +172,20 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
         p.protocol = "h2c".into();
     }
     p.only = args.only.clone();
+    if args.own.is_some() {
+        if args.http2 {
+            return Err(usage(
+                "--http2: the requests of a run with plugins of your own are sent over HTTP/1.1 only; drop --http2",
+            ));
+        }
+        // Your plugins alone unless `--only` names some of the suite's to measure beside them.
+        p.only.get_or_insert_with(Vec::new);
+        let mut w = vec![crate::results::own::OWN_WORKLOAD.to_string()];
+        if p.only.as_ref().is_some_and(|o| !o.is_empty()) {
+            w.extend(p.workloads.iter().cloned());
+        }
+        p.workloads = w;
+    }
     let out = match &args.out {
         Some(o) => o.clone(),
         None => project.results_dir().join(format!(
@@ -227,6 +245,8 @@ fn new_results(
         micro: None,
         memory: None,
         cold_start: None,
+        instructions: None,
+        own: None,
     };
     if envoy_cpu.is_none() {
         results.notes.push("Envoy and the load generator were not pinned to separate CPUs (fewer than 2 CPUs or --no-pin): figures include contention between them.".into());
@@ -311,19 +331,43 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
         envoy_bin.path.display(),
         envoy_bin.found_via
     );
-    let m = matrix(project, args, &profile, &envoy_bin, &out)?;
-    let variants = &m.variants;
-
+    let mut m = matrix(project, args, &profile, &envoy_bin, &out)?;
     let (envoy_cpu, load_cpu) = crate::sys::pinning(profile.pin);
     if let Some(c) = load_cpu {
         let _ = crate::sys::pin_to_cpu(0, c);
     }
+    // Plugins of your own: ready, probed, then variants like any other; every listener is sent
+    // their requests through the runner's upstream. Started after the pinning above, the upstream
+    // (a thread of the runner, outside the system measured like the load generator) shares the
+    // load generator's CPU instead of taking Envoy's.
+    let own = match &args.own {
+        Some(plan) => {
+            let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
+                .into_iter()
+                .filter(|rt| m.wasm_runtimes.iter().any(|r| r == rt))
+                .collect();
+            let own = crate::bench::own::prepare(project, &envoy_bin, plan, &present, &out)?;
+            m.variants.extend(own.variants(&present));
+            own.attach(&mut m.variants);
+            Some(own)
+        }
+        None => None,
+    };
+    let m = m;
+    let variants = &m.variants;
     let http2 = profile.protocol == "h2c";
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
+    if let Some(own) = &own {
+        results.own = Some(own.section());
+        results.notes.extend(crate::bench::own::notes(own));
+        results
+            .skipped
+            .extend(crate::bench::own::skipped(own, &profile));
+    }
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
     let micro = if measures_micro(args.profile) {
-        crate::bench::micro::plan(&m.built, args.profile, &profile.workloads)
+        crate::bench::micro::plan(&m.built, args.profile, &suite_workloads(&profile))
     } else {
         estimate::MicroPlan::default()
     };
@@ -383,10 +427,24 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     );
     results.variants = results::summarize(&run.infos, &results.rounds, &results.pooled);
     results.finished_at = Some(crate::sys::now_rfc3339());
+    if let Some(own) = &own {
+        results.own = Some(own.section());
+    }
     let mut h = health(&results, load_at_start, steal_at_start, stalls);
     h.phases = laps.phases;
     results.health = Some(h);
     finish(project, results, outcome, variants.len(), &out)
+}
+
+/// The profile's workloads of the suite's own implementations (not `own`: a plugin of your own is
+/// measured on the requests you stated, in Envoy only).
+fn suite_workloads(profile: &Profile) -> Vec<String> {
+    profile
+        .workloads
+        .iter()
+        .filter(|w| *w != crate::results::own::OWN_WORKLOAD)
+        .cloned()
+        .collect()
 }
 
 /// Whether a run of `profile` ends with the in-process micro-benchmarks: not the quick one (their
@@ -411,6 +469,23 @@ fn extras(
     outcome: anyhow::Result<()>,
     laps: &mut Laps,
 ) -> anyhow::Result<()> {
+    // Instructions per request under callgrind (issue 29): every variant, every profile.
+    let outcome = match outcome {
+        Ok(()) => {
+            let o = counting::phase(
+                project,
+                envoy_bin,
+                &m.variants,
+                counting::protocol_of(args.profile),
+                profile.seed,
+                out,
+                results,
+            );
+            laps.lap("instructions");
+            o
+        }
+        other => other,
+    };
     let full = outcome.is_ok() && profile.name == "full";
     // The full profile also measures what clients get when a plugin crashes (issue 5).
     let outcome = match outcome {
@@ -497,7 +572,7 @@ fn extras(
             results.micro = crate::bench::micro::for_run(
                 &m.built,
                 args.profile,
-                &profile.workloads,
+                &suite_workloads(profile),
                 profile.seed,
                 notes,
             );

@@ -3,16 +3,19 @@
 //! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run.
 
 pub mod ab;
+pub mod calls;
 pub mod conformance;
 pub mod curves;
 pub mod estimate;
 pub mod failure;
 pub mod footprint;
 pub mod fuzz;
+pub mod instructions;
 pub mod k8s;
 pub mod lifecycle;
 pub mod measure;
 pub mod merge;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod variants;

@@ -3,9 +3,13 @@
 //! correct variant gives.
 
 use crate::envoy::{Filter, ListenerSpec};
+use crate::load::request::Exchange;
+use crate::plugins::own::{OwnKind, OwnPlugin};
 use crate::plugins::Built;
+use crate::results::own::OWN_WORKLOAD;
 use crate::results::{VariantInfo, BASELINE};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub const MOCK_BODY: &str = "hello higress";
 pub const PASSTHROUGH_BODY: &str = "passthrough";
@@ -43,6 +47,11 @@ pub enum Kind {
     DynamicModule {
         built: Built,
     },
+    /// A plugin of your own, of any kind (a Wasm one on `runtime`), run as you gave it.
+    Own {
+        plugin: Arc<OwnPlugin>,
+        runtime: Option<String>,
+    },
 }
 
 /// The runtimes of the non-Wasm native kinds (defined with the results, which name them too).
@@ -57,6 +66,13 @@ pub struct Variant {
     /// Request body bytes the load generator sends to this listener (0: a GET). Every variant of one
     /// run shares it, the baseline included, so that an overhead is the plugin's and not the bytes'.
     pub body_bytes: usize,
+    /// The requests a user stated and the answer that counts for this listener (None: `GET /`
+    /// answered 200 `expect_body`). In a run with plugins of your own every listener has it: the
+    /// same requests, each its own expected answer.
+    pub exchange: Option<Arc<Exchange>>,
+    /// The runner's upstream port, when this listener's routes forward to it (runs with plugins of
+    /// your own) instead of answering themselves.
+    pub upstream: Option<u16>,
 }
 
 impl Variant {
@@ -74,6 +90,8 @@ impl Variant {
             config: Value::Null,
             expect_body: PASSTHROUGH_BODY.into(),
             body_bytes: 0,
+            exchange: None,
+            upstream: None,
         }
     }
 
@@ -146,6 +164,8 @@ impl Variant {
             config,
             expect_body: body.into(),
             body_bytes: 0,
+            exchange: None,
+            upstream: None,
         })
     }
 
@@ -167,7 +187,79 @@ impl Variant {
             config,
             expect_body: body.into(),
             body_bytes: 0,
+            exchange: None,
+            upstream: None,
         })
+    }
+
+    /// A plugin of your own, answering `exchange` (id `<name>-<runtime>-own` for a Wasm plugin on
+    /// `runtime`, else `<name>-own`); its file's hash and size stand where a Wasm module's do.
+    pub fn own(plugin: &Arc<OwnPlugin>, runtime: Option<&str>, exchange: Arc<Exchange>) -> Variant {
+        let name = &plugin.spec.name;
+        let (id, rt) = match (&plugin.spec.kind, runtime) {
+            (OwnKind::Wasm { .. }, Some(rt)) => {
+                (format!("{name}-{rt}-{OWN_WORKLOAD}"), rt.to_string())
+            }
+            (OwnKind::Lua, _) => (
+                format!("{name}-{OWN_WORKLOAD}"),
+                crate::plugins::lua::RUNTIME.to_string(),
+            ),
+            (OwnKind::DynamicModule { .. }, _) => (
+                format!("{name}-{OWN_WORKLOAD}"),
+                DYNAMIC_MODULE_RUNTIME.to_string(),
+            ),
+            (OwnKind::ExtProc { .. }, _) => (
+                format!("{name}-{OWN_WORKLOAD}"),
+                EXT_PROC_RUNTIME.to_string(),
+            ),
+            (OwnKind::Wasm { .. }, None) => (format!("{name}-{OWN_WORKLOAD}"), "v8".to_string()),
+        };
+        Variant {
+            info: VariantInfo {
+                id,
+                language: plugin
+                    .spec
+                    .build
+                    .as_ref()
+                    .map_or_else(|| "unstated".to_string(), |b| b.manifest.language.clone()),
+                runtime: Some(rt.clone()),
+                workload: OWN_WORKLOAD.into(),
+                wasm_sha256: plugin.sha256.clone(),
+                wasm_bytes: plugin.bytes,
+            },
+            kind: Kind::Own {
+                plugin: plugin.clone(),
+                runtime: runtime.map(String::from),
+            },
+            config: Value::Null,
+            expect_body: String::new(),
+            body_bytes: 0,
+            exchange: Some(exchange),
+            upstream: None,
+        }
+    }
+
+    /// The processor of your own the runner started for this listener, if any.
+    pub fn own_processor_pid(&self) -> Option<u32> {
+        match &self.kind {
+            Kind::Own { plugin, .. } => plugin.pid,
+            _ => None,
+        }
+    }
+
+    /// What the load generator sends this listener and what counts as a correct answer.
+    pub fn exchange(&self) -> Exchange {
+        match &self.exchange {
+            Some(x) => (**x).clone(),
+            None => {
+                let mut x = Exchange::get_exact(&self.expect_body);
+                if self.body_bytes > 0 {
+                    x.requests[0].method = "POST".into();
+                    x.requests[0].body = crate::load::http1::pattern_body(self.body_bytes);
+                }
+                x
+            }
+        }
     }
 
     /// The Envoy filter for this variant with a given plugin configuration.
@@ -194,7 +286,9 @@ impl Variant {
             Kind::DynamicModule { built } => Filter::DynamicModule {
                 module: built.module.clone(),
                 configuration: config.to_string(),
+                filter_name: None,
             },
+            Kind::Own { plugin, runtime } => plugin.filter(runtime.as_deref().unwrap_or("v8"))?,
             Kind::Wasm { built, runtime } => Filter::Wasm {
                 module: built.module.clone(),
                 runtime: runtime.clone(),
@@ -210,6 +304,7 @@ impl Variant {
 
     pub fn listener(&self, port: u16) -> anyhow::Result<ListenerSpec> {
         Ok(ListenerSpec {
+            upstream: self.upstream,
             name: self.info.id.clone(),
             port,
             filter: self.filter_with(&self.config)?,
@@ -284,6 +379,7 @@ mod tests {
             Filter::DynamicModule {
                 module,
                 configuration,
+                ..
             } => {
                 assert_eq!(module, std::path::PathBuf::from("dynmod-rust.out"));
                 assert_eq!(configuration, r#"{"content":"hello higress"}"#);

@@ -89,6 +89,11 @@ pub fn command(project: &Project, a: &DoctorArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    println!("instruction counts (`instructions`, and a phase of `run`):");
+    line(
+        "valgrind + callgrind_control",
+        crate::envoy::callgrind::available(),
+    );
     println!("fuzz (the Lua implementation runs outside Envoy, in a LuaJIT):");
     line("luajit", crate::bench::fuzz::luajit::available(project));
     Ok(if missing == 0 { 0 } else { 1 })

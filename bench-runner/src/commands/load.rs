@@ -213,6 +213,7 @@ fn plan_of(a: &LoadArgs, target: &super::args::UrlTarget) -> load::LoadPlan {
         cpu_probe_extra_pid: None,
         http2: a.http2,
         body_bytes: a.body,
+        exchange: None,
     }
 }
 

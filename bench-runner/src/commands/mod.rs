@@ -5,6 +5,7 @@
 pub mod ab;
 pub mod args;
 pub mod build;
+pub mod calls;
 pub mod compare;
 pub mod conformance;
 pub mod curves;
@@ -13,12 +14,14 @@ pub mod export;
 pub mod failure;
 pub mod footprint;
 pub mod fuzz;
+pub mod instructions;
 pub mod k8s;
 pub mod lifecycle;
 pub mod load;
 pub mod manifests;
 pub mod merge;
 pub mod micro;
+pub mod own;
 pub mod package;
 pub mod peers;
 pub mod readme;
@@ -26,7 +29,22 @@ pub mod report;
 pub mod reproduce;
 pub mod run;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Parses the command line into a [`Cli`], recording where `run`'s plugin flags and their options
+/// stood (an option configures the plugin flag before it: [`own::OwnArgs::record_positions`]).
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+    if let (Some(Command::Run(a)), Some(("run", sub))) = (&mut cli.command, matches.subcommand()) {
+        a.own.record_positions(sub);
+    }
+    Ok(cli)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +77,10 @@ pub enum Command {
     K8s(k8s::K8sArgs),
     /// Build every plugin whose sources changed; print each module's sha256 and size.
     Build(build::BuildArgs),
+    /// What each Wasm plugin asks of its host for one request (every proxy-wasm and WASI call with
+    /// the bytes copied in and out, per workload), in-process; exit 1 when a plugin's header
+    /// operations are not the workload's.
+    Calls(calls::CallsArgs),
     /// Run every implementation, Lua included, through a real Envoy against the conformance cases.
     Conformance(conformance::ConformanceArgs),
     /// Differential fuzzing of the plugin contract: seeded configurations and requests through every
@@ -67,6 +89,10 @@ pub enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// List the toolchains and Envoy, found or missing, with the command that fixes what is missing.
     Doctor(doctor::DoctorArgs),
+    /// Instructions per request through Envoy under valgrind's callgrind: every implementation and
+    /// workload, one Envoy per implementation, the worker thread counted, added instructions over the
+    /// no-plugin listener of the same process; writes results/<ts>-instructions/.
+    Instructions(instructions::InstructionsArgs),
     /// Re-render report.md from a saved results.json (or run folder).
     Report(report::ReportArgs),
     /// Regenerate the README's figures (implementations, results) from a saved run.

@@ -53,6 +53,14 @@ pub struct ReadmeArgs {
     /// section.
     #[arg(long, value_name = "DIR")]
     pub ab_envoy: Option<PathBuf>,
+    /// A folder from `instructions --out DIR` whose counts go into the README's "Instructions per
+    /// request" section.
+    #[arg(long, value_name = "DIR")]
+    pub instructions: Option<PathBuf>,
+    /// A folder from `calls --out DIR` whose host-call tables go into the README's "The same work in
+    /// every language" section.
+    #[arg(long, value_name = "DIR")]
+    pub calls: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -77,6 +85,8 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         curves: a.curves.as_deref(),
         ab_benchmarks: a.ab_benchmarks.as_deref(),
         ab_envoy: a.ab_envoy.as_deref(),
+        instructions: a.instructions.as_deref(),
+        calls: a.calls.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

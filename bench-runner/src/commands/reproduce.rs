@@ -13,6 +13,10 @@ pub struct ReproduceArgs {
     /// Also write DIR/reproducibility.json and DIR/reproducibility.md (for `readme --reproducibility`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Relative threshold of the instruction counts: `instructions=X` (% of A's instructions per
+    /// request of the listener; default that of `compare`).
+    #[arg(long, value_delimiter = ',', value_name = "instructions=PCT")]
+    pub threshold_pct: Vec<String>,
 }
 
 /// `bench-runner reproduce`.
@@ -20,9 +24,28 @@ pub fn command(a: &ReproduceArgs) -> anyhow::Result<u8> {
     if let Some(dir) = &a.out {
         crate::sys::check_out_dir("--out", dir, &[])?;
     }
+    if let Some(bad) = a
+        .threshold_pct
+        .iter()
+        .find(|t| !t.trim().starts_with("instructions="))
+    {
+        return Err(crate::error::usage(format!(
+            "--threshold-pct `{bad}`: reproduce takes only instructions=PCT (time figures are checked against their intervals)"
+        )));
+    }
+    let pct =
+        match crate::compare::Thresholds::from_flags(&[], &a.threshold_pct, false)?.instructions {
+            crate::compare::Threshold::Pct(p) | crate::compare::Threshold::Us(p) => p,
+        };
     let [ra, rb] = [&a.runs[0], &a.runs[1]];
     let (x, y) = (Results::read(ra)?, Results::read(rb)?);
-    let c = reproduce::coverage(&x, &y, &ra.display().to_string(), &rb.display().to_string());
+    let c = reproduce::coverage(
+        &x,
+        &y,
+        &ra.display().to_string(),
+        &rb.display().to_string(),
+        pct,
+    );
     if c.figures.is_empty() {
         return Err(crate::error::usage(format!(
             "{} and {}: no figure has an interval in both runs (runs of fewer than 2 Envoy processes, or no plugin in common)",

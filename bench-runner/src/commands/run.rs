@@ -13,6 +13,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value = "default")]
     pub profile: ProfileName,
     /// Comma-separated implementations to include (e.g. `rust,lua`); the baseline is always measured.
+    /// With plugins of your own (below): the suite's implementations to measure beside them (none
+    /// without `--only`).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub only: Option<Vec<String>>,
     /// Run folder to write (default: results/<timestamp>-<profile>/).
@@ -56,6 +58,8 @@ pub struct RunArgs {
     /// Measure over HTTP/2 (h2c, prior knowledge, one stream per connection) instead of HTTP/1.1.
     #[arg(long)]
     pub http2: bool,
+    #[command(flatten)]
+    pub own: Box<super::own::OwnArgs>,
 }
 
 impl RunArgs {
@@ -77,6 +81,7 @@ impl RunArgs {
             spin: self.spin,
             save_baseline: self.save_baseline.clone(),
             http2: self.http2,
+            own: None,
         }
     }
 }
@@ -86,7 +91,9 @@ pub fn command(project: &Project, a: &RunArgs) -> anyhow::Result<u8> {
     if let Some(name) = &a.save_baseline {
         baseline::validate_name("--save-baseline", name)?;
     }
-    let dir = measure::run(project, &a.options())?;
+    let mut options = a.options();
+    options.own = a.own.plan(project)?;
+    let dir = measure::run(project, &options)?;
     if let Some(name) = &a.save_baseline {
         let saved = baseline::save(project, name, &dir)?;
         eprintln!("saved baseline `{name}` to {}", project.rel(&saved));

@@ -15,7 +15,64 @@ pub(super) fn variant_ids(r: &Results) -> Vec<String> {
             ids.push(x.variant.clone());
         }
     }
+    for v in r.instructions.iter().flat_map(|s| &s.variants) {
+        if !ids.contains(&v.id) {
+            ids.push(v.id.clone());
+        }
+    }
     ids
+}
+
+/// The instruction counts of `id` in a run: (added per request, or per request for the baseline;
+/// the listener's instructions per request; processes).
+fn instructions_of(r: &Results, id: &str) -> Option<(f64, f64, usize)> {
+    let v = r.instructions.as_ref()?.variant(id)?;
+    let total = v.per_request.estimate;
+    let figure = match &v.added {
+        Some(a) => a.estimate,
+        None => total,
+    };
+    (figure.is_finite() && total.is_finite()).then_some((figure, total, v.processes))
+}
+
+/// The instruction figure of one variant, compared exactly: the change of its added instructions
+/// per request (the baseline: of its instructions per request) as % of BASE's instructions per
+/// request of the listener, against a relative threshold. Counts do not move with the machine's
+/// noise, so there is no interval: any change above the threshold is a verdict.
+pub(super) fn compare_instructions(
+    base: &Results,
+    new: &Results,
+    id: &str,
+    opts: &Options,
+) -> Option<MetricChange> {
+    let (b, b_total, b_n) = instructions_of(base, id)?;
+    let (n, _, n_n) = instructions_of(new, id)?;
+    let pct = 100.0 * (n - b) / b_total;
+    let change = Estimate {
+        estimate: pct,
+        ci95_low: pct,
+        ci95_high: pct,
+    };
+    let setting = opts.thresholds.instructions;
+    let threshold = match setting {
+        Threshold::Pct(p) | Threshold::Us(p) => p,
+    };
+    Some(MetricChange {
+        metric: Metric::Instructions,
+        quantity: Metric::Instructions.quantity(id == BASELINE),
+        base: b,
+        new: n,
+        change,
+        change_unit: "pct",
+        threshold,
+        threshold_setting: setting,
+        rounds_base: b_n,
+        rounds_new: n_n,
+        significant: pct != 0.0,
+        p_worse: f64::NAN,
+        p_better: f64::NAN,
+        verdict: stats::verdict(&change, threshold, Direction::LowerIsBetter),
+    })
 }
 
 /// Whether the two runs' baseline CPU per request differs by more than their noise: then CPU overheads
@@ -142,6 +199,22 @@ pub(super) fn condition_notes(base: &Results, new: &Results) -> Vec<String> {
             bp.name, bp.rounds, np.name, np.rounds
         ));
     }
+    let requests = |r: &Results| r.own.as_ref().map(|o| o.requests.clone());
+    if requests(base) != requests(new) {
+        let what = |r: &Results| match &r.own {
+            None => "`GET /`, answered by Envoy's own routes".to_string(),
+            Some(o) => format!(
+                "{} stated request(s) ({}) through the runner's upstream",
+                o.requests.len(),
+                o.request_file.as_deref().unwrap_or("no --request")
+            ),
+        };
+        notes.push(format!(
+            "the requests differ: BASE sent {} vs NEW {}; each overhead is against a baseline of its own run's requests, so the runs' overheads are not comparable",
+            what(base),
+            what(new)
+        ));
+    }
     if bp.spin != np.spin {
         notes.push(format!(
             "the plugins' `spin` differs: BASE {} vs NEW {} (an injected per-request slowdown, for calibrating this comparison)",
@@ -188,14 +261,20 @@ pub fn compare(
     new_label: &str,
     opts: &Options,
 ) -> anyhow::Result<Comparison> {
+    let counted = |r: &Results| {
+        r.instructions
+            .as_ref()
+            .is_some_and(|s| !s.variants.is_empty())
+    };
     for (label, r) in [(base_label, base), (new_label, new)] {
-        if r.rounds.is_empty() {
+        if r.rounds.is_empty() && !counted(r) {
             return Err(usage(format!(
-                "{label}: no finished rounds to compare (status `{}`); re-run it",
+                "{label}: no finished rounds and no instruction counts to compare (status `{}`); re-run it",
                 r.status
             )));
         }
     }
+    let timed = !base.rounds.is_empty() && !new.rounds.is_empty();
     let base_ids = variant_ids(base);
     let new_ids = variant_ids(new);
     let common: Vec<String> = new_ids
@@ -211,7 +290,20 @@ pub fn compare(
         )));
     }
     let mut notes = condition_notes(base, new);
-    let relative_cpu = baselines_differ(base, new);
+    if !timed {
+        notes.push(
+            "one of the runs has no timed rounds: only instruction counts are compared".into(),
+        );
+    } else if counted(base) != counted(new) {
+        notes.push(
+            "one of the runs has no instruction counts: only timed figures are compared".into(),
+        );
+    }
+    let relative_cpu = if timed {
+        baselines_differ(base, new)
+    } else {
+        None
+    };
     if let Some(why) = &relative_cpu {
         notes.push(why.clone());
     }
@@ -227,7 +319,7 @@ pub fn compare(
             new,
             id,
             opts,
-            relative_cpu.is_some(),
+            relative_cpu.is_some() && timed,
             &mut notes,
         ));
     }
@@ -279,10 +371,12 @@ pub fn compare(
 /// noise threshold, stays); the variants' verdicts follow. Returns the note saying so.
 pub(super) fn family_wise(variants: &mut [VariantComparison]) -> String {
     const ALPHA: f64 = 0.05;
+    // instruction counts keep their exact verdict: they are not a test over noise
     let gated: Vec<&mut MetricChange> = variants
         .iter_mut()
         .filter(|v| v.gated)
         .flat_map(|v| v.metrics.iter_mut())
+        .filter(|m| m.metric != Metric::Instructions)
         .collect();
     let worse = stats::holm(&gated.iter().map(|m| m.p_worse).collect::<Vec<_>>(), ALPHA);
     let better = stats::holm(&gated.iter().map(|m| m.p_better).collect::<Vec<_>>(), ALPHA);
@@ -326,10 +420,16 @@ fn compare_variant(
     notes: &mut Vec<String>,
 ) -> VariantComparison {
     let sides = Sides::of(base, new, id);
-    let metrics: Vec<MetricChange> = Metric::ALL
-        .iter()
-        .map(|m| compare_metric(&sides, id, *m, opts, relative_cpu))
-        .collect();
+    let timed = !sides.base.processes.is_empty() && !sides.new.processes.is_empty();
+    let mut metrics: Vec<MetricChange> = if timed {
+        Metric::ALL
+            .iter()
+            .map(|m| compare_metric(&sides, id, *m, opts, relative_cpu))
+            .collect()
+    } else {
+        vec![]
+    };
+    metrics.extend(compare_instructions(base, new, id, opts));
     let verdict = variant_verdict(&metrics);
     let sha = |r: &Results| {
         r.variants
@@ -390,6 +490,25 @@ mod tests {
             module_changed: None,
             metrics,
         }
+    }
+
+    #[test]
+    fn runs_that_sent_other_requests_say_so() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let plain =
+            Results::read(&root.join("bench-runner/tests/fixtures/results-quick.json")).unwrap();
+        let own =
+            Results::read(&root.join("results/measurements/own-plugin-quick-20261206")).unwrap();
+        let differ = |a: &Results, b: &Results| {
+            condition_notes(a, b)
+                .iter()
+                .any(|n| n.starts_with("the requests differ"))
+        };
+        assert!(differ(&plain, &own));
+        assert!(condition_notes(&plain, &own)
+            .iter()
+            .any(|n| n.contains("2 stated request(s) (examples/auth-rust/requests.toml)")));
+        assert!(!differ(&own, &own) && !differ(&plain, &plain));
     }
 
     #[test]

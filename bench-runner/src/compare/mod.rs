@@ -66,7 +66,8 @@ pub enum OutputFormat {
     Json,
 }
 
-/// The four compared figures.
+/// The compared figures: four timed ones, and the instructions per request counted under callgrind
+/// (compared exactly, against a relative threshold, not with an interval over noise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
@@ -74,9 +75,11 @@ pub enum Metric {
     P99,
     Cpu,
     Rps,
+    Instructions,
 }
 
 impl Metric {
+    /// The timed figures (per-process figures from the rounds, Welch intervals).
     pub const ALL: [Metric; 4] = [Metric::P50, Metric::P99, Metric::Cpu, Metric::Rps];
 
     /// The name used in `--threshold-us`/`--threshold-pct`.
@@ -86,6 +89,7 @@ impl Metric {
             Metric::P99 => "p99",
             Metric::Cpu => "cpu",
             Metric::Rps => "rps",
+            Metric::Instructions => "instructions",
         }
     }
 
@@ -95,6 +99,7 @@ impl Metric {
             "p99" => Some(Metric::P99),
             "cpu" | "cpu_us_per_req" => Some(Metric::Cpu),
             "rps" | "throughput" => Some(Metric::Rps),
+            "instructions" | "instr" => Some(Metric::Instructions),
             _ => None,
         }
     }
@@ -118,6 +123,8 @@ impl Metric {
             (Metric::P99, true) => "latency_p99_us",
             (Metric::Cpu, true) => "cpu_us_per_req",
             (Metric::Rps, true) => "rps",
+            (Metric::Instructions, false) => "added_instructions_per_request",
+            (Metric::Instructions, true) => "instructions_per_request",
         }
     }
 
@@ -132,6 +139,8 @@ impl Metric {
             (Metric::P99, true) => "p99 µs",
             (Metric::Cpu, true) => "CPU µs/req",
             (Metric::Rps, true) => "throughput req/s",
+            (Metric::Instructions, false) => "added instructions/req",
+            (Metric::Instructions, true) => "instructions/req",
         }
     }
 
@@ -149,6 +158,7 @@ impl Metric {
             (Metric::P99, true) => u.abs_p99.clone(),
             (Metric::Cpu, true) => u.abs_cpu.clone(),
             (Metric::Rps, true) => u.abs_rps.clone(),
+            (Metric::Instructions, _) => vec![],
         }
     }
 
@@ -159,6 +169,7 @@ impl Metric {
             Metric::P99 => u.abs_p99.clone(),
             Metric::Cpu => u.abs_cpu.clone(),
             Metric::Rps => u.abs_rps.clone(),
+            Metric::Instructions => vec![],
         }
     }
 }
@@ -192,6 +203,9 @@ pub struct Thresholds {
     pub p99: Threshold,
     pub cpu: Threshold,
     pub rps: Threshold,
+    /// Always relative: the change of the added instructions per request as % of BASE's
+    /// instructions per request of that listener (the whole request through Envoy's worker).
+    pub instructions: Threshold,
 }
 
 /// Default noise thresholds, chosen from first observations on a 2-core shared machine (p50 and CPU
@@ -205,7 +219,15 @@ pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     p99: Threshold::Us(25.0),
     cpu: Threshold::Us(2.0),
     rps: Threshold::Pct(5.0),
+    instructions: Threshold::Pct(INSTRUCTIONS_PCT),
 };
+
+/// The default threshold of the instruction counts, % of the listener's instructions per request:
+/// above the largest spread between two Envoy processes counting the same listener measured so far,
+/// 0.3% of the request on a machine with a load average of 10-25 (within one process on a quieter
+/// machine, windows agreed to 0.07%; `results/measurements/instructions-20261206`), and far below
+/// what a +2 µs change adds (several % of a mock request).
+pub const INSTRUCTIONS_PCT: f64 = 0.5;
 
 /// `--gross`: for CI on shared runners, fail only when a change is far outside any noise seen between
 /// identical runs (a plugin that doubles its cost, an accidental debug build): several times the
@@ -216,6 +238,7 @@ pub const GROSS_THRESHOLDS: Thresholds = Thresholds {
     p99: Threshold::Us(200.0),
     cpu: Threshold::Us(10.0),
     rps: Threshold::Pct(25.0),
+    instructions: Threshold::Pct(INSTRUCTIONS_PCT),
 };
 
 impl Thresholds {
@@ -225,6 +248,7 @@ impl Thresholds {
             Metric::P99 => self.p99,
             Metric::Cpu => self.cpu,
             Metric::Rps => self.rps,
+            Metric::Instructions => self.instructions,
         }
     }
 
@@ -234,6 +258,7 @@ impl Thresholds {
             Metric::P99 => self.p99 = t,
             Metric::Cpu => self.cpu = t,
             Metric::Rps => self.rps = t,
+            Metric::Instructions => self.instructions = t,
         }
     }
 
@@ -253,9 +278,15 @@ impl Thresholds {
                 &[Metric::P50, Metric::P99, Metric::Cpu],
             )?;
             for m in metrics {
-                if m == Metric::Rps {
+                if m == Metric::Rps || m == Metric::Instructions {
                     return Err(usage(format!(
-                        "--threshold-us `{item}`: throughput is compared in %; use --threshold-pct rps=X"
+                        "--threshold-us `{item}`: {} compared in %; use --threshold-pct {}=X",
+                        if m == Metric::Rps {
+                            "throughput is"
+                        } else {
+                            "instructions are"
+                        },
+                        m.key()
                     )));
                 }
                 named_us.push(m);
@@ -284,7 +315,7 @@ fn parse_item(flag: &str, item: &str, bare: &[Metric]) -> anyhow::Result<(Vec<Me
         Some((k, v)) => {
             let m = Metric::parse_key(k).ok_or_else(|| {
                 usage(format!(
-                    "{flag} `{item}`: unknown metric `{}`; use p50, p99, cpu or rps",
+                    "{flag} `{item}`: unknown metric `{}`; use p50, p99, cpu, rps or instructions",
                     k.trim()
                 ))
             })?;

@@ -10,6 +10,8 @@ fn value(m: &MetricChange, x: f64) -> String {
         return "n/a".into();
     }
     match m.quantity {
+        "added_instructions_per_request" => format!("{x:+.0}"),
+        "instructions_per_request" => format!("{x:.0}"),
         "rps_pct_of_baseline" => format!("{x:.1}%"),
         "rps" => format!("{x:.0}"),
         q if q.starts_with("overhead") => format!("{x:+.1}"),
@@ -24,6 +26,9 @@ pub fn change(m: &MetricChange) -> String {
         return "n/a".into();
     }
     let pct = if m.change_unit == "pct" { "%" } else { "" };
+    if m.metric == Metric::Instructions {
+        return format!("{:+.3}% of the request (exact count)", e.estimate);
+    }
     if !e.has_interval() {
         return format!("{:+.1}{pct} (no interval: < 2 Envoy processes)", e.estimate);
     }
@@ -36,6 +41,7 @@ pub fn change(m: &MetricChange) -> String {
 fn noise(m: &MetricChange) -> String {
     match (m.metric, m.threshold_setting) {
         (Metric::Rps, _) => format!("±{:.1}%", m.threshold),
+        (Metric::Instructions, _) => format!("±{}%", m.threshold),
         (_, Threshold::Us(_)) => format!("±{:.1}", m.threshold),
         (_, Threshold::Pct(p)) => format!("±{:.1} ({p}%)", m.threshold),
     }

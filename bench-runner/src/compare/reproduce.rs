@@ -8,6 +8,10 @@
 //! the runs agree: |A − B| within √(hA² + hB²) (h: each interval's half-width, so the bound is the
 //! 95% half-width of the difference of two independent estimates), which honest intervals pass about
 //! 95% of the time.
+//!
+//! Instruction counts (runs with an `instructions` section) are checked the way `compare` gates them:
+//! not against an interval over noise but against a relative threshold, the added instructions per
+//! request of A and B within `threshold_pct` % of A's instructions per request of the listener.
 
 use crate::results::{Overhead, Results, VariantSummary};
 use crate::stats::Estimate;
@@ -77,8 +81,18 @@ fn has_interval(e: &Estimate) -> bool {
     e.estimate.is_finite() && e.has_interval()
 }
 
-/// Checks every figure of every plugin variant (the A/A listener included) both runs measured.
-pub fn coverage(a: &Results, b: &Results, a_label: &str, b_label: &str) -> Coverage {
+/// The instruction figure's name in the checks.
+pub const INSTRUCTIONS_FIGURE: &str = "added instructions/request";
+
+/// Checks every figure of every plugin variant (the A/A listener included) both runs measured;
+/// instruction counts agree when within `instructions_pct` % of A's instructions per request.
+pub fn coverage(
+    a: &Results,
+    b: &Results,
+    a_label: &str,
+    b_label: &str,
+    instructions_pct: f64,
+) -> Coverage {
     let mut figures = Vec::new();
     let overhead = |r: &'_ Results, id: &str| -> Option<Overhead> {
         r.variants
@@ -105,10 +119,35 @@ pub fn coverage(a: &Results, b: &Results, a_label: &str, b_label: &str) -> Cover
             }
         }
     }
-    let summary = FIGURES
+    if let (Some(ia), Some(ib)) = (&a.instructions, &b.instructions) {
+        for va in &ia.variants {
+            let (Some(ea), Some(eb)) = (va.added, ib.variant(&va.id).and_then(|v| v.added)) else {
+                continue;
+            };
+            if !(ea.estimate.is_finite() && eb.estimate.is_finite()) {
+                continue;
+            }
+            let within = 100.0 * (eb.estimate - ea.estimate).abs()
+                <= instructions_pct * va.per_request.estimate.abs();
+            figures.push(FigureCheck {
+                variant: va.id.clone(),
+                figure: INSTRUCTIONS_FIGURE.to_string(),
+                a: ea,
+                b: eb,
+                b_in_a: within,
+                a_in_b: within,
+                agree: Some(within),
+            });
+        }
+    }
+    let names = FIGURES
         .iter()
-        .map(|(name, _)| {
-            let of: Vec<&FigureCheck> = figures.iter().filter(|f| f.figure == *name).collect();
+        .map(|(name, _)| *name)
+        .chain(std::iter::once(INSTRUCTIONS_FIGURE));
+    let summary = names
+        .filter(|name| *name != INSTRUCTIONS_FIGURE || figures.iter().any(|f| f.figure == *name))
+        .map(|name| {
+            let of: Vec<&FigureCheck> = figures.iter().filter(|f| f.figure == name).collect();
             FigureSummary {
                 figure: name.to_string(),
                 checked: of.len(),

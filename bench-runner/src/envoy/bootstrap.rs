@@ -61,6 +61,18 @@ pub enum Filter {
         /// The shared object on disk (`module.local.filename`).
         module: PathBuf,
         configuration: String,
+        /// The filter name Envoy asks the module for (`filter_name`); None: the template's.
+        filter_name: Option<String>,
+    },
+    /// Envoy's ext_proc filter pointed at a processor the runner does not configure itself (a
+    /// user's, at a loopback address or started by the runner on a free port): Envoy's default
+    /// processing mode, then `settings` merged into the filter's configuration.
+    ExtProcAt {
+        /// The cluster Envoy reaches the processor through (one per processor address).
+        cluster: String,
+        port: u16,
+        /// Fields of `ExternalProcessor` merged over the defaults (e.g. `processing_mode`).
+        settings: serde_json::Map<String, Value>,
     },
 }
 
@@ -127,6 +139,27 @@ pub struct ListenerSpec {
     pub name: String,
     pub port: u16,
     pub filter: Filter,
+    /// The runner's upstream on 127.0.0.1 at this port: the listener's routes forward there (naming
+    /// the listener in a request header) instead of answering themselves. Every listener of one
+    /// Envoy that has it must name the same port.
+    pub upstream: Option<u16>,
+}
+
+/// Merges `from` into `into`: objects key by key (recursively), anything else replaced.
+pub fn merge_json(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(slot) => merge_json(slot, v),
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
 }
 
 pub struct Templates {
@@ -139,6 +172,8 @@ pub struct Templates {
     ext_proc_cluster: Value,
     dynamic_module: Value,
     router: Value,
+    upstream_route: Value,
+    upstream_cluster: Value,
 }
 
 fn load(dir: &Path, name: &str) -> anyhow::Result<Value> {
@@ -169,6 +204,8 @@ impl Templates {
             ext_proc_cluster: load(dir, "filters/ext_proc_cluster.yaml")?,
             dynamic_module: load(dir, "filters/dynamic_module.yaml")?,
             router: load(dir, "filters/router.yaml")?,
+            upstream_route: load(dir, UPSTREAM_ROUTE)?,
+            upstream_cluster: load(dir, UPSTREAM_CLUSTER)?,
         })
     }
 
@@ -227,13 +264,8 @@ impl Templates {
                     "/typed_config/config/vm_config/code/local/filename",
                     json!(module.display().to_string()),
                 )?;
-                if let Some(cfg) = v
-                    .pointer_mut("/typed_config/config")
-                    .and_then(Value::as_object_mut)
-                {
-                    for (k, val) in plugin_extra {
-                        cfg.insert(k.clone(), val.clone());
-                    }
+                if let Some(cfg) = v.pointer_mut("/typed_config/config") {
+                    merge_json(cfg, &Value::Object(plugin_extra.clone()));
                 }
                 Some(v)
             }
@@ -285,9 +317,13 @@ impl Templates {
             Filter::DynamicModule {
                 module,
                 configuration,
+                filter_name,
             } => {
                 let mut v = self.dynamic_module.clone();
                 let file = "filters/dynamic_module.yaml";
+                if let Some(n) = filter_name {
+                    self.set(&mut v, file, "/typed_config/filter_name", json!(n))?;
+                }
                 self.set(
                     &mut v,
                     file,
@@ -302,7 +338,54 @@ impl Templates {
                 )?;
                 Some(v)
             }
+            Filter::ExtProcAt {
+                cluster, settings, ..
+            } => {
+                let mut v = self.ext_proc.clone();
+                let file = "filters/ext_proc.yaml";
+                self.set(
+                    &mut v,
+                    file,
+                    "/typed_config/grpc_service/envoy_grpc/cluster_name",
+                    json!(cluster),
+                )?;
+                // Not the runner's processor: no configuration index, Envoy's own processing mode.
+                if let Some(t) = v
+                    .pointer_mut("/typed_config")
+                    .and_then(Value::as_object_mut)
+                {
+                    t.remove("processing_mode");
+                    t.remove("request_attributes");
+                    if let Some(g) = t.get_mut("grpc_service").and_then(Value::as_object_mut) {
+                        g.remove("initial_metadata");
+                    }
+                }
+                if let Some(t) = v.pointer_mut("/typed_config") {
+                    merge_json(t, &Value::Object(settings.clone()));
+                }
+                Some(v)
+            }
         })
+    }
+
+    /// The cluster of a processor at 127.0.0.1:`port` named `name` (gRPC over HTTP/2).
+    fn ext_proc_cluster(&self, name: &str, port: u16) -> anyhow::Result<Value> {
+        let mut cluster = self.ext_proc_cluster.clone();
+        let file = "filters/ext_proc_cluster.yaml";
+        self.set(&mut cluster, file, "/name", json!(name))?;
+        self.set(
+            &mut cluster,
+            file,
+            "/load_assignment/cluster_name",
+            json!(name),
+        )?;
+        self.set(
+            &mut cluster,
+            file,
+            "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/port_value",
+            json!(port),
+        )?;
+        Ok(cluster)
     }
 
     /// The whole bootstrap for one Envoy process (an ext_proc listener's processor port is a
@@ -358,34 +441,41 @@ impl Templates {
             values.push(v);
         }
         let mut root = self.root(admin_port, values)?;
+        let mut clusters = vec![];
         for (b, port) in ports.iter().enumerate().take(binaries.len()) {
-            let mut cluster = self.ext_proc_cluster.clone();
+            clusters.push(self.ext_proc_cluster(&ext_proc_cluster_name(b), *port)?);
+        }
+        let mut seen: Vec<&str> = vec![];
+        for l in listeners {
+            if let Filter::ExtProcAt { cluster, port, .. } = &l.filter {
+                if !seen.contains(&cluster.as_str()) {
+                    seen.push(cluster);
+                    clusters.push(self.ext_proc_cluster(cluster, *port)?);
+                }
+            }
+        }
+        let upstreams: Vec<u16> = listeners.iter().filter_map(|l| l.upstream).collect();
+        if let Some(&port) = upstreams.first() {
+            if upstreams.iter().any(|p| *p != port) {
+                return Err(anyhow::anyhow!(
+                    "listeners of one Envoy name different upstream ports: {upstreams:?}"
+                ));
+            }
+            let mut cluster = self.upstream_cluster.clone();
             self.set(
                 &mut cluster,
-                "filters/ext_proc_cluster.yaml",
+                UPSTREAM_CLUSTER,
                 "/load_assignment/endpoints/0/lb_endpoints/0/endpoint/address/socket_address/port_value",
                 json!(port),
             )?;
-            if b > 0 {
-                let name = json!(ext_proc_cluster_name(b));
-                self.set(
-                    &mut cluster,
-                    "filters/ext_proc_cluster.yaml",
-                    "/name",
-                    name.clone(),
-                )?;
-                self.set(
-                    &mut cluster,
-                    "filters/ext_proc_cluster.yaml",
-                    "/load_assignment/cluster_name",
-                    name,
-                )?;
-            }
-            let clusters = root
+            clusters.push(cluster);
+        }
+        if !clusters.is_empty() {
+            let list = root
                 .pointer_mut("/static_resources/clusters")
                 .and_then(Value::as_array_mut)
                 .ok_or_else(|| usage("Envoy template bootstrap.yaml has no static_resources/clusters list; restore it from git"))?;
-            clusters.push(cluster);
+            list.extend(clusters);
         }
         Ok(root)
     }
@@ -426,7 +516,17 @@ impl Templates {
             json!(l.port),
         )?;
         self.set(&mut v, file, &format!("{HCM}/stat_prefix"), json!(l.name))?;
-        if matches!(l.filter, Filter::ExtProc { .. }) {
+        if l.upstream.is_some() {
+            let mut routes = self.upstream_route.clone();
+            self.set(
+                &mut routes,
+                UPSTREAM_ROUTE,
+                "/virtual_hosts/0/request_headers_to_add/0/header/value",
+                json!(l.name),
+            )?;
+            self.set(&mut v, file, &format!("{HCM}/route_config"), routes)?;
+        }
+        if matches!(l.filter, Filter::ExtProc { .. } | Filter::ExtProcAt { .. }) {
             // ext_proc refuses a header mutation that leaves more request headers than the
             // connection manager's limit (100 by default), where a Wasm or Lua filter may add as many
             // as it likes: the contract's `header_count` goes up to 2^31-1 (conformance uses 200).
@@ -455,6 +555,11 @@ impl Templates {
     }
 }
 
+/// The routes of a listener that forwards to the runner's upstream (see [`ListenerSpec::upstream`]).
+const UPSTREAM_ROUTE: &str = "upstream/routes.yaml";
+/// The runner's upstream as an Envoy cluster (shared with the failure scenarios).
+const UPSTREAM_CLUSTER: &str = "failure/cluster.yaml";
+
 /// The request-header limit of an ext_proc listener (Envoy's own maximum).
 pub const EXT_PROC_MAX_HEADERS: u32 = 8192;
 
@@ -477,6 +582,7 @@ mod tests {
             .bootstrap(
                 9000,
                 &[ListenerSpec {
+                    upstream: None,
                     name: "rust-v8-mock".into(),
                     port: 9001,
                     filter: Filter::Wasm {
@@ -510,6 +616,7 @@ mod tests {
     #[test]
     fn ext_proc_listeners_number_their_configurations_and_share_one_cluster() {
         let ext = |name: &str, route_name: bool| ListenerSpec {
+            upstream: None,
             name: name.into(),
             port: 2,
             filter: Filter::ExtProc {
@@ -521,6 +628,7 @@ mod tests {
             },
         };
         let none = ListenerSpec {
+            upstream: None,
             name: "baseline".into(),
             port: 3,
             filter: Filter::None,
@@ -556,11 +664,82 @@ mod tests {
     }
 
     #[test]
+    fn upstream_listeners_forward_there_naming_themselves_and_own_processors_get_their_cluster() {
+        let mut settings = serde_json::Map::new();
+        settings.insert(
+            "processing_mode".into(),
+            json!({"response_header_mode": "SKIP"}),
+        );
+        let listeners = [
+            ListenerSpec {
+                name: "baseline".into(),
+                port: 2,
+                filter: Filter::None,
+                upstream: Some(4242),
+            },
+            ListenerSpec {
+                name: "xp-own".into(),
+                port: 3,
+                filter: Filter::ExtProcAt {
+                    cluster: "own-xp".into(),
+                    port: 5151,
+                    settings,
+                },
+                upstream: Some(4242),
+            },
+        ];
+        let b = templates().bootstrap(1, &listeners).unwrap();
+        let hcm = |i: usize| {
+            b["static_resources"]["listeners"][i]["filter_chains"][0]["filters"][0]["typed_config"]
+                .clone()
+        };
+        for (i, name) in [(0, "baseline"), (1, "xp-own")] {
+            let vh = &hcm(i)["route_config"]["virtual_hosts"][0];
+            assert_eq!(vh["routes"][2]["route"]["cluster"], "upstream");
+            assert_eq!(
+                vh["request_headers_to_add"][0]["header"]["key"],
+                crate::upstream::LISTENER_HEADER
+            );
+            assert_eq!(vh["request_headers_to_add"][0]["header"]["value"], name);
+        }
+        let xp = &hcm(1)["http_filters"][0]["typed_config"];
+        assert_eq!(xp["grpc_service"]["envoy_grpc"]["cluster_name"], "own-xp");
+        assert!(xp["grpc_service"]["initial_metadata"].is_null());
+        assert_eq!(
+            xp["processing_mode"],
+            json!({"response_header_mode": "SKIP"})
+        );
+        let clusters: Vec<(String, u64)> = b["static_resources"]["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+                        ["socket_address"]["port_value"]
+                        .as_u64()
+                        .unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            clusters,
+            [("own-xp".to_string(), 5151), ("upstream".to_string(), 4242)]
+        );
+        // One Envoy, one upstream.
+        let mut two = listeners.clone();
+        two[1].upstream = Some(4343);
+        assert!(templates().bootstrap(1, &two).is_err());
+    }
+
+    #[test]
     fn baseline_has_only_the_router() {
         let b = templates()
             .bootstrap(
                 1,
                 &[ListenerSpec {
+                    upstream: None,
                     name: "baseline".into(),
                     port: 2,
                     filter: Filter::None,

@@ -1,6 +1,7 @@
 //! Envoy: finding or installing the binary, generating its bootstrap, running and stopping it.
 
 pub mod bootstrap;
+pub mod callgrind;
 pub mod extproc;
 pub mod locate;
 pub mod process;

@@ -143,13 +143,31 @@ impl Envoy {
     /// once. Call it from the thread that keeps the process: the child dies with the thread that
     /// spawned it (its parent-death signal).
     pub fn spawn_with_args(o: &StartOptions, extra: &[&str]) -> anyhow::Result<Envoy> {
+        Envoy::spawn_under(o, &[], extra)
+    }
+
+    /// As [`Envoy::spawn_with_args`], with Envoy's command line behind `wrapper` (a program and its
+    /// arguments that exec Envoy in the same process, such as `valgrind --tool=callgrind ...`): the
+    /// pid, process group and parent-death signal are then the wrapper's, which is Envoy.
+    pub fn spawn_under(
+        o: &StartOptions,
+        wrapper: &[String],
+        extra: &[&str],
+    ) -> anyhow::Result<Envoy> {
         let log = std::fs::File::create(o.log).map_err(|e| {
             usage(format!(
                 "cannot create Envoy's log file {} ({e})",
                 o.log.display()
             ))
         })?;
-        let mut cmd = Command::new(o.binary);
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(o.binary);
+                c
+            }
+            None => Command::new(o.binary),
+        };
         cmd.arg("-c")
             .arg(o.config)
             .args(["--concurrency", &o.concurrency.to_string()])
@@ -176,9 +194,13 @@ impl Envoy {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| usage(format!("cannot start Envoy {} ({e})", o.binary.display())))?;
+        let child = cmd.spawn().map_err(|e| match wrapper.first() {
+            Some(w) => usage(format!(
+                "cannot start Envoy {} under {w} ({e})",
+                o.binary.display()
+            )),
+            None => usage(format!("cannot start Envoy {} ({e})", o.binary.display())),
+        })?;
         Ok(Envoy {
             pid: child.id(),
             child,

@@ -26,6 +26,7 @@ pub fn probe_runtimes(
         log_level: "info",
     };
     let mut e = launch.start(&[ListenerSpec {
+        upstream: None,
         name: "probe".into(),
         port: ports[1],
         filter: Filter::None,

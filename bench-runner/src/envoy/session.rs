@@ -67,10 +67,19 @@ impl Launch<'_> {
         &self,
         listeners: &[ListenerSpec],
     ) -> anyhow::Result<(Vec<Processor>, PathBuf)> {
+        self.processor_and_config_under(listeners, &Wrapped::default())
+    }
+
+    /// As [`Launch::processor_and_config`], every processor and Envoy's bootstrap behind `w`. One
+    /// processor per processor binary (two builds side by side, `ab`), the first's files named as
+    /// with one.
+    fn processor_and_config_under(
+        &self,
+        listeners: &[ListenerSpec],
+        w: &Wrapped,
+    ) -> anyhow::Result<(Vec<Processor>, PathBuf)> {
+        let templates = Templates::load(&self.project.envoy_dir())?;
         let binaries = Filter::ext_proc_binaries(listeners);
-        if binaries.is_empty() {
-            return Ok((vec![], self.write_config(listeners)?));
-        }
         let mut processors = Vec::with_capacity(binaries.len());
         for (i, binary) in binaries.iter().enumerate() {
             let stem = if i == 0 {
@@ -79,11 +88,28 @@ impl Launch<'_> {
                 format!("{}-{i}", self.stem)
             };
             let configs = Filter::ext_proc_configs_of(listeners, binary);
-            processors.push(Processor::start(binary, self.dir, &stem, &configs)?);
+            processors.push(Processor::start_under(
+                binary,
+                &w.processor,
+                self.dir,
+                &stem,
+                &configs,
+            )?);
         }
-        let ports: Vec<u16> = processors.iter().map(|p| p.port).collect();
-        let templates = Templates::load(&self.project.envoy_dir())?;
-        let cfg = templates.bootstrap_with_processors(self.admin_port, listeners, &ports)?;
+        let mut cfg = if processors.is_empty() {
+            templates.bootstrap(self.admin_port, listeners)?
+        } else {
+            let ports: Vec<u16> = processors.iter().map(|p| p.port).collect();
+            templates.bootstrap_with_processors(self.admin_port, listeners, &ports)?
+        };
+        if let (Some(obj), Some(extra)) = (cfg.as_object_mut(), w.bootstrap.as_object()) {
+            for (k, v) in extra {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        for (ty, fields) in &w.typed_configs {
+            set_typed_config_fields(&mut cfg, ty, fields);
+        }
         let path = self.config_path();
         crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
         Ok((processors, path))
@@ -146,6 +172,17 @@ impl Launch<'_> {
         Ok(envoy)
     }
 
+    /// As [`Launch::spawn`] (one worker), with Envoy and its external processor behind the programs
+    /// of `w` and `w.bootstrap`'s top-level fields added to the bootstrap (`instructions` runs both
+    /// under callgrind and leaves out the time-valued histograms).
+    pub fn spawn_wrapped(&self, listeners: &[ListenerSpec], w: &Wrapped) -> anyhow::Result<Envoy> {
+        let (processors, config) = self.processor_and_config_under(listeners, w)?;
+        let log = self.log_path();
+        let mut envoy = Envoy::spawn_under(&self.options(&config, &log), &w.envoy, &[])?;
+        envoy.set_processors(processors);
+        Ok(envoy)
+    }
+
     /// Waits until an Envoy from [`Launch::spawn`] is ready.
     pub fn wait_ready(&self, envoy: &mut Envoy) -> anyhow::Result<()> {
         let (config, log) = (self.config_path(), self.log_path());
@@ -171,6 +208,41 @@ impl Launch<'_> {
             }
             self.start(listeners)
         })
+    }
+}
+
+/// What [`Launch::spawn_wrapped`] puts around Envoy: a command prefix for Envoy and one for its
+/// external processor (each a program that execs the real one in the same process), and top-level
+/// bootstrap fields.
+#[derive(Debug, Clone, Default)]
+pub struct Wrapped {
+    pub envoy: Vec<String>,
+    pub processor: Vec<String>,
+    /// A JSON object whose fields are set at the top of the bootstrap (Null: none).
+    pub bootstrap: serde_json::Value,
+    /// (`@type`, JSON object): the object's fields are set in every typed config of that type.
+    pub typed_configs: Vec<(String, serde_json::Value)>,
+}
+
+/// Sets `fields` (a JSON object) in every object of `v` whose `@type` is `ty`.
+pub fn set_typed_config_fields(v: &mut serde_json::Value, ty: &str, fields: &serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if o.get("@type").and_then(|t| t.as_str()) == Some(ty) {
+                for (k, x) in fields.as_object().into_iter().flatten() {
+                    o.insert(k.clone(), x.clone());
+                }
+            }
+            for x in o.values_mut() {
+                set_typed_config_fields(x, ty, fields);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                set_typed_config_fields(x, ty, fields);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -15,6 +15,10 @@
 //! - plugin variants only: `overhead-p50-us`, `overhead-p99-us`, `overhead-cpu-us-per-req` versus the
 //!   baseline of the same run, µs.
 //!
+//! - `instructions`: instructions per request of Envoy's worker thread under callgrind (runs with
+//!   counts), and for plugin variants `instructions-added`: minus the no-plugin listener of the same
+//!   Envoy process; means over processes with their t interval.
+//!
 //! Absolute figures are means over Envoy processes with a Student's t 95% interval over processes as
 //! `lower_value`/`upper_value`; overheads carry the intervals saved in results.json. Figures that are
 //! not finite (no rounds, or fewer than 2 processes for an interval) are left out, since JSON has no
@@ -33,6 +37,15 @@ fn metric(e: &Estimate, scale: f64) -> Value {
         "lower_value": e.ci95_low * scale,
         "upper_value": e.ci95_high * scale,
     })
+}
+
+/// A count: the bounds only where there is an interval (fewer than 2 processes: the value alone).
+fn counted(e: &Estimate) -> Value {
+    if e.has_interval() {
+        metric(e, 1.0)
+    } else {
+        json!({ "value": e.estimate })
+    }
 }
 
 impl Exporter for Bmf {
@@ -57,6 +70,22 @@ impl Exporter for Bmf {
             }
             if !measures.is_empty() {
                 doc.insert(v.id.clone(), Value::Object(measures));
+            }
+        }
+        for v in r.instructions.iter().flat_map(|s| &s.variants) {
+            let entry = doc
+                .entry(v.id.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(measures) = entry {
+                let mut put = |name: &str, e: &Estimate| {
+                    if e.estimate.is_finite() {
+                        measures.insert(name.to_string(), counted(e));
+                    }
+                };
+                put("instructions", &v.per_request);
+                if let Some(a) = &v.added {
+                    put("instructions-added", a);
+                }
             }
         }
         Ok(serde_json::to_string_pretty(&Value::Object(doc))? + "\n")

@@ -134,8 +134,44 @@ impl Gab {
                 ));
             }
         }
+        if !self.bigger_is_better {
+            for v in r.instructions.iter().flat_map(|s| &s.variants) {
+                let what = "Envoy's worker thread under callgrind, mean over Envoy processes (exact counts: alert on any rise)";
+                out.extend(count_entry(
+                    format!("{} / instructions per request", v.id),
+                    &v.per_request,
+                    what,
+                    &context,
+                ));
+                if let Some(a) = &v.added {
+                    out.extend(count_entry(
+                        format!("{} / added instructions per request", v.id),
+                        a,
+                        "versus the no-plugin listener of the same Envoy process",
+                        &context,
+                    ));
+                }
+            }
+        }
         out
     }
+}
+
+/// An instruction count (unit `instructions`): the range where there is an interval.
+fn count_entry(name: String, e: &Estimate, what: &str, context: &str) -> Option<Entry> {
+    if !e.estimate.is_finite() {
+        return None;
+    }
+    if is_finite(e) {
+        return entry(name, "instructions", e, what, context);
+    }
+    Some(Entry {
+        name,
+        unit: "instructions".into(),
+        value: e.estimate,
+        range: None,
+        extra: Some(format!("{what}\n{context}")),
+    })
 }
 
 impl Exporter for Gab {

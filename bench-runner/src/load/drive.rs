@@ -118,17 +118,32 @@ pub(super) async fn run_local(
     let mut running = Vec::new();
     for (arm, clients) in opened {
         let plan = Rc::new(arm.plan);
+        let (h1, expect) = match &plan.exchange {
+            Some(x) => (
+                x.requests.iter().map(|r| r.wire(false)).collect(),
+                x.expect.clone(),
+            ),
+            None => (
+                vec![match plan.body_bytes {
+                    0 => http1::build_request(&plan.host, &plan.path),
+                    n => http1::build_post(&plan.host, &plan.path, &http1::pattern_body(n), None),
+                }],
+                Expectation {
+                    status: plan.expect_status,
+                    body: match &plan.expect_body {
+                        Some(b) => http1::BodyCheck::Exact(b.clone()),
+                        None => http1::BodyCheck::Any,
+                    },
+                    header: None,
+                },
+            ),
+        };
         let target = Rc::new(Target {
-            h1: match plan.body_bytes {
-                0 => http1::build_request(&plan.host, &plan.path),
-                n => http1::build_post(&plan.host, &plan.path, &http1::pattern_body(n), None),
-            },
+            h1,
+            next: Cell::new(0),
             h2: http2::Target::new(&plan.host, &plan.path).ok(),
         });
-        let expect = Rc::new(Expectation {
-            status: plan.expect_status,
-            body: plan.expect_body.clone(),
-        });
+        let expect = Rc::new(expect);
         let share = match (&arm.slots, open_slots(&plan)) {
             (Some(s), (w, m)) if w + m > 0 => s.len() as f64 / (w + m) as f64,
             _ => 1.0,

@@ -26,31 +26,102 @@ pub enum Failure {
     Protocol,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expectation {
     pub status: u16,
-    /// None: any body is accepted (only its framing is checked).
-    pub body: Option<Vec<u8>>,
+    pub body: BodyCheck,
+    /// A response header that must be present (names compare case-insensitively), with a value
+    /// when it must be exactly that.
+    pub header: Option<HeaderCheck>,
+}
+
+/// What a response body must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyCheck {
+    /// Any body (only its framing is checked).
+    Any,
+    /// Exactly these bytes (the suite's own implementations: their contract fixes the reply).
+    Exact(Vec<u8>),
+    /// Bytes that contain these (what a user states about their plugin's answer).
+    Contains(Vec<u8>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderCheck {
+    /// Lower case.
+    pub name: String,
+    pub value: Option<String>,
+}
+
+impl HeaderCheck {
+    /// True when one of `headers` is this one.
+    pub fn found<'a>(&self, mut headers: impl Iterator<Item = (&'a str, &'a [u8])>) -> bool {
+        headers.any(|(n, v)| {
+            n.eq_ignore_ascii_case(&self.name)
+                && self
+                    .value
+                    .as_ref()
+                    .is_none_or(|want| v.trim_ascii() == want.as_bytes())
+        })
+    }
 }
 
 impl Expectation {
-    /// Status 200 with exactly `body` (the tests' expectation).
-    #[cfg(test)]
-    pub(crate) fn ok_with(body: &str) -> Expectation {
+    /// Status 200 with exactly `body` (the suite's own implementations and the tests).
+    pub fn ok_with(body: &str) -> Expectation {
         Expectation {
             status: 200,
-            body: Some(body.as_bytes().to_vec()),
+            body: BodyCheck::Exact(body.as_bytes().to_vec()),
+            header: None,
         }
     }
 
-    /// The expectation a response's status and body are checked against.
+    /// The expectation a response's status and body are checked against (a header check, if any,
+    /// counts as passed: see [`Expectation::judge_all`]).
     pub fn judge(&self, status: u16, body: &[u8]) -> Verdict {
+        self.judge_all(status, body, true)
+    }
+
+    /// As [`Expectation::judge`], with whether the wanted header was there; a missing header
+    /// counts as a wrong body (the expected status, the wrong answer).
+    pub fn judge_all(&self, status: u16, body: &[u8], header_ok: bool) -> Verdict {
         if status != self.status {
-            Verdict::WrongStatus(status)
-        } else if self.body.as_deref().is_some_and(|b| b != body) {
-            Verdict::WrongBody
-        } else {
-            Verdict::Ok
+            return Verdict::WrongStatus(status);
         }
+        let body_ok = match &self.body {
+            BodyCheck::Any => true,
+            BodyCheck::Exact(b) => b == body,
+            BodyCheck::Contains(b) => memchr::memmem::find(body, b).is_some(),
+        };
+        if body_ok && header_ok {
+            Verdict::Ok
+        } else {
+            Verdict::WrongBody
+        }
+    }
+
+    /// "200", "200 with a body containing `x` and header `h: v`", for messages.
+    pub fn describe(&self) -> String {
+        let mut s = self.status.to_string();
+        let mut with = vec![];
+        match &self.body {
+            BodyCheck::Any => {}
+            BodyCheck::Exact(b) => with.push(format!("the body `{}`", String::from_utf8_lossy(b))),
+            BodyCheck::Contains(b) => with.push(format!(
+                "a body containing `{}`",
+                String::from_utf8_lossy(b)
+            )),
+        }
+        if let Some(h) = &self.header {
+            with.push(match &h.value {
+                Some(v) => format!("the header `{}: {v}`", h.name),
+                None => format!("a header `{}`", h.name),
+            });
+        }
+        if !with.is_empty() {
+            s += &format!(" with {}", with.join(" and "));
+        }
+        s
     }
 }
 
@@ -105,6 +176,8 @@ enum Framing {
 /// A complete response head.
 struct Head {
     status: u16,
+    /// The wanted header was there (true when none is wanted).
+    header_ok: bool,
     /// Length of the head, blank line included.
     len: usize,
     framing: Framing,
@@ -112,8 +185,9 @@ struct Head {
     closing: bool,
 }
 
-/// Parses a response head from the start of `buf`: Ok(None) while it is incomplete.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
+/// Parses a response head from the start of `buf`: Ok(None) while it is incomplete. `want`: a header
+/// to look for.
+fn parse_head(buf: &[u8], want: Option<&HeaderCheck>) -> Result<Option<Head>, Failure> {
     // Uninitialised header slots: no 1 KiB memset per response.
     let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 32];
     let mut resp = httparse::Response::new(&mut []);
@@ -157,8 +231,10 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, Failure> {
     if (100..200).contains(&status) || status == 204 || status == 304 {
         framing = Framing::Length(0);
     }
+    let header_ok = want.is_none_or(|w| w.found(resp.headers.iter().map(|h| (h.name, h.value))));
     Ok(Some(Head {
         status,
+        header_ok,
         len,
         framing,
         closing,
@@ -194,12 +270,24 @@ impl Connection {
         request: &[u8],
         expect: &Expectation,
     ) -> Result<Verdict, Failure> {
-        let (status, body) = self.exchange_raw(request).await?;
-        Ok(expect.judge(status, body))
+        let (status, body, header_ok) = self
+            .exchange_checked(request, expect.header.as_ref())
+            .await?;
+        Ok(expect.judge_all(status, body, header_ok))
     }
 
     /// Sends `request` and returns the status and body of the whole response.
     pub async fn exchange_raw(&mut self, request: &[u8]) -> Result<(u16, &[u8]), Failure> {
+        let (status, body, _) = self.exchange_checked(request, None).await?;
+        Ok((status, body))
+    }
+
+    /// As [`Connection::exchange_raw`], with whether the response carried `want` (true without).
+    pub async fn exchange_checked(
+        &mut self,
+        request: &[u8],
+        want: Option<&HeaderCheck>,
+    ) -> Result<(u16, &[u8], bool), Failure> {
         self.buf.clear();
         self.stream
             .write_all(request)
@@ -209,12 +297,13 @@ impl Connection {
         // the exchange future stays small and cheap to create and move.
         let Head {
             status,
+            header_ok,
             len: head_len,
             framing,
             closing,
         } = loop {
             self.fill().await?;
-            if let Some(head) = parse_head(&self.buf)? {
+            if let Some(head) = parse_head(&self.buf, want)? {
                 break head;
             }
         };
@@ -227,11 +316,11 @@ impl Connection {
                 if self.buf.len() > head_len + n {
                     return Err(Failure::Protocol); // bytes nobody asked for
                 }
-                Ok((status, &self.buf[head_len..head_len + n]))
+                Ok((status, &self.buf[head_len..head_len + n], header_ok))
             }
             Framing::Chunked => {
                 self.read_chunked(head_len).await?;
-                Ok((status, &self.chunked_body))
+                Ok((status, &self.chunked_body, header_ok))
             }
             Framing::UntilClose => {
                 loop {
@@ -242,7 +331,7 @@ impl Connection {
                     }
                 }
                 self.closing = true;
-                Ok((status, &self.buf[head_len..]))
+                Ok((status, &self.buf[head_len..], header_ok))
             }
         }
     }

@@ -123,6 +123,7 @@ mod tests {
             cpu_probe_extra_pid: None,
             http2: false,
             body_bytes: 0,
+            exchange: None,
         }
     }
 

@@ -52,6 +52,7 @@ fn plan(addr: SocketAddr, pace: Pace, requests: u64) -> LoadPlan {
         cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         body_bytes: 0,
+        exchange: None,
         http2: false,
     }
 }

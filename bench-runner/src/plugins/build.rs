@@ -37,6 +37,11 @@ pub struct Manifest {
     /// Variants of this implementation that cannot be built here at all, listed in `skipped`.
     #[serde(default)]
     pub skipped: Vec<SkipNote>,
+    /// A plugin of your own (`run --plugins-dir`): the configuration Envoy hands it (a Wasm
+    /// plugin's `configuration`, a dynamic module's `filter_config`). The suite's own
+    /// implementations are configured by the workload instead.
+    #[serde(default)]
+    pub configuration: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,32 +164,9 @@ pub fn discover_in(dir: &Path) -> anyhow::Result<Vec<Plugin>> {
         ))
     })?;
     for entry in entries.flatten() {
-        let manifest_path = entry.path().join("plugin.toml");
-        if !manifest_path.is_file() {
-            continue;
+        if entry.path().join("plugin.toml").is_file() {
+            out.push(Plugin::read(&entry.path())?);
         }
-        let text = std::fs::read_to_string(&manifest_path)?;
-        let manifest: Manifest = toml::from_str(&text)
-            .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
-        if !KINDS.contains(&manifest.kind.as_str()) {
-            return Err(usage(format!(
-                "{}: unknown kind `{}` (known: {})",
-                manifest_path.display(),
-                manifest.kind,
-                KINDS.join(", ")
-            )));
-        }
-        if manifest.kind != LUA_KIND && manifest.build.is_empty() {
-            return Err(usage(format!(
-                "{}: `build` must name a command",
-                manifest_path.display()
-            )));
-        }
-        out.push(Plugin {
-            name: entry.file_name().to_string_lossy().to_string(),
-            dir: entry.path(),
-            manifest,
-        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -210,6 +192,44 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) {
 }
 
 impl Plugin {
+    /// The plugin of folder `dir` from its `plugin.toml` (named after the folder); a manifest that
+    /// does not parse, names an unknown kind or no build command is a usage error naming the file.
+    pub fn read(dir: &Path) -> anyhow::Result<Plugin> {
+        let manifest_path = dir.join("plugin.toml");
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| usage(format!("cannot read {} ({e})", manifest_path.display())))?;
+        let manifest: Manifest = toml::from_str(&text)
+            .map_err(|e| usage(format!("{}: {e}", manifest_path.display())))?;
+        if !KINDS.contains(&manifest.kind.as_str()) {
+            return Err(usage(format!(
+                "{}: unknown kind `{}` (known: {})",
+                manifest_path.display(),
+                manifest.kind,
+                KINDS.join(", ")
+            )));
+        }
+        if manifest.kind != LUA_KIND && manifest.build.is_empty() {
+            return Err(usage(format!(
+                "{}: `build` must name a command",
+                manifest_path.display()
+            )));
+        }
+        // The folder's own name (`.` and `..` are resolved first).
+        let name = match dir.file_name() {
+            Some(n) => n.to_string_lossy().to_string(),
+            None => dir
+                .canonicalize()
+                .ok()
+                .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
+                .unwrap_or_default(),
+        };
+        Ok(Plugin {
+            name,
+            dir: dir.to_path_buf(),
+            manifest,
+        })
+    }
+
     /// Hash of the manifest and every source file (paths and contents).
     pub fn source_hash(&self) -> String {
         let mut files = vec![self.dir.join("plugin.toml")];
@@ -431,6 +451,28 @@ impl Plugin {
     }
 }
 
+/// Held while plugins are built: two runners, or the test threads of `cargo test` that each build
+/// what they need, would otherwise run one build in one folder at once (`npm ci` empties
+/// `node_modules`, two `go build -o` write one file).
+fn build_lock(project: &Project) -> anyhow::Result<crate::sys::FileLock> {
+    let lock_path = project.cache().join("build").join("lock");
+    crate::sys::FileLock::acquire(&lock_path)
+        .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))
+}
+
+/// Builds one plugin folder (one of your own, from `--plugins-dir`) with the cached build, under
+/// the same lock as [`build_all`].
+pub fn build_one(
+    project: &Project,
+    p: &Plugin,
+    force: bool,
+) -> anyhow::Result<Result<Built, Unavailable>> {
+    let _lock = build_lock(project)?;
+    let r = p.build(project, force);
+    crate::sys::check_interrupted()?;
+    Ok(r)
+}
+
 /// Builds every plugin that is built (Wasm modules and external processors; or those in `only`),
 /// returning them and what could not be built.
 pub fn build_all(
@@ -438,12 +480,7 @@ pub fn build_all(
     only: Option<&[String]>,
     force: bool,
 ) -> anyhow::Result<(Vec<Built>, Vec<Unavailable>)> {
-    // Held while plugins are built: two runners, or the test threads of `cargo test` that each
-    // build what they need, would otherwise run one build in one folder at once (`npm ci` empties
-    // `node_modules`, two `go build -o` write one file).
-    let lock_path = project.cache().join("build").join("lock");
-    let _lock = crate::sys::FileLock::acquire(&lock_path)
-        .map_err(|e| usage(format!("cannot lock {} ({e})", lock_path.display())))?;
+    let _lock = build_lock(project)?;
     let mut built = Vec::new();
     let mut missing = Vec::new();
     for p in discover_built(project)? {

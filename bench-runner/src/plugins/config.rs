@@ -281,7 +281,68 @@ pub fn host_matches(host: &str, pattern: &str) -> bool {
     }
 }
 
+/// What the contract makes a plugin do for one request besides its reply, as a host sees it
+/// (plugins/README.md): the `headers` workload's operations on the `x-bench-<i>` request headers, the
+/// local reply, and never a log line. Conformance cases may state it per request (`"work"`); where
+/// they do not, [`PluginConfig::work`] derives it, and every implementation is checked against it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Work {
+    /// `x-bench-<i>` added (i = 0..n-1, value `v<i>`), then each read back, then each removed: in
+    /// that order, each once.
+    pub header_adds: u32,
+    pub header_gets: u32,
+    pub header_removes: u32,
+    /// `proxy_send_local_response` (or the Lua filter's `respond`).
+    pub local_replies: u32,
+    /// Log lines at info level or above (what Envoy writes at its default level) written while
+    /// handling the request. Debug and trace lines cost a host call too; they are counted with the
+    /// other host calls (`bench-runner calls`), not here: the AssemblyScript SDK writes ten per request.
+    pub logs: u32,
+}
+
+impl Work {
+    /// The `headers` workload on `n` headers.
+    pub fn headers(n: u32) -> Work {
+        Work {
+            header_adds: n,
+            header_gets: n,
+            header_removes: n,
+            ..Work::default()
+        }
+    }
+
+    /// One local reply and nothing else.
+    pub fn reply() -> Work {
+        Work {
+            local_replies: 1,
+            ..Work::default()
+        }
+    }
+}
+
+impl std::fmt::Display for Work {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} x-bench adds, {} gets, {} removes, {} local replies, {} log lines",
+            self.header_adds, self.header_gets, self.header_removes, self.local_replies, self.logs
+        )
+    }
+}
+
 impl PluginConfig {
+    /// The work the contract asks for on a request (the fuzzer's and the conformance cases'
+    /// requests: the route and Host header given). A body-mode request answers once whether or not a
+    /// body comes.
+    pub fn work(&self, route_name: &str, authority: &str) -> Work {
+        match (self.select(route_name, authority), self.mode) {
+            (None, _) => Work::default(),
+            (Some(_), Mode::Headers) => Work::headers(self.header_count),
+            (Some(_), Mode::Mock | Mode::Body) => Work::reply(),
+        }
+    }
+
     /// The reply that applies to a request, or None when the plugin lets it through.
     pub fn select(&self, route_name: &str, authority: &str) -> Option<&Reply> {
         let host = strip_port(authority);

@@ -5,6 +5,7 @@ mod build;
 pub mod config;
 pub mod lua;
 pub mod revision;
+pub mod own;
 
 pub use build::*;
 

@@ -325,6 +325,31 @@ fn modules(r: &Results) -> String {
     s
 }
 
+/// The section on plugins of your own ("" without any).
+fn own(r: &Results) -> String {
+    let Some((rows, facts)) = super::own::parts(r) else {
+        return String::new();
+    };
+    let mut s = String::from("<h2 id=\"own\">Your plugins</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>plugin</th><th>kind</th><th>file</th><th>sha256</th><th>bytes</th><th>configuration</th><th>variants</th></tr></thead>\n<tbody>\n");
+    for row in rows {
+        s.push_str("<tr>");
+        for (i, c) in row.iter().enumerate() {
+            let _ = match i {
+                4 => write!(s, "<td class=\"num\">{}</td>", esc(c)),
+                0 | 2 | 3 | 5 => write!(s, "<td><code>{}</code></td>", esc(c)),
+                _ => write!(s, "<td>{}</td>", esc(c)),
+            };
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody></table></div>\n<ul>\n");
+    for f in facts {
+        let _ = writeln!(s, "<li>{}</li>", esc(&f).replace('`', ""));
+    }
+    s.push_str("</ul>\n");
+    s
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
@@ -373,6 +398,7 @@ pub fn page(r: &Results, charts: &[Chart]) -> String {
         r.profile.processes
     );
     s.push_str(&overhead_table(r));
+    s.push_str(&own(r));
     if r.health.is_some() {
         s.push_str("<h2 id=\"health\">Run health</h2>\n<ul>\n");
         for line in super::health(r).lines() {

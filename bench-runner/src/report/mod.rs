@@ -3,6 +3,7 @@
 
 pub mod ab;
 pub mod article;
+pub mod calls;
 mod canvas;
 pub mod charts;
 pub mod curves;
@@ -11,8 +12,10 @@ pub mod failure;
 pub mod footprint;
 pub mod growth;
 pub mod html;
+pub mod instructions;
 pub mod lifecycle;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod precision;
 
@@ -384,6 +387,9 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
     if r.variants.is_empty() && r.memory.is_some() {
         return footprint::standalone_markdown(r, charts);
     }
+    if r.variants.is_empty() && r.instructions.is_some() {
+        return instructions::standalone_markdown(r, charts);
+    }
     let mut s = String::new();
     let _ = writeln!(s, "# Plugin overhead: run of {}\n", r.started_at);
     let _ = writeln!(
@@ -399,6 +405,7 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         let _ = writeln!(s, "**No intervals in this run** ({note}).\n");
     }
     s.push_str(&summary_table(r));
+    s.push_str(&own::markdown(r));
     if r.health.is_some() {
         let _ = writeln!(s, "\n## Run health\n");
         s.push_str(&health(r));
@@ -482,6 +489,10 @@ pub fn markdown_with_charts(r: &Results, charts: &[(String, String)]) -> String 
         s.push('\n');
         s.push_str(&footprint::markdown(r));
     }
+    if r.instructions.is_some() {
+        s.push('\n');
+        s.push_str(&instructions::markdown(r));
+    }
     let _ = writeln!(s, "\n## Conditions\n");
     s.push_str(&conditions(r));
     s
@@ -493,6 +504,7 @@ pub fn write_all(r: &Results, dir: &Path) -> anyhow::Result<()> {
     let mut charts = charts::render_all(r)?;
     charts.extend(micro::charts(r)?);
     charts.extend(footprint::charts(r)?);
+    charts.extend(instructions::charts(r)?);
     for c in &charts {
         c.write_to(dir)?;
     }

@@ -179,12 +179,16 @@ pub struct Pair {
 
 /// Instructions per request, counted under callgrind (the instruction-count phase); when not
 /// counted, why.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct InstructionSection {
     /// `counted` or `not counted`.
     pub status: String,
     pub reason: Option<String>,
     pub counts: Vec<InstructionCount>,
+    /// The counting phase's own record (`results.json`'s `instructions`): every process and window;
+    /// one per Envoy in `envoy` mode.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub raw: Vec<crate::results::instructions::InstructionsSection>,
 }
 
 /// One listener's count on one side.
@@ -193,9 +197,10 @@ pub struct InstructionCount {
     pub variant: String,
     /// `base` or `new`.
     pub side: String,
-    /// Instructions per request of Envoy's worker thread, mean over windows.
+    /// Instructions per request of Envoy's worker thread (plus, for an ext_proc listener, its
+    /// processor's): the mean over Envoy processes of each process's median window.
     pub per_request: f64,
-    /// Every window's figure.
+    /// Each process's figure.
     pub windows: Vec<f64>,
 }
 
@@ -748,6 +753,7 @@ mod tests {
                     count("tiny", "base", 100_000.0),
                     count("tiny", "new", 100_500.0),
                 ],
+                raw: vec![],
             },
             comparisons: vec![],
             skipped: vec![],

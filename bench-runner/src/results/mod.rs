@@ -2,11 +2,14 @@
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
 pub mod ab;
+pub mod calls;
 pub mod curves;
 pub mod failure;
 pub mod footprint;
+pub mod instructions;
 pub mod lifecycle;
 pub mod micro;
+pub mod own;
 pub mod peers;
 pub mod profile;
 mod summary;
@@ -18,9 +21,15 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// 2: interleaved latency windows paired with the baseline, several Envoy processes as the units of
-/// every interval, both CPU regimes, the A/A listener and the run's health. Version 1 runs are refused
+/// every interval, both CPU regimes, the A/A listener and the run's health. 3: adds `own` (plugins of
+/// your own: their files and hashes, the requests stated, the answer expected, the probe, what
+/// reached the runner's upstream); a version 2 file reads as one without. Version 1 runs are refused
 /// with a message saying so (their rounds measured each variant in its own window).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3 also adds the `instructions` section (instruction counts through Envoy under callgrind).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The oldest schema version this runner reads.
+pub const OLDEST_READABLE: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -63,6 +72,13 @@ pub struct Results {
     /// Start-up per implementation: Envoy's start to `/ready` and to the first plugin reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_start: Option<footprint::ColdStartSection>,
+    /// Instructions per request through Envoy under callgrind (schema 3; absent before, and where
+    /// the phase did not run: `skipped` says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<instructions::InstructionsSection>,
+    /// Plugins of your own (`run --plugin ...`): files, hashes, requests, expected answer, probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<own::OwnSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -574,9 +590,10 @@ impl Results {
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| crate::error::usage(format!("{} is not JSON: {e}", path.display())))?;
         let version = v.get("schema_version").and_then(|x| x.as_u64());
-        if version != Some(SCHEMA_VERSION as u64) {
+        let readable = (OLDEST_READABLE as u64)..=(SCHEMA_VERSION as u64);
+        if !version.is_some_and(|v| readable.contains(&v)) {
             let why = match version {
-                Some(v) if v < SCHEMA_VERSION as u64 => format!(
+                Some(v) if v < OLDEST_READABLE as u64 => format!(
                     "schema_version {v} is older than this runner's {SCHEMA_VERSION} (version {v} measured each variant in its own window and one Envoy process; its figures are not comparable)"
                 ),
                 Some(v) => format!("schema_version {v} is newer than this runner's {SCHEMA_VERSION}"),

@@ -156,7 +156,67 @@ pub fn children_of(parent: u32) -> Vec<(u32, u64)> {
     out
 }
 
-/// Kills the runner if the test fails before it does.
+/// Installs a Debian package when its program is missing (the test's own requirement, as the runner
+/// adds the Rust wasm target itself); without root it fails with the command to run.
+pub fn ensure_tool(program: &str, package: &str) {
+    let found = |p: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {p}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if found(program) {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    assert!(
+        root,
+        "{program} is missing: apt-get install -y {package} (as root), then run the test again"
+    );
+    eprintln!("installing {package} for this test (apt-get install -y {package})");
+    let install = || {
+        Command::new("apt-get")
+            .args([
+                "-o",
+                "DPkg::Lock::Timeout=300",
+                "install",
+                "-y",
+                "-qq",
+                package,
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"])
+            .status();
+        assert!(
+            install(),
+            "apt-get install -y {package} failed; install it by hand"
+        );
+    }
+    assert!(
+        found(program),
+        "{package} installed but {program} is not on PATH"
+    );
+}
+
+/// What `json` breaks of the committed schema `schema_file` (under the project root, e.g.
+/// `results/schema.json`): one line per violation, with where it is.
+pub fn schema_errors(schema_file: &str, json: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(schema_file)).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    validator
+        .iter_errors(json)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect()
+}
+
+/// A runner started by a test, killed if the test fails before it ends.
 pub struct Runner(pub std::process::Child);
 
 impl Drop for Runner {
@@ -170,4 +230,20 @@ pub fn exe_name(pid: u32) -> String {
     std::fs::read_link(format!("/proc/{pid}/exe"))
         .map(|p| p.display().to_string())
         .unwrap_or_default()
+}
+
+/// Waits up to 15 s until `left()` (what is still running) is empty; fails naming it otherwise.
+pub fn wait_until_none<T: std::fmt::Debug>(what: &str, mut left: impl FnMut() -> Vec<T>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let l = left();
+        if l.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} after 15 s: {l:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "json.h"
@@ -23,6 +24,9 @@ struct Config {
   bool has_global = false;
   std::string global_content;
   std::vector<Rule> rules;
+  // The headers workload's names and values (x-bench-<i>, v<i>), built once here, as a real plugin
+  // holds its constant header names: nothing is formatted per request.
+  std::vector<std::pair<std::string, std::string>> bench_headers;
 };
 
 // Higress stripPortFromHost: cut at the last ':' unless a ']' follows it (IPv6 literal).
@@ -138,6 +142,10 @@ inline bool parse_config(std::string_view text, Config& cfg, std::string& error)
       !read_count(root, "crash_every", cfg.crash_every, error) || !read_count(root, "spin", cfg.spin, error) ||
       !read_content(root, cfg.global_content, "", error))
     return false;
+
+  if (cfg.headers_mode)
+    for (uint32_t i = 0; i < cfg.header_count; i++)
+      cfg.bench_headers.emplace_back("x-bench-" + std::to_string(i), "v" + std::to_string(i));
 
   const json::Value* rules = root.get("_rules_");
   cfg.has_global = !rules;

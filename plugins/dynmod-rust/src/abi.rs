@@ -120,22 +120,34 @@ extern "C" {
 /// every hook, valid until `on_http_filter_destroy`.
 struct Stream(EnvoyFilter);
 
-impl Host for Stream {
-    fn request_header(&self, key: &str) -> Option<Vec<u8>> {
+impl Stream {
+    /// Envoy's view of the first value of request header `key`, passed to `f` before the map can
+    /// change.
+    fn with_request_header<R>(&self, key: &str, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
         let mut out = Buffer::NULL;
         // SAFETY: the filter pointer is live during the hook; Envoy writes a view of its header map
-        // into `out`, valid until the map changes, and we copy it at once.
+        // into `out`, valid until the map changes, which it cannot before `f` returns.
         unsafe {
-            envoy_dynamic_module_callback_http_get_header(
+            let found = envoy_dynamic_module_callback_http_get_header(
                 self.0,
                 REQUEST_HEADER,
                 Buffer::of(key.as_bytes()),
                 &mut out,
                 0,
                 ptr::null_mut(),
-            )
-            .then(|| out.as_slice().to_vec())
+            );
+            f(found.then(|| out.as_slice()))
         }
+    }
+}
+
+impl Host for Stream {
+    fn request_header(&self, key: &str) -> Option<Vec<u8>> {
+        self.with_request_header(key, |v| v.map(<[u8]>::to_vec))
+    }
+
+    fn request_header_is(&self, key: &str, want: &[u8]) -> bool {
+        self.with_request_header(key, |v| v == Some(want))
     }
 
     fn add_request_header(&mut self, key: &str, value: &str) -> bool {

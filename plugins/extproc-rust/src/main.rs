@@ -1,9 +1,9 @@
 //! Mock-response external processor (shared/SPEC.md section 1, plugins/README.md) for Envoy's
 //! `envoy.filters.http.ext_proc` filter: the same contract as the Wasm plugins, served over gRPC.
 //!
-//! `mock-extproc --config FILE [--config FILE ...] [--check]`: every configuration is read and
-//! validated at start (an invalid one: one line on stderr, exit 2); then it listens on a free port of
-//! 127.0.0.1 and prints `listening 127.0.0.1:PORT` on stdout. A stream uses the configuration whose
+//! `mock-extproc --config FILE [--config FILE ...] [--check] [--port N]`: every configuration is
+//! read and validated at start (an invalid one: one line on stderr, exit 2); then it listens on a
+//! free port of 127.0.0.1 (or port N) and prints `listening 127.0.0.1:PORT` on stdout. A stream uses the configuration whose
 //! index its gRPC metadata `x-bench-config` gives (default 0): Envoy sends it as the filter's
 //! `grpc_service.initial_metadata`, so one processor serves every listener of one Envoy. The route
 //! name comes from the `xds.route_name` request attribute. With `--check` it exits 0 after validating.
@@ -79,39 +79,39 @@ fn continue_with(mutation: Option<HeaderMutation>) -> ProcessingResponse {
     }
 }
 
-/// `headers` mode: `x-bench-0..N-1` added to the processor's copy of the request headers, each read
-/// back and checked, each removed again; Envoy applies the additions as one header mutation.
+/// `headers` mode: `x-bench-0..N-1` (names and values built once at configure,
+/// `Config::bench_headers`) added to the processor's copy of the request headers, each read back and
+/// checked, each removed again; Envoy applies the additions as one header mutation, which ext_proc
+/// cannot read back or undo within the phase (a different mechanism from the in-process plugins:
+/// the added headers stay on the request).
 fn header_work(c: &Config, headers: &HttpHeaders) -> Result<HeaderMutation, Status> {
-    let mut copy: Vec<(String, String)> = headers
+    let mut copy: Vec<(&str, String)> = headers
         .headers
         .iter()
         .flat_map(|m| m.headers.iter())
-        .map(|h| (h.key.clone(), header_value(h)))
+        .map(|h| (h.key.as_str(), header_value(h)))
         .collect();
-    let mut set = Vec::with_capacity(c.header_count as usize);
-    for i in 0..c.header_count {
-        let (key, value) = (format!("x-bench-{i}"), format!("v{i}"));
-        copy.push((key.clone(), value.clone()));
+    let mut set = Vec::with_capacity(c.bench_headers.len());
+    for (key, value) in &c.bench_headers {
+        copy.push((key, value.clone()));
         set.push(HeaderValueOption {
             header: Some(HeaderValue {
-                key,
-                raw_value: value.into_bytes(),
+                key: key.clone(),
+                raw_value: value.clone().into_bytes(),
                 ..Default::default()
             }),
             append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
             ..Default::default()
         });
     }
-    for i in 0..c.header_count {
-        let (key, want) = (format!("x-bench-{i}"), format!("v{i}"));
-        let found = copy.iter().find(|(k, _)| *k == key).map(|(_, v)| v);
-        if found != Some(&want) {
+    for (key, want) in &c.bench_headers {
+        let found = copy.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        if found != Some(want) {
             return Err(Status::internal(format!("{key}: read back {found:?}")));
         }
     }
-    for i in 0..c.header_count {
-        let key = format!("x-bench-{i}");
-        copy.retain(|(k, _)| *k != key);
+    for (key, _) in &c.bench_headers {
+        copy.retain(|(k, _)| k != key);
     }
     Ok(HeaderMutation {
         set_headers: set,
@@ -238,26 +238,42 @@ impl ExternalProcessor for Service {
     }
 }
 
-/// The command line: every `--config FILE` in order, and `--check`.
-fn args() -> Result<(Vec<String>, bool), String> {
-    let mut files = Vec::new();
-    let mut check = false;
+/// The command line: every `--config FILE` in order, `--check`, and `--port N` (default 0: a free
+/// port; a runner that starts it as a processor of your own gives it one, `run --ext-proc CMD`).
+struct Args {
+    files: Vec<String>,
+    check: bool,
+    port: u16,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        files: Vec::new(),
+        check: false,
+        port: 0,
+    };
     let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--config" => files.push(it.next().ok_or("--config needs a file")?),
-            "--check" => check = true,
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--config" => a.files.push(it.next().ok_or("--config needs a file")?),
+            "--check" => a.check = true,
+            "--port" => {
+                a.port = it
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("--port needs a port number")?
+            }
             _ => {
                 return Err(format!(
-                    "unknown argument `{a}`; usage: mock-extproc --config FILE [--config FILE ...] [--check]"
+                    "unknown argument `{arg}`; usage: mock-extproc --config FILE [--config FILE ...] [--check] [--port N]"
                 ))
             }
         }
     }
-    if files.is_empty() {
+    if a.files.is_empty() {
         return Err("no --config FILE given".into());
     }
-    Ok((files, check))
+    Ok(a)
 }
 
 fn load(files: &[String]) -> Result<Vec<Arc<Config>>, String> {
@@ -273,10 +289,10 @@ fn load(files: &[String]) -> Result<Vec<Arc<Config>>, String> {
 }
 
 fn main() {
-    let loaded = args().and_then(|(files, check)| Ok((load(&files)?, check)));
-    let configs = match loaded {
-        Ok((_, true)) => return,
-        Ok((configs, false)) => configs,
+    let loaded = args().and_then(|a| Ok((load(&a.files)?, a.check, a.port)));
+    let (configs, port) = match loaded {
+        Ok((_, true, _)) => return,
+        Ok((configs, false, port)) => (configs, port),
         Err(line) => {
             eprintln!("{line}");
             std::process::exit(2);
@@ -286,14 +302,14 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    if let Err(e) = rt.block_on(serve(configs)) {
+    if let Err(e) = rt.block_on(serve(configs, port)) {
         eprintln!("mock-extproc: {e}");
         std::process::exit(1);
     }
 }
 
-async fn serve(configs: Vec<Arc<Config>>) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+async fn serve(configs: Vec<Arc<Config>>, port: u16) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let processor = Arc::new(Processor {
@@ -307,4 +323,139 @@ async fn serve(configs: Vec<Arc<Config>>) -> Result<(), Box<dyn std::error::Erro
         .serve_with_incoming(incoming)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::core::v3::HeaderMap;
+
+    fn processor() -> Processor {
+        Processor {
+            configs: vec![],
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    fn config(json: &str) -> Config {
+        Config::parse(json.as_bytes()).expect("a valid configuration")
+    }
+
+    /// A request-headers message for GET / with this Host, ending the stream.
+    fn request(authority: &str) -> (ProcessingRequest, HttpHeaders) {
+        let h = |k: &str, v: &str| HeaderValue {
+            key: k.into(),
+            raw_value: v.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        let headers = HttpHeaders {
+            headers: Some(HeaderMap {
+                headers: vec![
+                    h(":authority", authority),
+                    h(":path", "/"),
+                    h(":method", "GET"),
+                ],
+            }),
+            end_of_stream: true,
+            ..Default::default()
+        };
+        (ProcessingRequest::default(), headers)
+    }
+
+    fn answer(c: &Config, authority: &str) -> ProcessingResponse {
+        let (req, headers) = request(authority);
+        processor()
+            .on_request_headers(c, &req, &headers, &mut None)
+            .expect("an answer")
+    }
+
+    #[test]
+    fn headers_mode_answers_one_mutation_with_every_header_in_order() {
+        let c = config(r#"{"mode":"headers","header_count":20}"#);
+        let Some(Response::RequestHeaders(h)) = answer(&c, "localhost").response else {
+            panic!("not a headers response")
+        };
+        let m = h.response.unwrap().header_mutation.expect("a mutation");
+        let set: Vec<(String, Vec<u8>)> = m
+            .set_headers
+            .iter()
+            .map(|o| {
+                let h = o.header.as_ref().unwrap();
+                (h.key.clone(), h.raw_value.clone())
+            })
+            .collect();
+        let want: Vec<(String, Vec<u8>)> = (0..20)
+            .map(|i| (format!("x-bench-{i}"), format!("v{i}").into_bytes()))
+            .collect();
+        assert_eq!(set, want);
+        assert!(
+            m.remove_headers.is_empty(),
+            "the additions stay on the request"
+        );
+    }
+
+    #[test]
+    fn mock_answers_immediately_and_an_unmatched_request_continues_untouched() {
+        let c = config(r#"{"content":"hello higress"}"#);
+        let Some(Response::ImmediateResponse(r)) = answer(&c, "localhost").response else {
+            panic!("not an immediate response")
+        };
+        assert_eq!(
+            (r.status.unwrap().code, r.body),
+            (200, b"hello higress".to_vec())
+        );
+        let rules = config(r#"{"mode":"headers","_rules_":[{"_match_domain_":["a.com"]}]}"#);
+        let Some(Response::RequestHeaders(h)) = answer(&rules, "b.com").response else {
+            panic!("not a headers response")
+        };
+        assert_eq!(h.response.unwrap().header_mutation, None);
+        let Some(Response::RequestHeaders(h)) = answer(&rules, "a.com:8080").response else {
+            panic!("not a headers response")
+        };
+        assert_eq!(
+            h.response
+                .unwrap()
+                .header_mutation
+                .unwrap()
+                .set_headers
+                .len(),
+            20
+        );
+    }
+
+    #[test]
+    fn crash_every_fails_the_stream_on_its_request() {
+        let c = config(r#"{"content":"x","crash_every":2}"#);
+        let p = processor();
+        let (req, headers) = request("h");
+        assert!(p.on_request_headers(&c, &req, &headers, &mut None).is_ok());
+        let e = p
+            .on_request_headers(&c, &req, &headers, &mut None)
+            .unwrap_err();
+        assert!(e.message().contains("crash_every: request 2"), "{e}");
+    }
+
+    #[test]
+    fn an_invalid_configuration_file_is_refused_in_one_line_naming_it() {
+        let dir = std::env::temp_dir().join(format!("mock-extproc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.json");
+        std::fs::write(&f, r#"{"_rules_":[]}"#).unwrap();
+        let name = f.display().to_string();
+        let Err(line) = load(std::slice::from_ref(&name)) else {
+            panic!("accepted")
+        };
+        assert!(
+            line.starts_with("mock-response: invalid configuration: ")
+                && line.ends_with(&format!("({name})"))
+                && !line.contains('\n'),
+            "{line}"
+        );
+        let missing = load(&["/nonexistent/config.json".to_string()]).unwrap_err();
+        assert!(
+            missing.contains("cannot read /nonexistent/config.json"),
+            "{missing}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

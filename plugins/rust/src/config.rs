@@ -39,6 +39,9 @@ pub struct Config {
     /// Content of the global config; `None` when there is no global config.
     pub global: Option<String>,
     pub rules: Vec<Rule>,
+    /// The `headers` workload's names and values (`x-bench-<i>`, `v<i>`), built once here, as a real
+    /// plugin holds its constant header names: nothing is formatted per request.
+    pub bench_headers: Vec<(String, String)>,
 }
 
 impl Config {
@@ -66,9 +69,10 @@ impl Config {
             Some(Value::String(m)) if m == "body" => Mode::Body,
             Some(_) => return Err("mode is not \"mock\", \"headers\" or \"body\"".into()),
         };
+        let header_count = int(top, "header_count", 20)?;
         Ok(Config {
             mode,
-            header_count: int(top, "header_count", 20)?,
+            header_count,
             crash_every: int(top, "crash_every", 0)?,
             spin: int(top, "spin", 0)?,
             global: if has_global {
@@ -77,20 +81,52 @@ impl Config {
                 None
             },
             rules,
+            bench_headers: if mode == Mode::Headers {
+                (0..header_count)
+                    .map(|i| (format!("x-bench-{i}"), format!("v{i}")))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 
-    /// The content of the first matching rule, else of the global config.
+    /// The content of the first matching rule, else of the global config (the external processor,
+    /// which has the route name and the host in its message already, and the tests).
+    #[allow(dead_code)]
     pub fn select(&self, route: &str, host: &str) -> Option<&str> {
-        let host = strip_port(host);
-        self.rules
-            .iter()
-            .find(|r| match &r.matcher {
-                Match::Route(names) => names.iter().any(|n| n == route),
-                Match::Domain(patterns) => patterns.iter().any(|p| host_matches(p, host)),
-            })
-            .map(|r| r.content.as_str())
-            .or(self.global.as_deref())
+        self.select_with(|| route.to_string(), || host.to_string())
+    }
+
+    /// [`Config::select`] asking for the route name and the host (`:authority`) only when a rule
+    /// needs them, each at most once: a request costs no host call that its rules do not need.
+    pub fn select_with(
+        &self,
+        route: impl FnOnce() -> String,
+        host: impl FnOnce() -> String,
+    ) -> Option<&str> {
+        let (mut route, mut host) = (Some(route), Some(host));
+        let (mut route_name, mut host_name): (Option<String>, Option<String>) = (None, None);
+        for rule in &self.rules {
+            let matched = match &rule.matcher {
+                Match::Route(names) => {
+                    let r = route_name
+                        .get_or_insert_with(|| route.take().map_or_else(String::new, |f| f()));
+                    names.iter().any(|n| n == r)
+                }
+                Match::Domain(patterns) => {
+                    let h = host_name.get_or_insert_with(|| {
+                        host.take()
+                            .map_or_else(String::new, |f| strip_port(&f()).to_string())
+                    });
+                    patterns.iter().any(|p| host_matches(p, h))
+                }
+            };
+            if matched {
+                return Some(rule.content.as_str());
+            }
+        }
+        self.global.as_deref()
     }
 }
 

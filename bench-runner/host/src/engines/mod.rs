@@ -9,6 +9,7 @@ pub mod common;
 pub mod wasmi_backend;
 pub mod wasmtime_backend;
 
+use crate::calls::HostFn;
 use crate::state::HostState;
 
 /// Calls `$cb!($ctx, "module", "name", path::to::fn, (arg: type, ...))` for every host function (all
@@ -72,14 +73,35 @@ pub(crate) use for_each_host_fn;
 
 /// Every (module, name) the host defines itself.
 pub fn defined_imports() -> Vec<(&'static str, &'static str)> {
-    let mut out = Vec::new();
-    macro_rules! name {
-        ($v:ident, $m:expr, $n:literal, $f:path, ($($a:ident: $t:ty),*)) => {
-            $v.push(($m, $n));
-        };
-    }
-    for_each_host_fn!(name, out);
-    out
+    host_fns().iter().map(|f| (f.module, f.name)).collect()
+}
+
+/// Every host function, in the order of [`for_each_host_fn`] (the index a [`Tally`] counts by).
+///
+/// [`Tally`]: crate::calls::Tally
+pub fn host_fns() -> &'static [HostFn] {
+    static FNS: std::sync::OnceLock<Vec<HostFn>> = std::sync::OnceLock::new();
+    FNS.get_or_init(|| {
+        let mut out = Vec::new();
+        macro_rules! name {
+            ($v:ident, $m:expr, $n:literal, $f:path, ($($a:ident: $t:ty),*)) => {
+                $v.push(HostFn {
+                    module: $m,
+                    name: $n,
+                });
+            };
+        }
+        for_each_host_fn!(name, out);
+        out
+    })
+}
+
+/// The index of `module.name` in [`host_fns`] (looked up once, when a linker is built).
+pub fn host_fn_index(module: &str, name: &str) -> usize {
+    host_fns()
+        .iter()
+        .position(|f| f.module == module && f.name == name)
+        .expect("every registered host function is in the list")
 }
 
 /// What an import the host does not define answers: Unimplemented for proxy-wasm, ENOSYS for WASI;

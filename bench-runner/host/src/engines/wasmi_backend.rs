@@ -117,8 +117,12 @@ pub fn engine() -> Engine {
 /// Registers one host function of [`super::for_each_host_fn`]'s list (this line, once a function).
 macro_rules! wrap {
     ($l:ident, $m:expr, $n:literal, $f:path, ($($a:ident: $t:ty),*)) => {
-        $l.func_wrap($m, $n, |mut c: Caller<'_, Data>, $($a: $t),*| {
-            $f(&mut GuestEnv(&mut c), $($a),*).map_err(wasmi::Error::host)
+        let index = super::host_fn_index($m, $n);
+        $l.func_wrap($m, $n, move |mut c: Caller<'_, Data>, $($a: $t),*| {
+            let outer = c.data_mut().host.calls.enter(index);
+            let r = $f(&mut GuestEnv(&mut c), $($a),*);
+            c.data_mut().host.calls.leave(outer);
+            r.map_err(wasmi::Error::host)
         })
         .map_err(|e| e.to_string())?;
     };

@@ -265,17 +265,24 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
             "the measurement did not finish".into()
         }),
         counts: vec![],
+        raw: vec![],
     };
-    if outcome.is_ok() && !variants.is_empty() {
-        run.instructions = instructions::count(&instructions::Counting {
-            project,
-            run: &run,
-            variants: &variants,
-            envoy: &envoy,
-            alternate: alternate.as_ref(),
-            out: &plan.out,
-        });
-    }
+    let outcome = match outcome {
+        Ok(()) if !variants.is_empty() => {
+            let (section, counted) = instructions::count(&instructions::Counting {
+                project,
+                run: &run,
+                variants: &variants,
+                envoy: &envoy,
+                alternate: alternate.as_ref(),
+                out: &plan.out,
+                seed: o.seed,
+            });
+            run.instructions = section;
+            counted
+        }
+        other => other,
+    };
     laps("count", &mut phases);
     run.phases = phases;
     run.status = crate::error::status_of(&outcome).into();
@@ -350,7 +357,7 @@ pub(crate) fn side_variant(mut v: Variant, side: &str) -> Variant {
         | crate::bench::variants::Kind::DynamicModule { built } => {
             built.name = format!("{}@{side}", built.name);
         }
-        crate::bench::variants::Kind::Baseline => {}
+        crate::bench::variants::Kind::Baseline | crate::bench::variants::Kind::Own { .. } => {}
     }
     v
 }

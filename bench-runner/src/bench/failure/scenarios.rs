@@ -120,6 +120,7 @@ pub(super) fn crash_group(
     for ((id, n, p), port) in defs.iter().zip(&ports) {
         listeners.push(FailureListener {
             spec: ListenerSpec {
+                upstream: None,
                 name: id.clone(),
                 port: *port,
                 filter: imp.filter(&scenario_config(*n, 0), p.plugin_extra(plan.short_backoff))?,
@@ -310,6 +311,7 @@ fn runaway_listeners(
     Ok(vec![
         FailureListener {
             spec: ListenerSpec {
+                upstream: None,
                 name: id.clone(),
                 port: ports[0],
                 filter: imp.filter(&scenario_config(0, plan.spin), Map::new())?,
@@ -318,6 +320,7 @@ fn runaway_listeners(
         },
         FailureListener {
             spec: ListenerSpec {
+                upstream: None,
                 name: neighbour.clone(),
                 port: ports[1],
                 filter: Filter::None,
@@ -326,6 +329,7 @@ fn runaway_listeners(
         },
         FailureListener {
             spec: ListenerSpec {
+                upstream: None,
                 name: calibrate.clone(),
                 port: ports[2],
                 filter: imp.filter(&scenario_config(0, CALIBRATION_SPIN), Map::new())?,

@@ -48,25 +48,32 @@ pub fn settings(profile: ProfileName) -> FootprintSettings {
     }
 }
 
-/// The variants the footprint measures from a run's list: the baseline, then every variant of one
-/// workload ([`WORKLOAD`] when the list has it, else the first): each implementation once per runtime.
+/// The variants the footprint measures from a run's list: the baseline, then each implementation
+/// once per runtime, in its [`WORKLOAD`] variant when it has one (the suite's), else its first (a
+/// plugin of your own has only its `own` workload).
 pub fn select(variants: &[Variant]) -> Vec<Variant> {
-    let workload = if variants.iter().any(|v| v.info.workload == WORKLOAD) {
-        WORKLOAD.to_string()
-    } else {
-        match variants
-            .iter()
-            .find(|v| v.info.id != BASELINE && v.info.workload != "none")
-        {
-            Some(v) => v.info.workload.clone(),
-            None => WORKLOAD.to_string(),
+    let key = |v: &Variant| (v.info.implementation().to_string(), v.info.runtime.clone());
+    let mut out: Vec<Variant> = Vec::new();
+    for v in variants {
+        if v.info.id == crate::results::BASELINE_AA {
+            continue;
         }
-    };
-    variants
-        .iter()
-        .filter(|v| v.info.id == BASELINE || v.info.workload == workload)
-        .cloned()
-        .collect()
+        if v.info.id == BASELINE {
+            out.push(v.clone());
+            continue;
+        }
+        match out
+            .iter()
+            .position(|o| o.info.id != BASELINE && key(o) == key(v))
+        {
+            None => out.push(v.clone()),
+            Some(i) if v.info.workload == WORKLOAD && out[i].info.workload != WORKLOAD => {
+                out[i] = v.clone()
+            }
+            Some(_) => {}
+        }
+    }
+    out
 }
 
 /// What every sample needs.
@@ -210,4 +217,63 @@ fn envoy_bin(project: &Project, path: Option<&Path>) -> anyhow::Result<EnvoyBin>
         b.found_via
     );
     Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plugins::own::{OwnKind, OwnPlugin, OwnSpec};
+    use crate::plugins::Built;
+    use std::sync::Arc;
+
+    fn built(name: &str, kind: &str) -> Built {
+        Built {
+            name: name.into(),
+            language: "x".into(),
+            description: String::new(),
+            kind: kind.into(),
+            module: format!("{name}.out").into(),
+            sha256: "ab".into(),
+            bytes: 2,
+            rebuilt: false,
+        }
+    }
+
+    #[test]
+    fn each_implementation_once_per_runtime_in_its_mock_variant_else_its_first() {
+        let rust = built("rust", crate::plugins::WASM_KIND);
+        let lua = built("lua", crate::plugins::LUA_KIND);
+        let own = Arc::new(OwnPlugin {
+            spec: OwnSpec {
+                name: "auth".into(),
+                given: "--plugin auth.wasm".into(),
+                kind: OwnKind::Wasm {
+                    root_id: String::new(),
+                    vm_config: Default::default(),
+                },
+                file: Some("auth.wasm".into()),
+                build: None,
+                configuration: String::new(),
+            },
+            sha256: Some("cd".into()),
+            bytes: Some(3),
+            script: None,
+            port: None,
+            pid: None,
+        });
+        let x = Arc::new(crate::load::request::Exchange::get_exact("ok"));
+        let list = vec![
+            Variant::baseline(),
+            Variant::baseline_aa(),
+            Variant::wasm(&rust, "v8", "headers").unwrap(),
+            Variant::wasm(&rust, "v8", "mock").unwrap(),
+            Variant::lua(&lua, "headers").unwrap(),
+            Variant::own(&own, Some("v8"), x),
+        ];
+        let ids: Vec<String> = select(&list).into_iter().map(|v| v.info.id).collect();
+        assert_eq!(
+            ids,
+            ["baseline", "rust-v8-mock", "lua-headers", "auth-v8-own"]
+        );
+    }
 }

@@ -7,6 +7,7 @@ use crate::bench::variants::{Kind, Variant};
 use crate::envoy::process::{http_get, log_tail};
 use crate::envoy::session::{allocate_ports, Launch};
 use crate::error::usage;
+use crate::load::request::{fetch, Exchange};
 use crate::load::{self, LoadPlan, Pace};
 use crate::results::footprint::{CompanionReading, FootprintSample, MemoryReading};
 use std::collections::BTreeMap;
@@ -34,11 +35,14 @@ pub(super) struct Companion {
 /// started with Envoy by [`Launch::spawn_at`] and added after it.
 fn companions(v: &Variant) -> anyhow::Result<Vec<Companion>> {
     match &v.kind {
+        // A processor of your own started by the runner runs for the whole run, shared by every
+        // Envoy: it is not this sample's.
         Kind::Baseline
         | Kind::Lua { .. }
         | Kind::Wasm { .. }
         | Kind::ExtProc { .. }
-        | Kind::DynamicModule { .. } => Ok(vec![]),
+        | Kind::DynamicModule { .. }
+        | Kind::Own { .. } => Ok(vec![]),
     }
 }
 
@@ -51,6 +55,7 @@ pub(super) fn module_bytes(v: &Variant) -> Option<u64> {
         | Kind::Wasm { built, .. }
         | Kind::ExtProc { built }
         | Kind::DynamicModule { built } => Some(built.bytes),
+        Kind::Own { plugin, .. } => plugin.bytes,
     }
 }
 
@@ -122,46 +127,12 @@ fn workers_with_connections(admin: u16) -> u32 {
         .count() as u32
 }
 
-/// One request on a new connection: true when it is answered 200 with `body`. The response is read
-/// up to its content-length (Envoy holds a `Connection: close` open for the client to close first,
-/// its delayed-close timeout), then the connection is dropped.
-fn answered(port: u16, body: &str) -> bool {
-    get(port).is_ok_and(|(status, b)| status == 200 && b == body.as_bytes())
-}
-
-fn get(port: u16) -> std::io::Result<(u16, Vec<u8>)> {
-    use std::io::{Read, Write};
+/// One request (the variant's first) on a new connection: true when it is answered as the variant
+/// must answer. The response is read up to its length (Envoy holds a `Connection: close` open for
+/// the client to close first, its delayed-close timeout), then the connection is dropped.
+fn answered(port: u16, x: &Exchange) -> bool {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let t = Duration::from_millis(500);
-    let mut s = std::net::TcpStream::connect_timeout(&addr, t)?;
-    s.set_read_timeout(Some(t))?;
-    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = s.read(&mut chunk)?;
-        if n == 0 {
-            return Err(std::io::Error::other("closed before a whole response"));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| std::io::Error::other("not an HTTP response"))?;
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        if buf.len() >= end + 4 + len {
-            return Ok((status, buf[end + 4..end + 4 + len].to_vec()));
-        }
-    }
+    fetch(addr, &x.requests[0], Duration::from_millis(500)).is_ok_and(|a| a.meets(&x.expect))
 }
 
 /// Measures `v` at concurrency `c`, repetition `r`.
@@ -231,17 +202,18 @@ pub(super) fn sample(ctx: &Ctx, v: &Variant, c: u32, r: usize) -> anyhow::Result
             exited("at start")
         }
     })?;
+    let x = v.exchange();
     let first_reply_ms = wait(
         READY_TIMEOUT + REPLY_TIMEOUT,
-        &format!("never answered `{}`", v.expect_body),
-        Box::new(|| answered(port, &v.expect_body)),
+        &format!("never answered {}", x.expect.describe()),
+        Box::new(|| answered(port, &x)),
     )?;
-    let workers_warmed = warm(admin, port, c, &v.expect_body);
+    let workers_warmed = warm(admin, port, c, &x);
     if workers_warmed < c {
         return Err(usage(format!(
-            "footprint: only {workers_warmed} of {c} workers of the Envoy for {} got a connection answered by the plugin in {WARM_BATCHES} batches (or a warm-up request was not answered `{}`); see {}",
+            "footprint: only {workers_warmed} of {c} workers of the Envoy for {} got a connection answered by the plugin in {WARM_BATCHES} batches (or a warm-up request was not answered {}); see {}",
             v.info.id,
-            v.expect_body,
+            x.expect.describe(),
             log.display()
         )));
     }
@@ -251,7 +223,7 @@ pub(super) fn sample(ctx: &Ctx, v: &Variant, c: u32, r: usize) -> anyhow::Result
         .iter()
         .map(|x| read_memory(x.pid, None))
         .collect::<anyhow::Result<_>>()?;
-    let outcome = load::run(&load_plan(ctx, port, &v.expect_body), None)?;
+    let outcome = load::run(&load_plan(ctx, port, &x), None)?;
     let after_load = read_memory(envoy.pid, Some(admin))?;
     let companions = companions
         .iter()
@@ -287,14 +259,14 @@ pub(super) fn sample(ctx: &Ctx, v: &Variant, c: u32, r: usize) -> anyhow::Result
     })
 }
 
-/// New connections (one request each, answered with `body`) in batches of 2 per worker until every
-/// worker's listener accepted one; returns the workers that did (0 when a request was not answered
-/// with `body`).
-fn warm(admin: u16, port: u16, c: u32, body: &str) -> u32 {
+/// New connections (one request each, answered as `x` says) in batches of 2 per worker until
+/// every worker's listener accepted one; returns the workers that did (0 when a request was not
+/// answered so).
+fn warm(admin: u16, port: u16, c: u32, x: &Exchange) -> u32 {
     let mut got = 0;
     for _ in 0..WARM_BATCHES {
         for _ in 0..(2 * c).max(4) {
-            if !answered(port, body) {
+            if !answered(port, x) {
                 // a worker may have taken that connection without the plugin answering it
                 return 0;
             }
@@ -307,7 +279,7 @@ fn warm(admin: u16, port: u16, c: u32, body: &str) -> u32 {
     got
 }
 
-fn load_plan(ctx: &Ctx, port: u16, body: &str) -> LoadPlan {
+fn load_plan(ctx: &Ctx, port: u16, x: &Exchange) -> LoadPlan {
     let s = &ctx.settings;
     LoadPlan {
         addr: ([127, 0, 0, 1], port).into(),
@@ -321,12 +293,13 @@ fn load_plan(ctx: &Ctx, port: u16, body: &str) -> LoadPlan {
         max_duration: Duration::from_secs(60),
         timeout: Duration::from_secs(2),
         expect_status: 200,
-        expect_body: Some(body.as_bytes().to_vec()),
+        expect_body: None,
         cpu: None,
         cpu_probe_pid: None,
         cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         body_bytes: 0,
+        exchange: Some(std::sync::Arc::new(x.clone())),
         http2: false,
     }
 }

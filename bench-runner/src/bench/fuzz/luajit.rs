@@ -8,11 +8,13 @@
 
 use super::inputs::Input;
 use super::target::{Outcome, Reply, Target};
+use crate::bench::calls::header_work;
 use crate::error::usage;
 use crate::paths::Project;
 use crate::plugins::{config, lua};
+use plugin_host::HeaderOp;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Reads the batch from stdin; writes one record per configuration (see `parse_output`).
@@ -24,17 +26,21 @@ local function emit(tag, s) out:write(tag, " ", #s, "\n", s) end
 local function handle(route, authority)
   local store, count = {[":authority"] = authority}, 1
   local hdrs, info, h = {}, {}, {}
-  function hdrs:get(k) return store[k] end
+  local ops, logs = {}, 0
+  local function note(k, op) if k:sub(1, 8) == "x-bench-" then ops[#ops + 1] = op end end
+  function hdrs:get(k) note(k, "get " .. k) return store[k] end
   function hdrs:add(k, v)
+    note(k, "add " .. k .. " " .. v)
     if store[k] == nil then count = count + 1; store[k] = v else store[k] = store[k] .. "," .. v end
   end
-  function hdrs:remove(k) if store[k] ~= nil then count = count - 1 end; store[k] = nil end
+  function hdrs:remove(k) note(k, "remove " .. k) if store[k] ~= nil then count = count - 1 end; store[k] = nil end
   function info:routeName() return route end
   function h:headers() return hdrs end
   function h:streamInfo() return info end
   function h:respond(headers, body) h.reply = {headers[":status"], body or ""} end
-  function h:logInfo(m) end
-  return h, function() return count == 1 and store[":authority"] == authority end
+  function h:logInfo(m) logs = logs + 1 end
+  return h, function() return count == 1 and store[":authority"] == authority end,
+    function() return ops, logs end
 end
 local n = tonumber(line())
 for _ = 1, n do
@@ -52,8 +58,11 @@ for _ = 1, n do
   if not ok then emit("X", tostring(err)) else
     out:write("C ", #reqs, "\n")
     for r = 1, #reqs do
-      local h, intact = handle(reqs[r][1], reqs[r][2])
+      local h, intact, work = handle(reqs[r][1], reqs[r][2])
       local done, e = pcall(env.envoy_on_request, h)
+      local ops, logs = work()
+      out:write("W ", #ops, " ", logs, "\n")
+      for _, op in ipairs(ops) do out:write(op, "\n") end
       if not done then emit("E", tostring(e))
       elseif h.reply then out:write("R ", tostring(h.reply[1]), "\n"); emit("B", h.reply[2])
       elseif not intact() then out:write("H\n")
@@ -67,6 +76,9 @@ end
 const LUPA: &str = "lupa==2.8";
 /// Runs the driver (argv[1]) in lupa's LuaJIT; Lua's `io` reads and writes the process's stdin/stdout.
 const LUPA_RUN: &str = "import sys, lupa.luajit21 as L; L.LuaRuntime().execute(sys.argv[1])";
+/// Runs the Lua file argv[1] in lupa's LuaJIT, with `arg[0]` set to its path as `luajit FILE` does.
+const LUPA_RUN_FILE: &str = "import sys, lupa.luajit21 as L; r = L.LuaRuntime(); \
+r.globals().arg = r.table_from({0: sys.argv[1]}); r.execute(open(sys.argv[1]).read())";
 
 /// Where the driver runs.
 enum Vm {
@@ -77,6 +89,7 @@ enum Vm {
 }
 
 impl Vm {
+    /// The fuzz driver in this LuaJIT.
     fn command(&self) -> Command {
         match self {
             Vm::Binary => {
@@ -91,6 +104,55 @@ impl Vm {
             }
         }
     }
+
+    /// A Lua file in this LuaJIT (`arg[0]` is its path).
+    fn file_command(&self, file: &Path) -> Command {
+        let mut c = match self {
+            Vm::Binary => Command::new("luajit"),
+            Vm::Lupa(python) => {
+                let mut c = Command::new(python);
+                c.args(["-c", LUPA_RUN_FILE]);
+                c
+            }
+        };
+        c.arg(file);
+        c
+    }
+
+    /// `luajit` if PATH has one, else lupa's LuaJIT in the project's venv (installed on first use,
+    /// said on stderr); a usage error (exit 2) naming `who` when neither can be had.
+    fn find(project: &Project, who: &str) -> anyhow::Result<Vm> {
+        if succeeds(Command::new("luajit").arg("-v")) {
+            return Ok(Vm::Binary);
+        }
+        let python = project.venv_python();
+        let lupa_loads = || succeeds(Command::new(&python).args(["-c", "import lupa.luajit21"]));
+        if !lupa_loads() {
+            eprintln!(
+                "{who}: no luajit on PATH: installing {LUPA} (LuaJIT 2.1 for Python) from PyPI into {} ...",
+                project.rel(&project.venv())
+            );
+            project.pip_install(&[LUPA]).map_err(|e| {
+                usage(format!(
+                    "{who}: the Lua implementation needs a LuaJIT and {LUPA} could not be installed ({e:#}): apt-get install -y luajit, or leave Lua out (--only)"
+                ))
+            })?;
+            if !lupa_loads() {
+                return Err(usage(format!(
+                    "{who}: {LUPA} was installed into {} but lupa.luajit21 does not load: apt-get install -y luajit, or leave Lua out (--only)",
+                    project.venv().display()
+                )));
+            }
+        }
+        Ok(Vm::Lupa(python))
+    }
+}
+
+/// Runs a Lua file (the Lua filter's unit tests) in the LuaJIT `fuzz` uses, installing lupa's when
+/// there is none; its output and exit status.
+pub fn run_file(project: &Project, file: &Path) -> anyhow::Result<std::process::Output> {
+    let vm = Vm::find(project, "lua tests")?;
+    Ok(vm.file_command(file).output()?)
 }
 
 fn succeeds(c: &mut Command) -> bool {
@@ -126,34 +188,9 @@ impl LuaTarget {
     /// LuaJIT in the project's venv (installed on first use, said on stderr); a usage error (exit 2)
     /// when neither can be had.
     pub fn new(project: &Project, template: String) -> anyhow::Result<LuaTarget> {
-        if succeeds(Command::new("luajit").arg("-v")) {
-            return Ok(LuaTarget {
-                template,
-                vm: Vm::Binary,
-            });
-        }
-        let python = project.venv_python();
-        let lupa_loads = || succeeds(Command::new(&python).args(["-c", "import lupa.luajit21"]));
-        if !lupa_loads() {
-            eprintln!(
-                "fuzz: no luajit on PATH: installing {LUPA} (LuaJIT 2.1 for Python) from PyPI into {} ...",
-                project.rel(&project.venv())
-            );
-            project.pip_install(&[LUPA]).map_err(|e| {
-                usage(format!(
-                    "fuzz: the Lua implementation needs a LuaJIT and {LUPA} could not be installed ({e:#}): apt-get install -y luajit, or leave Lua out (--only)"
-                ))
-            })?;
-            if !lupa_loads() {
-                return Err(usage(format!(
-                    "fuzz: {LUPA} was installed into {} but lupa.luajit21 does not load: apt-get install -y luajit, or leave Lua out (--only)",
-                    project.venv().display()
-                )));
-            }
-        }
         Ok(LuaTarget {
             template,
-            vm: Vm::Lupa(python),
+            vm: Vm::find(project, "fuzz")?,
         })
     }
 }
@@ -236,8 +273,10 @@ fn run_luajit(vm: &Vm, stdin: &[u8]) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Reads the driver's records: `X <len>\n<error>` (the script failed to load or run), or `C <n>\n`
-/// then per request `R <status>\nB <len>\n<body>`, `P` (continued), `H` (continued with the headers
-/// changed) or `E <len>\n<error>`.
+/// then per request `W <ops> <log lines>\n` with one line per operation on an `x-bench-*` header
+/// (`add K V`, `get K`, `remove K`), then `R <status>\nB <len>\n<body>`, `P` (continued), `H`
+/// (continued with the headers changed) or `E <len>\n<error>`. The work must be the contract's
+/// ([`header_work`]): header operations only when the request continued, no log line.
 fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
     let mut r = Reader { data: out, pos: 0 };
     let mut outcomes = vec![];
@@ -258,8 +297,24 @@ fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
         let mut replies = vec![];
         let mut broken = None;
         for _ in 0..n {
+            let head = r.line()?;
+            let (ops, logs) = head
+                .strip_prefix("W ")
+                .and_then(|w| w.split_once(' '))
+                .and_then(|(o, l)| Some((o.parse::<usize>().ok()?, l.parse::<usize>().ok()?)))
+                .ok_or_else(|| anyhow::anyhow!("unexpected LuaJIT output line {head:?}"))?;
+            let ops: Vec<HeaderOp> = (0..ops)
+                .map(|_| r.line().map(|l| header_op(&l)))
+                .collect::<anyhow::Result<_>>()?;
+            let work = header_work(&ops);
+            if logs > 0 {
+                broken = broken.or(Some(format!("logged {logs} line(s) for one request")));
+            }
             let l = r.line()?;
             match l.split_once(' ') {
+                Some(("R", _)) if work.as_ref().is_ok_and(|w| w.header_adds > 0) => {
+                    broken = broken.or(Some("replied after adding x-bench headers".into()));
+                }
                 Some(("R", status)) => {
                     let len: usize = r.line()?.strip_prefix("B ").unwrap_or("0").parse()?;
                     let body = r.take(len)?.to_vec();
@@ -272,7 +327,12 @@ fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
                     let msg = String::from_utf8_lossy(r.take(len.parse()?)?).to_string();
                     broken = broken.or(Some(format!("envoy_on_request raised: {msg}")));
                 }
-                _ if l == "P" => replies.push(Reply::Passthrough),
+                _ if l == "P" => match work {
+                    Ok(w) => replies.push(Reply::Passthrough {
+                        header_work: w.header_adds,
+                    }),
+                    Err(e) => broken = broken.or(Some(e)),
+                },
                 _ if l == "H" => {
                     broken = broken.or(Some("continued with the request headers changed".into()));
                 }
@@ -282,6 +342,22 @@ fn parse_output(out: &[u8]) -> anyhow::Result<Vec<Outcome>> {
         outcomes.push(broken.map_or(Outcome::Accepted(replies), Outcome::Broken));
     }
     Ok(outcomes)
+}
+
+/// One line of the driver's `x-bench-*` operations.
+fn header_op(line: &str) -> HeaderOp {
+    let mut parts = line.splitn(3, ' ');
+    let (verb, key, value) = (parts.next(), parts.next(), parts.next());
+    let key = key.unwrap_or_default().as_bytes().to_vec();
+    match verb {
+        Some("add") => HeaderOp::Add {
+            key,
+            value: value.unwrap_or_default().as_bytes().to_vec(),
+        },
+        Some("get") => HeaderOp::Get { key },
+        // "remove" (the driver writes nothing else)
+        _ => HeaderOp::Remove { key },
+    }
 }
 
 struct Reader<'a> {
@@ -319,7 +395,8 @@ mod tests {
 
     #[test]
     fn driver_records_are_read_back() {
-        let out = b"X 3\nbadC 3\nR 200\nB 2\nhiP\nE 4\nboomC 1\nH\nC 0\n";
+        let out =
+            b"X 3\nbadC 3\nW 0 0\nR 200\nB 2\nhiW 0 0\nP\nW 0 0\nE 4\nboomC 1\nW 0 0\nH\nC 0\n";
         let got = parse_output(out).unwrap();
         assert_eq!(got[0], Outcome::Broken("the script failed: bad".into()));
         assert_eq!(
@@ -331,7 +408,10 @@ mod tests {
             Outcome::Broken("continued with the request headers changed".into())
         );
         assert_eq!(got[3], Outcome::Accepted(vec![]));
-        let ok = parse_output(b"C 2\nR 200\nB 0\nP\n").unwrap();
+        let ok = parse_output(
+            b"C 2\nW 0 0\nR 200\nB 0\nW 3 0\nadd x-bench-0 v0\nget x-bench-0\nremove x-bench-0\nP\n",
+        )
+        .unwrap();
         assert_eq!(
             ok,
             vec![Outcome::Accepted(vec![
@@ -339,9 +419,23 @@ mod tests {
                     status: 200,
                     body: vec![]
                 },
-                Reply::Passthrough
+                Reply::Passthrough { header_work: 1 }
             ])]
         );
         assert!(parse_output(b"C 1\n").is_err());
+    }
+
+    #[test]
+    fn a_log_line_or_header_work_out_of_order_breaks_the_request() {
+        let logged = parse_output(b"C 1\nW 0 1\nR 200\nB 0\n").unwrap();
+        assert_eq!(
+            logged,
+            vec![Outcome::Broken("logged 1 line(s) for one request".into())]
+        );
+        let skipped = parse_output(b"C 1\nW 2 0\nadd x-bench-0 v0\nremove x-bench-0\nP\n").unwrap();
+        assert!(
+            matches!(&skipped[0], Outcome::Broken(e) if e.contains("not the workload's")),
+            "{skipped:?}"
+        );
     }
 }

@@ -330,6 +330,37 @@ mod tests {
         }
     }
 
+    /// A deliberately unfair implementation: right replies, but it skips the `headers` work.
+    fn lazy(input: &Input) -> Outcome {
+        match expected(input) {
+            Outcome::Accepted(replies) => Outcome::Accepted(
+                replies
+                    .into_iter()
+                    .map(|r| match r {
+                        Reply::Passthrough { .. } => Reply::Passthrough { header_work: 0 },
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    #[test]
+    fn an_implementation_that_skips_the_header_work_is_found() {
+        let mut targets: Vec<Box<dyn Target>> = vec![Box::new(FnTarget {
+            name: "lazy".into(),
+            f: lazy,
+        })];
+        let s = fuzz(&mut targets, 2000, 1, &mut |_, _| {}).unwrap();
+        assert!(s.divergences > 0, "the lazy implementation was not found");
+        let text = s.render();
+        assert!(
+            text.contains("passthrough after the header work on"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn a_wrong_implementation_is_found_shrunk_and_printed() {
         let mut targets: Vec<Box<dyn Target>> = vec![Box::new(FnTarget {
@@ -364,7 +395,7 @@ mod tests {
         };
         let body = match &want[0] {
             Reply::Local { body, .. } => String::from_utf8_lossy(body).to_string(),
-            Reply::Passthrough => "passthrough".into(),
+            Reply::Passthrough { .. } => "passthrough".into(),
         };
         assert_eq!(case.requests[0].body, body);
         assert_ne!(case_blind(&input), Outcome::Accepted(want));

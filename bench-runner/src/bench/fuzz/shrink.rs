@@ -176,7 +176,7 @@ pub fn case_json(name: &str, input: &Input, expected: &Outcome) -> Value {
                         Reply::Local { status, body } => {
                             (*status, String::from_utf8_lossy(body).to_string())
                         }
-                        Reply::Passthrough => (200, "passthrough".to_string()),
+                        Reply::Passthrough { .. } => (200, "passthrough".to_string()),
                     };
                     json!({"path": r.path(), "authority": r.authority, "status": status, "body": body})
                 })

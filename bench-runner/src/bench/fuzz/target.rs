@@ -2,6 +2,7 @@
 //! contract code, `plugins::config`) and every Wasm plugin in-process through `plugin-host`.
 
 use super::inputs::Input;
+use crate::bench::calls::observed_work;
 use crate::plugins::config::{self, Mode};
 use plugin_host::{Action, Module, Request, Vm};
 
@@ -10,8 +11,9 @@ use plugin_host::{Action, Module, Request, Vm};
 pub enum Reply {
     /// A local reply from the plugin.
     Local { status: u32, body: Vec<u8> },
-    /// The plugin let the request continue (the conformance routes answer 200 `passthrough`).
-    Passthrough,
+    /// The plugin let the request continue (the conformance routes answer 200 `passthrough`), after
+    /// the `headers` workload on this many `x-bench-*` headers (0: none).
+    Passthrough { header_work: u32 },
 }
 
 /// What an implementation did with one input.
@@ -50,7 +52,9 @@ pub fn expected(input: &Input) -> Outcome {
                     status: 200,
                     body: config::body_reply(&reply.content, b"").into_bytes(),
                 },
-                _ => Reply::Passthrough,
+                _ => Reply::Passthrough {
+                    header_work: cfg.work(r.route, &r.authority).header_adds,
+                },
             })
             .collect(),
     )
@@ -83,6 +87,7 @@ impl WasmTarget {
             if !vm.start(b"").map_err(|e| e.to_string())? {
                 return Err("proxy_on_vm_start returned false".into());
             }
+            vm.set_tracing(true);
             self.vm = Some((vm, 0));
         }
         let (vm, n) = self.vm.as_mut().expect("just set");
@@ -145,7 +150,17 @@ fn request(
     let out = vm
         .request_in(root, &req)
         .map_err(|e| format!("{path} (Host {authority:?}): {e}"))?;
+    let work = observed_work(&out).map_err(|e| format!("{path} (Host {authority:?}): {e}"))?;
+    if work.logs > 0 {
+        return Err(format!(
+            "{path} (Host {authority:?}): logged {} line(s) for one request",
+            work.logs
+        ));
+    }
     match (out.local_reply, out.action) {
+        (Some(_), _) if work.header_adds > 0 => Err(format!(
+            "{path} (Host {authority:?}): replied after adding x-bench headers"
+        )),
         (Some(r), _) => Ok(Reply::Local {
             status: r.status,
             body: r.body,
@@ -157,7 +172,9 @@ fn request(
                     "{path} (Host {authority:?}): continued with the request headers changed"
                 ));
             }
-            Ok(Reply::Passthrough)
+            Ok(Reply::Passthrough {
+                header_work: work.header_adds,
+            })
         }
         (None, Action::Pause(n)) => Err(format!(
             "{path} (Host {authority:?}): paused ({n}) without a local reply"
@@ -202,7 +219,10 @@ pub fn describe(o: &Outcome, input: &Input) -> String {
                 .zip(&input.requests)
                 .map(|(r, q)| {
                     let what = match r {
-                        Reply::Passthrough => "passthrough".to_string(),
+                        Reply::Passthrough { header_work: 0 } => "passthrough".to_string(),
+                        Reply::Passthrough { header_work: n } => {
+                            format!("passthrough after the header work on {n} x-bench headers")
+                        }
                         Reply::Local { status, body } => format!(
                             "{status} {:?}",
                             String::from_utf8_lossy(body)

@@ -49,7 +49,7 @@ pub(super) fn matrix(
         .into_iter()
         .filter(|rt| wasm_runtimes.iter().any(|r| r == rt))
         .collect();
-    for w in &profile.workloads {
+    for w in &super::suite_workloads(profile) {
         for b in &built {
             variants.extend(Variant::of(b, &present, w));
             if !b.is_wasm() {

@@ -30,9 +30,11 @@ pub(super) fn phase_plan(
         cpu,
         cpu_probe_pid: None,
         cpu_probe_tid: None,
-        cpu_probe_extra_pid: None,
         http2,
         body_bytes: v.body_bytes,
+        exchange: v.exchange.clone(),
+        // A processor of your own that the runner started: its CPU counts beside Envoy's.
+        cpu_probe_extra_pid: v.own_processor_pid(),
     }
 }
 
@@ -89,7 +91,8 @@ pub(super) fn measure_burst(
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
     p.cpu_probe_tid = tid;
-    p.cpu_probe_extra_pid = processor;
+    // a plugin of your own's processor is in the plan already
+    p.cpu_probe_extra_pid = p.cpu_probe_extra_pid.or(processor);
     let outcome = load::run(&p, None)?;
     let requests = outcome.ok + outcome.errors.total();
     let per_request = |ns: Option<u64>| match ns {
@@ -236,7 +239,8 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                     r.load_cpu,
                     r.http2,
                 );
-                // A processor serves its ext_proc listeners: it counts for those alone.
+                // A processor serves its ext_proc listeners: it counts for those alone (and a
+                // processor of your own, already in the plan, for its listener).
                 let processor = match &v.kind {
                     crate::bench::variants::Kind::ExtProc { built } => {
                         r.envoy.processor_pid_of(&built.module)

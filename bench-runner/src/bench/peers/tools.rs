@@ -100,6 +100,7 @@ pub(super) fn run_ours(s: &Setup, c: usize, round: usize) -> anyhow::Result<Samp
         cpu_probe_extra_pid: None,
         http2: false,
         body_bytes: 0,
+        exchange: None,
     };
     let o = load::run(&plan, None)?;
     let m = o.summarize(plan.pace);

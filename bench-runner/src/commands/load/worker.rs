@@ -175,6 +175,7 @@ mod tests {
             cpu_probe_tid: None,
             cpu_probe_extra_pid: None,
             body_bytes: 0,
+            exchange: None,
             http2: false,
         };
         let t = announce(&a, &plan);

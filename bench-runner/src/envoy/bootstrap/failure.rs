@@ -85,6 +85,7 @@ mod tests {
                 9100,
                 &[FailureListener {
                     spec: ListenerSpec {
+                        upstream: None,
                         name: "rust-crash1-open".into(),
                         port: 9001,
                         filter: Filter::Wasm {

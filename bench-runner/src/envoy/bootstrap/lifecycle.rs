@@ -127,6 +127,7 @@ impl LifecycleTemplates {
     ) -> anyhow::Result<Value> {
         let t = &self.base;
         let spec = ListenerSpec {
+            upstream: None,
             name: name.into(),
             port,
             filter: Filter::None,
