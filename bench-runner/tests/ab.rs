@@ -227,6 +227,7 @@ fn identical_builds_are_said_so_and_not_measured() {
 
 #[test]
 fn a_slower_revision_regresses_and_a_faster_one_improves() {
+    let counted = valgrind().is_some();
     let spin = spin_commit();
     let dir = tempfile::tempdir().unwrap();
 
@@ -253,6 +254,17 @@ fn a_slower_revision_regresses_and_a_faster_one_improves() {
         metric_verdict(&v, "rust-v8-mock", "cpu_us_per_req"),
         "regressed"
     );
+    if counted {
+        assert_eq!(
+            v["instructions"]["status"], "counted",
+            "{}",
+            v["instructions"]
+        );
+        assert_eq!(
+            metric_verdict(&v, "rust-v8-mock", "instructions_per_req"),
+            "regressed"
+        );
+    }
     assert_eq!(v["new"]["revision"]["commit"], spin.as_str());
     assert_eq!(v["profile"]["cpu_thread"], "worker");
     let ids: Vec<&str> = v["results"]["variants"]
@@ -301,6 +313,12 @@ fn a_slower_revision_regresses_and_a_faster_one_improves() {
         metric_verdict(&v, "rust-v8-mock", "cpu_us_per_req"),
         "improved"
     );
+    if counted {
+        assert_eq!(
+            metric_verdict(&v, "rust-v8-mock", "instructions_per_req"),
+            "improved"
+        );
+    }
     assert!(v["new"]["revision"].is_null(), "the working tree");
     let wts = git(&["worktree", "list", "--porcelain"]);
     assert!(!wts.contains(".cache/ab/worktrees"), "{wts}");
@@ -507,10 +525,11 @@ fn no_worktree_build_or_envoy_outlives_the_runner() {
         wait_until("the worktree's removal", 30, || {
             wts.iter().all(|w| !w.exists()) && !git_knows(&wts[0])
         });
-        wait_until("the build's child to end", 15, || {
+        wait_until_none("the build's child", || {
             sleeping
                 .iter()
-                .all(|(p, t)| !bench_runner::sys::process_is(*p, *t))
+                .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
+                .collect::<Vec<_>>()
         });
 
         // while measuring: every Envoy
@@ -544,10 +563,11 @@ fn no_worktree_build_or_envoy_outlives_the_runner() {
         // SAFETY: as above.
         unsafe { libc::kill(r.0.id() as i32, signal) };
         let status = r.0.wait().unwrap();
-        wait_until("every Envoy to end", 15, || {
+        wait_until_none("an Envoy of the runner", || {
             children
                 .iter()
-                .all(|(p, t)| !bench_runner::sys::process_is(*p, *t))
+                .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
+                .collect::<Vec<_>>()
         });
         if signal == libc::SIGINT {
             assert_eq!(status.code(), Some(130), "{}", said());
@@ -562,5 +582,44 @@ fn no_worktree_build_or_envoy_outlives_the_runner() {
             .unwrap();
             validate("results/schema.json", &r, "the killed run's results.json");
         }
+
+        // while counting instructions: valgrind and the Envoy under it
+        if valgrind().is_none() {
+            continue;
+        }
+        let out = dir.path().join("count");
+        let (mut r, log) = start(
+            &[
+                "ab",
+                "--base",
+                "HEAD",
+                "--new",
+                &spin,
+                "--only",
+                "rust",
+                "--processes",
+                "2",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        let said = || std::fs::read_to_string(&log).unwrap_or_default();
+        let needle = format!("--callgrind-out-file={}", out.display());
+        wait_until("valgrind running Envoy", 300, || {
+            assert!(r.0.try_wait().unwrap().is_none(), "ended early: {}", said());
+            !processes_mentioning(&needle).is_empty()
+        });
+        // SAFETY: as above.
+        unsafe { libc::kill(r.0.id() as i32, signal) };
+        let status = r.0.wait().unwrap();
+        if signal == libc::SIGINT {
+            assert_eq!(status.code(), Some(130), "{}", said());
+            assert_eq!(ab_json(&out)["status"], "interrupted");
+        }
+        let everything = out.display().to_string();
+        wait_until_none("a process of the run (valgrind, Envoy)", || {
+            processes_mentioning(&everything)
+        });
     }
 }

@@ -4,8 +4,8 @@
 mod build;
 pub mod config;
 pub mod lua;
-pub mod revision;
 pub mod own;
+pub mod revision;
 
 pub use build::*;
 

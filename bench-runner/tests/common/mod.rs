@@ -247,3 +247,15 @@ pub fn wait_until_none<T: std::fmt::Debug>(what: &str, mut left: impl FnMut() ->
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// valgrind's version, or None when `BENCH_TEST_SKIP` names it (else the test fails with the fix).
+pub fn valgrind() -> Option<String> {
+    match bench_runner::envoy::callgrind::ensure() {
+        Ok(v) => Some(v),
+        Err(fix) if opted_out("valgrind") => {
+            eprintln!("LEFT OUT valgrind ({SKIP_VAR} names it): {fix}");
+            None
+        }
+        Err(fix) => panic!("valgrind is missing: {fix}; or name it in {SKIP_VAR}=valgrind"),
+    }
+}

@@ -66,7 +66,8 @@ fn groups(run: &AbRun, variants: &[Variant]) -> Vec<Group> {
             let Some(v) = variants.iter().find(|v| &v.info.id == id) else {
                 continue;
             };
-            if [crate::results::BASELINE, crate::results::BASELINE_AA].contains(&v.info.id.as_str()) {
+            if [crate::results::BASELINE, crate::results::BASELINE_AA].contains(&v.info.id.as_str())
+            {
                 continue;
             }
             match out.iter_mut().find(|g| g.name == p.implementation) {
@@ -82,6 +83,18 @@ fn groups(run: &AbRun, variants: &[Variant]) -> Vec<Group> {
         }
     }
     out
+}
+
+/// The counting protocol of an `ab` run: the phase's default, with one Envoy process per
+/// implementation in the quick profile (both builds share it, so what differs between processes
+/// cancels in their difference, and a quick ab of every implementation stays within about six
+/// minutes on 2 cores).
+pub fn protocol(profile: &crate::results::Profile) -> instructions::Protocol {
+    let mut p = instructions::DEFAULT;
+    if profile.name == "quick" {
+        p.processes = 1;
+    }
+    p
 }
 
 /// Counts the instructions per request of every compared listener on both sides; the raw sections
@@ -136,7 +149,7 @@ pub fn count(c: &Counting) -> (InstructionSection, anyhow::Result<()>) {
             project: c.project,
             envoy,
             groups: groups.clone(),
-            protocol: instructions::DEFAULT,
+            protocol: protocol(&c.run.profile),
             out: &out,
             seed: c.seed,
             tool: tool.clone(),
@@ -145,7 +158,9 @@ pub fn count(c: &Counting) -> (InstructionSection, anyhow::Result<()>) {
         if side == "both" {
             for id in &ids {
                 let label = if id.ends_with("@base") { "base" } else { "new" };
-                section.counts.extend(counts(&raw, std::slice::from_ref(id), label));
+                section
+                    .counts
+                    .extend(counts(&raw, std::slice::from_ref(id), label));
             }
         } else {
             section.counts.extend(counts(&raw, &ids, side));
