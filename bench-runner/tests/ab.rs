@@ -473,104 +473,84 @@ fn slow_build_commit() -> String {
     )
 }
 
-/// Starts `ab` with `args`, stderr to a file; returns the runner and that file.
-fn start(args: &[&str], dir: &Path) -> (Runner, PathBuf) {
-    let log = dir.join("runner.log");
-    let r = Runner(
+/// Runs `ab ARGS --out DIR/STAGE`, waits up to `secs` for `ready` (the runner still running), sends
+/// it `signal` and returns (its exit status, the run's folder, what it said, what `ready` noted).
+fn signal_when<T>(
+    args: &[&str],
+    dir: &Path,
+    stage: &str,
+    secs: u64,
+    signal: i32,
+    mut ready: impl FnMut(u32, &Path) -> Option<T>,
+) -> (std::process::ExitStatus, PathBuf, String, T) {
+    let out = dir.join(stage);
+    let log = dir.join(format!("{stage}.log"));
+    let mut r = Runner(
         bin()
+            .arg("ab")
             .args(args)
+            .arg("--out")
+            .arg(&out)
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap(),
     );
-    (r, log)
+    let said = || std::fs::read_to_string(&log).unwrap_or_default();
+    let pid = r.0.id();
+    let mut noted = None;
+    wait_until(stage, secs, || {
+        assert!(r.0.try_wait().unwrap().is_none(), "ended early: {}", said());
+        noted = ready(pid, &out);
+        noted.is_some()
+    });
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(pid as i32, signal) };
+    let status = r.0.wait().unwrap();
+    if signal == libc::SIGINT {
+        assert_eq!(status.code(), Some(130), "{}", said());
+    }
+    (status, out, said(), noted.unwrap())
+}
+
+fn alive(ps: &[(u32, u64)]) -> Vec<(u32, u64)> {
+    ps.iter()
+        .copied()
+        .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
+        .collect()
 }
 
 #[test]
 fn no_worktree_build_or_envoy_outlives_the_runner() {
     let slow = slow_build_commit();
     let spin = spin_commit();
+    let measured = ["--base", "HEAD", "--new", &spin, "--only", "rust"];
     for signal in [libc::SIGKILL, libc::SIGINT] {
-        // during the base build: the worktree and the build's own child
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("build");
-        let (mut r, log) = start(
-            &[
-                "ab",
-                "--base",
-                &slow,
-                "--only",
-                "cpp",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir.path(),
-        );
-        let pid = r.0.id();
-        let said = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_until("the base build", 120, || {
-            assert!(r.0.try_wait().unwrap().is_none(), "ended early: {}", said());
-            !sleepers().is_empty() && !worktrees_of(pid).is_empty()
-        });
-        let wts = worktrees_of(pid);
+        // during the base build: the worktree and the build's own child
+        let args = ["--base", &slow, "--only", "cpp"];
+        let (_, _, _, (wts, sleeping)) =
+            signal_when(&args, dir.path(), "build", 120, signal, |pid, _| {
+                let (wts, sleeping) = (worktrees_of(pid), sleepers());
+                (!wts.is_empty() && !sleeping.is_empty()).then_some((wts, sleeping))
+            });
         assert!(git_knows(&wts[0]));
-        let sleeping = sleepers();
-        // SAFETY: signalling the child this test started.
-        unsafe { libc::kill(pid as i32, signal) };
-        let status = r.0.wait().unwrap();
-        if signal == libc::SIGINT {
-            assert_eq!(status.code(), Some(130), "{}", said());
-        }
         wait_until("the worktree's removal", 30, || {
             wts.iter().all(|w| !w.exists()) && !git_knows(&wts[0])
         });
-        wait_until_none("the build's child", || {
-            sleeping
-                .iter()
-                .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
-                .collect::<Vec<_>>()
-        });
+        wait_until_none("the build's child", || alive(&sleeping));
 
         // while measuring: every Envoy
-        let out = dir.path().join("measure");
-        let (mut r, log) = start(
-            &[
-                "ab",
-                "--base",
-                "HEAD",
-                "--new",
-                &spin,
-                "--only",
-                "rust",
-                "--processes",
-                "12",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir.path(),
-        );
-        let said = || std::fs::read_to_string(&log).unwrap_or_default();
-        wait_until("the first round", 300, || {
-            assert!(r.0.try_wait().unwrap().is_none(), "ended early: {}", said());
-            out.join("run/results.json").exists()
-        });
-        let children = children_of(r.0.id());
-        assert!(
-            children.iter().any(|(p, _)| exe_name(*p).contains("envoy")),
-            "no Envoy among {children:?}"
-        );
-        // SAFETY: as above.
-        unsafe { libc::kill(r.0.id() as i32, signal) };
-        let status = r.0.wait().unwrap();
-        wait_until_none("an Envoy of the runner", || {
-            children
-                .iter()
-                .filter(|(p, t)| bench_runner::sys::process_is(*p, *t))
-                .collect::<Vec<_>>()
-        });
+        let args = [&measured[..], &["--processes", "12"]].concat();
+        let (_, out, _, children) =
+            signal_when(&args, dir.path(), "measure", 300, signal, |pid, out| {
+                let children = children_of(pid);
+                (out.join("run/results.json").exists()
+                    && children.iter().any(|(p, _)| exe_name(*p).contains("envoy")))
+                .then_some(children)
+            });
+        wait_until_none("an Envoy of the runner", || alive(&children));
         if signal == libc::SIGINT {
-            assert_eq!(status.code(), Some(130), "{}", said());
             let v = ab_json(&out);
             assert_eq!(v["status"], "interrupted");
             assert!(!v["results"]["rounds"].as_array().unwrap().is_empty());
@@ -587,34 +567,12 @@ fn no_worktree_build_or_envoy_outlives_the_runner() {
         if valgrind().is_none() {
             continue;
         }
-        let out = dir.path().join("count");
-        let (mut r, log) = start(
-            &[
-                "ab",
-                "--base",
-                "HEAD",
-                "--new",
-                &spin,
-                "--only",
-                "rust",
-                "--processes",
-                "2",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            dir.path(),
-        );
-        let said = || std::fs::read_to_string(&log).unwrap_or_default();
-        let needle = format!("--callgrind-out-file={}", out.display());
-        wait_until("valgrind running Envoy", 300, || {
-            assert!(r.0.try_wait().unwrap().is_none(), "ended early: {}", said());
-            !processes_mentioning(&needle).is_empty()
+        let args = [&measured[..], &["--processes", "2"]].concat();
+        let (_, out, _, ()) = signal_when(&args, dir.path(), "count", 300, signal, |_, out| {
+            let needle = format!("--callgrind-out-file={}", out.display());
+            (!processes_mentioning(&needle).is_empty()).then_some(())
         });
-        // SAFETY: as above.
-        unsafe { libc::kill(r.0.id() as i32, signal) };
-        let status = r.0.wait().unwrap();
         if signal == libc::SIGINT {
-            assert_eq!(status.code(), Some(130), "{}", said());
             assert_eq!(ab_json(&out)["status"], "interrupted");
         }
         let everything = out.display().to_string();

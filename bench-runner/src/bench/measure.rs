@@ -113,6 +113,27 @@ pub struct RunOptions {
     pub own: Option<crate::bench::own::OwnPlan>,
 }
 
+/// `--workloads`: every name one the runner knows; else a usage error naming the first that is not.
+pub fn check_workloads(w: &[String]) -> anyhow::Result<()> {
+    match w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
+        Some(bad) => Err(usage(format!(
+            "--workloads: unknown workload `{bad}`; choose from {}",
+            WORKLOADS.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `--base-port 0` is refused (0 is no port); no `--base-port` means free ports from the kernel.
+pub fn check_base_port(p: Option<u16>) -> anyhow::Result<()> {
+    if p == Some(0) {
+        return Err(usage(
+            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
+        ));
+    }
+    Ok(())
+}
+
 struct Plan {
     profile: Profile,
     out: PathBuf,
@@ -135,12 +156,7 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
     // every process needs a round
     p.processes = p.processes.min(p.rounds);
     if let Some(w) = &args.workloads {
-        if let Some(bad) = w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
-            return Err(usage(format!(
-                "--workloads: unknown workload `{bad}`; choose from {}",
-                WORKLOADS.join(", ")
-            )));
-        }
+        check_workloads(w)?;
         p.workloads = w.clone();
     }
     if let Some(rate) = args.rate {
@@ -151,11 +167,7 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
         }
         p.latency.rate = Some(rate);
     }
-    if args.base_port == Some(0) {
-        return Err(usage(
-            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
-        ));
-    }
+    check_base_port(args.base_port)?;
     if args.spin > crate::bench::failure::MAX_SPIN {
         return Err(usage(format!(
             "--spin {}: the plugins take at most {} rounds",

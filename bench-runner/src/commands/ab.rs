@@ -50,8 +50,8 @@ pub struct AbArgs {
     #[arg(long, value_delimiter = ',', value_name = "X|METRIC=X")]
     pub threshold_us: Vec<String>,
     /// Instructions per request: a change beyond this % of the base's count is a regression or an
-    /// improvement.
-    #[arg(long, default_value_t = 1.0, value_name = "PCT")]
+    /// improvement (as `compare --threshold-pct instructions=0.5` in .ci/run).
+    #[arg(long, default_value_t = 0.5, value_name = "PCT")]
     pub threshold_instructions_pct: f64,
     /// Seed for the round orders and the interleaving of latency windows.
     #[arg(long, default_value_t = 1)]

@@ -1,7 +1,8 @@
 //! The instruction figure of `ab`'s verdict: instructions per request of every compared listener on
 //! each side, counted under callgrind by the instruction-count phase ([`crate::bench::instructions`]).
 //! `plugins` mode: both builds of an implementation are counted in the same Envoy processes (one group
-//! per implementation, with the phase's own no-plugin listeners); `envoy` mode: the listeners are
+//! per implementation, with the phase's own no-plugin listeners; an ext_proc build's in processes of
+//! its own, as the phase runs one external processor per Envoy); `envoy` mode: the listeners are
 //! counted under each Envoy. The figure is Envoy's worker thread's count per request plus, for an
 //! ext_proc listener, its processor's; `results::ab::derive` compares base and new exactly against
 //! the gate's relative threshold. Without valgrind the section says so, with the fix, and the
@@ -70,13 +71,21 @@ fn groups(run: &AbRun, variants: &[Variant]) -> Vec<Group> {
             {
                 continue;
             }
-            match out.iter_mut().find(|g| g.name == p.implementation) {
+            // the counting phase runs one external processor per Envoy: each ext_proc build in
+            // Envoy processes of its own
+            let name = match (&v.kind, v.info.id.rsplit_once('@')) {
+                (crate::bench::variants::Kind::ExtProc { .. }, Some((_, side))) => {
+                    format!("{}@{side}", p.implementation)
+                }
+                _ => p.implementation.clone(),
+            };
+            match out.iter_mut().find(|g| g.name == name) {
                 Some(g) if !g.variants.iter().any(|x| x.info.id == v.info.id) => {
                     g.variants.push(v.clone())
                 }
                 Some(_) => {}
                 None => out.push(Group {
-                    name: p.implementation.clone(),
+                    name,
                     variants: vec![v.clone()],
                 }),
             }
@@ -169,9 +178,10 @@ pub fn count(c: &Counting) -> (InstructionSection, anyhow::Result<()>) {
         if let Err(e) = outcome {
             section.status = "not counted".into();
             section.counts.clear();
-            if crate::error::is_interrupted(&e) {
+            // Ctrl-C may reach the phase as another error (an Envoy start it cut short)
+            if crate::error::is_interrupted(&e) || crate::sys::interrupted() {
                 section.reason = Some("interrupted".into());
-                return (section, Err(e));
+                return (section, Err(crate::error::Error::Interrupted.into()));
             }
             section.reason = Some(format!("the counting phase failed: {e:#}"));
             eprintln!("instruction counts: {e:#}; the verdicts rest on the time figures");

@@ -18,7 +18,7 @@ mod envoys;
 pub mod instructions;
 
 use crate::bench::measure::{measure_given, Given, Pairing};
-use crate::bench::variants::{Variant, WORKLOADS};
+use crate::bench::variants::Variant;
 use crate::envoy::EnvoyBin;
 use crate::error::usage;
 use crate::paths::Project;
@@ -122,19 +122,10 @@ fn plan(project: &Project, o: &AbOptions) -> anyhow::Result<Plan> {
     }
     p.processes = p.processes.min(p.rounds);
     if let Some(w) = &o.workloads {
-        if let Some(bad) = w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
-            return Err(usage(format!(
-                "--workloads: unknown workload `{bad}`; choose from {}",
-                WORKLOADS.join(", ")
-            )));
-        }
+        crate::bench::measure::check_workloads(w)?;
         p.workloads = w.clone();
     }
-    if o.base_port == Some(0) {
-        return Err(usage(
-            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
-        ));
-    }
+    crate::bench::measure::check_base_port(o.base_port)?;
     p.seed = o.seed;
     p.pin = !o.no_pin;
     p.only = o.only.clone();
