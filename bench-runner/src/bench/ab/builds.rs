@@ -109,13 +109,6 @@ pub(super) fn prepare(
     let new_rev = new_spec
         .map(|s| revision::resolve(&project.root, "--new", s))
         .transpose()?;
-    let envoy = locate::locate(o.envoy.as_deref(), project, true)?;
-    eprintln!(
-        "envoy {} ({}, {})",
-        envoy.version,
-        envoy.path.display(),
-        envoy.found_via
-    );
     let current = crate::plugins::discover_all(project)?;
     revision::remove_stale(project);
     let base_wt = Worktree::add(project, &base_rev, "base")?;
@@ -153,6 +146,14 @@ pub(super) fn prepare(
         }
         None => new_plugins.iter().map(|p| p.name.clone()).collect(),
     };
+    // Every name is checked against both trees before Envoy is located (or installed).
+    let envoy = locate::locate(o.envoy.as_deref(), project, true)?;
+    eprintln!(
+        "envoy {} ({}, {})",
+        envoy.version,
+        envoy.path.display(),
+        envoy.found_via
+    );
     let mut skipped = Vec::new();
     let mut measured: Vec<String> = Vec::new();
     for n in &names {
