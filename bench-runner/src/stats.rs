@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod robust;
+mod tdist;
+pub use tdist::{holm, student_t_upper};
+
 /// A point estimate with its 95% confidence interval, in the unit named by the field that holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {

@@ -344,6 +344,89 @@ impl FileLock {
     }
 }
 
+/// A clean-up that runs when its owner is done with it and also when the runner dies any death
+/// (SIGKILL included): `sh -c SCRIPT` in a process group of its own (Ctrl-C at the terminal does not
+/// reach it), blocked reading its stdin, a pipe whose only writer is this handle. Dropping the handle
+/// closes the pipe and waits for the script; the kernel closes it when the runner dies. The script
+/// starts with its arguments as `$1`, `$2`, ... and must begin by reading stdin (`read -r _`).
+pub struct CleanupGuard {
+    child: Option<std::process::Child>,
+    /// How long a drop waits for the script.
+    pub wait: std::time::Duration,
+}
+
+impl CleanupGuard {
+    pub fn spawn(script: &str, args: &[&std::ffi::OsStr]) -> std::io::Result<CleanupGuard> {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script, "bench-runner-cleanup"])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setpgid(0, 0);
+                Ok(())
+            });
+        }
+        Ok(CleanupGuard {
+            child: Some(cmd.spawn()?),
+            wait: std::time::Duration::from_secs(120),
+        })
+    }
+
+    /// The script's process id (tests check that it ends).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+}
+
+impl Drop for CleanupGuard {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        drop(child.stdin.take());
+        let deadline = std::time::Instant::now() + self.wait;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // SAFETY: signalling the script's own process group (its pid is the group id).
+        unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+        let _ = child.wait();
+    }
+}
+
+/// CPU time (ns) consumed so far by one thread `tid` of process `pid`
+/// (/proc/<pid>/task/<tid>/schedstat, first field).
+pub fn thread_cpu_ns(pid: u32, tid: u32) -> std::io::Result<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat"))?;
+    s.split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| std::io::Error::other("unreadable schedstat"))
+}
+
+/// The threads of `pid` whose name (/proc/<pid>/task/<tid>/comm) starts with `prefix`, by thread id.
+pub fn threads_named(pid: u32, prefix: &str) -> Vec<u32> {
+    let mut out: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let tid = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            comm.trim_end().starts_with(prefix).then_some(tid)
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// CPUs for Envoy and the load generator: separate when there are at least two.
 pub fn pinning(pin: bool) -> (Option<usize>, Option<usize>) {
     if pin && crate::sys::online_cpus() >= 2 {

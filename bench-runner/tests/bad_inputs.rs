@@ -50,6 +50,8 @@ fn inputs(t: &Path) {
     write("done-lifecycle/lifecycle.json", "{}");
     std::fs::create_dir_all(t.join("done-curves")).unwrap();
     write("done-curves/curves.json", "{}");
+    std::fs::create_dir_all(t.join("done-ab")).unwrap();
+    write("done-ab/ab.json", "{}");
     let sentinel = t.join("envoy-sentinel");
     write(
         "envoy-sentinel",
@@ -739,6 +741,94 @@ const ROWS: &[(&[&str], &str)] = &[
             "T/done-run",
         ],
         "--footprint",
+    ),
+    // ab (issue 30): revisions, Envoys, flags and folders checked before any Envoy is located or run.
+    (&["ab"], "--base"),
+    (
+        &["ab", "--base", "no-such-rev-4242"],
+        "--base no-such-rev-4242",
+    ),
+    (
+        &["ab", "--base", "HEAD", "--new", "no-such-rev-4343"],
+        "--new no-such-rev-4343",
+    ),
+    (&["ab", "--base", "HEAD", "--new", ""], "--new"),
+    (&["ab", "--base", "HEAD", "--only", "nosuch"], "--only"),
+    (
+        &[
+            "ab",
+            "--base",
+            "HEAD",
+            "--base-envoy",
+            "1.39.3",
+            "--new-envoy",
+            "1.40.0",
+        ],
+        "--base-envoy",
+    ),
+    (&["ab", "--base-envoy", "1.39.3"], "--new-envoy"),
+    (
+        &["ab", "--base-envoy", "T/nope", "--new-envoy", "1.40.0"],
+        "--base-envoy T/nope",
+    ),
+    (
+        &[
+            "ab",
+            "--base-envoy",
+            "1.39.3",
+            "--new-envoy",
+            "1.40.0",
+            "--processes",
+            "3",
+        ],
+        "--processes 3",
+    ),
+    (&["ab", "--base", "HEAD", "--processes", "1"], "--processes"),
+    (
+        &["ab", "--base", "HEAD", "--workloads", "nope"],
+        "--workloads",
+    ),
+    (&["ab", "--base", "HEAD", "--base-port", "0"], "--base-port"),
+    (
+        &["ab", "--base", "HEAD", "--threshold-us", "p50=x"],
+        "--threshold-us",
+    ),
+    (
+        &[
+            "ab",
+            "--base",
+            "HEAD",
+            "--threshold-instructions-pct",
+            "nan",
+        ],
+        "--threshold-instructions-pct",
+    ),
+    (&["ab", "--base", "HEAD", "--out", "T/a-file"], "T/a-file"),
+    (&["ab", "--base", "HEAD", "--out", "T/done-ab"], "ab.json"),
+    (&["report", "T/done-ab"], "ab.json"),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--ab-benchmarks",
+            "T/a-file",
+        ],
+        "--ab-benchmarks",
+    ),
+    (
+        &[
+            "readme",
+            "--run",
+            "FIX",
+            "--readme",
+            "T/readme-regions.md",
+            "--ab-envoy",
+            "T/done-run",
+        ],
+        "--ab-envoy",
     ),
 ];
 

@@ -11,18 +11,6 @@ use common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// valgrind's version, or None when `BENCH_TEST_SKIP` names it (else the test fails with the fix).
-fn valgrind() -> Option<String> {
-    match bench_runner::envoy::callgrind::ensure() {
-        Ok(v) => Some(v),
-        Err(fix) if opted_out("valgrind") => {
-            eprintln!("LEFT OUT valgrind ({SKIP_VAR} names it): {fix}");
-            None
-        }
-        Err(fix) => panic!("valgrind is missing: {fix}; or name it in {SKIP_VAR}=valgrind"),
-    }
-}
-
 fn read(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

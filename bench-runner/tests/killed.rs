@@ -6,34 +6,6 @@ mod common;
 use common::*;
 use std::time::{Duration, Instant};
 
-/// (pid, start time) of every live child of `parent`, from /proc/*/stat (state, ppid and start time
-/// are fields 3, 4 and 22; the name, field 2, may hold spaces, so fields count after its last `)`).
-fn children_of(parent: u32) -> Vec<(u32, u64)> {
-    let mut out = vec![];
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.len() > 19 && f[0] != "Z" && f[1].parse() == Ok(parent) {
-            out.push((pid, f[19].parse().unwrap()));
-        }
-    }
-    out
-}
-
-fn exe_name(pid: u32) -> String {
-    std::fs::read_link(format!("/proc/{pid}/exe"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_sigkilled_run_leaves_no_child_and_is_called_killed() {
     let dir = tempfile::tempdir().unwrap();

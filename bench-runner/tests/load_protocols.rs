@@ -26,6 +26,7 @@ fn plan(port: u16, body: &str, pace: Pace) -> LoadPlan {
         expect_body: Some(body.as_bytes().to_vec()),
         cpu: None,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         http2: true,
         body_bytes: 0,

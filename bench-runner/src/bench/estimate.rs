@@ -75,6 +75,19 @@ pub fn round_s(p: &Profile, calibrations: &[Calibration]) -> f64 {
         + cpu_phase_s(p, calibrations)
 }
 
+/// One round of `ab`'s pairing: one window per (reference, candidate) pair (the candidate's
+/// calibration), and a CPU phase in which both sides of every pair get two slices per pass.
+pub fn pairs_round_s(p: &Profile, calibrations: &[Calibration], pairs: &[(usize, usize)]) -> f64 {
+    let of = |i: usize| {
+        calibrations.get(i).copied().unwrap_or(Calibration {
+            per_burst_s: 0.0,
+            per_request_s: 0.0,
+        })
+    };
+    let sides: Vec<Calibration> = pairs.iter().flat_map(|&(a, b)| [of(a), of(b)]).collect();
+    pairs.iter().map(|&(_, b)| window_s(p, &of(b))).sum::<f64>() + 2.0 * cpu_phase_s(p, &sides)
+}
+
 /// The in-process part's plan: `figures` timed figures (module x engine x benchmark), each warmed up
 /// and then timed in `batches` batches of about `batch_ms`, plus compiling each module on each engine.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -42,6 +42,38 @@ use health::*;
 use processes::*;
 use rounds::*;
 
+/// Which listener each latency window pairs a variant with, and how the CPU phase alternates them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pairing {
+    /// `run`: every variant (index 1 on) is paired with the baseline at index 0 (the A/A listener's
+    /// window gives the baseline its own record); each CPU pass measures every variant once, in a
+    /// fresh order.
+    Baseline,
+    /// `ab`: (reference, candidate) listener indices. Each window pairs a candidate with its
+    /// reference, which gets its own record from that window; each CPU pass takes the pairs in a
+    /// fresh order, each as reference, candidate, candidate, reference or the mirror (alternating),
+    /// so that each side is measured twice per pass and a drift within the pass cancels.
+    Pairs(Vec<(usize, usize)>),
+}
+
+impl Pairing {
+    /// The listener a window of `vi` is paired with (None: `vi` gets no window of its own).
+    pub fn partner(&self, vi: usize) -> Option<usize> {
+        match self {
+            Pairing::Baseline => (vi > 0).then_some(0),
+            Pairing::Pairs(pairs) => pairs.iter().find(|p| p.1 == vi).map(|p| p.0),
+        }
+    }
+
+    /// What one round takes, from the calibrations.
+    pub fn round_s(&self, p: &Profile, calibrations: &[Calibration]) -> f64 {
+        match self {
+            Pairing::Baseline => estimate::round_s(p, calibrations),
+            Pairing::Pairs(pairs) => estimate::pairs_round_s(p, calibrations, pairs),
+        }
+    }
+}
+
 /// What `run` does, as plain values (the command line is parsed in `commands`).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -80,6 +112,27 @@ pub struct RunOptions {
     pub own: Option<crate::bench::own::OwnPlan>,
 }
 
+/// `--workloads`: every name one the runner knows; else a usage error naming the first that is not.
+pub fn check_workloads(w: &[String]) -> anyhow::Result<()> {
+    match w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
+        Some(bad) => Err(usage(format!(
+            "--workloads: unknown workload `{bad}`; choose from {}",
+            WORKLOADS.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `--base-port 0` is refused (0 is no port); no `--base-port` means free ports from the kernel.
+pub fn check_base_port(p: Option<u16>) -> anyhow::Result<()> {
+    if p == Some(0) {
+        return Err(usage(
+            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
+        ));
+    }
+    Ok(())
+}
+
 struct Plan {
     profile: Profile,
     out: PathBuf,
@@ -102,12 +155,7 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
     // every process needs a round
     p.processes = p.processes.min(p.rounds);
     if let Some(w) = &args.workloads {
-        if let Some(bad) = w.iter().find(|x| !WORKLOADS.contains(&x.as_str())) {
-            return Err(usage(format!(
-                "--workloads: unknown workload `{bad}`; choose from {}",
-                WORKLOADS.join(", ")
-            )));
-        }
+        check_workloads(w)?;
         p.workloads = w.clone();
     }
     if let Some(rate) = args.rate {
@@ -118,11 +166,7 @@ fn plan(project: &Project, args: &RunOptions) -> anyhow::Result<Plan> {
         }
         p.latency.rate = Some(rate);
     }
-    if args.base_port == Some(0) {
-        return Err(usage(
-            "--base-port 0: give a port from 1 to 65535, or omit it for free ports from the kernel",
-        ));
-    }
+    check_base_port(args.base_port)?;
     if args.spin > crate::bench::failure::MAX_SPIN {
         return Err(usage(format!(
             "--spin {}: the plugins take at most {} rounds",
@@ -405,6 +449,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut envoys = start_all(&Starting {
         project,
         envoy: &envoy_bin,
+        alternate: None,
         out: &out,
         variants,
         processes: profile.processes,
@@ -414,6 +459,7 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     laps.lap("start");
     let mut run = Run {
         profile: &profile,
+        pairing: &Pairing::Baseline,
         variants,
         infos: variants.iter().map(|v| v.info.clone()).collect(),
         json_path: out.join("results.json"),
@@ -671,7 +717,41 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 #[cfg(test)]
 mod tests {
-    use super::rounds_of;
+    use super::{pass_order, rounds_of, Pairing};
+    use crate::stats::Rng;
+
+    #[test]
+    fn ab_passes_measure_each_side_twice_around_the_other() {
+        let pairing = Pairing::Pairs(vec![(0, 1), (2, 3), (4, 5)]);
+        let mut rng = Rng::new(3);
+        let mut last = vec![];
+        let mut firsts = std::collections::BTreeSet::new();
+        for pass in 0..8 {
+            let order = pass_order(&pairing, &mut last, pass, &mut rng);
+            assert_eq!(order.len(), 12, "{order:?}");
+            let mut seen = vec![];
+            for q in order.chunks(4) {
+                // reference, candidate, candidate, reference, or the mirror
+                assert!(q[0] == q[3] && q[1] == q[2] && q[0] != q[1], "{order:?}");
+                let pair = (q[0].min(q[1]), q[0].max(q[1]));
+                assert!([(0, 1), (2, 3), (4, 5)].contains(&pair), "{order:?}");
+                seen.push(pair);
+                firsts.insert(q[0] % 2);
+            }
+            seen.sort();
+            assert_eq!(seen, [(0, 1), (2, 3), (4, 5)], "each pair once per pass");
+        }
+        assert_eq!(firsts.len(), 2, "both orientations occur");
+        // `run`'s passes: every variant once
+        let mut last: Vec<usize> = (0..5).collect();
+        let mut o = pass_order(&Pairing::Baseline, &mut last, 0, &mut rng);
+        o.sort();
+        assert_eq!(o, [0, 1, 2, 3, 4]);
+        assert_eq!(Pairing::Pairs(vec![(0, 1)]).partner(1), Some(0));
+        assert_eq!(Pairing::Pairs(vec![(0, 1)]).partner(0), None);
+        assert_eq!(Pairing::Baseline.partner(3), Some(0));
+        assert_eq!(Pairing::Baseline.partner(0), None);
+    }
 
     #[test]
     fn rounds_are_spread_over_processes_once_each() {

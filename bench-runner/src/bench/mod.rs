@@ -3,6 +3,7 @@
 //! load-generator `peers`, `conformance`, differential `fuzz`, and the variants (baseline, plugins, Lua) they run;
 //! `estimate` and `progress`: what a long command plans, announces and shows as it goes.
 
+pub mod ab;
 pub mod calls;
 pub mod conformance;
 pub mod curves;

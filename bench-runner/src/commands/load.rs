@@ -209,6 +209,7 @@ fn plan_of(a: &LoadArgs, target: &super::args::UrlTarget) -> load::LoadPlan {
         expect_body: a.expect_body.as_ref().map(|b| b.as_bytes().to_vec()),
         cpu: a.cpu,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         http2: a.http2,
         body_bytes: a.body,

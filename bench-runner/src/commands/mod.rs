@@ -2,6 +2,7 @@
 //! One file per subcommand: its clap `Args` and the glue from flags to an engine; shared flag groups
 //! and value parsers in `args`. Nothing here is reused by the layers below.
 
+pub mod ab;
 pub mod args;
 pub mod build;
 pub mod calls;
@@ -79,7 +80,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ),
     (
         "Compare and track",
-        &["compare", "reproduce", "report", "export", "readme"],
+        &["ab", "compare", "reproduce", "report", "export", "readme"],
     ),
     ("Ship", &["build", "package", "manifests"]),
     ("Inspect", &["doctor", "conformance", "fuzz", "calls"]),
@@ -124,6 +125,13 @@ pub enum Command {
     /// in-process micro-benchmarks. Writes results/<timestamp>-<profile>/ (results.json,
     /// report.md, report.html, charts) and prints, per workload, what each implementation adds.
     Run(run::RunArgs),
+    /// Two builds side by side in the same Envoy processes: the change and a verdict.
+    ///
+    /// The plugins of a git revision (--base REV, built in a worktree) against the working tree's
+    /// (or --new REV), or two Envoys (--base-envoy/--new-envoy PATH|VERSION); per implementation
+    /// and workload the change with its interval and a verdict; exit 1 on a regression, 2 on bad
+    /// input.
+    Ab(ab::AbArgs),
     /// Drive load at one URL (wrk/oha-style flags): latency, throughput and errors.
     ///
     /// Loopback targets only unless --allow-remote; --save-histograms writes what `merge` adds up.

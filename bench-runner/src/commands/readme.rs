@@ -45,6 +45,14 @@ pub struct ReadmeArgs {
     /// work grows" section.
     #[arg(long, value_name = "DIR")]
     pub curves: Option<PathBuf>,
+    /// A folder from `bench-runner/scripts/ab-benchmarks.sh` (identical pairs, the +2 µs detector,
+    /// wall times) for the README's `ab` section.
+    #[arg(long, value_name = "DIR")]
+    pub ab_benchmarks: Option<PathBuf>,
+    /// An `ab --base-envoy A --new-envoy B` folder whose verdict table goes into the README's `ab`
+    /// section.
+    #[arg(long, value_name = "DIR")]
+    pub ab_envoy: Option<PathBuf>,
     /// A folder from `instructions --out DIR` whose counts go into the README's "Instructions per
     /// request" section.
     #[arg(long, value_name = "DIR")]
@@ -75,6 +83,8 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         reproducibility: a.reproducibility.as_deref(),
         footprint: a.footprint.as_deref(),
         curves: a.curves.as_deref(),
+        ab_benchmarks: a.ab_benchmarks.as_deref(),
+        ab_envoy: a.ab_envoy.as_deref(),
         instructions: a.instructions.as_deref(),
         calls: a.calls.as_deref(),
     };

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// results.json or a run folder (a `curves` folder: re-rendered from its curves.json).
+    /// results.json or a run folder (a `curves` folder: re-rendered from its curves.json; an `ab`
+    /// folder from its ab.json).
     pub results: PathBuf,
     /// What to print: a run's answer as aligned text (colours on a terminal unless NO_COLOR is
     /// set), Markdown or JSON (for scripts); the full tables are in report.md and report.html.
@@ -60,6 +61,17 @@ pub fn command(a: &ReportArgs) -> anyhow::Result<u8> {
     }
     if let Some(code) = lifecycle_report(&a.results)? {
         return Ok(code);
+    }
+    let ab_dir = if a.results.file_name().is_some_and(|n| n == "ab.json") {
+        a.results.parent().map(|p| p.to_path_buf())
+    } else {
+        Some(a.results.clone()).filter(|d| d.join("ab.json").is_file())
+    };
+    if let Some(dir) = ab_dir {
+        let run = report::ab::rerender(&dir)?;
+        print!("{}", report::ab::summary(&run));
+        eprintln!("wrote {}", dir.join("report.md").display());
+        return Ok(0);
     }
     let curves_dir = if a.results.file_name().is_some_and(|n| n == "curves.json") {
         a.results.parent().map(|p| p.to_path_buf())

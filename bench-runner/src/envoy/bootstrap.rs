@@ -90,10 +90,46 @@ impl Filter {
 
     /// The processor binary of the first ext_proc listener, if any.
     pub fn ext_proc_binary(listeners: &[ListenerSpec]) -> Option<PathBuf> {
-        listeners.iter().find_map(|l| match &l.filter {
-            Filter::ExtProc { processor, .. } => Some(processor.clone()),
-            _ => None,
-        })
+        Filter::ext_proc_binaries(listeners).into_iter().next()
+    }
+
+    /// The distinct processor binaries of the ext_proc listeners, in listener order: one processor
+    /// each (two builds of a processor side by side in one Envoy, `ab`).
+    pub fn ext_proc_binaries(listeners: &[ListenerSpec]) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for l in listeners {
+            if let Filter::ExtProc { processor, .. } = &l.filter {
+                if !out.contains(processor) {
+                    out.push(processor.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The configurations of the ext_proc listeners served by `binary`, in listener order: what that
+    /// processor is given.
+    pub fn ext_proc_configs_of(listeners: &[ListenerSpec], binary: &Path) -> Vec<String> {
+        listeners
+            .iter()
+            .filter_map(|l| match &l.filter {
+                Filter::ExtProc {
+                    configuration,
+                    processor,
+                    ..
+                } if processor == binary => Some(configuration.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The gRPC cluster of the `i`-th processor binary of an Envoy (`extproc`, `extproc-1`, ...).
+pub fn ext_proc_cluster_name(i: usize) -> String {
+    if i == 0 {
+        "extproc".into()
+    } else {
+        format!("extproc-{i}")
     }
 }
 
@@ -366,20 +402,48 @@ impl Templates {
         listeners: &[ListenerSpec],
         ext_proc_port: u16,
     ) -> anyhow::Result<Value> {
-        let mut next = 0;
+        let n = Filter::ext_proc_binaries(listeners).len();
+        self.bootstrap_with_processors(admin_port, listeners, &vec![ext_proc_port; n])
+    }
+
+    /// [`Templates::bootstrap_with`] for ext_proc listeners of several processor binaries: the
+    /// `i`-th binary of [`Filter::ext_proc_binaries`] listens on `ports[i]` and is the cluster
+    /// [`ext_proc_cluster_name`]`(i)`; each listener gets its configuration by its order among that
+    /// processor's listeners.
+    pub fn bootstrap_with_processors(
+        &self,
+        admin_port: u16,
+        listeners: &[ListenerSpec],
+        ports: &[u16],
+    ) -> anyhow::Result<Value> {
+        let binaries = Filter::ext_proc_binaries(listeners);
+        let mut next = vec![0usize; binaries.len()];
         let mut values = Vec::with_capacity(listeners.len());
         for l in listeners {
             let mut l = l.clone();
-            if let Filter::ExtProc { index, .. } = &mut l.filter {
-                *index = next;
-                next += 1;
+            let mut cluster = None;
+            if let Filter::ExtProc {
+                index, processor, ..
+            } = &mut l.filter
+            {
+                let b = binaries.iter().position(|x| x == processor).unwrap_or(0);
+                *index = next[b];
+                next[b] += 1;
+                cluster = Some(ext_proc_cluster_name(b));
             }
-            values.push(self.listener_from(&self.listener, "listener.yaml", &l)?);
+            let mut v = self.listener_from(&self.listener, "listener.yaml", &l)?;
+            if let Some(name) = cluster.filter(|_| binaries.len() > 1) {
+                let at = format!(
+                    "{HCM}/http_filters/0/typed_config/grpc_service/envoy_grpc/cluster_name"
+                );
+                self.set(&mut v, "filters/ext_proc.yaml", &at, json!(name))?;
+            }
+            values.push(v);
         }
         let mut root = self.root(admin_port, values)?;
         let mut clusters = vec![];
-        if next > 0 {
-            clusters.push(self.ext_proc_cluster("extproc", ext_proc_port)?);
+        for (b, port) in ports.iter().enumerate().take(binaries.len()) {
+            clusters.push(self.ext_proc_cluster(&ext_proc_cluster_name(b), *port)?);
         }
         let mut seen: Vec<&str> = vec![];
         for l in listeners {

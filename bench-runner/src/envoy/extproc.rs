@@ -26,6 +26,8 @@ pub struct Processor {
     /// The processor's pid (its CPU time is read from it); the child the runner spawned leads its
     /// process group.
     pub pid: u32,
+    /// The binary it runs.
+    pub binary: PathBuf,
     pub port: u16,
     pub log_path: PathBuf,
 }
@@ -119,6 +121,7 @@ impl Processor {
         });
         let mut p = Processor {
             pid: child.id(),
+            binary: binary.to_path_buf(),
             child,
             port: 0,
             log_path,
@@ -176,6 +179,7 @@ impl Processor {
         })?;
         let mut p = Processor {
             pid: child.id(),
+            binary: PathBuf::from(&argv[0]),
             child,
             port,
             log_path,

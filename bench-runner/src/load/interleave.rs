@@ -119,6 +119,7 @@ mod tests {
             expect_body: Some(body.as_bytes().to_vec()),
             cpu: None,
             cpu_probe_pid: None,
+            cpu_probe_tid: None,
             cpu_probe_extra_pid: None,
             http2: false,
             body_bytes: 0,

@@ -72,6 +72,8 @@ pub struct LoadPlan {
     pub cpu: Option<usize>,
     /// A process (Envoy) whose CPU time is read at the start and the end of the measured window.
     pub cpu_probe_pid: Option<u32>,
+    /// Read only this thread of `cpu_probe_pid` (Envoy's worker thread) instead of all its threads.
+    pub cpu_probe_tid: Option<u32>,
     /// A second process probed the same way (an ext_proc implementation's external processor).
     pub cpu_probe_extra_pid: Option<u32>,
     /// HTTP/2 over cleartext with prior knowledge (h2c) instead of HTTP/1.1.

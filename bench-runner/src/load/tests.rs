@@ -49,6 +49,7 @@ fn plan(addr: SocketAddr, pace: Pace, requests: u64) -> LoadPlan {
         expect_body: Some(b"hello".to_vec()),
         cpu: None,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         body_bytes: 0,
         exchange: None,

@@ -173,7 +173,13 @@ pub fn discover_built(project: &Project) -> anyhow::Result<Vec<Plugin>> {
 
 /// Every plugin folder with a manifest, of any kind.
 pub fn discover_all(project: &Project) -> anyhow::Result<Vec<Plugin>> {
-    let dir = project.plugins_dir();
+    discover_in(&project.plugins_dir())
+}
+
+/// Every plugin folder with a manifest under `dir` (a project's `plugins/`, or another revision's in
+/// a git worktree), of any kind.
+pub fn discover_in(dir: &Path) -> anyhow::Result<Vec<Plugin>> {
+    let dir = dir.to_path_buf();
     let mut out = Vec::new();
     let entries = std::fs::read_dir(&dir).map_err(|e| {
         usage(format!(
@@ -344,21 +350,27 @@ impl Plugin {
         }
     }
 
-    fn stamp_path(&self, project: &Project) -> PathBuf {
-        project
-            .cache()
-            .join("build")
-            .join(format!("{}.stamp", self.name))
-    }
-
     /// Builds the plugin if its sources changed since the last successful build.
     pub fn build(&self, project: &Project, force: bool) -> Result<Built, Unavailable> {
+        self.build_at(project, &project.cache().join("build"), force)
+    }
+
+    /// [`Plugin::build`] with its stamp (the source hash of the last successful build) and its log
+    /// in `state` (`<name>.stamp`, `<name>.log`): a plugin folder of another tree (a git worktree of
+    /// another revision) keeps its own there, so that neither tree's build looks up to date to the
+    /// other. The project gives the toolchains (its venv, `BENCH_CACHE`).
+    pub fn build_at(
+        &self,
+        project: &Project,
+        state: &Path,
+        force: bool,
+    ) -> Result<Built, Unavailable> {
         let unavailable = |reason: String| Unavailable {
             name: self.name.clone(),
             reason,
         };
         let src_hash = self.source_hash();
-        let stamp = self.stamp_path(project);
+        let stamp = state.join(format!("{}.stamp", self.name));
         let out = self.output();
         let up_to_date = !force
             && out.is_file()
@@ -371,10 +383,7 @@ impl Plugin {
                     .pip_install(&pkgs)
                     .map_err(|e| unavailable(format!("{e}")))?;
             }
-            let log_path = project
-                .cache()
-                .join("build")
-                .join(format!("{}.log", self.name));
+            let log_path = state.join(format!("{}.log", self.name));
             let _ = std::fs::create_dir_all(log_path.parent().unwrap_or(Path::new(".")));
             let log = std::fs::File::create(&log_path)
                 .map_err(|e| unavailable(format!("cannot write {} ({e})", log_path.display())))?;

@@ -5,6 +5,7 @@ mod build;
 pub mod config;
 pub mod lua;
 pub mod own;
+pub mod revision;
 
 pub use build::*;
 

@@ -29,7 +29,7 @@ mod overlay;
 mod palette;
 pub use figures::render_all;
 pub(super) use figures::{simple_bar_chart, simple_bar_chart_whiskers};
-pub use overlay::{comparison_charts, ChangeBar};
+pub use overlay::{change_bars_chart, comparison_charts, ChangeBar};
 pub(in crate::report) use palette::variant_hex;
 use palette::*;
 

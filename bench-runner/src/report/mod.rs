@@ -1,6 +1,7 @@
 //! Reports rendered from saved results only (so `report` can re-render any run later):
 //! report.md, a self-contained report.html, and the charts (SVG and PNG) of a run folder.
 
+pub mod ab;
 pub mod answer;
 pub mod article;
 pub mod calls;

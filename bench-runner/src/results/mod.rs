@@ -1,6 +1,7 @@
 //! results.json: the saved, self-describing record of a run (SPEC section 4; schema in
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
+pub mod ab;
 pub mod calls;
 mod cpu_use;
 pub mod curves;
@@ -207,7 +208,14 @@ pub struct Profile {
     /// `spin` added to every plugin's configuration (0: none).
     #[serde(default)]
     pub spin: u32,
+    /// Which of Envoy's threads the CPU phase reads: absent, every thread (`run`); [`CPU_THREAD_WORKER`],
+    /// the worker thread alone (`ab`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_thread: Option<String>,
 }
+
+/// [`Profile::cpu_thread`] of a CPU phase that reads Envoy's worker thread alone.
+pub const CPU_THREAD_WORKER: &str = "worker";
 
 /// The CPU phase of every round: `slices` times, every variant in turn (a fresh order each time) gets
 /// a saturation burst (closed loop: `requests` requests over `connections` connections, after a

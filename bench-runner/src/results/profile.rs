@@ -65,5 +65,6 @@ pub fn profile(name: ProfileName) -> Profile {
         only: None,
         protocol: "http/1.1".into(),
         spin: 0,
+        cpu_thread: None,
     }
 }

@@ -134,6 +134,28 @@ pub fn lua() -> bench_runner::plugins::Built {
     ready.remove(0)
 }
 
+/// (pid, start time) of every live child of `parent`, from /proc/*/stat (state, ppid and start time
+/// are fields 3, 4 and 22; the name, field 2, may hold spaces, so fields count after its last `)`).
+pub fn children_of(parent: u32) -> Vec<(u32, u64)> {
+    let mut out = vec![];
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.len() > 19 && f[0] != "Z" && f[1].parse() == Ok(parent) {
+            out.push((pid, f[19].parse().unwrap()));
+        }
+    }
+    out
+}
+
 /// Installs a Debian package when its program is missing (the test's own requirement, as the runner
 /// adds the Rust wasm target itself); without root it fails with the command to run.
 pub fn ensure_tool(program: &str, package: &str) {
@@ -204,6 +226,12 @@ impl Drop for Runner {
     }
 }
 
+pub fn exe_name(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
 /// Waits up to 15 s until `left()` (what is still running) is empty; fails naming it otherwise.
 pub fn wait_until_none<T: std::fmt::Debug>(what: &str, mut left: impl FnMut() -> Vec<T>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -217,5 +245,17 @@ pub fn wait_until_none<T: std::fmt::Debug>(what: &str, mut left: impl FnMut() ->
             "{what} after 15 s: {l:?}"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// valgrind's version, or None when `BENCH_TEST_SKIP` names it (else the test fails with the fix).
+pub fn valgrind() -> Option<String> {
+    match bench_runner::envoy::callgrind::ensure() {
+        Ok(v) => Some(v),
+        Err(fix) if opted_out("valgrind") => {
+            eprintln!("LEFT OUT valgrind ({SKIP_VAR} names it): {fix}");
+            None
+        }
+        Err(fix) => panic!("valgrind is missing: {fix}; or name it in {SKIP_VAR}=valgrind"),
     }
 }

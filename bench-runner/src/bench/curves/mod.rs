@@ -65,6 +65,8 @@ pub fn run(project: &Project, o: &CurvesOptions) -> anyhow::Result<PathBuf> {
             profile: &p.run.profile,
             out: &out.join("groups").join(format!("body-{body}")),
             base_port: o.base_port,
+            pairing: crate::bench::measure::Pairing::Baseline,
+            alternate_envoy: None,
         };
         let (results, step) = measure_given(&g);
         p.run.groups.push(Group {

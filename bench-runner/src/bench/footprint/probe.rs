@@ -296,6 +296,7 @@ fn load_plan(ctx: &Ctx, port: u16, x: &Exchange) -> LoadPlan {
         expect_body: None,
         cpu: None,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         body_bytes: 0,
         exchange: Some(std::sync::Arc::new(x.clone())),

@@ -1,6 +1,7 @@
 //! The run engine on a list of variants made elsewhere (`curves`: one call per group of points that
-//! share a request body size): the same processes, smoke check, warm-up, calibration, rounds, paired
-//! windows, CPU phase and health as `run`, without the matrix, the extras and the report.
+//! share a request body size; `ab`: two builds of each implementation side by side, or the same
+//! listeners in two Envoy binaries): the same processes, smoke check, warm-up, calibration, rounds,
+//! paired windows, CPU phase and health as `run`, without the matrix, the extras and the report.
 
 use super::*;
 
@@ -16,10 +17,16 @@ pub struct Given<'a> {
     /// Folder for this call's results.json (rewritten after every round) and Envoy logs.
     pub out: &'a Path,
     pub base_port: Option<u16>,
+    /// How windows and CPU slices pair the listeners ([`Pairing::Baseline`] as `run` does).
+    pub pairing: Pairing,
+    /// A second Envoy binary: the processes alternate between `envoy` (even) and this one (odd),
+    /// one after the other in time (ABAB), so that each pair of processes compares the two Envoys.
+    pub alternate_envoy: Option<&'a EnvoyBin>,
 }
 
 /// Measures `g.variants` like `run` does; returns the results (partial when the outcome is an error:
-/// the rounds finished so far) and the outcome.
+/// the rounds finished so far) and the outcome. `results.json` in `g.out` is rewritten after every
+/// round.
 pub fn measure_given(g: &Given) -> (Results, anyhow::Result<()>) {
     let m = Matrix {
         built: vec![],
@@ -71,6 +78,7 @@ fn measure_all(
     let mut envoys = start_all(&Starting {
         project: g.project,
         envoy: g.envoy,
+        alternate: g.alternate_envoy,
         out: g.out,
         variants: g.variants,
         processes: g.profile.processes,
@@ -79,6 +87,7 @@ fn measure_all(
     })?;
     let mut run = Run {
         profile: g.profile,
+        pairing: &g.pairing,
         variants: g.variants,
         infos: g.variants.iter().map(|v| v.info.clone()).collect(),
         json_path: g.out.join("results.json"),
@@ -92,7 +101,7 @@ fn measure_all(
     };
     for (process, started) in envoys.iter_mut().enumerate() {
         let step = measure_process(&mut run, results, process, started, |r, c| {
-            let round_s = estimate::round_s(r.profile, c);
+            let round_s = r.pairing.round_s(r.profile, c);
             eprintln!(
                 "  {} listeners x {} rounds: ~{} ({} per round)",
                 r.variants.len(),

@@ -29,6 +29,7 @@ pub(super) fn phase_plan(
         expect_body: Some(v.expect_body.as_bytes().to_vec()),
         cpu,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         http2,
         body_bytes: v.body_bytes,
         exchange: v.exchange.clone(),
@@ -78,17 +79,20 @@ pub(super) struct BurstCpu {
     pub(super) processor: Option<f64>,
 }
 
-/// Runs one plan with Envoy's CPU probed (and its external processor's, if it has one); returns the
-/// raw outcome and the CPU µs per request.
+/// Runs one plan with Envoy's CPU probed (its worker thread `tid` alone when given, else every
+/// thread; and the external processor `processor`'s, for an ext_proc variant); returns the raw
+/// outcome and the CPU µs per request.
 pub(super) fn measure_burst(
     envoy: &Envoy,
+    tid: Option<u32>,
+    processor: Option<u32>,
     plan: &LoadPlan,
 ) -> anyhow::Result<(LoadOutcome, BurstCpu)> {
     let mut p = plan.clone();
     p.cpu_probe_pid = Some(envoy.pid);
-    p.cpu_probe_extra_pid = p
-        .cpu_probe_extra_pid
-        .or(envoy.processor.as_ref().map(|x| x.pid));
+    p.cpu_probe_tid = tid;
+    // a plugin of your own's processor is in the plan already
+    p.cpu_probe_extra_pid = p.cpu_probe_extra_pid.or(processor);
     let outcome = load::run(&p, None)?;
     let requests = outcome.ok + outcome.errors.total();
     let per_request = |ns: Option<u64>| match ns {
@@ -116,11 +120,13 @@ pub(super) fn check_envoy(envoy: &mut Envoy, log: &Path, during: &str) -> anyhow
     )))
 }
 
-/// One interleaved latency window: `vi` and the baseline (index 0) on one open-loop schedule at the
-/// profile's rate, each over its own connections; returns (variant side, baseline side).
+/// One interleaved latency window: `vi` and its partner (the baseline, or a pair's reference) on one
+/// open-loop schedule at the profile's rate, each over its own connections; returns (variant side,
+/// partner side).
 pub(super) fn paired_window(
     r: &Rounds,
     vi: usize,
+    partner: usize,
     seed: u64,
 ) -> anyhow::Result<(LoadOutcome, LoadOutcome)> {
     let p = &r.profile.latency;
@@ -134,7 +140,7 @@ pub(super) fn paired_window(
             r.http2,
         )
     };
-    let mut outs = load::run_interleaved(&[plan(vi), plan(0)], seed)?.into_iter();
+    let mut outs = load::run_interleaved(&[plan(vi), plan(partner)], seed)?.into_iter();
     match (outs.next(), outs.next()) {
         (Some(v), Some(b)) => Ok((v, b)),
         _ => Err(anyhow::anyhow!("an interleaved window returned no outcome")),
@@ -152,8 +158,44 @@ pub(super) struct CpuOfVariant {
     pub(super) processor_fixed: Vec<f64>,
 }
 
-/// One round's CPU phase: `slices` passes, each over every variant in a fresh shuffled order; per
-/// variant a saturation burst then a fixed-rate burst. Per variant index.
+/// The order of the CPU slices of one pass (variant indices; a variant may come more than once):
+/// with [`Pairing::Baseline`] every variant once, `last` (the previous pass's order, every variant
+/// at first) shuffled again; with [`Pairing::Pairs`] the pairs in a fresh shuffled order, each as
+/// reference, candidate, candidate, reference or the mirror, the orientation alternating between
+/// pairs and passes.
+pub(super) fn pass_order(
+    pairing: &Pairing,
+    last: &mut [usize],
+    pass: usize,
+    rng: &mut Rng,
+) -> Vec<usize> {
+    match pairing {
+        Pairing::Baseline => {
+            rng.shuffle(last);
+            last.to_vec()
+        }
+        Pairing::Pairs(pairs) => {
+            let mut order: Vec<usize> = (0..pairs.len()).collect();
+            rng.shuffle(&mut order);
+            let flip = rng.next_u64() & 1;
+            order
+                .iter()
+                .enumerate()
+                .flat_map(|(k, &j)| {
+                    let (a, b) = pairs[j];
+                    if (k as u64 + pass as u64 + flip).is_multiple_of(2) {
+                        [a, b, b, a]
+                    } else {
+                        [b, a, a, b]
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// One round's CPU phase: `slices` passes in the order [`pass_order`] gives; per slice a saturation
+/// burst then a fixed-rate burst. Per variant index.
 pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<CpuOfVariant>> {
     let phase = r.profile.cpu.clone();
     let mut out: Vec<CpuOfVariant> = (0..r.variants.len())
@@ -177,14 +219,14 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
         requests: phase.fixed_requests,
         warmup_ms: phase.warmup_ms,
     };
-    let mut order: Vec<usize> = (0..r.variants.len()).collect();
     let mut rng = Rng::new(crate::stats::seed_for(
         r.profile.seed,
         "cpu-order",
         round as u64,
     ));
-    for _ in 0..phase.slices {
-        rng.shuffle(&mut order);
+    let mut last: Vec<usize> = (0..r.variants.len()).collect();
+    for pass in 0..phase.slices {
+        let order = pass_order(r.pairing, &mut last, pass, &mut rng);
         for &vi in &order {
             crate::sys::check_interrupted()?;
             let v = &r.variants[vi];
@@ -197,14 +239,15 @@ pub(super) fn cpu_slices(r: &mut Rounds, round: usize) -> anyhow::Result<Vec<Cpu
                     r.load_cpu,
                     r.http2,
                 );
-                let (outcome, mut cpu) = measure_burst(r.envoy, &plan)?;
-                // One processor serves an Envoy's ext_proc listeners: it counts for those alone
-                // (and a processor of your own for its listener).
-                if !matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. })
-                    && v.own_processor_pid().is_none()
-                {
-                    cpu.processor = None;
-                }
+                // A processor serves its ext_proc listeners: it counts for those alone (and a
+                // processor of your own, already in the plan, for its listener).
+                let processor = match &v.kind {
+                    crate::bench::variants::Kind::ExtProc { built } => {
+                        r.envoy.processor_pid_of(&built.module)
+                    }
+                    _ => None,
+                };
+                let (outcome, cpu) = measure_burst(r.envoy, r.cpu_tid, processor, &plan)?;
                 let errors = outcome.errors.total();
                 if errors > 0 {
                     check_envoy(r.envoy, &r.log, &format!("CPU slice of {}", v.info.id))?;
@@ -249,6 +292,8 @@ pub(super) fn smoke_check(
             warmup_ms: 0,
         };
         let o = load::run(&burst_plan(&b, *port, v, timeout, None, http2), None)?;
+        // Ctrl-C stops the burst short: that is an interruption, not a variant that fails
+        crate::sys::check_interrupted()?;
         if o.ok != 3 {
             return Err(usage(format!(
                 "variant {} (127.0.0.1:{port}) does not answer as expected before measuring: {} of 3 requests failed ({:?}, statuses {:?}); run `bench-runner conformance` to see why",

@@ -7,6 +7,8 @@ use super::*;
 pub(super) struct Starting<'a> {
     pub(super) project: &'a Project,
     pub(super) envoy: &'a EnvoyBin,
+    /// The binary of the odd processes, when two Envoys are compared (ABAB).
+    pub(super) alternate: Option<&'a EnvoyBin>,
     pub(super) out: &'a Path,
     pub(super) variants: &'a [Variant],
     pub(super) processes: usize,
@@ -15,11 +17,19 @@ pub(super) struct Starting<'a> {
 }
 
 impl Starting<'_> {
+    /// The binary of process `p` (0-based): the alternate one for odd processes.
+    pub(super) fn envoy_of(&self, p: usize) -> &EnvoyBin {
+        match self.alternate {
+            Some(a) if p % 2 == 1 => a,
+            _ => self.envoy,
+        }
+    }
+
     /// The launch of one process, unpinned (its threads are pinned once all are ready).
-    fn launch<'b>(&'b self, stem: &'b str, admin_port: u16) -> Launch<'b> {
+    fn launch<'b>(&'b self, stem: &'b str, admin_port: u16, p: usize) -> Launch<'b> {
         Launch {
             project: self.project,
-            envoy: self.envoy,
+            envoy: self.envoy_of(p),
             dir: self.out,
             stem,
             admin_port,
@@ -63,12 +73,12 @@ pub(super) fn start_all(s: &Starting) -> anyhow::Result<Vec<Started>> {
             .zip(&ports[1..])
             .map(|(v, port)| v.listener(*port))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let envoy = s.launch(stem, ports[0]).spawn(&listeners)?;
-        spawned.push((stem, ports, listeners, envoy));
+        let envoy = s.launch(stem, ports[0], p).spawn(&listeners)?;
+        spawned.push((p, stem, ports, listeners, envoy));
     }
     let mut started = Vec::with_capacity(s.processes);
-    for (stem, ports, mut listeners, mut envoy) in spawned {
-        let mut l = s.launch(stem, ports[0]);
+    for (p, stem, ports, mut listeners, mut envoy) in spawned {
+        let mut l = s.launch(stem, ports[0], p);
         let envoy = match l.wait_ready(&mut envoy) {
             Ok(()) => envoy,
             // a port taken in between: this process again, alone, with the one retry rule
@@ -100,6 +110,7 @@ pub(super) fn start_all(s: &Starting) -> anyhow::Result<Vec<Started>> {
 /// The state of a run across its processes.
 pub(super) struct Run<'a> {
     pub(super) profile: &'a Profile,
+    pub(super) pairing: &'a Pairing,
     pub(super) variants: &'a [Variant],
     pub(super) infos: Vec<results::VariantInfo>,
     pub(super) json_path: PathBuf,
@@ -154,8 +165,14 @@ pub(super) fn measure_process(
             started.envoy.pid
         );
     }
+    let cpu_tid = match profile.cpu_thread.as_deref() {
+        None => None,
+        Some(_) => Some(worker_thread(started.envoy.pid)?),
+    };
     let mut r = Rounds {
         profile,
+        pairing: run.pairing,
+        cpu_tid,
         variants: run.variants,
         ports: &ports,
         envoy: &mut started.envoy,
@@ -192,4 +209,18 @@ pub(super) fn measure_process(
         }
     }
     Ok(())
+}
+
+/// The thread of Envoy `pid` that serves requests (`--concurrency 1`: one thread named
+/// `wrk:worker_0`), whose CPU time alone the CPU phase reads when the profile says so
+/// ([`results::CPU_THREAD_WORKER`]): the main thread's timers and the stats flushes move with wall
+/// time, not with the requests.
+pub(super) fn worker_thread(pid: u32) -> anyhow::Result<u32> {
+    match crate::sys::threads_named(pid, "wrk:worker").as_slice() {
+        [tid] => Ok(*tid),
+        other => Err(anyhow::anyhow!(
+            "Envoy (pid {pid}) has {} worker threads (named wrk:worker*), expected 1 at --concurrency 1: cannot read the worker's CPU time",
+            other.len()
+        )),
+    }
 }

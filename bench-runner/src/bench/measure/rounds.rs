@@ -8,7 +8,11 @@ use std::collections::BTreeMap;
 /// The running Envoy and what the rounds need to drive it.
 pub(super) struct Rounds<'a> {
     pub(super) profile: &'a Profile,
-    /// Index 0 is the baseline, every window's partner.
+    /// Who each window pairs a variant with (see [`Pairing`]).
+    pub(super) pairing: &'a Pairing,
+    /// Envoy's worker thread, when the CPU phase reads that thread alone.
+    pub(super) cpu_tid: Option<u32>,
+    /// With [`Pairing::Baseline`], index 0 is the baseline, every window's partner.
     pub(super) variants: &'a [Variant],
     /// One listener port per variant (the admin port is not here).
     pub(super) ports: &'a [u16],
@@ -66,8 +70,9 @@ fn pace(p: &Profile) -> Pace {
     }
 }
 
-/// One round: every non-baseline variant's window in a shuffled order, then the round's CPU slices.
-/// Returns the round's records (the baseline's first, then in visit order).
+/// One round: every paired variant's window in a shuffled order, then the round's CPU slices.
+/// Returns the round's records in visit order (a partner's own record just before its variant's:
+/// the baseline's, from the A/A window, or a pair's reference).
 pub(super) fn measure_round(
     r: &mut Rounds,
     round: usize,
@@ -75,7 +80,9 @@ pub(super) fn measure_round(
 ) -> anyhow::Result<Vec<RoundRecord>> {
     let profile = r.profile;
     let pace = pace(profile);
-    let mut order: Vec<usize> = (1..r.variants.len()).collect();
+    let mut order: Vec<usize> = (0..r.variants.len())
+        .filter(|&vi| r.pairing.partner(vi).is_some())
+        .collect();
     Rng::new(crate::stats::seed_for(profile.seed, "order", round as u64)).shuffle(&mut order);
     let mut windows: Vec<(usize, LoadSummary, Option<LoadSummary>)> = Vec::new();
     let mut stalled_windows: BTreeMap<usize, Vec<StalledWindow>> = BTreeMap::new();
@@ -90,12 +97,18 @@ pub(super) fn measure_round(
             profile.processes,
             v.info.id
         ));
-        let (mine, base, stalled) = window_unstalled(r, vi, round)?;
+        let partner = r.pairing.partner(vi).unwrap_or(0);
+        let (mine, base, stalled) = window_unstalled(r, vi, partner, round)?;
         stalled_windows.insert(vi, stalled);
-        if v.info.id == results::BASELINE_AA {
+        let own_record = match r.pairing {
             // The A/A window is also the baseline's own window.
-            pools.add(results::BASELINE, &base, None);
-            windows.push((0, base.summarize(pace), None));
+            Pairing::Baseline => v.info.id == results::BASELINE_AA,
+            // A pair's window is its reference's own window.
+            Pairing::Pairs(_) => true,
+        };
+        if own_record {
+            pools.add(&r.variants[partner].info.id, &base, None);
+            windows.push((partner, base.summarize(pace), None));
         }
         pools.add(&v.info.id, &mine, Some(&base));
         windows.push((vi, mine.summarize(pace), Some(base.summarize(pace))));
@@ -115,6 +128,11 @@ pub(super) fn measure_round(
         .inc(ms(estimate::cpu_phase_s(profile, r.calibrations)));
     let mut records = Vec::with_capacity(windows.len());
     for (pos, (vi, latency, paired_baseline)) in windows.into_iter().enumerate() {
+        let stalled = if paired_baseline.is_none() {
+            vec![]
+        } else {
+            stalled_windows.remove(&vi).unwrap_or_default()
+        };
         let c = std::mem::replace(
             &mut cpu[vi],
             CpuOfVariant {
@@ -144,23 +162,21 @@ pub(super) fn measure_round(
                 .then(|| crate::stats::median(&c.processor_slices)),
             processor_fixed_cpu_us_per_req: (!c.processor_fixed.is_empty())
                 .then(|| crate::stats::median(&c.processor_fixed)),
-            // the baseline's own record is the A/A window's baseline side: its retries are the A/A's
-            stalled_windows: if vi == 0 {
-                vec![]
-            } else {
-                stalled_windows.remove(&vi).unwrap_or_default()
-            },
+            // a partner's own record is the other side of its variant's window: the retries are the
+            // variant's
+            stalled_windows: stalled,
         });
     }
     Ok(records)
 }
 
-/// `vi`'s interleaved window, measured again (at most [`results::STALL_RETRIES`] times, each with its own
-/// seed) while its baseline side says the machine stalled; returns the window kept and the ones left
+/// `vi`'s interleaved window with `partner`, measured again (at most [`results::STALL_RETRIES`] times,
+/// each with its own seed) while the partner's side says the machine stalled; returns the window kept and the ones left
 /// out. After the last retry the window is kept as it is (and stays counted as fallen behind).
 fn window_unstalled(
     r: &mut Rounds,
     vi: usize,
+    partner: usize,
     round: usize,
 ) -> anyhow::Result<(LoadOutcome, LoadOutcome, Vec<StalledWindow>)> {
     let profile = r.profile;
@@ -170,7 +186,7 @@ fn window_unstalled(
     let mut attempt = 0;
     loop {
         let seed = crate::stats::seed_for(profile.seed, &id, round as u64 + 1_000_000 * attempt);
-        let (mine, base) = paired_window(r, vi, seed)?;
+        let (mine, base) = paired_window(r, vi, partner, seed)?;
         check_envoy(r.envoy, &r.log, &format!("variant {id}"))?;
         let b = base.summarize(pace);
         if attempt == results::STALL_RETRIES || !results::stalled(&b) {

@@ -96,6 +96,7 @@ pub(super) fn run_ours(s: &Setup, c: usize, round: usize) -> anyhow::Result<Samp
         expect_body: Some(Variant::baseline().expect_body.into_bytes()),
         cpu: s.cpu,
         cpu_probe_pid: None,
+        cpu_probe_tid: None,
         cpu_probe_extra_pid: None,
         http2: false,
         body_bytes: 0,

@@ -172,6 +172,7 @@ mod tests {
             expect_body: None,
             cpu: None,
             cpu_probe_pid: None,
+            cpu_probe_tid: None,
             cpu_probe_extra_pid: None,
             body_bytes: 0,
             exchange: None,

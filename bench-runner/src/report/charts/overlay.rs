@@ -60,15 +60,14 @@ fn overlay(
     }
 }
 
-/// The change bars: one panel per metric, one row per variant, the threshold as a band.
-fn change_figure(new: &Results, changes: &[ChangeBar], runs: &[String]) -> Option<BarFigure> {
-    let colors: Vec<(String, RGBColor)> = {
-        let vs = ordered(new);
-        vs.iter()
-            .map(|v| v.id.clone())
-            .zip(variant_colors(&vs))
-            .collect()
-    };
+/// The change bars: one panel per metric, one row per variant (coloured by `colors`), the threshold
+/// as a band.
+fn change_figure(
+    colors: &[(String, RGBColor)],
+    changes: &[ChangeBar],
+    title: &str,
+    runs: &[String],
+) -> Option<BarFigure> {
     let color_of = |id: &str| {
         colors
             .iter()
@@ -138,7 +137,7 @@ fn change_figure(new: &Results, changes: &[ChangeBar], runs: &[String]) -> Optio
         return None;
     }
     Some(BarFigure {
-        title: "What changed from BASE to NEW: every compared figure with its 95% interval".into(),
+        title: title.into(),
         subtitle: runs.to_vec(),
         panels,
         legend: vec![("95% interval of the change".into(), LegendKind::Whisker)],
@@ -178,7 +177,15 @@ pub fn comparison_charts(
             &fig,
         )?);
     }
-    if let Some(fig) = change_figure(new, changes, &runs) {
+    let colors: Vec<(String, RGBColor)> = {
+        let vs = ordered(new);
+        vs.iter()
+            .map(|v| v.id.clone())
+            .zip(variant_colors(&vs))
+            .collect()
+    };
+    let title = "What changed from BASE to NEW: every compared figure with its 95% interval";
+    if let Some(fig) = change_figure(&colors, changes, title, &runs) {
         out.push(Chart::of(
             "compare-changes".into(),
             fig.title.clone(),
@@ -186,6 +193,30 @@ pub fn comparison_charts(
         )?);
     }
     Ok(out)
+}
+
+/// The change bars alone, as `ab` draws them: `implementation_of` gives each row's implementation
+/// (its colour); None when there is nothing to draw.
+pub fn change_bars_chart(
+    stem: &str,
+    title: &str,
+    subtitle: &[String],
+    changes: &[ChangeBar],
+    implementation_of: &[(String, String)],
+) -> anyhow::Result<Option<Chart>> {
+    let colors =
+        super::palette::implementation_colors(implementation_of.iter().map(|x| x.1.as_str()));
+    let colors: Vec<(String, RGBColor)> = implementation_of
+        .iter()
+        .map(|(id, imp)| {
+            let c = colors.iter().find(|(i, _)| i == imp).map_or(LIGHT, |x| x.1);
+            (id.clone(), c)
+        })
+        .collect();
+    match change_figure(&colors, changes, title, subtitle) {
+        Some(fig) => Ok(Some(Chart::of(stem.into(), fig.title.clone(), &fig)?)),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,159 @@
+//! The README regions of `ab`: its benchmarks (a folder from `bench-runner/scripts/ab-benchmarks.sh`:
+//! every run's ab.json, counted here) and the Envoy upgrade (an `ab --base-envoy/--new-envoy` folder:
+//! its verdict table, re-derived from its ab.json).
+
+use crate::error::usage;
+use crate::paths::Project;
+use crate::results::ab::{AbRun, Comparison, REGRESSED};
+use crate::results::human_s;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Every ab.json under `dir/<kind>/*/`, re-derived, in folder order.
+fn runs(dir: &Path, kind: &str) -> anyhow::Result<Vec<AbRun>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir.join(kind))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("ab.json"))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            let mut r = AbRun::load(p)?;
+            crate::results::ab::derive(&mut r);
+            Ok(r)
+        })
+        .collect()
+}
+
+fn metric_regressed(c: &Comparison, key: &str) -> bool {
+    c.metrics
+        .iter()
+        .any(|m| m.metric == key && m.verdict == REGRESSED)
+}
+
+/// Runs in which some comparison's `key` regressed.
+fn count(runs: &[AbRun], key: &str) -> usize {
+    runs.iter()
+        .filter(|r| r.comparisons.iter().any(|c| metric_regressed(c, key)))
+        .count()
+}
+
+fn instructions_cell(runs: &[AbRun]) -> String {
+    let counted = runs
+        .iter()
+        .filter(|r| r.instructions.status == "counted")
+        .count();
+    if counted == 0 {
+        "not counted".into()
+    } else {
+        format!(
+            "{} of {counted} counted",
+            count(runs, "instructions_per_req")
+        )
+    }
+}
+
+fn wall(runs: &[AbRun]) -> String {
+    let mut w: Vec<f64> = runs.iter().map(AbRun::wall_s).collect();
+    if w.is_empty() {
+        return "-".into();
+    }
+    w.sort_by(f64::total_cmp);
+    format!(
+        "{} [{}, {}]",
+        human_s(crate::stats::median(&w)),
+        human_s(w[0]),
+        human_s(w[w.len() - 1])
+    )
+}
+
+/// The benchmarks' table, from every saved run of `dir`.
+pub fn benchmarks_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let kinds = [
+        (
+            "identical",
+            "identical builds of every implementation, measured anyway (`--base HEAD --measure-identical`, quick)",
+            "false alarms",
+        ),
+        (
+            "spin2",
+            "the Rust plugin spinning 1000 rounds per request (about +2 µs) against its unchanged base (`--only rust`, quick)",
+            "detected",
+        ),
+        (
+            "one",
+            "one implementation changed (the Rust plugin, quick)",
+            "flagged",
+        ),
+    ];
+    let mut rows = String::new();
+    let mut first: Option<AbRun> = None;
+    let mut total = 0;
+    for (kind, what, flagged) in kinds {
+        let rs = runs(dir, kind)?;
+        if rs.is_empty() {
+            continue;
+        }
+        total += rs.len();
+        let regressed = rs.iter().filter(|r| r.regressed()).count();
+        let _ = writeln!(
+            rows,
+            "| {what} | {} | {regressed} of {} ({flagged}) | {} | {} | {} | {} |",
+            rs.len(),
+            rs.len(),
+            count(&rs, "p50_us"),
+            count(&rs, "cpu_us_per_req") + count(&rs, "processor_cpu_us_per_req"),
+            instructions_cell(&rs),
+            wall(&rs)
+        );
+        first.get_or_insert_with(|| rs[0].clone());
+    }
+    let Some(f) = first else {
+        return Err(usage(format!(
+            "--ab-benchmarks: {} holds no ab runs (identical/NN/ab.json, spin2/NN/ab.json); make them with bench-runner/scripts/ab-benchmarks.sh",
+            dir.display()
+        )));
+    };
+    let rel = project.rel(dir);
+    Ok(format!(
+        "Measured with `bench-runner/scripts/ab-benchmarks.sh {rel}` ({total} runs; the first started {}, on {} with {} cores). A run is flagged when its exit status would be 1 (some gated figure regressed); the metric columns count the runs in which that figure regressed. Every run: `{rel}/<benchmark>/NN/ab.json` and its report.md.\n\n| benchmark | runs | flagged | by added p50 | by CPU | by instructions | wall time per run, median [min, max] |\n|---|---:|---:|---:|---:|---:|---:|\n{rows}",
+        f.started_at, f.host.cpu_model, f.host.cores
+    ))
+}
+
+/// The verdict table of an Envoy comparison (`ab --base-envoy A --new-envoy B`).
+pub fn envoy_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let mut run =
+        AbRun::load(&dir.join("ab.json")).map_err(|e| usage(format!("--ab-envoy: {e:#}")))?;
+    crate::results::ab::derive(&mut run);
+    if run.mode != crate::results::ab::MODE_ENVOY {
+        return Err(usage(format!(
+            "--ab-envoy: {} is an ab run of two plugin builds; give the folder of `ab --base-envoy A --new-envoy B`",
+            dir.display()
+        )));
+    }
+    let rel = project.rel(dir);
+    let md = crate::report::ab::markdown(&run, &[]);
+    let table: String = md
+        .split("\n## Verdicts\n")
+        .nth(1)
+        .and_then(|t| t.split("\n## ").next())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    Ok(format!(
+        "`ab --base-envoy {} --new-envoy {}` (profile `{}`, {} Envoy processes alternating, started {}, status {}, on {} with {} cores): each variant's cost against the no-plugin listener of its own process, new Envoy minus old (the baseline row: Envoy's own figures). Report: [`{rel}/report.md`]({rel}/report.md); raw data: [`{rel}/ab.json`]({rel}/ab.json).\n\n{table}",
+        run.base.envoy.version,
+        run.new.envoy.version,
+        run.profile.name,
+        run.profile.processes,
+        run.started_at,
+        run.status,
+        run.host.cpu_model,
+        run.host.cores
+    ))
+}
