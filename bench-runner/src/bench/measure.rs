@@ -468,6 +468,11 @@ fn extras(
                 notes,
             );
             laps.lap("micro");
+            if let Some(micro) = results.micro.as_mut() {
+                micro.instructions =
+                    crate::bench::micro::count::for_run(&m.built, &profile.workloads, notes);
+                laps.lap("micro-instructions");
+            }
         }
         Err(_) => {}
     }

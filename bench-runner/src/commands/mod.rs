@@ -18,6 +18,7 @@ pub mod load;
 pub mod manifests;
 pub mod merge;
 pub mod micro;
+pub mod objects;
 pub mod package;
 pub mod peers;
 pub mod readme;
@@ -84,8 +85,15 @@ pub enum Command {
     /// interleaved: latency, throughput and each tool's own CPU per request.
     Peers(peers::PeersArgs),
     /// Measure every plugin in-process (no Envoy) on wasmtime Cranelift, wasmtime Winch and wasmi:
-    /// per-request cost, configuration parse, instantiation; writes results/<ts>-micro/.
+    /// per-request cost, configuration parse, instantiation; or, with --instructions, instructions
+    /// per request under callgrind and where they go; writes results/<ts>-micro[-instructions]/.
     Micro(micro::MicroArgs),
+    /// The instructions of callgrind profiles by object file (the executable, each library, code in
+    /// no file: what a JIT compiled), memcpy/memmove/memset apart: e.g. an Envoy window's profile.
+    Objects(objects::ObjectsArgs),
+    /// Internal: one module on one engine under valgrind for `micro --instructions`.
+    #[command(hide = true)]
+    MicroProbe(micro::ProbeArgs),
     /// Every Wasm plugin as OCI images without a Docker daemon (the article's FROM scratch image and
     /// the Wasm artifact), written as OCI image layouts; --push sends them to a registry and pulls
     /// each back to check its digest and module.

@@ -27,10 +27,12 @@ mod growth;
 pub use growth::{growth_chart, GrowthLine, GrowthPanel};
 mod overlay;
 mod palette;
+mod stacked;
 pub use figures::render_all;
 pub(super) use figures::{simple_bar_chart, simple_bar_chart_whiskers};
 pub use overlay::{comparison_charts, ChangeBar};
 use palette::*;
+pub(super) use stacked::{stacked_bar_chart, StackPanel, StackRow, StackSeries};
 
 /// The family every text of every chart uses (registered from embedded font bytes).
 /// DejaVu Sans is what the PNGs are drawn and every chart is measured with; SVG viewers without it

@@ -2,6 +2,7 @@
 //! report.md, a self-contained report.html, and the charts (SVG and PNG) of a run folder.
 
 pub mod article;
+pub mod breakdown;
 mod canvas;
 pub mod charts;
 pub mod curves;

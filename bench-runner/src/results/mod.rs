@@ -1,6 +1,7 @@
 //! results.json: the saved, self-describing record of a run (SPEC section 4; schema in
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
+pub mod breakdown;
 pub mod curves;
 pub mod failure;
 pub mod footprint;
@@ -19,7 +20,12 @@ use std::path::Path;
 /// 2: interleaved latency windows paired with the baseline, several Envoy processes as the units of
 /// every interval, both CPU regimes, the A/A listener and the run's health. Version 1 runs are refused
 /// with a message saying so (their rounds measured each variant in its own window).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `micro.instructions`, the in-process instruction counts and their breakdown; a version 2 run is
+/// read as it is (it has none).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The oldest schema this runner reads: what changed since only added optional sections.
+pub const OLDEST_READABLE_SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Results {
@@ -566,9 +572,10 @@ impl Results {
         let v: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| crate::error::usage(format!("{} is not JSON: {e}", path.display())))?;
         let version = v.get("schema_version").and_then(|x| x.as_u64());
-        if version != Some(SCHEMA_VERSION as u64) {
+        let readable = OLDEST_READABLE_SCHEMA as u64..=SCHEMA_VERSION as u64;
+        if !version.is_some_and(|v| readable.contains(&v)) {
             let why = match version {
-                Some(v) if v < SCHEMA_VERSION as u64 => format!(
+                Some(v) if v < OLDEST_READABLE_SCHEMA as u64 => format!(
                     "schema_version {v} is older than this runner's {SCHEMA_VERSION} (version {v} measured each variant in its own window and one Envoy process; its figures are not comparable)"
                 ),
                 Some(v) => format!("schema_version {v} is newer than this runner's {SCHEMA_VERSION}"),
