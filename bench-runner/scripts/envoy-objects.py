@@ -104,8 +104,7 @@ def dump_files(d, label):
     for f in sorted(d.glob("callgrind.out.*")):
         with open(f, errors="replace") as fh:
             head = fh.read(4096)
-        if f"Trigger: callgrind_control --dump={label}" in head or f"Trigger: {label}" in head \
-                or f"--dump={label}\n" in head:
+        if f"desc: Trigger: dump {label}\n" in head:
             files.append(f)
     return files
 
@@ -119,6 +118,7 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--keep-profiles", action="store_true", help="keep callgrind's files")
     ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
     a = ap.parse_args()
     out = Path(a.out)
@@ -154,6 +154,7 @@ def main():
         proc = subprocess.Popen(cmd, stdout=log, stderr=log, preexec_fn=die_with_me)
         try:
             ready_s = wait_ready(admin, proc, 900)
+            (d / "maps.txt").write_text(open(f"/proc/{proc.pid}/maps").read())
             for n in chosen:
                 load(a.runner, ports[n], a.warmup)
             control("-i", "on", str(proc.pid))
@@ -167,7 +168,8 @@ def main():
                 if not files:
                     raise SystemExit(f"{impl}: no dump for {n}")
                 r = subprocess.run([a.runner, "objects", "--json", "--requests", str(a.requests),
-                                    *map(str, files)], capture_output=True, text=True, check=True)
+                                    "--maps", str(d / "maps.txt"), *map(str, files)],
+                                   capture_output=True, text=True, check=True)
                 windows[n] = json.loads(r.stdout)
                 windows[n]["files"] = [f.name for f in files]
             summary["implementations"][impl] = {"ready_s": round(ready_s, 1), "windows": windows}
@@ -175,8 +177,9 @@ def main():
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        for f in d.glob("callgrind.out*"):
-            f.unlink()  # the per-object sums are kept; the profiles are large
+        if not a.keep_profiles:
+            for f in d.glob("callgrind.out*"):
+                f.unlink()  # the per-object sums are kept; the profiles are large
     (out / "objects.json").write_text(json.dumps(summary, indent=1) + "\n")
     write_markdown(summary, out / "objects.md")
 

@@ -399,6 +399,42 @@ pub struct Extra<'a> {
     pub reproducibility: Option<&'a Path>,
     pub footprint: Option<&'a Path>,
     pub curves: Option<&'a Path>,
+    pub instructions_inproc: Option<&'a Path>,
+}
+
+/// Instructions per request in-process: the breakdown of a `micro --instructions` folder, with a
+/// link to the Envoy per-object breakdown beside it (`envoy/objects.md`) where there is one.
+pub fn instructions_inproc_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let bad = |why: &str| {
+        usage(format!(
+            "--instructions-inproc: {} {why}; give a folder from `bench-runner micro --instructions --out DIR`",
+            dir.display()
+        ))
+    };
+    if !dir.join("results.json").is_file() {
+        return Err(bad("holds no results.json"));
+    }
+    let r = Results::read(dir).map_err(|e| usage(format!("--instructions-inproc: {e:#}")))?;
+    let Some(i) = r.micro.as_ref().and_then(|m| m.instructions.as_ref()) else {
+        return Err(bad("has no instruction counts (micro.instructions)"));
+    };
+    let rel = project.rel(dir);
+    let envoy = if dir.join("envoy/objects.md").is_file() {
+        format!(" Through Envoy, by object: [`{rel}/envoy/objects.md`]({rel}/envoy/objects.md).")
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "Measurement `{rel}`, started {}: {} ({} cores), {}, {} windows of {} requests after {} warm-up requests per bar. Chart: [`chart-instructions`]({rel}/chart-instructions.svg); report: [`{rel}/report.md`]({rel}/report.md) (host calls, the guest's most expensive functions); raw data: [`{rel}/results.json`]({rel}/results.json).{envoy}\n{}",
+        r.started_at,
+        r.host.cpu_model,
+        r.host.cores,
+        i.settings.valgrind,
+        i.settings.windows,
+        i.settings.requests_per_window,
+        i.settings.warmup_requests,
+        crate::report::breakdown::summary_table(i)
+    ))
 }
 
 /// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
@@ -479,6 +515,12 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra.footprint.map(|d| footprint_region(project, d)),
         ),
         ("curves", extra.curves.map(|d| curves_region(project, d))),
+        (
+            "instructions-inproc",
+            extra
+                .instructions_inproc
+                .map(|d| instructions_inproc_region(project, d)),
+        ),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

@@ -13,6 +13,10 @@ pub struct ObjectsArgs {
     /// callgrind profiles, added together (e.g. every thread's file of one window).
     #[arg(required = true, value_name = "PROFILE")]
     pub profiles: Vec<PathBuf>,
+    /// The profiled process's memory map (a copy of /proc/PID/maps taken while it ran): code of no
+    /// object inside a file's mapping (PyPI Envoy's tcmalloc, outside its .text) goes to that file.
+    #[arg(long, value_name = "FILE")]
+    pub maps: Option<PathBuf>,
     /// Requests the profiles counted: adds a per-request column.
     #[arg(long, value_name = "N")]
     pub requests: Option<u64>,
@@ -57,7 +61,7 @@ pub fn command(a: &ObjectsArgs) -> anyhow::Result<u8> {
     if a.requests == Some(0) {
         return Err(usage("--requests must be at least 1"));
     }
-    let o = objects::of_files(&a.profiles)?;
+    let o = objects::of_files(&a.profiles, a.maps.as_deref())?;
     if a.json {
         let mut v = serde_json::to_value(&o)?;
         if let Some(n) = a.requests {

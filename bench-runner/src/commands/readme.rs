@@ -45,6 +45,10 @@ pub struct ReadmeArgs {
     /// work grows" section.
     #[arg(long, value_name = "DIR")]
     pub curves: Option<PathBuf>,
+    /// A folder from `micro --instructions --out DIR` whose instruction breakdown goes into the
+    /// README's "Instructions per request in-process" section.
+    #[arg(long, value_name = "DIR")]
+    pub instructions_inproc: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -67,6 +71,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         reproducibility: a.reproducibility.as_deref(),
         footprint: a.footprint.as_deref(),
         curves: a.curves.as_deref(),
+        instructions_inproc: a.instructions_inproc.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

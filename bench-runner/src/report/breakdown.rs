@@ -430,7 +430,7 @@ pub mod tests {
         let t = summary_table(&i);
         assert!(t.contains("Workload `mock`"), "{t}");
         assert!(
-            t.contains("| go | wasmtime-cranelift | 10.00k | 0.01% | 4.00k (40%) | - | 2.00k (20%) | - | 3.00k (30%) | 300 | 800 (8%) | - | 200 (2%) | - |"),
+            t.contains("| go | wasmtime-cranelift | 10.0k | 0.01% | 4.00k (40%) | - | 2.00k (20%) | - | 3.00k (30%) | 300 | 800 (8%) | - | 200 (2%) | - |"),
             "{t}"
         );
         let h = host_calls_table(&i);

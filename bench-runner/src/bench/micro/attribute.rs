@@ -319,7 +319,7 @@ pub struct Classifier<'a> {
 /// crate, or B's when A is a bare type parameter (`<F as wasmi::IntoFunc>::into_func`).
 fn crate_of(symbol: &str) -> &str {
     let s = symbol.trim_start_matches('<');
-    let first = |p: &str| -> usize { p.find([':', '<', ' ']).unwrap_or(p.len()) };
+    let first = |p: &str| -> usize { p.find([':', '<', '>', ' ']).unwrap_or(p.len()) };
     let head = &s[..first(s)];
     if symbol.starts_with('<') && head.len() <= 2 && head.chars().all(|c| c.is_ascii_uppercase()) {
         if let Some((_, tr)) = s.split_once(" as ") {
