@@ -329,23 +329,26 @@ fn work_inside_a_host_function_is_counted_in_that_host_calls_part() {
         let grown = log(b) - log(a);
         // 16 KiB more to copy and check, in the host function: at least an instruction per 8 bytes.
         assert!(grown > 2048.0, "{engine}: proxy_log grew by {grown}");
+        // Everything else moved by a small fraction of that: the guest's own code (it fills the
+        // message: Wasm code, or the engine's memory.fill built-in) aside, only the allocator's paths
+        // in other host calls and the driver, which the bigger heap of the log lines changes a little.
+        let fill = ["guest:unnamed", "guest:interpreted", "engine:builtins"];
+        let others: f64 = a
+            .parts
+            .iter()
+            .chain(&b.parts)
+            .map(|p| p.id.as_str())
+            .filter(|id| *id != "host:proxy_log" && !fill.contains(id))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|id| (part(b, id) - part(a, id)).abs())
+            .sum();
         assert!(
-            b.per_request - a.per_request
-                < 1.1 * grown + part(b, "engine:builtins") + guest(b) - guest(a) + 100.0,
-            "{engine}: the total grew by more than proxy_log's part and the guest's fill"
+            others < 0.05 * grown,
+            "{engine}: the other parts moved by {others} in all, proxy_log by {grown}: {:?} -> {:?}",
+            a.parts,
+            b.parts
         );
-        // The host call's own part, not the other host call's, not the engine's entry and exit.
-        for id in [
-            "host:proxy_send_local_response",
-            "engine:entry",
-            "host:driver",
-        ] {
-            let (x, y) = (part(a, id), part(b, id));
-            assert!(
-                (x - y).abs() <= 0.02 * x.max(50.0),
-                "{engine}: {id} moved with the log's length: {x} -> {y}"
-            );
-        }
         assert_eq!(
             b.part("host:proxy_log").unwrap().calls_per_request,
             Some(1.0)

@@ -89,6 +89,7 @@ fn workload(module: &plugin_host::Module, w: &ProbeWorkload, p: &ProbePlan) -> a
     checked(&mut vm, &req, w)?;
     for _ in 0..p.warmup_requests {
         vm.request(&req)?;
+        vm.clear_logs();
     }
     checked(&mut vm, &req, w)?;
     client::start_instrumentation();
@@ -105,6 +106,9 @@ fn windows(vm: &mut Vm, req: &Request<'_>, w: &ProbeWorkload, p: &ProbePlan) -> 
         client::zero_stats();
         for _ in 0..p.requests_per_window {
             std::hint::black_box(vm.request(std::hint::black_box(req))?);
+            // The host keeps the plugin's log lines; Envoy writes them out. Dropped after every
+            // request (the driver's work), they do not pile up and change the heap's paths.
+            vm.clear_logs();
         }
         client::dump_stats_at(&label);
     }
