@@ -419,13 +419,26 @@ pub fn instructions_inproc_region(project: &Project, dir: &Path) -> anyhow::Resu
         return Err(bad("has no instruction counts (micro.instructions)"));
     };
     let rel = project.rel(dir);
+    let mut engines: Vec<&str> = Vec::new();
+    for e in &i.entries {
+        if !engines.contains(&e.engine.as_str()) {
+            engines.push(&e.engine);
+        }
+    }
+    let charts: Vec<String> = engines
+        .iter()
+        .map(|e| {
+            let stem = crate::report::breakdown::chart_stem(e);
+            format!("[`{stem}`]({rel}/{stem}.svg)")
+        })
+        .collect();
     let envoy = if dir.join("envoy/objects.md").is_file() {
         format!(" Through Envoy, by object: [`{rel}/envoy/objects.md`]({rel}/envoy/objects.md).")
     } else {
         String::new()
     };
     Ok(format!(
-        "Measurement `{rel}`, started {}: {} ({} cores), {}, {} windows of {} requests after {} warm-up requests per bar. Chart: [`chart-instructions`]({rel}/chart-instructions.svg); report: [`{rel}/report.md`]({rel}/report.md) (host calls, the guest's most expensive functions); raw data: [`{rel}/results.json`]({rel}/results.json).{envoy}\n{}",
+        "Measurement `{rel}`, started {}: {} ({} cores), {}, {} windows of {} requests after {} warm-up requests per bar. Charts, one per engine: {}; report: [`{rel}/report.md`]({rel}/report.md) (host calls, the guest's most expensive functions); raw data: [`{rel}/results.json`]({rel}/results.json).{envoy}\n{}",
         r.started_at,
         r.host.cpu_model,
         r.host.cores,
@@ -433,6 +446,7 @@ pub fn instructions_inproc_region(project: &Project, dir: &Path) -> anyhow::Resu
         i.settings.windows,
         i.settings.requests_per_window,
         i.settings.warmup_requests,
+        charts.join(", "),
         crate::report::breakdown::summary_table(i)
     ))
 }

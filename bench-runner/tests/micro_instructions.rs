@@ -185,18 +185,22 @@ fn every_wasm_implementation_is_counted_its_parts_add_up_and_headers_names_its_h
         "{md}"
     );
     assert!(md.contains("`proxy_get_header_map_value`"), "{md}");
-    let svg = std::fs::read_to_string(out.join("chart-instructions.svg")).unwrap();
+    let svg =
+        std::fs::read_to_string(out.join("chart-instructions-wasmtime-cranelift.svg")).unwrap();
     std::fs::remove_file(out.join("report.md")).unwrap();
-    std::fs::remove_file(out.join("chart-instructions.svg")).unwrap();
-    std::fs::remove_file(out.join("chart-instructions.png")).unwrap();
+    std::fs::remove_file(out.join("chart-instructions-wasmtime-cranelift.svg")).unwrap();
+    std::fs::remove_file(out.join("chart-instructions-wasmtime-cranelift.png")).unwrap();
     let o = run(&["report", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), md);
     assert_eq!(
-        std::fs::read_to_string(out.join("chart-instructions.svg")).unwrap(),
+        std::fs::read_to_string(out.join("chart-instructions-wasmtime-cranelift.svg")).unwrap(),
         svg
     );
-    assert!(out.join("chart-instructions.png").is_file());
+    assert!(out
+        .join("chart-instructions-wasmtime-cranelift.png")
+        .is_file());
+    assert!(out.join("chart-instructions-wasmi.svg").is_file());
 }
 
 /// Counts the Rust plugin's mock workload with a `spin`.

@@ -290,11 +290,14 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     let mut results = new_results(started_at, &envoy_bin, &m, &profile, envoy_cpu, load_cpu);
     let load_at_start = loadavg();
     let steal_at_start = crate::sys::cpu_steal_ticks();
-    let micro = if measures_micro(args.profile) {
+    let mut micro = if measures_micro(args.profile) {
         crate::bench::micro::plan(&m.built, args.profile, &profile.workloads)
     } else {
         estimate::MicroPlan::default()
     };
+    if counts_instructions(args.profile) {
+        (micro.count_probes, micro.count_jit_bytes) = crate::bench::micro::count::plan(&m.built);
+    }
     let mut stalls = probe_stalls("start", STALL_PROBE);
     laps.lap("prepare");
     let mut envoys = start_all(&Starting {
@@ -353,6 +356,13 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
     h.phases = laps.phases;
     results.health = Some(h);
     finish(project, results, outcome, variants.len(), &out)
+}
+
+/// Whether a run of `profile` also counts the plugins' instructions in-process (under callgrind): the
+/// full one only. Every module on every engine took about 4 minutes on the 2-core VM (a loaded one), over a quarter of a
+/// default run (`results/measurements/instructions-inproc-20261206/run-count`).
+fn counts_instructions(profile: ProfileName) -> bool {
+    profile == ProfileName::Full
 }
 
 /// Whether a run of `profile` ends with the in-process micro-benchmarks: not the quick one (their
@@ -468,10 +478,15 @@ fn extras(
                 notes,
             );
             laps.lap("micro");
-            if let Some(micro) = results.micro.as_mut() {
-                micro.instructions =
-                    crate::bench::micro::count::for_run(&m.built, &profile.workloads, notes);
-                laps.lap("micro-instructions");
+            match results.micro.as_mut() {
+                Some(micro) if counts_instructions(args.profile) => {
+                    micro.instructions =
+                        crate::bench::micro::count::for_run(&m.built, &profile.workloads, notes);
+                    laps.lap("micro-instructions");
+                }
+                _ => notes.push(
+                    "in-process instruction counts: not taken in this profile (every module on every engine took about 4 minutes on the 2-core VM, Go's modules compiling under valgrind most of it); `bench-runner micro --instructions` or the full profile takes them".into(),
+                ),
             }
         }
         Err(_) => {}

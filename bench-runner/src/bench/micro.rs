@@ -208,6 +208,8 @@ pub fn plan(
         batch_ms: s.batch_target_ms,
         warmup_ms: s.warmup_ms,
         compiled_bytes: built.iter().map(|b| b.bytes).sum::<u64>() * engines as u64,
+        count_probes: 0,
+        count_jit_bytes: 0,
     }
 }
 

@@ -28,11 +28,6 @@ fn with_share(x: f64, total: f64) -> String {
     format!("{} ({:.0}%)", kilo(x), 100.0 * x / total.max(1.0))
 }
 
-/// `wasmtime-cranelift` -> `cranelift`.
-fn engine_short(id: &str) -> &str {
-    id.strip_prefix("wasmtime-").unwrap_or(id)
-}
-
 /// The section's entries of one workload, in the order they were counted.
 fn of_workload<'a>(
     i: &'a InstructionSection,
@@ -240,7 +235,7 @@ const FIXED: [(&str, &str, (u8, u8, u8)); 9] = [
     ("guest:plugin", "Wasm: plugin, SDK", (31, 119, 180)),
     ("guest:stdlib", "Wasm: standard library", (107, 174, 214)),
     ("guest:runtime", "Wasm: language runtime", (8, 48, 107)),
-    ("guest:unnamed", "Wasm: unnamed", (66, 146, 198)),
+    ("guest:unnamed", "Wasm: unnamed", (84, 132, 140)),
     ("guest:interpreted", "Wasm: interpreted", (158, 202, 225)),
     ("engine:entry", "engine: entry and exit", (117, 107, 177)),
     ("engine:builtins", "engine: built-ins", (188, 189, 220)),
@@ -262,7 +257,24 @@ const OTHER_HOST: (u8, u8, u8) = (250, 210, 170);
 /// One series of the chart: the part ids it adds up, its name, its colour.
 type Series = (Vec<String>, String, (u8, u8, u8));
 
-/// One chart: a panel per workload, a stacked bar per implementation and engine.
+/// The engines counted, in the order they were counted.
+fn engines(i: &InstructionSection) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for e in &i.entries {
+        if !out.contains(&e.engine.as_str()) {
+            out.push(&e.engine);
+        }
+    }
+    out
+}
+
+/// The charts' stems: one per engine.
+pub fn chart_stem(engine: &str) -> String {
+    format!("chart-instructions-{engine}")
+}
+
+/// One chart per engine (an interpreter's bars would dwarf a JIT's): a panel per workload, a
+/// stacked bar per implementation. The series and their colours are the same in every chart.
 pub fn charts(i: &InstructionSection) -> anyhow::Result<Vec<Chart>> {
     if i.entries.is_empty() {
         return Ok(vec![]);
@@ -313,44 +325,56 @@ pub fn charts(i: &InstructionSection) -> anyhow::Result<Vec<Chart>> {
             .map(|p| p.per_request)
             .sum()
     };
-    // Only the series some entry has.
-    ids.retain(|(set, _, _)| i.entries.iter().any(|e| value(e, set) > 0.0));
-    let panels: Vec<StackPanel> = i
-        .settings
-        .workloads
-        .iter()
-        .filter(|wl| of_workload(i, wl).next().is_some())
-        .map(|wl| StackPanel {
-            caption: format!("workload `{wl}`"),
-            x_desc: "instructions per request".into(),
-            rows: of_workload(i, wl)
-                .map(|e| StackRow {
-                    label: format!("{} ({})", e.implementation, engine_short(&e.engine)),
-                    group: e.implementation.clone(),
-                    values: ids.iter().map(|(set, _, _)| value(e, set)).collect(),
-                    note: kilo(e.per_request),
+    let st = &i.settings;
+    let mut out = Vec::new();
+    for engine in engines(i) {
+        let here: Vec<&InstructionEntry> =
+            i.entries.iter().filter(|e| e.engine == engine).collect();
+        // Only the series some bar of this chart has.
+        let series: Vec<&Series> = ids
+            .iter()
+            .filter(|(set, _, _)| here.iter().any(|e| value(e, set) > 0.0))
+            .collect();
+        let panels: Vec<StackPanel> = st
+            .workloads
+            .iter()
+            .filter(|wl| here.iter().any(|e| e.workload == **wl))
+            .map(|wl| StackPanel {
+                caption: format!("workload `{wl}`"),
+                x_desc: "instructions per request".into(),
+                rows: here
+                    .iter()
+                    .filter(|e| e.workload == *wl)
+                    .map(|e| StackRow {
+                        label: e.implementation.clone(),
+                        group: e.implementation.clone(),
+                        values: series.iter().map(|(set, _, _)| value(e, set)).collect(),
+                        note: kilo(e.per_request),
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push(stacked_bar_chart(
+            &chart_stem(engine),
+            &format!("Instructions per request in-process on {engine}, and where they go"),
+            vec![
+                format!(
+                    "plugin-host under {} (callgrind), {} windows of {} warm requests per bar; no Envoy",
+                    st.valgrind, st.windows, st.requests_per_window
+                ),
+                "Wasm code (blue: split by the module's function names where it has them), host calls (orange), the engine (purple), the host's driver (grey)".into(),
+            ],
+            series
+                .into_iter()
+                .map(|(_, name, rgb)| StackSeries {
+                    name: name.clone(),
+                    rgb: *rgb,
                 })
                 .collect(),
-        })
-        .collect();
-    let series = ids
-        .into_iter()
-        .map(|(_, name, rgb)| StackSeries { name, rgb })
-        .collect();
-    let st = &i.settings;
-    Ok(vec![stacked_bar_chart(
-        "chart-instructions",
-        "Instructions per request in-process, and where they go",
-        vec![
-            format!(
-                "plugin-host under {} (callgrind), {} windows of {} warm requests per bar; no Envoy",
-                st.valgrind, st.windows, st.requests_per_window
-            ),
-            "Wasm code (blue: split by the module's function names where it has them), host calls (orange), the engine (purple), the host's driver (grey)".into(),
-        ],
-        series,
-        panels,
-    )?])
+            panels,
+        )?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -445,19 +469,22 @@ pub mod tests {
     }
 
     #[test]
-    fn one_stacked_chart_with_a_panel_per_workload() {
+    fn a_stacked_chart_per_engine_with_a_panel_per_workload() {
         let c = charts(&section()).unwrap();
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].stem, "chart-instructions");
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].stem, "chart-instructions-wasmtime-cranelift");
+        assert_eq!(c[1].stem, "chart-instructions-wasmi");
         for text in [
             "workload `mock`",
             "workload `headers`",
             "host: proxy_get_header_map_value",
             "Wasm: language runtime",
-            "go (cranelift)",
+            ">\ngo\n</text>",
         ] {
             assert!(c[0].svg.contains(text), "{text} missing");
         }
+        // wasmi's chart has only the workload it counted.
+        assert!(!c[1].svg.contains("workload `headers`"));
         // No series for parts no entry has.
         assert!(!c[0].svg.contains("Wasm: interpreted"));
         assert!(c[0].png.starts_with(b"\x89PNG"));

@@ -99,6 +99,28 @@ pub fn probe_workload(name: &str, spin: u64, body_bytes: usize) -> anyhow::Resul
     })
 }
 
+/// The scratch folder of a count: this prefix and the runner's pid, in the temporary folder.
+const SCRATCH_PREFIX: &str = "bench-runner-callgrind-";
+
+/// Removes the scratch folders of runners that are gone (a SIGKILLed runner leaves its own).
+fn remove_stale_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(SCRATCH_PREFIX)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// A scratch folder for the profiles, removed when dropped.
 struct Scratch(PathBuf);
 
@@ -124,9 +146,9 @@ pub fn count(
     exe: &Path,
     mut progress: impl FnMut(&str),
 ) -> anyhow::Result<InstructionSection> {
-    let scratch = Scratch(
-        std::env::temp_dir().join(format!("bench-runner-callgrind-{}", std::process::id())),
-    );
+    remove_stale_scratch();
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("{SCRATCH_PREFIX}{}", std::process::id())));
     let workloads = s
         .workloads
         .iter()
@@ -603,6 +625,24 @@ pub const RUN_COUNT: super::CountOptions = super::CountOptions {
     spin: 0,
     body_bytes: 0,
 };
+
+/// What the `run` path will count, for its time estimate: (module, engine) pairs, and module bytes
+/// over the pairs whose engine compiles; nothing when valgrind is missing (then nothing is counted).
+pub fn plan(built: &[Built]) -> (usize, u64) {
+    if valgrind().is_err() {
+        return (0, 0);
+    }
+    let wasm: Vec<&Built> = built.iter().filter(|b| b.is_wasm()).collect();
+    let engines = plugin_host::EngineKind::ALL;
+    let jit = engines
+        .iter()
+        .filter(|k| **k != plugin_host::EngineKind::Wasmi)
+        .count() as u64;
+    (
+        wasm.len() * engines.len(),
+        wasm.iter().map(|b| b.bytes).sum::<u64>() * jit,
+    )
+}
 
 /// The `run` path: every built Wasm module counted on every engine under the profile's workloads
 /// (those that can be counted). valgrind missing, or a failure, is a note, never a failed run.
