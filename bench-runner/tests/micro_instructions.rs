@@ -95,7 +95,7 @@ fn every_wasm_implementation_is_counted_its_parts_add_up_and_headers_names_its_h
         "--engines",
         "wasmtime-cranelift,wasmi",
         "--workloads",
-        "mock,headers",
+        "mock,headers,body",
         "--requests",
         "20",
         "--windows",
@@ -117,7 +117,7 @@ fn every_wasm_implementation_is_counted_its_parts_add_up_and_headers_names_its_h
     assert!(s.skipped.is_empty(), "{:?}", s.skipped);
     for b in &built {
         for engine in ["wasmtime-cranelift", "wasmi"] {
-            for wl in ["mock", "headers"] {
+            for wl in ["mock", "headers", "body"] {
                 let e = s
                     .find(&b.name, engine, wl)
                     .unwrap_or_else(|| panic!("{} on {engine}, {wl}: not counted", b.name));
@@ -161,6 +161,15 @@ fn every_wasm_implementation_is_counted_its_parts_add_up_and_headers_names_its_h
                 );
                 assert!(p.per_request > 0.0);
             }
+            // The body workload reads the buffered body once, and answers.
+            let body = s.find(&b.name, engine, "body").unwrap();
+            let read = body.part("host:proxy_get_buffer_bytes").unwrap();
+            assert!(read.calls_per_request.unwrap_or(0.0) >= 1.0, "{}", b.name);
+            assert!(
+                read.copies_per_request > 0.0,
+                "{}: the body is copied into the guest",
+                b.name
+            );
             let m = s.find(&b.name, engine, "mock").unwrap();
             let reply = m.part("host:proxy_send_local_response").unwrap();
             assert!(reply.calls_per_request.unwrap_or(0.0) >= 1.0, "{}", b.name);

@@ -141,9 +141,9 @@ pub fn command(
             )));
         }
     }
+    // Every flag and the output folder first, then valgrind, then the work.
     let engines = engines_from(a)?;
-    let vg = valgrind().map_err(|why| usage(format!("--instructions needs valgrind: {why}")))?;
-    let s = settings_from_options(c, &vg.version)?;
+    let mut s = settings_from_options(c, "")?;
     let started_at = crate::sys::now_rfc3339();
     let out = match &a.out {
         Some(o) => o.clone(),
@@ -154,6 +154,8 @@ pub fn command(
     };
     crate::sys::check_out_dir("--out", &out, &["results.json"])?;
     crate::plugins::check_only(project, a.only.as_deref(), false)?;
+    let vg = valgrind().map_err(|why| usage(format!("--instructions needs valgrind: {why}")))?;
+    s.valgrind = vg.version.clone();
     let (built, missing) = crate::plugins::build_all(project, a.only.as_deref(), a.rebuild)?;
     let skipped: Vec<Skipped> = missing
         .iter()
@@ -173,7 +175,6 @@ pub fn command(
     let section = micro_section(&built, &engines, a.profile, counted);
     let mut profile = crate::results::profile::profile(a.profile);
     profile.only = a.only.clone();
-    profile.workloads = s.workloads.clone();
     let results = crate::results::micro::standalone_results(
         started_at,
         profile,
