@@ -8,7 +8,7 @@
 //! 2. engines: `bench` (run matrix, failure, micro, peers, conformance), `compare`, `report`,
 //!    `export`, `readme`, `package` (OCI images, registry push, WasmPlugin manifests);
 //! 3. `results` (the schema types);
-//! 4. infrastructure: `load`, `envoy`, `plugins`, `upstream`, `baseline`, `paths`, `stats`, `sys`,
+//! 4. infrastructure: `load`, `envoy`, `plugins`, `upstream`, `baseline`, `paths`, `stats`, `callgrind`, `sys`,
 //!    `error`.
 //!
 //! Imports are read from the source text: `crate::x` paths anywhere outside comments, and `super::`
@@ -33,6 +33,7 @@ pub const LAYERS: &[(&str, usize)] = &[
     ("baseline", 4),
     ("paths", 4),
     ("stats", 4),
+    ("callgrind", 4),
     ("sys", 4),
     ("error", 4),
 ];

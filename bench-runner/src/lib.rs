@@ -3,6 +3,7 @@
 
 pub mod baseline;
 pub mod bench;
+pub mod callgrind;
 pub mod commands;
 pub mod compare;
 pub mod envoy;
@@ -103,6 +104,8 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Peers(a) => commands::peers::command(&project, &a),
         Command::Micro(a) => commands::micro::command(&project, &a),
         Command::Instructions(a) => commands::instructions::command(&project, &a),
+        Command::MicroProbe(a) => commands::micro::probe_command(&a),
+        Command::Objects(a) => commands::objects::command(&a),
         Command::Report(a) => commands::report::command(&a),
         Command::Package(a) => commands::package::command(&project, &a),
         Command::Manifests(a) => commands::manifests::command(&project, &a),

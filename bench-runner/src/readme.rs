@@ -418,6 +418,7 @@ pub struct Extra<'a> {
     pub ab_envoy: Option<&'a Path>,
     pub instructions: Option<&'a Path>,
     pub calls: Option<&'a Path>,
+    pub instructions_inproc: Option<&'a Path>,
 }
 
 /// The host calls per request of each Wasm module (`bench-runner calls --out DIR`).
@@ -441,6 +442,55 @@ pub fn calls_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
     s.push_str(".\n");
     s.push_str(&crate::report::calls::markdown(&f));
     Ok(s)
+}
+
+/// Instructions per request in-process: the breakdown of a `micro --instructions` folder, with a
+/// link to the Envoy per-object breakdown beside it (`envoy/objects.md`) where there is one.
+pub fn instructions_inproc_region(project: &Project, dir: &Path) -> anyhow::Result<String> {
+    let bad = |why: &str| {
+        usage(format!(
+            "--instructions-inproc: {} {why}; give a folder from `bench-runner micro --instructions --out DIR`",
+            dir.display()
+        ))
+    };
+    if !dir.join("results.json").is_file() {
+        return Err(bad("holds no results.json"));
+    }
+    let r = Results::read(dir).map_err(|e| usage(format!("--instructions-inproc: {e:#}")))?;
+    let Some(i) = r.micro.as_ref().and_then(|m| m.instructions.as_ref()) else {
+        return Err(bad("has no instruction counts (micro.instructions)"));
+    };
+    let rel = project.rel(dir);
+    let mut engines: Vec<&str> = Vec::new();
+    for e in &i.entries {
+        if !engines.contains(&e.engine.as_str()) {
+            engines.push(&e.engine);
+        }
+    }
+    let charts: Vec<String> = engines
+        .iter()
+        .map(|e| {
+            let stem = crate::report::breakdown::chart_stem(e);
+            format!("[`{stem}`]({rel}/{stem}.svg)")
+        })
+        .collect();
+    let envoy = if dir.join("envoy/objects.md").is_file() {
+        format!(" Through Envoy, by object: [`{rel}/envoy/objects.md`]({rel}/envoy/objects.md).")
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "Measurement `{rel}`, started {}: {} ({} cores), {}, {} windows of {} requests after {} warm-up requests per bar. Charts, one per engine: {}; report: [`{rel}/report.md`]({rel}/report.md) (host calls, the guest's most expensive functions); raw data: [`{rel}/results.json`]({rel}/results.json).{envoy}\n{}",
+        r.started_at,
+        r.host.cpu_model,
+        r.host.cores,
+        i.settings.valgrind,
+        i.settings.windows,
+        i.settings.requests_per_window,
+        i.settings.warmup_requests,
+        charts.join(", "),
+        crate::report::breakdown::summary_table(i)
+    ))
 }
 
 /// Cost as the work grows: the slopes and intercepts of a `curves` folder (its curves.json, points
@@ -563,6 +613,12 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra.instructions.map(|d| instructions_region(project, d)),
         ),
         ("calls", extra.calls.map(|d| calls_region(project, d))),
+        (
+            "instructions-inproc",
+            extra
+                .instructions_inproc
+                .map(|d| instructions_inproc_region(project, d)),
+        ),
     ];
     for (name, body) in optional {
         if let Some(body) = body {

@@ -37,6 +37,10 @@ fn inputs(t: &Path) {
     write("bad-request.toml", "path = \"no-slash\"\n");
     write("request.toml", "path = \"/\"\n");
     write(
+        "profile.out",
+        "version: 1\nevents: Ir\nfn=f\n0 5\ntotals: 5\n",
+    );
+    write(
         "readme-regions.md",
         "<!-- generated:implementations:begin -->\n<!-- generated:implementations:end -->\n\
          <!-- generated:results:begin -->\n<!-- generated:results:end -->\n",
@@ -657,6 +661,37 @@ const ROWS: &[(&[&str], &str)] = &[
         "--only",
     ),
     (&["micro", "--out", "T/a-file"], "T/a-file"),
+    (
+        &["micro", "--instructions", "--workloads", "latency"],
+        "--workloads",
+    ),
+    (
+        &["micro", "--instructions", "--requests", "0"],
+        "--requests",
+    ),
+    (&["micro", "--instructions", "--windows", "0"], "--windows"),
+    (
+        &["micro", "--instructions", "--body-bytes", "2000000"],
+        "--body-bytes",
+    ),
+    (&["micro", "--instructions", "--batches", "3"], "--batches"),
+    (&["micro", "--instructions", "--engines", "v8"], "--engines"),
+    (&["micro", "--spin", "3"], "--spin"),
+    (
+        &["micro", "--instructions", "--out", "T/a-file"],
+        "T/a-file",
+    ),
+    (&["objects", "T/junk.json"], "T/junk.json"),
+    (&["objects", "T/nosuch.out"], "T/nosuch.out"),
+    (
+        &["objects", "--requests", "0", "T/profile.out"],
+        "--requests",
+    ),
+    (
+        &["objects", "--maps", "T/nosuch-maps", "T/profile.out"],
+        "T/nosuch-maps",
+    ),
+    (&["micro-probe", "T/junk.json"], "T/junk.json"),
     (&["peers", "--rounds", "0"], "--rounds"),
     (&["peers", "--duration", "1e30s"], "--duration"),
     (&["peers", "--duration", "100ms"], "--duration"),

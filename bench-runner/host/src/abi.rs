@@ -2,6 +2,10 @@
 //! `engines/`. Every pointer and length from the plugin is bounds-checked: a bad one gives the status
 //! `InvalidMemoryAccess`, never a panic. Only a nested trap (the plugin's allocator failing) or
 //! `proc_exit` abort a call; those come back to the caller of the export as an error.
+//!
+//! Every host function is `#[inline(never)]` (here and in `wasi.rs`): a profiler then sees each
+//! proxy-wasm and WASI call under its own name on every engine (`bench-runner micro --instructions`
+//! attributes instructions to them), at the price of one call instruction each.
 
 use crate::calls::HeaderOp;
 use crate::state::{deserialize_pairs, HeaderMap, HostState, LocalReply, Phase};
@@ -123,6 +127,7 @@ macro_rules! try_status {
 
 // ---- logging, time, ticks ----
 
+#[inline(never)]
 pub fn proxy_log<E: Env>(env: &mut E, level: i32, ptr: i32, len: i32) -> HostResult {
     with(env, |mem, st| {
         let msg = String::from_utf8_lossy(read_in(mem, st, ptr as u32, len as u32)?).into_owned();
@@ -132,15 +137,18 @@ pub fn proxy_log<E: Env>(env: &mut E, level: i32, ptr: i32, len: i32) -> HostRes
 }
 
 /// Envoy's default log level is info (2).
+#[inline(never)]
 pub fn proxy_get_log_level<E: Env>(env: &mut E, ret: i32) -> HostResult {
     with(env, |mem, _| write_u32(mem, ret as u32, 2))
 }
 
+#[inline(never)]
 pub fn proxy_set_tick_period_milliseconds<E: Env>(env: &mut E, period: i32) -> HostResult {
     env.parts().1.tick_period_ms = period as u32;
     Ok(Status::Ok as i32)
 }
 
+#[inline(never)]
 pub fn proxy_get_current_time_nanoseconds<E: Env>(env: &mut E, ret: i32) -> HostResult {
     with(env, |mem, st| {
         let now = st.now_ns();
@@ -163,6 +171,7 @@ pub fn lookup_property(st: &HostState, path: &[u8]) -> Option<Vec<u8>> {
         .map(|(_, v)| v.clone())
 }
 
+#[inline(never)]
 pub fn proxy_get_property<E: Env>(
     env: &mut E,
     path_ptr: i32,
@@ -181,6 +190,7 @@ pub fn proxy_get_property<E: Env>(
     copy_out(env, &value, ret_ptr as u32, ret_len as u32)
 }
 
+#[inline(never)]
 pub fn proxy_set_property<E: Env>(
     env: &mut E,
     path_ptr: i32,
@@ -216,6 +226,7 @@ fn buffer(st: &HostState, kind: i32) -> Option<&[u8]> {
     }
 }
 
+#[inline(never)]
 pub fn proxy_get_buffer_bytes<E: Env>(
     env: &mut E,
     kind: i32,
@@ -246,6 +257,7 @@ pub fn proxy_get_buffer_bytes<E: Env>(
     copy_out(env, &data, ret_ptr as u32, ret_len as u32)
 }
 
+#[inline(never)]
 pub fn proxy_get_buffer_status<E: Env>(
     env: &mut E,
     kind: i32,
@@ -259,6 +271,7 @@ pub fn proxy_get_buffer_status<E: Env>(
     })
 }
 
+#[inline(never)]
 pub fn proxy_set_buffer_bytes<E: Env>(
     env: &mut E,
     _kind: i32,
@@ -286,6 +299,7 @@ fn map_mut(st: &mut HostState, kind: i32) -> Result<&mut HeaderMap, Status> {
     }
 }
 
+#[inline(never)]
 pub fn proxy_get_header_map_value<E: Env>(
     env: &mut E,
     kind: i32,
@@ -309,6 +323,7 @@ pub fn proxy_get_header_map_value<E: Env>(
     copy_out(env, &value, ret_ptr as u32, ret_len as u32)
 }
 
+#[inline(never)]
 pub fn proxy_add_header_map_value<E: Env>(
     env: &mut E,
     kind: i32,
@@ -327,6 +342,7 @@ pub fn proxy_add_header_map_value<E: Env>(
     )
 }
 
+#[inline(never)]
 pub fn proxy_replace_header_map_value<E: Env>(
     env: &mut E,
     kind: i32,
@@ -366,6 +382,7 @@ fn with_header_map<E: Env>(
     })
 }
 
+#[inline(never)]
 pub fn proxy_remove_header_map_value<E: Env>(
     env: &mut E,
     kind: i32,
@@ -382,6 +399,7 @@ pub fn proxy_remove_header_map_value<E: Env>(
     })
 }
 
+#[inline(never)]
 pub fn proxy_get_header_map_pairs<E: Env>(
     env: &mut E,
     kind: i32,
@@ -395,6 +413,7 @@ pub fn proxy_get_header_map_pairs<E: Env>(
     copy_out(env, &data, ret_ptr as u32, ret_len as u32)
 }
 
+#[inline(never)]
 pub fn proxy_set_header_map_pairs<E: Env>(
     env: &mut E,
     kind: i32,
@@ -410,6 +429,7 @@ pub fn proxy_set_header_map_pairs<E: Env>(
     })
 }
 
+#[inline(never)]
 pub fn proxy_get_header_map_size<E: Env>(env: &mut E, kind: i32, ret: i32) -> HostResult {
     with(env, |mem, st| {
         let size = map_mut(st, kind)?.serialize().len();
@@ -420,6 +440,7 @@ pub fn proxy_get_header_map_size<E: Env>(env: &mut E, kind: i32, ret: i32) -> Ho
 // ---- stream control ----
 
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub fn proxy_send_local_response<E: Env>(
     env: &mut E,
     status: i32,
@@ -450,33 +471,40 @@ pub fn proxy_send_local_response<E: Env>(
     })
 }
 
+#[inline(never)]
 pub fn proxy_continue_stream<E: Env>(_env: &mut E, _stream: i32) -> HostResult {
     Ok(Status::Ok as i32)
 }
 
+#[inline(never)]
 pub fn proxy_close_stream<E: Env>(_env: &mut E, _stream: i32) -> HostResult {
     Ok(Status::Ok as i32)
 }
 
 /// ABI 0.2.0 spellings.
+#[inline(never)]
 pub fn proxy_continue_request<E: Env>(_env: &mut E) -> HostResult {
     Ok(Status::Ok as i32)
 }
 
+#[inline(never)]
 pub fn proxy_continue_response<E: Env>(_env: &mut E) -> HostResult {
     Ok(Status::Ok as i32)
 }
 
+#[inline(never)]
 pub fn proxy_done<E: Env>(_env: &mut E) -> HostResult {
     Ok(Status::Ok as i32)
 }
 
+#[inline(never)]
 pub fn proxy_set_effective_context<E: Env>(env: &mut E, ctx: i32) -> HostResult {
     env.parts().1.effective_context = ctx as u32;
     Ok(Status::Ok as i32)
 }
 
 /// The status of the last HTTP/gRPC call: there never is one here.
+#[inline(never)]
 pub fn proxy_get_status<E: Env>(
     env: &mut E,
     code_ptr: i32,

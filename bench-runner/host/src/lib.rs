@@ -155,6 +155,15 @@ impl Module {
         self.kind
     }
 
+    /// Where this module's machine code lies in this process, for profilers that cannot name
+    /// JIT-compiled code (callgrind sees addresses only); None on wasmi, which interprets.
+    pub fn code_map(&self) -> Option<CodeMap> {
+        match &self.inner {
+            ModuleInner::Wasmtime(c) => Some(wasmtime_backend::code_map(c)),
+            ModuleInner::Wasmi(_) => None,
+        }
+    }
+
     /// A fresh instance (its start function, if any, has run) with the suite's filter identity;
     /// call [`Vm::start`] next.
     pub fn instantiate(&self) -> Result<Vm, Error> {
@@ -182,6 +191,27 @@ impl Module {
             failed: None,
         })
     }
+}
+
+/// A module's compiled code: its whole text section (the functions and the engine's trampolines
+/// between them) and each function of the module, with its name-section name where it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeMap {
+    /// Start address and length in bytes of the text section.
+    pub text: (usize, usize),
+    /// The module's functions in address order.
+    pub functions: Vec<CodeRange>,
+}
+
+/// One function's machine code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRange {
+    pub start: usize,
+    pub len: usize,
+    /// Its index in the module's function index space (imports first).
+    pub index: u32,
+    /// Its name in the module's name section, None when the module has none for it (stripped).
+    pub name: Option<String>,
 }
 
 /// The Wasm filter's identity as Envoy serves it through properties; the default is the suite's

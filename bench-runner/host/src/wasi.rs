@@ -35,22 +35,27 @@ fn zero_counts<E: Env>(env: &mut E, count_ptr: i32, size_ptr: i32) -> HostResult
     })())
 }
 
+#[inline(never)]
 pub fn args_sizes_get<E: Env>(env: &mut E, argc: i32, size: i32) -> HostResult {
     zero_counts(env, argc, size)
 }
 
+#[inline(never)]
 pub fn args_get<E: Env>(_env: &mut E, _argv: i32, _buf: i32) -> HostResult {
     Ok(ESUCCESS)
 }
 
+#[inline(never)]
 pub fn environ_sizes_get<E: Env>(env: &mut E, count: i32, size: i32) -> HostResult {
     zero_counts(env, count, size)
 }
 
+#[inline(never)]
 pub fn environ_get<E: Env>(_env: &mut E, _environ: i32, _buf: i32) -> HostResult {
     Ok(ESUCCESS)
 }
 
+#[inline(never)]
 pub fn clock_time_get<E: Env>(env: &mut E, id: i32, _precision: i64, ret: i32) -> HostResult {
     if !(0..=3).contains(&id) {
         return Ok(EINVAL);
@@ -60,6 +65,7 @@ pub fn clock_time_get<E: Env>(env: &mut E, id: i32, _precision: i64, ret: i32) -
     errno(fault(write_u64(mem, ret as u32, now)))
 }
 
+#[inline(never)]
 pub fn clock_res_get<E: Env>(env: &mut E, id: i32, ret: i32) -> HostResult {
     if !(0..=3).contains(&id) {
         return Ok(EINVAL);
@@ -69,6 +75,7 @@ pub fn clock_res_get<E: Env>(env: &mut E, id: i32, ret: i32) -> HostResult {
 }
 
 /// Writes to stdout (1) and stderr (2) are kept (bounded) in the host state; other fds are EBADF.
+#[inline(never)]
 pub fn fd_write<E: Env>(
     env: &mut E,
     fd: i32,
@@ -97,6 +104,7 @@ pub fn fd_write<E: Env>(
     })())
 }
 
+#[inline(never)]
 pub fn fd_read<E: Env>(env: &mut E, fd: i32, _iovs: i32, _iovs_len: i32, nread: i32) -> HostResult {
     if fd != 0 {
         return Ok(EBADF);
@@ -105,15 +113,18 @@ pub fn fd_read<E: Env>(env: &mut E, fd: i32, _iovs: i32, _iovs_len: i32, nread: 
     errno(fault(write_u32(mem, nread as u32, 0)))
 }
 
+#[inline(never)]
 pub fn fd_close<E: Env>(_env: &mut E, fd: i32) -> HostResult {
     Ok(if is_stdio(fd) { ESUCCESS } else { EBADF })
 }
 
+#[inline(never)]
 pub fn fd_seek<E: Env>(_env: &mut E, fd: i32, _offset: i64, _whence: i32, _ret: i32) -> HostResult {
     Ok(if is_stdio(fd) { ESPIPE } else { EBADF })
 }
 
 /// stdio are character devices with every right; there is nothing else.
+#[inline(never)]
 pub fn fd_fdstat_get<E: Env>(env: &mut E, fd: i32, ret: i32) -> HostResult {
     if !is_stdio(fd) {
         return Ok(EBADF);
@@ -126,19 +137,23 @@ pub fn fd_fdstat_get<E: Env>(env: &mut E, fd: i32, ret: i32) -> HostResult {
     errno(fault(write(mem, ret as u32, &stat)))
 }
 
+#[inline(never)]
 pub fn fd_fdstat_set_flags<E: Env>(_env: &mut E, fd: i32, _flags: i32) -> HostResult {
     Ok(if is_stdio(fd) { ESUCCESS } else { EBADF })
 }
 
 /// No preopened directories: the first probe (fd 3) ends the runtime's search.
+#[inline(never)]
 pub fn fd_prestat_get<E: Env>(_env: &mut E, _fd: i32, _ret: i32) -> HostResult {
     Ok(EBADF)
 }
 
+#[inline(never)]
 pub fn fd_prestat_dir_name<E: Env>(_env: &mut E, _fd: i32, _ptr: i32, _len: i32) -> HostResult {
     Ok(EBADF)
 }
 
+#[inline(never)]
 pub fn random_get<E: Env>(env: &mut E, buf: i32, len: i32) -> HostResult {
     let (mem, st) = env.parts();
     errno((|| {
@@ -152,12 +167,14 @@ pub fn random_get<E: Env>(env: &mut E, buf: i32, len: i32) -> HostResult {
     })())
 }
 
+#[inline(never)]
 pub fn sched_yield<E: Env>(_env: &mut E) -> HostResult {
     Ok(ESUCCESS)
 }
 
 /// Every subscription fires at once; clock subscriptions advance the virtual clock past their
 /// deadline instead of sleeping, so a runtime that waits never blocks the host.
+#[inline(never)]
 pub fn poll_oneoff<E: Env>(
     env: &mut E,
     input: i32,
@@ -194,6 +211,7 @@ pub fn poll_oneoff<E: Env>(
     })())
 }
 
+#[inline(never)]
 pub fn proc_exit<E: Env>(_env: &mut E, code: i32) -> Result<(), Abort> {
     Err(Abort::Exit(code))
 }

@@ -98,7 +98,17 @@ pub struct MicroPlan {
     pub warmup_ms: f64,
     /// Module bytes summed over every (module, engine) pair that is compiled.
     pub compiled_bytes: u64,
+    /// (module, engine) pairs counted under callgrind (`micro.instructions`), 0 when not counting.
+    pub count_probes: usize,
+    /// Module bytes summed over the counted pairs whose engine compiles (Cranelift, Winch).
+    pub count_jit_bytes: u64,
 }
+
+/// Seconds of a probe under callgrind beside compiling (valgrind's start, the requests of the run's
+/// count), and per megabyte a JIT engine compiles under valgrind (Go's 3.7 MB module: 61 s on
+/// Cranelift, 24 s on Winch, 9 s on wasmi, in `results/measurements/instructions-inproc-20261206/run-count`).
+pub const COUNT_S_PER_PROBE: f64 = 6.0;
+pub const COUNT_S_PER_JIT_MB: f64 = 10.0;
 
 /// Seconds per megabyte of module per engine, averaged over the three engines (Cranelift about 0.7,
 /// Winch 0.13, wasmi, which translates lazily, 0.01): the committed default run of 2026-11-26 spent
@@ -108,6 +118,8 @@ pub const COMPILE_S_PER_MB: f64 = 0.3;
 pub fn micro_s(m: &MicroPlan) -> f64 {
     m.figures as f64 * (m.warmup_ms + m.batches as f64 * m.batch_ms) / 1000.0
         + m.compiled_bytes as f64 / 1e6 * COMPILE_S_PER_MB
+        + m.count_probes as f64 * COUNT_S_PER_PROBE
+        + m.count_jit_bytes as f64 / 1e6 * COUNT_S_PER_JIT_MB
 }
 
 /// The remaining time after `done` of `rounds` rounds took `elapsed_s`: the mean measured round for
@@ -191,8 +203,16 @@ mod tests {
             batch_ms: 20.0,
             warmup_ms: 100.0,
             compiled_bytes: 2_000_000,
+            ..Default::default()
         };
         assert!((micro_s(&m) - (10.0 * 0.4 + 2.0 * COMPILE_S_PER_MB)).abs() < 1e-9);
+        let counted = MicroPlan {
+            count_probes: 3,
+            count_jit_bytes: 4_000_000,
+            ..m
+        };
+        let more = 3.0 * COUNT_S_PER_PROBE + 4.0 * COUNT_S_PER_JIT_MB;
+        assert!((micro_s(&counted) - micro_s(&m) - more).abs() < 1e-9);
     }
 
     #[test]

@@ -438,11 +438,14 @@ pub fn run(project: &Project, args: &RunOptions) -> anyhow::Result<PathBuf> {
             .skipped
             .extend(crate::bench::own::skipped(own, &profile));
     }
-    let micro = if measures_micro(args.profile) {
+    let mut micro = if measures_micro(args.profile) {
         crate::bench::micro::plan(&m.built, args.profile, &suite_workloads(&profile))
     } else {
         estimate::MicroPlan::default()
     };
+    if counts_instructions(args.profile) {
+        (micro.count_probes, micro.count_jit_bytes) = crate::bench::micro::count::plan(&m.built);
+    }
     let at_start = at_start();
     let mut stalls = probe_stalls("start", STALL_PROBE);
     laps.lap("prepare");
@@ -518,6 +521,13 @@ fn suite_workloads(profile: &Profile) -> Vec<String> {
         .filter(|w| *w != crate::results::own::OWN_WORKLOAD)
         .cloned()
         .collect()
+}
+
+/// Whether a run of `profile` also counts the plugins' instructions in-process (under callgrind): the
+/// full one only. Every module on every engine took about 4 minutes on the 2-core VM (a loaded one), over a quarter of a
+/// default run (`results/measurements/instructions-inproc-20261206/run-count`).
+fn counts_instructions(profile: ProfileName) -> bool {
+    profile == ProfileName::Full
 }
 
 /// Whether a run of `profile` ends with the in-process micro-benchmarks: not the quick one (their
@@ -650,6 +660,16 @@ fn extras(
                 notes,
             );
             laps.lap("micro");
+            match results.micro.as_mut() {
+                Some(micro) if counts_instructions(args.profile) => {
+                    micro.instructions =
+                        crate::bench::micro::count::for_run(&m.built, &profile.workloads, notes);
+                    laps.lap("micro-instructions");
+                }
+                _ => notes.push(
+                    "in-process instruction counts: not taken in this profile (every module on every engine took about 4 minutes on the 2-core VM, Go's modules compiling under valgrind most of it); `bench-runner micro --instructions` or the full profile takes them".into(),
+                ),
+            }
         }
         Err(_) => {}
     }

@@ -24,6 +24,9 @@ pub use crate::results::micro::*;
 mod measure;
 pub use measure::measure;
 use measure::*;
+pub mod attribute;
+pub mod count;
+pub mod probe;
 
 /// What `micro` does, as plain values (the command line is parsed in `commands`).
 #[derive(Debug, Clone)]
@@ -46,6 +49,20 @@ pub struct MicroOptions {
     pub seed: u64,
     /// Rebuild plugins even when their sources did not change.
     pub rebuild: bool,
+    /// Count instructions under callgrind instead of timing (`--instructions`).
+    pub count: Option<CountOptions>,
+}
+
+/// `micro --instructions`: what to count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountOptions {
+    /// mock, headers, body (default: all three).
+    pub workloads: Option<Vec<String>>,
+    pub requests: u64,
+    pub windows: usize,
+    pub warmup_requests: u64,
+    pub spin: u64,
+    pub body_bytes: usize,
 }
 
 pub fn settings_from_args(a: &MicroOptions) -> anyhow::Result<MicroSettings> {
@@ -191,6 +208,8 @@ pub fn plan(
         batch_ms: s.batch_target_ms,
         warmup_ms: s.warmup_ms,
         compiled_bytes: built.iter().map(|b| b.bytes).sum::<u64>() * engines as u64,
+        count_probes: 0,
+        count_jit_bytes: 0,
     }
 }
 
@@ -296,6 +315,9 @@ pub fn run_without_envoy(
 
 /// `bench-runner micro`.
 pub fn command(project: &Project, a: &MicroOptions) -> anyhow::Result<u8> {
+    if let Some(c) = &a.count {
+        return count::command(project, a, c);
+    }
     let s = settings_from_args(a)?;
     let started_at = crate::sys::now_rfc3339();
     let out = match &a.out {

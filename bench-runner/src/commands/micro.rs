@@ -1,6 +1,6 @@
 //! `bench-runner micro`: its flags, and the glue to `bench::micro`.
 
-use crate::bench::micro::{self, MicroOptions};
+use crate::bench::micro::{self, CountOptions, MicroOptions};
 use crate::paths::Project;
 use crate::results::profile::ProfileName;
 use clap::Args;
@@ -35,7 +35,48 @@ pub struct MicroArgs {
     /// Rebuild plugins even when their sources did not change.
     #[arg(long)]
     pub rebuild: bool,
+    /// Count instructions per request under valgrind's callgrind instead of timing, with where they
+    /// go (the plugin's code, each host call, the engine, the language runtime): one process per
+    /// module and engine, a fixed number of warm requests per window.
+    #[arg(long)]
+    pub instructions: bool,
+    /// With --instructions: comma-separated workloads, mock, headers, body (default: all three).
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub workloads: Option<Vec<String>>,
+    /// With --instructions: requests per counted window.
+    #[arg(long, value_name = "N")]
+    pub requests: Option<u64>,
+    /// With --instructions: windows per implementation, engine and workload.
+    #[arg(long, value_name = "N")]
+    pub windows: Option<usize>,
+    /// With --instructions: requests each VM answers before counting starts.
+    #[arg(long, value_name = "N")]
+    pub warmup_requests: Option<u64>,
+    /// With --instructions: the plugins' `spin` (extra deterministic work per request).
+    #[arg(long, value_name = "K")]
+    pub spin: Option<u64>,
+    /// With --instructions: bytes of the body workload's request body.
+    #[arg(long, value_name = "BYTES")]
+    pub body_bytes: Option<usize>,
 }
+
+/// The hidden command `micro --instructions` runs under valgrind: one module on one engine.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// The probe plan (JSON) the runner wrote.
+    pub plan: PathBuf,
+}
+
+/// `micro --instructions` defaults: 3 windows of 200 requests after 100 warm-up requests, a 4 KiB
+/// body.
+pub const DEFAULT_COUNT: CountOptions = CountOptions {
+    workloads: None,
+    requests: 200,
+    windows: 3,
+    warmup_requests: 100,
+    spin: 0,
+    body_bytes: 4096,
+};
 
 impl MicroArgs {
     /// The engine's options from the flags.
@@ -50,13 +91,53 @@ impl MicroArgs {
             out: self.out.clone(),
             seed: self.seed,
             rebuild: self.rebuild,
+            count: self.count_options(),
         }
+    }
+
+    fn count_options(&self) -> Option<CountOptions> {
+        let d = DEFAULT_COUNT;
+        self.instructions.then(|| CountOptions {
+            workloads: self.workloads.clone(),
+            requests: self.requests.unwrap_or(d.requests),
+            windows: self.windows.unwrap_or(d.windows),
+            warmup_requests: self.warmup_requests.unwrap_or(d.warmup_requests),
+            spin: self.spin.unwrap_or(d.spin),
+            body_bytes: self.body_bytes.unwrap_or(d.body_bytes),
+        })
+    }
+
+    /// A counting flag without --instructions, named.
+    fn stray_count_flag(&self) -> Option<&'static str> {
+        if self.instructions {
+            return None;
+        }
+        [
+            (self.workloads.is_some(), "--workloads"),
+            (self.requests.is_some(), "--requests"),
+            (self.windows.is_some(), "--windows"),
+            (self.warmup_requests.is_some(), "--warmup-requests"),
+            (self.spin.is_some(), "--spin"),
+            (self.body_bytes.is_some(), "--body-bytes"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
     }
 }
 
 /// `bench-runner micro`.
 pub fn command(project: &Project, a: &MicroArgs) -> anyhow::Result<u8> {
+    if let Some(flag) = a.stray_count_flag() {
+        return Err(crate::error::usage(format!(
+            "{flag} applies to counting: add --instructions"
+        )));
+    }
     micro::command(project, &a.options())
+}
+
+/// `bench-runner micro-probe PLAN` (run by `micro --instructions` under valgrind).
+pub fn probe_command(a: &ProbeArgs) -> anyhow::Result<u8> {
+    micro::probe::command(&a.plan)
 }
 
 #[cfg(test)]

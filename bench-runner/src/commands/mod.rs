@@ -21,6 +21,7 @@ pub mod load;
 pub mod manifests;
 pub mod merge;
 pub mod micro;
+pub mod objects;
 pub mod own;
 pub mod package;
 pub mod peers;
@@ -83,7 +84,10 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         &["ab", "compare", "reproduce", "report", "export", "readme"],
     ),
     ("Ship", &["build", "package", "manifests"]),
-    ("Inspect", &["doctor", "conformance", "fuzz", "calls"]),
+    (
+        "Inspect",
+        &["doctor", "conformance", "fuzz", "calls", "objects"],
+    ),
 ];
 
 /// The top-level help: the commands in their [`GROUPS`] instead of clap's one list.
@@ -210,8 +214,17 @@ pub enum Command {
     /// Each plugin's own cost per request in-process (wasmtime, wasmi), no Envoy.
     ///
     /// wasmtime Cranelift, wasmtime Winch and wasmi: per-request cost, configuration parse,
-    /// instantiation; writes results/<ts>-micro/.
+    /// instantiation; or, with --instructions, instructions per request under callgrind and where
+    /// they go; writes results/<ts>-micro[-instructions]/.
     Micro(micro::MicroArgs),
+    /// The instructions of callgrind profiles by object file (e.g. an Envoy window's profile).
+    ///
+    /// The executable, each library, code in no file (what a JIT compiled), memcpy/memmove/memset
+    /// apart.
+    Objects(objects::ObjectsArgs),
+    /// Internal: one module on one engine under valgrind for `micro --instructions`.
+    #[command(hide = true)]
+    MicroProbe(micro::ProbeArgs),
     /// Every Wasm plugin as OCI images, no Docker daemon; --push sends them to a registry.
     ///
     /// The article's FROM scratch image and the Wasm artifact, written as OCI image layouts;

@@ -61,6 +61,10 @@ pub struct ReadmeArgs {
     /// every language" section.
     #[arg(long, value_name = "DIR")]
     pub calls: Option<PathBuf>,
+    /// A folder from `micro --instructions --out DIR` whose instruction breakdown goes into the
+    /// README's "Instructions per request in-process" section.
+    #[arg(long, value_name = "DIR")]
+    pub instructions_inproc: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -87,6 +91,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         ab_envoy: a.ab_envoy.as_deref(),
         instructions: a.instructions.as_deref(),
         calls: a.calls.as_deref(),
+        instructions_inproc: a.instructions_inproc.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

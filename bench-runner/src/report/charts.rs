@@ -27,11 +27,13 @@ mod growth;
 pub use growth::{growth_chart, GrowthLine, GrowthPanel};
 mod overlay;
 mod palette;
+mod stacked;
 pub use figures::render_all;
 pub(super) use figures::{simple_bar_chart, simple_bar_chart_whiskers};
 pub use overlay::{change_bars_chart, comparison_charts, ChangeBar};
 pub(in crate::report) use palette::variant_hex;
 use palette::*;
+pub(super) use stacked::{stacked_bar_chart, StackPanel, StackRow, StackSeries};
 
 /// The family every text of every chart uses (registered from embedded font bytes).
 /// DejaVu Sans is what the PNGs are drawn and every chart is measured with; SVG viewers without it

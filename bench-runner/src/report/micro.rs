@@ -174,6 +174,13 @@ pub fn markdown(r: &Results) -> String {
     let mut s = String::new();
     let st = &m.settings;
     let _ = writeln!(s, "## In-process micro-benchmarks (no Envoy)\n");
+    if m.entries.is_empty() && m.instructions.is_some() {
+        // Counted only (`micro --instructions`): no timed figure to describe.
+        if let Some(i) = &m.instructions {
+            s.push_str(&super::breakdown::markdown(i));
+        }
+        return s;
+    }
     let _ = writeln!(
         s,
         "The same modules on {}: {}. Each figure is the median over {} timed batches of the mean time per operation (batch size fixed after a warm-up of {} ms to last about {} ms; each round runs one batch of every figure in a shuffled order), with a bootstrap 95% interval. A request is context create, request headers (end of stream), done, log and delete for `{}`; Envoy's own work per request (networking, HTTP, the filter chain{}) is not in these figures.\n",
@@ -231,6 +238,10 @@ pub fn markdown(r: &Results) -> String {
         for k in &m.skipped {
             let _ = writeln!(s, "- `{}`: {}", k.variant, k.reason);
         }
+    }
+    if let Some(i) = &m.instructions {
+        s.push('\n');
+        s.push_str(&super::breakdown::markdown(i));
     }
     s
 }
@@ -295,7 +306,10 @@ pub fn charts(r: &Results) -> anyhow::Result<Vec<super::charts::Chart>> {
     let Some(m) = &r.micro else {
         return Ok(vec![]);
     };
-    let mut out = Vec::new();
+    let mut out = match &m.instructions {
+        Some(i) => super::breakdown::charts(i)?,
+        None => Vec::new(),
+    };
     for e in &m.engines {
         let panels: Vec<(String, String, Vec<super::charts::SimpleBar>)> = m
             .settings
@@ -421,6 +435,7 @@ mod tests {
                 entry("rust", "wasmtime-cranelift", "instantiate", "-", 2500.0),
             ],
             skipped: vec![],
+            instructions: None,
         }
     }
 

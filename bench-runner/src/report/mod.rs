@@ -4,6 +4,7 @@
 pub mod ab;
 pub mod answer;
 pub mod article;
+pub mod breakdown;
 pub mod calls;
 mod canvas;
 pub mod charts;

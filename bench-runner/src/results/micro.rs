@@ -94,6 +94,10 @@ pub struct MicroSection {
     pub entries: Vec<MicroEntry>,
     /// Implementation x engine x benchmark combinations that could not be measured, with why.
     pub skipped: Vec<Skipped>,
+    /// Instructions per request counted under callgrind, and where they go (`micro --instructions`,
+    /// and `run` where valgrind is installed); absent in runs made before schema 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<crate::results::breakdown::InstructionSection>,
 }
 
 impl MicroSection {

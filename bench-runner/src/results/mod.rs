@@ -2,6 +2,7 @@
 //! results/schema.json). Summaries are always recomputed from the raw rounds.
 
 pub mod ab;
+pub mod breakdown;
 pub mod calls;
 mod cpu_use;
 pub mod curves;

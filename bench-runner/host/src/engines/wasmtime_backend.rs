@@ -179,6 +179,27 @@ pub fn compile(engine: &Engine, wasm: &[u8]) -> Result<Compiled, Error> {
     })
 }
 
+/// The compiled module's text section and functions, as addresses of this process.
+pub fn code_map(c: &Compiled) -> crate::CodeMap {
+    let module = c.pre.module();
+    let text = module.text();
+    let base = text.as_ptr() as usize;
+    let mut functions: Vec<crate::CodeRange> = module
+        .functions()
+        .map(|f| crate::CodeRange {
+            start: base + f.offset,
+            len: f.len,
+            index: f.index.as_u32(),
+            name: f.name,
+        })
+        .collect();
+    functions.sort_by_key(|f| f.start);
+    crate::CodeMap {
+        text: (base, text.len()),
+        functions,
+    }
+}
+
 pub fn instantiate(c: &Compiled, properties: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Instance, Error> {
     let mut data = Data::default();
     data.host.properties = properties;

@@ -40,6 +40,7 @@ pub fn measure(
         modules: vec![],
         entries: vec![],
         skipped: vec![],
+        instructions: None,
     };
     let mut tasks = tasks(built, s, &mut section, &mut progress)?;
     let failed = run_batches(built, s, &mut tasks, &mut progress)?;
