@@ -187,8 +187,16 @@ fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// The tests of this file one at a time: each checks that git lists no worktree of `ab` after its
+/// runner ends, which another test's runner, alive at the same moment, would break.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn identical_builds_are_said_so_and_not_measured() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("same");
     let o = run(&[
@@ -227,6 +235,7 @@ fn identical_builds_are_said_so_and_not_measured() {
 
 #[test]
 fn a_slower_revision_regresses_and_a_faster_one_improves() {
+    let _one = one_at_a_time();
     let counted = valgrind().is_some();
     let spin = spin_commit();
     let dir = tempfile::tempdir().unwrap();
@@ -326,6 +335,7 @@ fn a_slower_revision_regresses_and_a_faster_one_improves() {
 
 #[test]
 fn bad_revisions_flags_and_implementations_exit_2_naming_them() {
+    let _one = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never");
     let two_lines = |o: &std::process::Output| {
@@ -522,6 +532,7 @@ fn alive(ps: &[(u32, u64)]) -> Vec<(u32, u64)> {
 
 #[test]
 fn no_worktree_build_or_envoy_outlives_the_runner() {
+    let _one = one_at_a_time();
     let slow = slow_build_commit();
     let spin = spin_commit();
     let measured = ["--base", "HEAD", "--new", &spin, "--only", "rust"];
