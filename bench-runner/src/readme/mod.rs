@@ -564,5 +564,4 @@ mod tests {
         );
         assert!(replace_region(t, "y", "z").is_err());
     }
-
 }

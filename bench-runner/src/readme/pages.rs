@@ -189,7 +189,10 @@ mod tests {
         assert!(p.has("b") && !p.has("z"));
         p.replace("b", "see [r](results/r/report.md)").unwrap();
         let e = p.replace("a", "x").unwrap_err();
-        assert!(e.contains("more than one file") && e.contains("c.md"), "{e}");
+        assert!(
+            e.contains("more than one file") && e.contains("c.md"),
+            "{e}"
+        );
         let e = p.replace("z", "x").unwrap_err();
         assert!(
             e.contains("generated:z:begin") && e.contains("README.md or"),
@@ -197,7 +200,10 @@ mod tests {
         );
         assert_eq!(p.write().unwrap(), vec![dir.join("docs/b.md")]);
         let b = std::fs::read_to_string(dir.join("docs/b.md")).unwrap();
-        assert!(b.contains("see [r](../results/r/report.md)\n<!-- generated:b:end -->"), "{b}");
+        assert!(
+            b.contains("see [r](../results/r/report.md)\n<!-- generated:b:end -->"),
+            "{b}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
