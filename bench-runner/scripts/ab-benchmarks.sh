@@ -10,17 +10,17 @@
 #              a quick ab of every implementation (goal: <= 6 minutes).
 #   spin2      PAIRS x `ab --base HEAD --new SPIN --only rust --profile quick`, SPIN a commit made here
 #              (detached: no ref moves) whose Rust plugin spins 1000 rounds per request by default,
-#              about +2 µs in Envoy (the README's detector calibration): detected in >= 19 of 20 by the
+#              about +2 µs in Envoy (the detector calibration in docs/regressions.md): detected in >= 19 of 20 by the
 #              time figures alone (p50 or CPU), 20 of 20 by instructions.
 #   one        one quick ab of the Rust plugin alone with a change (the spin commit) on the working
 #              tree's base: its wall time (goal: <= 3 minutes).
 #   envoy      (not by default) `ab --base-envoy 1.39.3 --new-envoy 1.40.0 --profile default`, every
 #              implementation: what the upgrade does to each plugin's cost (OUT/envoy-1.39.3-1.40.0;
-#              the README's table: bench-runner readme --ab-envoy OUT/envoy-1.39.3-1.40.0).
+#              its table in docs/regressions.md: bench-runner readme --ab-envoy OUT/envoy-1.39.3-1.40.0).
 #
 # Runs already complete in OUT are kept (the script resumes after an interruption; SPIN is recorded in
 # OUT/spin2/commit). Nothing else should run on the machine meanwhile: every run measures time.
-# Then the README's tables: bench-runner readme --ab-benchmarks OUT
+# Then the tables in docs/regressions.md: bench-runner readme --ab-benchmarks OUT
 set -euo pipefail
 out=${1:?usage: ab-benchmarks.sh OUT [PAIRS] [KIND...]}
 pairs=${2:-20}
@@ -87,4 +87,4 @@ for kind in "${kinds[@]}"; do
     *) echo "ab-benchmarks.sh: unknown kind $kind (identical, spin2, one, envoy)" >&2; exit 2 ;;
   esac
 done
-echo "ab-benchmarks.sh: done; the README's tables: $br readme --ab-benchmarks $out" >&2
+echo "ab-benchmarks.sh: done; the tables in docs/regressions.md: $br readme --ab-benchmarks $out" >&2

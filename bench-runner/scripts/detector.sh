@@ -11,7 +11,7 @@
 # identical = base i-1 vs base i; injected = base i vs slow i. Writes into OUT (default
 # results/measurements/detector-<date>/): every comparison (compare --format json), the runs'
 # results.json (runs.tar.gz), and detector.md, the table `bench-runner readme --detector OUT` puts into
-# the README.
+# docs/regressions.md.
 #
 # CALIBRATION="RUN0 RUN1 ..." (run folders of `run --only rust --workloads mock` with `--spin 0` first,
 # then other spins) adds the calibration to detector.md: what each spin adds to the Envoy CPU overhead

@@ -182,7 +182,7 @@ pub enum Command {
     /// From results.json alone (a run, a failure run, a lifecycle folder, or a curves folder from
     /// its curves.json): report.md, report.html and the charts are written again.
     Report(report::ReportArgs),
-    /// Regenerate the README's generated sections from saved runs and measurements.
+    /// Rewrite the generated regions of README.md and docs/*.md from saved runs
     Readme(readme::ReadmeArgs),
     /// Two runs per variant and figure: the change with a 95% interval and a verdict.
     ///

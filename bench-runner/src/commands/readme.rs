@@ -1,4 +1,5 @@
-//! `bench-runner readme`: regenerates the README's figures from saved runs.
+//! `bench-runner readme`: regenerates the generated regions of README.md and docs/*.md from saved
+//! runs; each region is rewritten in the one file that holds it.
 
 use crate::paths::Project;
 use crate::readme;
@@ -10,59 +11,60 @@ pub struct ReadmeArgs {
     /// Run folder or results.json (default: results/latest).
     #[arg(long, value_name = "DIR")]
     pub run: Option<PathBuf>,
-    /// README to update (default: the project's README.md).
+    /// README to update (default: the project's README.md); the Markdown pages of the `docs/` folder
+    /// beside it are searched for regions too.
     #[arg(long, value_name = "FILE")]
     pub readme: Option<PathBuf>,
-    /// A `failure` run folder whose matrix goes into the README's failure section.
+    /// A `failure` run folder whose matrix goes into the failure section.
     #[arg(long, value_name = "DIR")]
     pub failure_run: Option<PathBuf>,
-    /// A folder from `peers --out DIR` whose table goes into the README's load-generator section.
+    /// A folder from `peers --out DIR` whose table goes into the load-generator section.
     #[arg(long, value_name = "DIR")]
     pub peers: Option<PathBuf>,
-    /// A folder from `bench-runner/scripts/detector.sh` whose table goes into the README's regression-detection section.
+    /// A folder from `bench-runner/scripts/detector.sh` whose table goes into the regression-detection section.
     #[arg(long, value_name = "DIR")]
     pub detector: Option<PathBuf>,
     /// A folder from `bench-runner/scripts/gate-injection.py` whose table (false alarms and detection,
-    /// with and without `compare --family-wise`) goes into the README's regression-detection section.
+    /// with and without `compare --family-wise`) goes into the regression-detection section.
     #[arg(long, value_name = "DIR")]
     pub gate: Option<PathBuf>,
     /// A folder from `bench-runner/scripts/gate-pairs.sh` (many identical pairs of runs, compared as
-    /// they are and with +5 µs injected, and every run's A/A check) for the README's run-level gate
+    /// they are and with +5 µs injected, and every run's A/A check) for the run-level gate
     /// benchmark.
     #[arg(long, value_name = "DIR")]
     pub gate_pairs: Option<PathBuf>,
-    /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the README's "Two commands" section.
+    /// A folder from `bench-runner/scripts/fresh-clone.sh` whose timings go into the "Two commands" section.
     #[arg(long, value_name = "DIR")]
     pub fresh: Option<PathBuf>,
-    /// A folder from `reproduce A B --out DIR` whose table goes into the README's reproducibility section.
+    /// A folder from `reproduce A B --out DIR` whose table goes into the reproducibility section.
     #[arg(long, value_name = "DIR")]
     pub reproducibility: Option<PathBuf>,
-    /// A run folder (from `run` or `footprint`) whose memory and start-up tables go into the README's
-    /// footprint section.
+    /// A run folder (from `run` or `footprint`) whose memory and start-up tables go into the footprint
+    /// region.
     #[arg(long, value_name = "DIR")]
     pub footprint: Option<PathBuf>,
-    /// A folder from `curves --out DIR` whose slopes and intercepts go into the README's "Cost as the
+    /// A folder from `curves --out DIR` whose slopes and intercepts go into the "Cost as the
     /// work grows" section.
     #[arg(long, value_name = "DIR")]
     pub curves: Option<PathBuf>,
     /// A folder from `bench-runner/scripts/ab-benchmarks.sh` (identical pairs, the +2 µs detector,
-    /// wall times) for the README's `ab` section.
+    /// wall times) for the `ab` section.
     #[arg(long, value_name = "DIR")]
     pub ab_benchmarks: Option<PathBuf>,
-    /// An `ab --base-envoy A --new-envoy B` folder whose verdict table goes into the README's `ab`
+    /// An `ab --base-envoy A --new-envoy B` folder whose verdict table goes into the `ab`
     /// section.
     #[arg(long, value_name = "DIR")]
     pub ab_envoy: Option<PathBuf>,
-    /// A folder from `instructions --out DIR` whose counts go into the README's "Instructions per
-    /// request" section.
+    /// A folder from `instructions --out DIR` whose counts go into the "Instructions per
+    /// request" section, and into the headline when the run counted none itself.
     #[arg(long, value_name = "DIR")]
     pub instructions: Option<PathBuf>,
-    /// A folder from `calls --out DIR` whose host-call tables go into the README's "The same work in
+    /// A folder from `calls --out DIR` whose host-call tables go into the "The same work in
     /// every language" section.
     #[arg(long, value_name = "DIR")]
     pub calls: Option<PathBuf>,
     /// A folder from `micro --instructions --out DIR` whose instruction breakdown goes into the
-    /// README's "Instructions per request in-process" section.
+    /// "Instructions per request in-process" section.
     #[arg(long, value_name = "DIR")]
     pub instructions_inproc: Option<PathBuf>,
 }

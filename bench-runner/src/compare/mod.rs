@@ -207,7 +207,7 @@ pub struct Thresholds {
 /// overheads must resolve a few µs: a plugin adds 3-10 µs; p99 moves by tens of µs between identical
 /// runs, saturation throughput by several %) and then checked, unchanged, by
 /// `bench-runner/scripts/detector.sh`: false alarms over 20 pairs of identical quick runs, detection of
-/// a `spin`-injected +2 and +5 µs (the README's detector table,
+/// a `spin`-injected +2 and +5 µs (the detector table of docs/regressions.md,
 /// `results/measurements/detector-20261126/`).
 pub const DEFAULT_THRESHOLDS: Thresholds = Thresholds {
     p50: Threshold::Us(2.0),

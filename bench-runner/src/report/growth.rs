@@ -134,7 +134,7 @@ fn x_label(p: &Point) -> String {
     }
 }
 
-/// The README's table: per implementation and figure, the slope and intercept on both axes.
+/// The table of docs/curves.md: per implementation and figure, the slope and intercept on both axes.
 pub fn readme_table(run: &CurvesRun) -> String {
     let mut s = String::from("| implementation | figure | µs per header [95%] | fixed µs (headers) | linear | µs per KiB [95%] | fixed µs (body) | linear |\n|---|---|---|---|---|---|---|---|\n");
     let find = |imp: &str, axis: &str, fig: &str| {

@@ -1,5 +1,5 @@
-//! Instructions per request through Envoy (results.json `instructions`) in report.md, the README's
-//! results region and a chart (`chart-instructions`): per variant the worker's instructions per
+//! Instructions per request through Envoy (results.json `instructions`) in report.md, the
+//! results region (docs/results.md) and a chart (`chart-instructions`): per variant the worker's instructions per
 //! request, the added instructions over the no-plugin listener with their interval and spread between
 //! Envoy processes, the other threads and the external processor apart, and, where the same run has
 //! the time figure, the CPU time per 1000 added instructions.

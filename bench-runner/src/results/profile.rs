@@ -11,7 +11,7 @@ pub enum ProfileName {
     /// For CI and smoke tests: about a minute of measuring.
     Quick,
     /// What `cargo run -p bench-runner` does: both workloads over many Envoy processes, then the
-    /// footprint and the in-process micro-benchmarks (the README gives its measured wall time).
+    /// footprint and the in-process micro-benchmarks (docs/results.md gives its measured wall time).
     Default,
     /// Longer windows and more rounds.
     Full,
