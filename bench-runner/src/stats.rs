@@ -520,9 +520,9 @@ mod tests {
 
     #[test]
     fn unit_intervals_cover_at_the_profiles_unit_counts() {
-        // quick (6 processes x 1 window), default (12 x 1), full (12 x 3), and the shapes used before
-        // (3 x 2, 4 x 3); from no process effect to one that dominates
-        for (p, w) in [(6, 1), (12, 1), (12, 3), (3, 2), (4, 3)] {
+        // quick (6 processes x 1 window), default (8 x 1), full (12 x 3), and the shapes used before
+        // (12 x 1, 3 x 2, 4 x 3); from no process effect to one that dominates
+        for (p, w) in [(6, 1), (8, 1), (12, 1), (12, 3), (3, 2), (4, 3)] {
             for (sb, sw) in [(0.0, 3.0), (1.0, 3.0), (3.0, 3.0), (6.0, 1.0)] {
                 let c = coverage(p, w, sb, sw, 4000, (p * 100 + w) as u64);
                 assert!(c >= 0.93, "P={p} W={w} sb={sb} sw={sw}: coverage {c}");

@@ -122,11 +122,12 @@ pub fn grouped_help(cmd: clap::Command) -> clap::Command {
 pub enum Command {
     /// Build, measure every implementation in several Envoy processes, print the answer.
     ///
-    /// The default command. Builds what changed, starts several Envoy processes (12 in the default
+    /// The default command. Builds what changed, starts several Envoy processes (8 in the default
     /// profile), each with a no-plugin baseline, an identical A/A listener and one listener per
     /// implementation and workload; measures latency interleaved with the baseline and Envoy's CPU
-    /// per request in both regimes; then (default and full profiles) memory and start-up and the
-    /// in-process micro-benchmarks. Writes results/<timestamp>-<profile>/ (results.json,
+    /// per request in both regimes; counts instructions per request under callgrind; then (default
+    /// and full profiles) memory and start-up, and (full profile) the in-process micro-benchmarks.
+    /// Writes results/<timestamp>-<profile>/ (results.json,
     /// report.md, report.html, charts) and prints, per workload, what each implementation adds.
     Run(run::RunArgs),
     /// Two builds side by side in the same Envoy processes: the change and a verdict.

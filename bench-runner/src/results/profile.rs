@@ -34,7 +34,10 @@ pub fn profile(name: ProfileName) -> Profile {
         // with one round each give more degrees of freedom than few with several (measured:
         // results/measurements/estimator-experiments-20261201).
         ProfileName::Quick => (6, 6, &["mock"], 0.5, 1, 1000, 200),
-        ProfileName::Default => (12, 12, &WORKLOADS, 1.0, 3, 2000, 400),
+        // 8 processes and 2 CPU passes (12 and 3 until 2026-12-06): with the instruction counts
+        // carrying the precise per-request comparison, the default run fits in 10 minutes
+        // (results/measurements/default-profile-20261206 shows what precision that costs).
+        ProfileName::Default => (8, 8, &WORKLOADS, 1.0, 2, 2000, 400),
         ProfileName::Full => (12, 36, &WORKLOADS, 2.0, 6, 2000, 800),
     };
     Profile {
