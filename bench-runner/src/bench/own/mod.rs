@@ -130,18 +130,7 @@ pub fn prepare(
         section: OwnSection {
             plugins: vec![],
             request_file: plan.request_file.as_ref().map(|p| p.display().to_string()),
-            requests: plan
-                .exchange
-                .requests
-                .iter()
-                .map(|r| RequestRecord {
-                    method: r.method.clone(),
-                    path: r.path.clone(),
-                    host: r.host.clone(),
-                    headers: r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect(),
-                    body_bytes: r.body.len(),
-                })
-                .collect(),
+            requests: plan.exchange.requests.iter().map(request_record).collect(),
             expect: expect_record(&plan.exchange.expect),
             probe: vec![],
             upstream: UpstreamRecord {
@@ -160,6 +149,17 @@ pub fn prepare(
     }
     run.section.probe = probes;
     Ok(run)
+}
+
+/// A request as results record it.
+pub fn request_record(r: &crate::load::request::Request) -> RequestRecord {
+    RequestRecord {
+        method: r.method.clone(),
+        path: r.path.clone(),
+        host: r.host.clone(),
+        headers: r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect(),
+        body_bytes: r.body.len(),
+    }
 }
 
 fn expect_record(e: &Expectation) -> ExpectRecord {
