@@ -85,8 +85,8 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
         "failure: {} implementations, {n_scen} scenarios of {} requests{}; results go to {}",
         imps.len(),
         plan.requests(),
-        if plan.runaway {
-            ", plus one runaway plugin each"
+        if plan.runaway && imps.iter().any(|i| !i.is_own()) {
+            ", plus one runaway plugin each of the suite's"
         } else {
             ""
         },
