@@ -175,6 +175,54 @@ const ROWS: &[(&[&str], &str)] = &[
         "--expect-header",
     ),
     (&["run", "--plugin", "T/mod.wasm", "--http2"], "--http2"),
+    (&["footprint", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
+    (&["footprint", "--request", "T/request.toml"], "--request"),
+    (
+        &[
+            "footprint",
+            "--plugin",
+            "T/mod.wasm",
+            "--request",
+            "T/junk.json",
+        ],
+        "--request T/junk.json",
+    ),
+    (&["failure", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
+    (&["failure", "--request", "T/request.toml"], "--request"),
+    (
+        &["failure", "--crash-on", "T/request.toml"],
+        "--crash-on T/request.toml",
+    ),
+    (
+        &[
+            "failure",
+            "--plugin",
+            "T/mod.wasm",
+            "--crash-on",
+            "T/junk.json",
+        ],
+        "--crash-on T/junk.json",
+    ),
+    (
+        &[
+            "failure",
+            "--plugin",
+            "T/mod.wasm",
+            "--crash-on",
+            "T/nope.toml",
+        ],
+        "--crash-on T/nope.toml",
+    ),
+    (
+        &[
+            "failure",
+            "--plugin",
+            "T/mod.wasm",
+            "--crash-on",
+            "T/bad-request.toml",
+        ],
+        "--crash-on T/bad-request.toml",
+    ),
     (&["build", "--only", "nosuch"], "--only"),
     (&["package", "--only", "nosuch", "--out", "T/pkg"], "--only"),
     (
