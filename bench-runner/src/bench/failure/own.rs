@@ -41,7 +41,7 @@ impl OwnRequests {
     pub fn nth(&self, i: usize, crash_every: u32) -> (&Request, bool) {
         let n = crash_every.max(1) as usize;
         let crashes_before = (i + 1) / n;
-        if (i + 1) % n == 0 {
+        if (i + 1).is_multiple_of(n) {
             (&self.crash[(crashes_before - 1) % self.crash.len()], true)
         } else {
             (
