@@ -276,7 +276,7 @@ pub fn skipped(run: &OwnRun, profile: &crate::results::Profile) -> Vec<crate::re
         if profile.name == "full" {
             out.push(crate::results::Skipped {
                 variant: format!("{name}-* (failure)"),
-                reason: "failure scenarios: not applicable to a plugin of your own; the suite makes its own implementations crash on purpose (`crash_every`), and cannot make yours fail where it does not".into(),
+                reason: "failure scenarios: the suite makes its own implementations crash on purpose (`crash_every`) and cannot make yours fail where it does not; run `bench-runner failure` with your plugin and --crash-on REQUEST (a request that makes it fail)".into(),
             });
             out.push(crate::results::Skipped {
                 variant: format!("{name}-* (lifecycle)"),
