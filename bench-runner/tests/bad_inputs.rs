@@ -188,6 +188,18 @@ const ROWS: &[(&[&str], &str)] = &[
         "--request T/junk.json",
     ),
     (&["failure", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
+    (&["lifecycle", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
+    (&["lifecycle", "--request", "T/request.toml"], "--request"),
+    (
+        &[
+            "lifecycle",
+            "--plugin",
+            "T/mod.wasm",
+            "--expect-header",
+            "a b",
+        ],
+        "--expect-header",
+    ),
     (&["failure", "--request", "T/request.toml"], "--request"),
     (
         &["failure", "--crash-on", "T/request.toml"],

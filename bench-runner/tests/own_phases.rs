@@ -230,3 +230,72 @@ fn without_crash_on_the_failure_phase_says_what_to_give() {
     );
     assert_eq!(f["own"]["plugins"][0]["sha256"], example_sha().as_str());
 }
+
+#[test]
+fn lifecycle_swaps_the_worked_example_under_load_without_a_failed_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lifecycle");
+    let o = run(&[
+        "lifecycle",
+        "--plugins-dir",
+        example().to_str().unwrap(),
+        "--request",
+        example().join("requests.toml").to_str().unwrap(),
+        "--swaps",
+        "6",
+        "--interval",
+        "300ms",
+        "--window",
+        "100ms",
+        "--rate",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert_eq!(
+        processes_mentioning(out.to_str().unwrap()),
+        Vec::<u32>::new()
+    );
+    let j = json_of(&out.join("lifecycle.json"));
+    let errors = schema_errors("results/lifecycle.schema.json", &j);
+    assert!(errors.is_empty(), "schema: {}", errors.join("\n"));
+    let l = &j["lifecycle"];
+    assert_eq!(l["own"]["plugins"][0]["sha256"], example_sha().as_str());
+    assert_eq!(l["own"]["plugins"][0]["file_name"], "auth_rust.wasm");
+    // Only the plugin of yours without --only; the remote cases are the suite's.
+    let imps = l["implementations"].as_array().unwrap();
+    assert_eq!(imps.len(), 1, "{imps:?}");
+    assert_eq!(
+        (imps[0]["implementation"].as_str(), imps[0]["kind"].as_str()),
+        (Some("auth-rust"), Some("wasm"))
+    );
+    assert!(l["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["variant"] == "auth-rust-remote"));
+    let swaps = imps[0]["swaps"].as_array().unwrap();
+    let modes: Vec<&str> = swaps.iter().map(|s| s["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["ecds-config", "ecds-module", "lds"]);
+    for s in swaps {
+        assert_eq!(s["swaps_done"], 6, "{}", s["mode"]);
+        assert!(s["requests"].as_u64().unwrap() > 100, "{}", s["mode"]);
+        // Every answer as stated (x-auth-user included), the keep-alive clients' too.
+        assert_eq!(s["failed"]["total"], 0, "{}: {}", s["mode"], s["failed"]);
+        assert_eq!(
+            s["keepalive"]["failed"], 0,
+            "{}: {}",
+            s["mode"], s["keepalive"]
+        );
+        assert_eq!(s["envoy_alive_after"], true);
+        assert_eq!(s["swaps_not_switched"], 0, "{}", s["mode"]);
+    }
+    // The requests went through the plugin to the upstream it was probed against.
+    assert!(l["own"]["upstream"]["served_by_listener"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .any(|k| k.starts_with("auth-rust-")));
+}

@@ -32,8 +32,8 @@ pub mod run;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// Parses the command line into a [`Cli`], recording where the plugin flags of `run`, `footprint`
-/// and `failure` and their options stood (an option configures the plugin flag before it: [`own::OwnArgs::record_positions`]).
+/// Parses the command line into a [`Cli`], recording where the plugin flags of `run`, `footprint`,
+/// `failure` and `lifecycle` and their options stood (an option configures the plugin flag before it: [`own::OwnArgs::record_positions`]).
 pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
@@ -46,6 +46,7 @@ where
             Command::Run(a) => Some(&mut a.own),
             Command::Footprint(a) => Some(&mut a.own),
             Command::Failure(a) => Some(&mut a.own),
+            Command::Lifecycle(a) => Some(&mut a.own),
             _ => None,
         };
         if let Some(own) = own {

@@ -69,6 +69,18 @@ impl Implementation {
         }
     }
 
+    /// A Wasm module (the suite's or yours).
+    pub fn runs_wasm(&self) -> bool {
+        matches!(
+            self.kind,
+            ImplKind::Wasm { .. }
+                | ImplKind::Own {
+                    runtime: Some(_),
+                    ..
+                }
+        )
+    }
+
     /// A plugin of your own.
     pub fn is_own(&self) -> bool {
         matches!(self.kind, ImplKind::Own { .. })

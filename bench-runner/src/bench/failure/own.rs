@@ -37,9 +37,12 @@ impl OwnRequests {
     }
 
     /// Request `i` (from 0) of a timeline whose every `crash_every`th request (from 1) is a crash
-    /// request; with whether it is one.
+    /// request (0: none is); with whether it is one.
     pub fn nth(&self, i: usize, crash_every: u32) -> (&Request, bool) {
-        let n = crash_every.max(1) as usize;
+        if crash_every == 0 || self.crash.is_empty() {
+            return (&self.normal[i % self.normal.len()], false);
+        }
+        let n = crash_every as usize;
         let crashes_before = (i + 1) / n;
         if (i + 1).is_multiple_of(n) {
             (&self.crash[(crashes_before - 1) % self.crash.len()], true)
@@ -197,5 +200,6 @@ mod tests {
         ];
         assert_eq!(paths, want.map(|(p, c)| (p.to_string(), c)).to_vec());
         assert!((0..5).all(|i| r.nth(i, 1).1));
+        assert_eq!(r.nth(2, 0).0.path, "/a");
     }
 }

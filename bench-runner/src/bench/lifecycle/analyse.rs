@@ -10,13 +10,23 @@ use std::time::Duration;
 pub enum Got {
     /// 200 with the body of version `0` or `1`.
     Body(usize),
+    /// A plugin of your own's answer as stated (its versions answer alike).
+    Stated,
     WrongBody,
     Non200,
     ConnectionError,
     Timeout,
 }
 
-pub fn got(o: &Outcome, bodies: &[String; 2]) -> Got {
+pub fn got(s: &Sample, bodies: &[String; 2]) -> Got {
+    match (&s.outcome, s.as_stated) {
+        (Outcome::Response { .. }, Some(true)) => Got::Stated,
+        (Outcome::Response { status: 200, .. }, Some(false)) => Got::WrongBody,
+        (o, _) => got_outcome(o, bodies),
+    }
+}
+
+fn got_outcome(o: &Outcome, bodies: &[String; 2]) -> Got {
     match o {
         Outcome::Response {
             status: 200, body, ..
@@ -33,7 +43,7 @@ pub fn got(o: &Outcome, bodies: &[String; 2]) -> Got {
 impl FailCounts {
     pub fn add(&mut self, g: Got) {
         match g {
-            Got::Body(_) => return,
+            Got::Body(_) | Got::Stated => return,
             Got::WrongBody => self.wrong_body += 1,
             Got::Non200 => self.non_200 += 1,
             Got::ConnectionError => self.connection_error += 1,
@@ -70,7 +80,7 @@ pub fn per_swap(
     let mut total = FailCounts::default();
     let (mut inside, mut outside) = (Vec::new(), Vec::new());
     for s in samples {
-        total.add(got(&s.outcome, bodies));
+        total.add(got(s, bodies));
         if let Outcome::Response { latency, .. } = &s.outcome {
             let near = swaps.iter().any(|t| s.at >= *t && s.at < *t + window);
             if near { &mut inside } else { &mut outside }.push(ms(*latency));
@@ -95,14 +105,15 @@ pub fn per_swap(
             *t + (next - *t).mul_f64(0.9)
         };
         for (j, s) in mine.iter().enumerate() {
-            let g = got(&s.outcome, bodies);
+            let g = got(s, bodies);
             failed.add(g);
             match g {
                 Got::Body(b) if b == new => new_body += 1,
                 Got::Body(_) => old_body += 1,
                 _ => {}
             }
-            if g != Got::Body(new) && s.at < horizon {
+            // A plugin of your own: switched once every answer is as stated again.
+            if g != Got::Body(new) && g != Got::Stated && s.at < horizon {
                 last_not_new = Some(j);
             }
             if let Outcome::Response { latency, .. } = &s.outcome {

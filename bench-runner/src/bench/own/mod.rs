@@ -280,7 +280,7 @@ pub fn skipped(run: &OwnRun, profile: &crate::results::Profile) -> Vec<crate::re
             });
             out.push(crate::results::Skipped {
                 variant: format!("{name}-* (lifecycle)"),
-                reason: "lifecycle swaps: not run for plugins of your own yet; they tell the versions apart by a body each version answers, which a plugin of yours does not give".into(),
+                reason: "lifecycle swaps: not run for plugins of your own in `run`; run `bench-runner lifecycle` with your plugin (its configuration re-sent and its module swapped under load, every answer judged against the stated one)".into(),
             });
         }
         if profile.name != "quick" {
