@@ -862,6 +862,68 @@ const ROWS: &[(&[&str], &str)] = &[
         "--base-envoy",
     ),
     (&["ab", "--base-envoy", "1.39.3"], "--new-envoy"),
+    (&["ab", "--base-plugin", "T/mod.wasm"], "--new-plugin"),
+    (&["ab", "--new-plugin", "T/mod.wasm"], "--base-plugin"),
+    (
+        &[
+            "ab",
+            "--base-plugin",
+            "T/nope.wasm",
+            "--new-plugin",
+            "T/mod.wasm",
+        ],
+        "--base-plugin T/nope.wasm",
+    ),
+    (
+        &[
+            "ab",
+            "--base-plugin",
+            "T/mod.wasm",
+            "--new-plugin",
+            "T/junk.json",
+        ],
+        "--new-plugin T/junk.json",
+    ),
+    (
+        &[
+            "ab",
+            "--base-plugin",
+            "T/mod.wasm",
+            "--new-plugin",
+            "T/mod.wasm",
+            "--base",
+            "HEAD",
+        ],
+        "--base-plugin",
+    ),
+    (
+        &[
+            "ab",
+            "--base-plugin",
+            "T/mod.wasm",
+            "--new-plugin",
+            "T/mod.wasm",
+            "--only",
+            "rust",
+        ],
+        "--only",
+    ),
+    (
+        &[
+            "ab",
+            "--base-plugin",
+            "T/mod.wasm",
+            "--new-plugin",
+            "T/mod.wasm",
+            "--request",
+            "T/junk.json",
+        ],
+        "--request T/junk.json",
+    ),
+    (
+        &["ab", "--base", "HEAD", "--request", "T/request.toml"],
+        "--request",
+    ),
     (
         &["ab", "--base-envoy", "T/nope", "--new-envoy", "1.40.0"],
         "--base-envoy T/nope",

@@ -1,7 +1,9 @@
 //! Plugins of your own in the phases beside `run` (issue 31 item 3), through a real Envoy: the
 //! worked example's memory and start-up (`footprint`), named by file name and sha256; its failure
-//! scenarios (`failure --crash-on`), each request classified, the crash request the trap; and the
-//! phase listed as skipped, with what to give, without `--crash-on`. Behaviour only, never timings.
+//! scenarios (`failure --crash-on`), each request classified, the crash request the trap, and the
+//! phase listed as skipped, with what to give, without `--crash-on`; its ECDS and LDS swaps under
+//! load without a failed request (`lifecycle`); and two builds of it compared in the same Envoy
+//! processes (`ab --base-plugin/--new-plugin`). Behaviour only, never timings.
 
 mod common;
 use common::*;
@@ -298,4 +300,104 @@ fn lifecycle_swaps_the_worked_example_under_load_without_a_failed_request() {
         .unwrap()
         .keys()
         .any(|k| k.starts_with("auth-rust-")));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Your plugins") && md.contains(&example_sha()),
+        "{md}"
+    );
+}
+
+#[test]
+fn ab_compares_two_builds_of_the_worked_example_in_the_same_envoy_processes() {
+    // The module the runner builds, and a second build of it: the same code with one custom
+    // section appended (other bytes, another sha256).
+    let built = example().join("target/wasm32-wasip1/release/auth_rust.wasm");
+    if !built.exists() {
+        // Built as every command with --plugins-dir builds it (the cheapest: failure's probe).
+        let dir = tempfile::tempdir().unwrap();
+        let f = run(&[
+            "failure",
+            "--plugins-dir",
+            example().to_str().unwrap(),
+            "--request",
+            example().join("requests.toml").to_str().unwrap(),
+            "--out",
+            dir.path().join("f").to_str().unwrap(),
+        ]);
+        assert_eq!(f.status.code(), Some(0), "{}", text(&f));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("auth-new.wasm");
+    let mut bytes = std::fs::read(&built).unwrap();
+    bytes.extend_from_slice(&[0, 3, 1, b'x', b'y']);
+    std::fs::write(&new, &bytes).unwrap();
+    let config = r#"{"header": "x-api-key", "keys": {"k-alice": "alice", "k-bob": "bob"}}"#;
+    let ab = |new: &Path, out: &Path| {
+        run(&[
+            "ab",
+            "--base-plugin",
+            &format!("auth={}", built.display()),
+            "--new-plugin",
+            &format!("auth={}", new.display()),
+            "--plugin-config",
+            config,
+            "--request",
+            example().join("requests.toml").to_str().unwrap(),
+            "--processes",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+
+    // The same file on both sides: said so, not measured.
+    let same = dir.path().join("same");
+    let o = ab(&built, &same);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j = json_of(&same.join("ab.json"));
+    assert_eq!(j["implementations"][0]["status"], "identical build");
+    assert!(j["comparisons"].as_array().unwrap().is_empty());
+
+    let out = dir.path().join("ab");
+    let o = ab(&new, &out);
+    let t = text(&o);
+    let j = json_of(&out.join("ab.json"));
+    let errors = schema_errors("results/ab.schema.json", &j);
+    assert!(errors.is_empty(), "schema: {}", errors.join("\n"));
+    assert_eq!(j["mode"], "own");
+    let imp = &j["implementations"][0];
+    let sha = |p: &Path| bench_runner::plugins::sha256_hex(&std::fs::read(p).unwrap());
+    assert_eq!(
+        (imp["base"]["file"].as_str(), imp["base"]["sha256"].as_str()),
+        (Some("auth_rust.wasm"), Some(sha(&built).as_str()))
+    );
+    assert_eq!(
+        (imp["new"]["file"].as_str(), imp["new"]["sha256"].as_str()),
+        (Some("auth-new.wasm"), Some(sha(&new).as_str()))
+    );
+    // Both builds were listeners of the same Envoy processes, paired.
+    assert_eq!(j["pairs"][0]["base"], "auth-v8-own@base");
+    assert_eq!(j["pairs"][0]["new"], "auth-v8-own@new");
+    let c = &j["comparisons"][0];
+    assert_eq!(c["variant"], "auth-v8-own");
+    // A verdict as ab gives it, and the exit status that goes with it (never a timing).
+    let verdict = c["verdict"].as_str().unwrap();
+    assert!(
+        ["unchanged", "improved", "regressed", "not compared"].contains(&verdict),
+        "{verdict}"
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(i32::from(verdict == "regressed")),
+        "{t}"
+    );
+    assert_eq!(
+        processes_mentioning(out.to_str().unwrap()),
+        Vec::<u32>::new()
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("auth-new.wasm") && md.contains(&sha(&new)[..12]),
+        "{md}"
+    );
 }
