@@ -68,6 +68,9 @@ fn inputs(t: &Path) {
     std::fs::set_permissions(&sentinel, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+#[path = "bad_inputs/own_phases.rs"]
+mod own_phases;
+
 /// (arguments, what stderr must name); `T/` is the inputs' folder, `FIX` the saved quick run.
 const ROWS: &[(&[&str], &str)] = &[
     (&["nosuch-command"], "nosuch-command"),
@@ -175,66 +178,6 @@ const ROWS: &[(&[&str], &str)] = &[
         "--expect-header",
     ),
     (&["run", "--plugin", "T/mod.wasm", "--http2"], "--http2"),
-    (&["footprint", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
-    (&["footprint", "--request", "T/request.toml"], "--request"),
-    (
-        &[
-            "footprint",
-            "--plugin",
-            "T/mod.wasm",
-            "--request",
-            "T/junk.json",
-        ],
-        "--request T/junk.json",
-    ),
-    (&["failure", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
-    (&["lifecycle", "--plugin", "T/nope.wasm"], "T/nope.wasm"),
-    (&["lifecycle", "--request", "T/request.toml"], "--request"),
-    (
-        &[
-            "lifecycle",
-            "--plugin",
-            "T/mod.wasm",
-            "--expect-header",
-            "a b",
-        ],
-        "--expect-header",
-    ),
-    (&["failure", "--request", "T/request.toml"], "--request"),
-    (
-        &["failure", "--crash-on", "T/request.toml"],
-        "--crash-on T/request.toml",
-    ),
-    (
-        &[
-            "failure",
-            "--plugin",
-            "T/mod.wasm",
-            "--crash-on",
-            "T/junk.json",
-        ],
-        "--crash-on T/junk.json",
-    ),
-    (
-        &[
-            "failure",
-            "--plugin",
-            "T/mod.wasm",
-            "--crash-on",
-            "T/nope.toml",
-        ],
-        "--crash-on T/nope.toml",
-    ),
-    (
-        &[
-            "failure",
-            "--plugin",
-            "T/mod.wasm",
-            "--crash-on",
-            "T/bad-request.toml",
-        ],
-        "--crash-on T/bad-request.toml",
-    ),
     (&["build", "--only", "nosuch"], "--only"),
     (&["package", "--only", "nosuch", "--out", "T/pkg"], "--only"),
     (
@@ -862,68 +805,6 @@ const ROWS: &[(&[&str], &str)] = &[
         "--base-envoy",
     ),
     (&["ab", "--base-envoy", "1.39.3"], "--new-envoy"),
-    (&["ab", "--base-plugin", "T/mod.wasm"], "--new-plugin"),
-    (&["ab", "--new-plugin", "T/mod.wasm"], "--base-plugin"),
-    (
-        &[
-            "ab",
-            "--base-plugin",
-            "T/nope.wasm",
-            "--new-plugin",
-            "T/mod.wasm",
-        ],
-        "--base-plugin T/nope.wasm",
-    ),
-    (
-        &[
-            "ab",
-            "--base-plugin",
-            "T/mod.wasm",
-            "--new-plugin",
-            "T/junk.json",
-        ],
-        "--new-plugin T/junk.json",
-    ),
-    (
-        &[
-            "ab",
-            "--base-plugin",
-            "T/mod.wasm",
-            "--new-plugin",
-            "T/mod.wasm",
-            "--base",
-            "HEAD",
-        ],
-        "--base-plugin",
-    ),
-    (
-        &[
-            "ab",
-            "--base-plugin",
-            "T/mod.wasm",
-            "--new-plugin",
-            "T/mod.wasm",
-            "--only",
-            "rust",
-        ],
-        "--only",
-    ),
-    (
-        &[
-            "ab",
-            "--base-plugin",
-            "T/mod.wasm",
-            "--new-plugin",
-            "T/mod.wasm",
-            "--request",
-            "T/junk.json",
-        ],
-        "--request T/junk.json",
-    ),
-    (
-        &["ab", "--base", "HEAD", "--request", "T/request.toml"],
-        "--request",
-    ),
     (
         &["ab", "--base-envoy", "T/nope", "--new-envoy", "1.40.0"],
         "--base-envoy T/nope",
@@ -1005,7 +886,7 @@ fn every_bad_input_exits_2_with_at_most_two_lines_naming_the_flag_or_file() {
     assert!(ROWS.len() >= 30);
     let existed_before = Path::new("/nonexistent").exists();
     let mut wrong = Vec::new();
-    for (args, needle) in ROWS {
+    for (args, needle) in ROWS.iter().chain(own_phases::ROWS) {
         let args: Vec<String> = args.iter().map(|a| subst(a)).collect();
         let needle = subst(needle);
         let o = bin()
