@@ -9,6 +9,9 @@
 //! implementation share one Envoy (one listener and one VM id each, so VMs are separate) and run at the
 //! same time. Runaway plugins (`spin` very high) get an Envoy of their own with a plugin-free neighbour
 //! listener that is probed meanwhile; that Envoy is then stopped, SIGKILLed if it does not exit in time.
+//!
+//! Plugins of your own ([`own`]) run the crash scenarios with the request the user says makes them
+//! fail (`--crash-on`) as every Nth request; their answers are judged against the stated one.
 
 pub mod client;
 pub mod evidence;
@@ -258,7 +261,13 @@ pub fn run_scenarios(
     section.upstream = upstream.addr().to_string();
     // Plugins of your own were probed against an upstream answering `passthrough`, as in `run`.
     let own_upstream = match implementations.iter().any(Implementation::is_own) {
-        true => Some(Upstream::start(crate::bench::variants::PASSTHROUGH_BODY)?),
+        true => Some(
+            Upstream::start(crate::bench::variants::PASSTHROUGH_BODY).map_err(|e| {
+                usage(format!(
+                    "cannot start the upstream server on 127.0.0.1 ({e})"
+                ))
+            })?,
+        ),
         false => None,
     };
     let mut jobs: Vec<(&Implementation, bool)> =

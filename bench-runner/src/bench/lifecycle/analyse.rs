@@ -170,6 +170,33 @@ mod tests {
     }
 
     #[test]
+    fn answers_of_your_own_plugin_switch_once_every_answer_is_as_stated_again() {
+        let bodies = ["(as stated)".to_string(), "(as stated)".to_string()];
+        let own = |at_ms: u64, ok: Option<bool>| {
+            let mut s = sample(at_ms, ok.map(|_| "passthrough"));
+            s.as_stated = Some(ok.unwrap_or(false));
+            s
+        };
+        let s = vec![
+            own(100, Some(true)),
+            own(110, None),
+            own(120, Some(false)),
+            own(130, Some(true)),
+            own(200, Some(true)),
+        ];
+        let swaps = [Duration::from_millis(100), Duration::from_millis(200)];
+        let (f, total, _, _) = per_swap(&s, &swaps, &bodies, Duration::from_millis(50));
+        assert_eq!(
+            (f[0].failed.connection_error, f[0].failed.wrong_body),
+            (1, 1)
+        );
+        assert_eq!(f[0].switch_ms, Some(30.0));
+        assert_eq!((f[0].new_body, f[0].old_body), (0, 0));
+        assert_eq!((f[1].failed.total, f[1].switch_ms), (0, Some(0.0)));
+        assert_eq!(total.total, 2);
+    }
+
+    #[test]
     fn switch_time_is_when_the_old_body_stops() {
         let bodies = ["v1".to_string(), "v2".to_string()];
         let s = vec![

@@ -12,7 +12,8 @@
 //!   watched folder, replaced atomically by rename. Per swap: failed requests, time until every
 //!   response carries the new body, latency inside the swap window, Envoy's counters and its RSS.
 //!
-//! Lua runs the swaps too (its script through ECDS and LDS; no module, no remote code).
+//! Lua runs the swaps too (its script through ECDS and LDS; no module, no remote code). Plugins of
+//! your own run the swaps with their own requests and stated answer ([`own`]).
 
 mod analyse;
 mod own;
