@@ -68,6 +68,9 @@ fn inputs(t: &Path) {
     std::fs::set_permissions(&sentinel, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+#[path = "bad_inputs/own_phases.rs"]
+mod own_phases;
+
 /// (arguments, what stderr must name); `T/` is the inputs' folder, `FIX` the saved quick run.
 const ROWS: &[(&[&str], &str)] = &[
     (&["nosuch-command"], "nosuch-command"),
@@ -883,7 +886,7 @@ fn every_bad_input_exits_2_with_at_most_two_lines_naming_the_flag_or_file() {
     assert!(ROWS.len() >= 30);
     let existed_before = Path::new("/nonexistent").exists();
     let mut wrong = Vec::new();
-    for (args, needle) in ROWS {
+    for (args, needle) in ROWS.iter().chain(own_phases::ROWS) {
         let args: Vec<String> = args.iter().map(|a| subst(a)).collect();
         let needle = subst(needle);
         let o = bin()

@@ -144,9 +144,12 @@ fn a_server_that_never_answers_gives_hangs_not_latency_samples() {
         count: 3,
         timeout: Duration::from_millis(300),
         delay: Duration::ZERO,
+        own: None,
     };
     let t0 = Instant::now();
-    let samples = client::run_together(&[t]).unwrap().remove(0);
+    let samples = client::run_together(std::slice::from_ref(&t))
+        .unwrap()
+        .remove(0);
     assert!(
         t0.elapsed() < Duration::from_secs(5),
         "the timeline is bounded by its timeout"

@@ -66,6 +66,107 @@ pub struct AbArgs {
     /// of the whole pipeline (the null benchmark of bench-runner/scripts/ab-benchmarks.sh).
     #[arg(long)]
     pub measure_identical: bool,
+    /// Two builds of a plugin of your own instead: the base build, a proxy-wasm module
+    /// `[NAME=]PATH.wasm` (docs/own-plugin.md).
+    #[arg(
+        long,
+        value_name = "[NAME=]PATH.wasm",
+        help_heading = "Plugins of your own"
+    )]
+    pub base_plugin: Option<String>,
+    /// The new build of your plugin (with --base-plugin).
+    #[arg(
+        long,
+        value_name = "[NAME=]PATH.wasm",
+        help_heading = "Plugins of your own"
+    )]
+    pub new_plugin: Option<String>,
+    /// The configuration both builds get: a file, or the JSON itself (default: empty).
+    #[arg(long, value_name = "FILE|JSON", help_heading = "Plugins of your own")]
+    pub plugin_config: Option<String>,
+    /// The requests to send both builds (as `run --request`); default GET /.
+    #[arg(long, value_name = "FILE", help_heading = "Plugins of your own")]
+    pub request: Option<PathBuf>,
+    /// The status both builds must answer with (default: the file's, else 200).
+    #[arg(long, value_name = "STATUS", help_heading = "Plugins of your own")]
+    pub expect: Option<u16>,
+    /// Text the body of every answer must contain.
+    #[arg(long, value_name = "TEXT", help_heading = "Plugins of your own")]
+    pub expect_body: Option<String>,
+    /// A header every answer must carry: `name`, or `name: value`.
+    #[arg(
+        long,
+        value_name = "NAME[: VALUE]",
+        help_heading = "Plugins of your own"
+    )]
+    pub expect_header: Option<String>,
+}
+
+/// `--base-plugin`/`--new-plugin` with the options both share, checked (files, names, the request
+/// file): the two plans, named alike (the new build's name) so that their listeners pair.
+fn own_plans(
+    project: &Project,
+    a: &AbArgs,
+) -> anyhow::Result<Option<[crate::bench::own::OwnPlan; 2]>> {
+    use crate::plugins::own::SourceFlag;
+    let (base, new) = match (&a.base_plugin, &a.new_plugin) {
+        (None, None) => {
+            let stray = [
+                ("--plugin-config", a.plugin_config.is_some()),
+                ("--request", a.request.is_some()),
+                ("--expect", a.expect.is_some()),
+                ("--expect-body", a.expect_body.is_some()),
+                ("--expect-header", a.expect_header.is_some()),
+            ];
+            if let Some((f, _)) = stray.iter().find(|(_, given)| *given) {
+                return Err(usage(format!(
+                    "{f} applies to two builds of your plugin; give --base-plugin and --new-plugin too"
+                )));
+            }
+            return Ok(None);
+        }
+        (Some(b), Some(n)) => (b, n),
+        (Some(_), None) => return Err(usage("--base-plugin needs --new-plugin (the other build)")),
+        (None, Some(_)) => return Err(usage("--new-plugin needs --base-plugin (the other build)")),
+    };
+    let taken: Vec<String> = crate::plugins::discover_all(project)?
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let options: Vec<(String, String)> = a
+        .plugin_config
+        .iter()
+        .map(|c| ("--plugin-config".to_string(), c.clone()))
+        .collect();
+    let spec = |flag: &str, value: &str| {
+        crate::plugins::own::specs(
+            &[SourceFlag {
+                flag: flag.into(),
+                value: value.into(),
+                options: options.clone(),
+            }],
+            &taken,
+        )
+        .map(|mut v| v.remove(0))
+    };
+    let new_spec = spec("--new-plugin", new)?;
+    let mut base_spec = spec("--base-plugin", base)?;
+    base_spec.name = new_spec.name.clone();
+    let exchange = crate::load::request::read_exchange(
+        "--request",
+        a.request.as_deref(),
+        &crate::load::request::ExpectFlags {
+            status: a.expect,
+            body: a.expect_body.clone(),
+            header: a.expect_header.clone(),
+        },
+    )?;
+    let plan = |spec| crate::bench::own::OwnPlan {
+        specs: vec![spec],
+        exchange: exchange.clone(),
+        request_file: a.request.clone(),
+    };
+    Ok(Some([plan(base_spec), plan(new_spec)]))
 }
 
 /// The options from the flags; a bad value is a usage error naming its flag.
@@ -100,10 +201,13 @@ pub fn options_from_args(a: &AbArgs) -> anyhow::Result<AbOptions> {
         base_port: a.base_port,
         gate: Gate::new(us(t.p50), us(t.cpu), us(t.p99), pct),
         measure_identical: a.measure_identical,
+        own: None,
     })
 }
 
 /// `bench-runner ab`.
 pub fn command(project: &Project, a: &AbArgs) -> anyhow::Result<u8> {
-    crate::bench::ab::run(project, &options_from_args(a)?)
+    let mut o = options_from_args(a)?;
+    o.own = own_plans(project, a)?;
+    crate::bench::ab::run(project, &o)
 }

@@ -3,13 +3,15 @@
 use super::args::{parse_duration, EnvoyArgs};
 use crate::bench::failure::{self, FailureOptions, FailurePlan, Policy};
 use crate::error::usage;
+use crate::load::request::{read_exchange, ExpectFlags};
 use crate::paths::Project;
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FailureArgs {
-    /// Comma-separated implementations (plugin folder names, `lua`); default: all.
+    /// Comma-separated implementations (plugin folder names, `lua`); default: all. With plugins of
+    /// your own (below): the suite's implementations to run beside them (none without `--only`).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub only: Option<Vec<String>>,
     /// Run folder to write (default: results/<timestamp>-failure/).
@@ -46,6 +48,12 @@ pub struct FailureArgs {
     /// Skip the runaway-plugin scenarios.
     #[arg(long)]
     pub no_runaway: bool,
+    #[command(flatten)]
+    pub own: Box<super::own::OwnArgs>,
+    /// A request that makes your plugin fail (trap), in --request's format (its [expect] is not
+    /// used): sent as every Nth request (--crash-every) between the stated ones, under each policy.
+    #[arg(long, value_name = "FILE", help_heading = "Plugins of your own")]
+    pub crash_on: Option<PathBuf>,
 }
 
 pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
@@ -82,11 +90,32 @@ pub fn plan_from_args(a: &FailureArgs) -> anyhow::Result<FailurePlan> {
 
 /// `bench-runner failure`: the plan from the flags first (bad flags fail before any work), then the run.
 pub fn command(project: &Project, a: &FailureArgs) -> anyhow::Result<u8> {
+    let plan = plan_from_args(a)?;
+    let own = a.own.plan(project)?;
+    let crash_on = match (&a.crash_on, &own) {
+        (None, _) => None,
+        (Some(f), None) => {
+            return Err(usage(format!(
+                "--crash-on {}: names the request that makes a plugin of your own fail; give the plugin too (--plugin, --lua or --plugins-dir)",
+                f.display()
+            )))
+        }
+        (Some(f), Some(_)) => {
+            let x = read_exchange("--crash-on", Some(f), &ExpectFlags::default())?;
+            Some((f.clone(), x.requests))
+        }
+    };
+    let only = match (&a.only, &own) {
+        (None, Some(_)) => Some(vec![]),
+        (o, _) => o.clone(),
+    };
     let options = FailureOptions {
-        plan: plan_from_args(a)?,
-        only: a.only.clone(),
+        plan,
+        only,
         out: a.out.clone(),
         envoy: a.envoy.envoy.clone(),
+        own,
+        crash_on,
     };
     failure::command(project, &options)
 }

@@ -13,6 +13,8 @@ pub struct FootprintArgs {
     #[arg(long, value_enum, default_value = "default")]
     pub profile: ProfileName,
     /// Comma-separated implementations to include (e.g. `rust,lua`); the baseline is always measured.
+    /// With plugins of your own (below): the suite's implementations to measure beside them (none
+    /// without `--only`).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub only: Option<Vec<String>>,
     /// Run folder to write (default: results/<timestamp>-footprint/).
@@ -29,6 +31,8 @@ pub struct FootprintArgs {
     /// Seed for the order of the variants within a repetition.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[command(flatten)]
+    pub own: Box<super::own::OwnArgs>,
 }
 
 /// `bench-runner footprint`.
@@ -43,6 +47,7 @@ pub fn command(project: &Project, a: &FootprintArgs) -> anyhow::Result<u8> {
             repetitions: a.repetitions,
             concurrency: a.concurrency.clone(),
             seed: a.seed,
+            own: a.own.plan(project)?,
         },
     )
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct LifecycleArgs {
-    /// Comma-separated implementations (plugin folder names, `lua`); default: all.
+    /// Comma-separated implementations (plugin folder names, `lua`); default: all. With plugins of
+    /// your own (below): the suite's implementations to swap beside them (none without `--only`).
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub only: Option<Vec<String>>,
     /// Run folder to write (default: results/<timestamp>-lifecycle/).
@@ -35,6 +36,8 @@ pub struct LifecycleArgs {
     /// Skip the remote module load cases.
     #[arg(long)]
     pub no_remote: bool,
+    #[command(flatten)]
+    pub own: Box<super::own::OwnArgs>,
 }
 
 pub fn plan_from_args(a: &LifecycleArgs) -> anyhow::Result<LifecyclePlan> {
@@ -65,11 +68,18 @@ pub fn plan_from_args(a: &LifecycleArgs) -> anyhow::Result<LifecyclePlan> {
 
 /// `bench-runner lifecycle`: the plan from the flags first (bad flags fail before any work), then the run.
 pub fn command(project: &Project, a: &LifecycleArgs) -> anyhow::Result<u8> {
+    let plan = plan_from_args(a)?;
+    let own = a.own.plan(project)?;
+    let only = match (&a.only, &own) {
+        (None, Some(_)) => Some(vec![]),
+        (o, _) => o.clone(),
+    };
     let options = LifecycleOptions {
-        plan: plan_from_args(a)?,
-        only: a.only.clone(),
+        plan,
+        only,
         out: a.out.clone(),
         envoy: a.envoy.envoy.clone(),
+        own,
     };
     lifecycle::command(project, &options)
 }

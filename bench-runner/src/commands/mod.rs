@@ -32,8 +32,8 @@ pub mod run;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-/// Parses the command line into a [`Cli`], recording where `run`'s plugin flags and their options
-/// stood (an option configures the plugin flag before it: [`own::OwnArgs::record_positions`]).
+/// Parses the command line into a [`Cli`], recording where the plugin flags of `run`, `footprint`,
+/// `failure` and `lifecycle` and their options stood (an option configures the plugin flag before it: [`own::OwnArgs::record_positions`]).
 pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
@@ -41,8 +41,17 @@ where
 {
     let matches = grouped_help(Cli::command()).try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
-    if let (Some(Command::Run(a)), Some(("run", sub))) = (&mut cli.command, matches.subcommand()) {
-        a.own.record_positions(sub);
+    if let (Some(c), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
+        let own = match c {
+            Command::Run(a) => Some(&mut a.own),
+            Command::Footprint(a) => Some(&mut a.own),
+            Command::Failure(a) => Some(&mut a.own),
+            Command::Lifecycle(a) => Some(&mut a.own),
+            _ => None,
+        };
+        if let Some(own) = own {
+            own.record_positions(sub);
+        }
     }
     Ok(cli)
 }

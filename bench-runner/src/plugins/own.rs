@@ -365,7 +365,8 @@ pub fn specs(flags: &[SourceFlag], taken: &[String]) -> anyhow::Result<Vec<OwnSp
             return Err(usage(format!("{}: give a path", f.flag)));
         }
         let mut found: Vec<OwnSpec> = match f.flag.as_str() {
-            "--plugin" => {
+            // `ab --base-plugin/--new-plugin`: a module each, like --plugin.
+            "--plugin" | "--base-plugin" | "--new-plugin" => {
                 let p = PathBuf::from(value);
                 check_file(&given, &p, "a WebAssembly module (.wasm)", Some(b"\0asm"))?;
                 vec![one(

@@ -6,7 +6,7 @@
 
 use super::charts::{change_bars_chart, ChangeBar, Chart};
 use super::est;
-use crate::results::ab::{AbRun, Comparison, MetricChange, IDENTICAL_BUILD, MODE_ENVOY};
+use crate::results::ab::{AbRun, Comparison, MetricChange, IDENTICAL_BUILD, MODE_ENVOY, MODE_OWN};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -58,6 +58,18 @@ fn side_name(run: &AbRun, new: bool) -> String {
     let s = if new { &run.new } else { &run.base };
     if run.mode == MODE_ENVOY {
         return format!("Envoy {} ({})", s.envoy.version, s.envoy.path);
+    }
+    // Two builds of a plugin of your own: each by file name and sha256.
+    let own = run.implementations.first().and_then(|i| match new {
+        true => i.new.as_ref(),
+        false => i.base.as_ref(),
+    });
+    if let Some(b) = own.filter(|_| run.mode == MODE_OWN) {
+        return format!(
+            "{} (sha256 {})",
+            b.file.as_deref().unwrap_or("-"),
+            b.sha256.chars().take(12).collect::<String>()
+        );
     }
     match &s.revision {
         Some(r) => format!(
@@ -247,7 +259,10 @@ fn builds(run: &AbRun, s: &mut String) {
     let _ = writeln!(s, "|---|---|---|---|---|");
     let b = |x: &Option<crate::results::ab::BuildInfo>| match x {
         Some(b) => format!(
-            "`{}` ({}, {})",
+            "{}`{}` ({}, {})",
+            b.file
+                .as_deref()
+                .map_or(String::new(), |f| format!("`{f}` ")),
             b.sha256.chars().take(12).collect::<String>(),
             b.bytes,
             b.origin

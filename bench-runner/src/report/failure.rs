@@ -485,6 +485,7 @@ mod tests {
                 latency_ms: Some(1.0),
                 details: None,
                 error: None,
+                crash_request: false,
             })
             .collect();
         let chart = StripChart {

@@ -197,6 +197,7 @@ pub fn standalone_markdown(r: &Results, charts: &[(String, String)]) -> String {
     }
     s.push('\n');
     s.push_str(&tables(r));
+    s.push_str(&super::own::markdown(r));
     for (stem, title) in charts {
         let _ = writeln!(s, "\n![{title}]({stem}.svg)");
     }

@@ -232,6 +232,9 @@ pub fn write_report(run: &LifecycleRun, dir: &Path) -> anyhow::Result<()> {
         run.lifecycle.started_at
     );
     md.push_str(&markdown(&run.lifecycle));
+    if let Some(o) = &run.lifecycle.own {
+        md.push_str(&super::own::section(o));
+    }
     let _ = write!(
         md,
         "\n- host: {} · {} cores · kernel {}\n- runner built with cargo profile `{}`, opt-level {}\n",

@@ -13,9 +13,11 @@ fn short(h: &Option<String>) -> String {
 
 /// The section as Markdown ("" without plugins of your own).
 pub fn markdown(r: &Results) -> String {
-    let Some(o) = &r.own else {
-        return String::new();
-    };
+    r.own.as_ref().map_or_else(String::new, section)
+}
+
+/// The section of `o` as Markdown (also under a failure run's matrix).
+pub fn section(o: &OwnSection) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "\n## Your plugins\n");
     let _ = writeln!(

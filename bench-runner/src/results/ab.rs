@@ -32,6 +32,8 @@ pub const AB_SCHEMA_VERSION: u32 = 1;
 pub const MODE_PLUGINS: &str = "plugins";
 /// The same builds in two Envoy binaries, processes alternating.
 pub const MODE_ENVOY: &str = "envoy";
+/// Two builds of a plugin of your own (`--base-plugin`/`--new-plugin`), side by side.
+pub const MODE_OWN: &str = "own";
 
 pub const REGRESSED: &str = "regressed";
 pub const IMPROVED: &str = "improved";
@@ -158,8 +160,12 @@ pub struct BuildInfo {
     /// SHA-256 over the plugin's manifest and sources.
     pub source_hash: String,
     /// `current tree` (the working tree's cached build), `cache` (built before from the same
-    /// sources) or `built` (built in the revision's worktree by this run).
+    /// sources) or `built` (built in the revision's worktree by this run); `file`: a plugin of your
+    /// own as given (its `source_hash` is then the file's sha256).
     pub origin: String,
+    /// A plugin of your own: the file's name (what reports call it, with its sha256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// The listeners of one compared variant.

@@ -194,6 +194,9 @@ pub struct RequestRecord {
     pub details: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A plugin of your own: this was the request that makes it fail (`--crash-on`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub crash_request: bool,
 }
 
 /// A request picked out of a timeline.
@@ -340,6 +343,20 @@ pub struct FailureSection {
     pub skipped: Vec<Skipped>,
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Plugins of your own (`failure --plugin ... --crash-on FILE`): each by file name and sha256,
+    /// the stated requests and answer, and what the probe saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<crate::results::own::OwnSection>,
+    /// The request file that makes them fail, and its requests (sent every Nth request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_on: Option<CrashOn>,
+}
+
+/// `--crash-on FILE`: the requests a plugin of your own fails on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrashOn {
+    pub file: String,
+    pub requests: Vec<crate::results::own::RequestRecord>,
 }
 
 /// `failure.json` of a standalone `failure` run: the section plus the host it ran on.

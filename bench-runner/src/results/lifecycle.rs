@@ -31,6 +31,10 @@ pub struct LifecycleSection {
     pub implementations: Vec<ImplLifecycle>,
     pub skipped: Vec<Skipped>,
     pub notes: Vec<String>,
+    /// Plugins of your own (`lifecycle --plugin ...`): each by file name and sha256, the stated
+    /// requests and answer, the probe, and what reached the upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own: Option<crate::results::own::OwnSection>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

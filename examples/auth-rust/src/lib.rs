@@ -3,6 +3,8 @@
 //! the key's user (the key itself removed); any other request is answered 401 by the plugin.
 //!
 //! Configuration: `{"header": "x-api-key", "keys": {"k-alice": "alice", "k-bob": "bob"}}`.
+//!
+//! For the failure scenarios only, a request with `x-crash: 1` makes it panic (see `crash.toml`).
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -82,6 +84,11 @@ impl Context for Auth {}
 
 impl HttpContext for Auth {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        // A deliberate fault for `bench-runner failure --crash-on crash.toml` (docs/own-plugin.md):
+        // a request with `x-crash: 1` makes the plugin panic, which traps its VM.
+        if self.get_http_request_header("x-crash").as_deref() == Some("1") {
+            panic!("auth-rust: x-crash: 1, a deliberate fault");
+        }
         let key = self.get_http_request_header(&self.0.header);
         match key.and_then(|k| self.0.keys.get(&k).cloned()) {
             Some(user) => {

@@ -79,6 +79,7 @@ fn info(b: &SideBuild) -> Option<BuildInfo> {
         bytes: x.bytes,
         source_hash: b.source_hash.clone(),
         origin: b.origin.into(),
+        file: None,
     })
 }
 
@@ -344,6 +345,7 @@ pub(super) fn prepare(
         envoy,
         alternate: None,
         runtimes,
+        own: vec![],
     })
 }
 

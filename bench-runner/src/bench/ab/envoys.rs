@@ -146,6 +146,7 @@ pub(super) fn prepare(
             bytes: b.bytes,
             source_hash: String::new(),
             origin: "current tree".into(),
+            file: None,
         };
         let mut imp = Implementation {
             name: b.name.clone(),
@@ -253,6 +254,7 @@ pub(super) fn prepare(
         envoy: base,
         alternate: Some(new),
         runtimes: base_rt,
+        own: vec![],
     })
 }
 

@@ -16,6 +16,7 @@
 mod builds;
 mod envoys;
 pub mod instructions;
+mod own;
 
 use crate::bench::measure::{measure_given, Given, Pairing};
 use crate::bench::variants::Variant;
@@ -50,6 +51,9 @@ pub struct AbOptions {
     pub gate: Gate,
     /// Measure identical builds too (an A/A of the whole pipeline: the null benchmark).
     pub measure_identical: bool,
+    /// `--base-plugin`/`--new-plugin`: two builds of a plugin of your own, with the requests and
+    /// the answer stated for both.
+    pub own: Option<[crate::bench::own::OwnPlan; 2]>,
 }
 
 /// The working tree, as `--new` names it.
@@ -60,6 +64,7 @@ pub const WORKTREE: &str = "worktree";
 enum Mode {
     Plugins { base: String, new: Option<String> },
     Envoy { base: String, new: String },
+    Own,
 }
 
 /// The flags turned into a plan; every bad combination is a usage error naming the flag.
@@ -71,6 +76,19 @@ struct Plan {
 
 fn plan(project: &Project, o: &AbOptions) -> anyhow::Result<Plan> {
     let mode = match (&o.base, &o.base_envoy, &o.new_envoy) {
+        _ if o.own.is_some() => {
+            if o.base.is_some() || o.new.is_some() || o.base_envoy.is_some() || o.new_envoy.is_some() {
+                return Err(usage(
+                    "--base-plugin/--new-plugin (two builds of your plugin) is a comparison of its own: drop --base/--new/--base-envoy/--new-envoy",
+                ));
+            }
+            if o.only.is_some() {
+                return Err(usage(
+                    "--only names the suite's implementations; with --base-plugin/--new-plugin ab compares your two builds only",
+                ));
+            }
+            Mode::Own
+        }
         (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
             return Err(usage(
                 "--base (plugins of two revisions) and --base-envoy/--new-envoy (two Envoys) are two kinds of comparison: give one of them",
@@ -100,7 +118,7 @@ fn plan(project: &Project, o: &AbOptions) -> anyhow::Result<Plan> {
         (None, None, Some(_)) => return Err(usage("--new-envoy needs --base-envoy")),
         (None, None, None) => {
             return Err(usage(
-                "give --base REV (the plugins of a git revision against the working tree's, e.g. --base HEAD~1) or --base-envoy and --new-envoy (PATH or VERSION, e.g. 1.39.3)",
+                "give --base REV (the plugins of a git revision against the working tree's, e.g. --base HEAD~1), --base-envoy and --new-envoy (PATH or VERSION, e.g. 1.39.3), or --base-plugin and --new-plugin (two builds of your plugin)",
             ))
         }
     };
@@ -122,8 +140,16 @@ fn plan(project: &Project, o: &AbOptions) -> anyhow::Result<Plan> {
     }
     p.processes = p.processes.min(p.rounds);
     if let Some(w) = &o.workloads {
+        if mode == Mode::Own {
+            return Err(usage(
+                "--workloads: with --base-plugin/--new-plugin the workload is your stated requests (--request)",
+            ));
+        }
         crate::bench::measure::check_workloads(w)?;
         p.workloads = w.clone();
+    }
+    if mode == Mode::Own {
+        p.workloads = vec![crate::results::own::OWN_WORKLOAD.into()];
     }
     crate::bench::measure::check_base_port(o.base_port)?;
     p.seed = o.seed;
@@ -166,6 +192,8 @@ pub(crate) struct Prepared {
     pub envoy: EnvoyBin,
     pub alternate: Option<EnvoyBin>,
     pub runtimes: Vec<String>,
+    /// Plugins of your own: their upstreams (and processors), alive while they are measured.
+    pub own: Vec<crate::bench::own::OwnRun>,
 }
 
 /// The ab.json of a run that is starting.
@@ -218,6 +246,7 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
         Mode::Envoy { base, new } => {
             envoys::prepare(project, o, &plan.profile, &plan.out, base, new)?
         }
+        Mode::Own => own::prepare(project, o, &plan.profile, &plan.out)?,
     };
     let Prepared {
         mut run,
@@ -226,6 +255,7 @@ pub fn run(project: &Project, o: &AbOptions) -> anyhow::Result<u8> {
         envoy,
         alternate,
         runtimes,
+        own: _own,
     } = prepared;
     laps("prepare", &mut phases);
     run.phases = phases.clone();
@@ -348,7 +378,13 @@ pub(crate) fn side_variant(mut v: Variant, side: &str) -> Variant {
         | crate::bench::variants::Kind::DynamicModule { built } => {
             built.name = format!("{}@{side}", built.name);
         }
-        crate::bench::variants::Kind::Baseline | crate::bench::variants::Kind::Own { .. } => {}
+        // A plugin of your own: the VM id (from its name) made the side's own.
+        crate::bench::variants::Kind::Own { plugin, .. } => {
+            let mut p = (**plugin).clone();
+            p.spec.name = format!("{}-{side}", p.spec.name);
+            *plugin = std::sync::Arc::new(p);
+        }
+        crate::bench::variants::Kind::Baseline => {}
     }
     v
 }

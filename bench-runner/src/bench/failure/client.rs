@@ -21,9 +21,24 @@ pub enum Outcome {
     Hang,
 }
 
-/// Classifies an outcome given the two bodies a 200 can carry.
-pub fn classify(o: &Outcome, plugin_body: &str, upstream_body: &str) -> Class {
+/// Classifies an outcome given the two bodies a 200 can carry; `as_stated`: a plugin of your own's
+/// answer judged against what was stated (as stated: the plugin's reply; a 200 with the upstream's
+/// body that is not: the plugin was bypassed).
+pub fn classify(
+    o: &Outcome,
+    as_stated: Option<bool>,
+    plugin_body: &str,
+    upstream_body: &str,
+) -> Class {
     match o {
+        Outcome::Response { .. } if as_stated == Some(true) => Class::Plugin,
+        Outcome::Response {
+            status: 200, body, ..
+        } if as_stated.is_some() && body == upstream_body.as_bytes() => Class::Upstream,
+        Outcome::Response { status, .. } if as_stated.is_some() && (500..600).contains(status) => {
+            Class::Local5xx
+        }
+        Outcome::Response { .. } if as_stated.is_some() => Class::OtherStatus,
         Outcome::Response {
             status: 200, body, ..
         } if body == plugin_body.as_bytes() => Class::Plugin,
@@ -70,7 +85,7 @@ pub async fn request(addr: SocketAddr, seq: usize, timeout: Duration) -> Outcome
 }
 
 /// A fixed-rate sequence of `count` requests.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Timeline {
     pub addr: SocketAddr,
     pub rate_per_s: f64,
@@ -78,6 +93,9 @@ pub struct Timeline {
     pub timeout: Duration,
     /// Delay before the first request.
     pub delay: Duration,
+    /// A plugin of your own's requests (its stated ones, and every Nth the one that makes it fail)
+    /// instead of the suite's `GET /`.
+    pub own: Option<super::own::OwnTimeline>,
 }
 
 /// One request of a timeline as sent and received (before the access log is joined).
@@ -87,6 +105,11 @@ pub struct Sample {
     /// Send time relative to the timeline's start (the common start of every timeline run together).
     pub at: Duration,
     pub outcome: Outcome,
+    /// A plugin of your own's request: whether the answer was the one stated (None: the suite's
+    /// requests, classified by body).
+    pub as_stated: Option<bool>,
+    /// It was the request that makes a plugin of your own fail (`--crash-on`).
+    pub crash: bool,
 }
 
 /// Runs a timeline: request i is sent at `delay + i / rate` after `start`, each in its own task, so the
@@ -98,11 +121,26 @@ pub async fn run_timeline(t: Timeline, start: tokio::time::Instant) -> Vec<Sampl
         let when = start + t.delay + interval.mul_f64(i as f64);
         tokio::time::sleep_until(when).await;
         let at = start.elapsed();
+        let (addr, timeout, own) = (t.addr, t.timeout, t.own.clone());
         set.spawn(async move {
-            Sample {
-                index: i,
-                at,
-                outcome: request(t.addr, i, t.timeout).await,
+            match own {
+                None => Sample {
+                    index: i,
+                    at,
+                    outcome: request(addr, i, timeout).await,
+                    as_stated: None,
+                    crash: false,
+                },
+                Some(own) => {
+                    let (outcome, as_stated, crash) = own.request(addr, i, timeout).await;
+                    Sample {
+                        index: i,
+                        at,
+                        outcome,
+                        as_stated: Some(as_stated),
+                        crash,
+                    }
+                }
             }
         });
     }
@@ -125,7 +163,7 @@ pub fn run_together(timelines: &[Timeline]) -> std::io::Result<Vec<Vec<Sample>>>
         let start = tokio::time::Instant::now();
         let mut set = tokio::task::JoinSet::new();
         for (k, t) in timelines.iter().enumerate() {
-            let t = *t;
+            let t = t.clone();
             set.spawn(async move { (k, run_timeline(t, start).await) });
         }
         let mut out: Vec<Vec<Sample>> = vec![Vec::new(); timelines.len()];
@@ -152,7 +190,7 @@ mod tests {
 
     #[test]
     fn classes_follow_status_and_body() {
-        let c = |o: &Outcome| classify(o, "hello higress", "upstream");
+        let c = |o: &Outcome| classify(o, None, "hello higress", "upstream");
         assert_eq!(c(&resp(200, "hello higress")), Class::Plugin);
         assert_eq!(c(&resp(200, "upstream")), Class::Upstream);
         assert_eq!(c(&resp(503, "")), Class::Local5xx);
@@ -164,5 +202,13 @@ mod tests {
             Class::ConnectionError
         );
         assert_eq!(c(&Outcome::Hang), Class::Hang);
+        // A plugin of your own: judged by what was stated, not by the mock's body.
+        let own = |o: &Outcome, ok| classify(o, Some(ok), "hello higress", "passthrough");
+        assert_eq!(own(&resp(200, "passthrough"), true), Class::Plugin);
+        assert_eq!(own(&resp(401, "no"), true), Class::Plugin);
+        assert_eq!(own(&resp(200, "passthrough"), false), Class::Upstream);
+        assert_eq!(own(&resp(200, "hello higress"), false), Class::OtherStatus);
+        assert_eq!(own(&resp(503, ""), false), Class::Local5xx);
+        assert_eq!(own(&Outcome::Hang, false), Class::Hang);
     }
 }

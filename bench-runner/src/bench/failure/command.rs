@@ -41,12 +41,42 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
     let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     eprintln!("envoy {} ({})", envoy.version, envoy.path.display());
     let (built, missing) = plugins::prepare_all(project, only.as_deref(), false)?;
-    let runtime = if built.iter().any(Built::is_wasm) {
+    let own_wasm = a.own.as_ref().is_some_and(|p| {
+        p.specs
+            .iter()
+            .any(|s| matches!(s.kind, crate::plugins::own::OwnKind::Wasm { .. }))
+    });
+    let runtime = if built.iter().any(Built::is_wasm) || own_wasm {
         pick_runtime(project, &envoy, &out.join("failure"))?
     } else {
         "-".to_string()
     };
-    let imps = implementations(&built, &runtime, only.as_deref());
+    let mut imps = implementations(&built, &runtime, only.as_deref());
+    // Plugins of your own: ready and probed as in `run` (their stated requests answered as stated),
+    // then scenarios of their own when --crash-on says how to make them fail.
+    let own_run = match &a.own {
+        Some(plan) => Some(crate::bench::own::prepare(
+            project,
+            &envoy,
+            plan,
+            &[runtime.as_str()],
+            &out,
+        )?),
+        None => None,
+    };
+    let mut own_skipped = vec![];
+    if let Some(run) = &own_run {
+        let requests = a.crash_on.as_ref().map(|(_, crash)| {
+            std::sync::Arc::new(super::own::OwnRequests::new(&run.exchange, crash.clone()))
+        });
+        let (more, skipped) =
+            super::own::implementations(&run.plugins, requests.as_ref(), &runtime);
+        for s in &skipped {
+            eprintln!("failure: skipping {}: {}", s.variant, s.reason);
+        }
+        imps.extend(more);
+        own_skipped = skipped;
+    }
     let n_scen: usize = imps
         .iter()
         .map(|i| i.policies(&plan).len() * plan.crash_every.len())
@@ -55,8 +85,8 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
         "failure: {} implementations, {n_scen} scenarios of {} requests{}; results go to {}",
         imps.len(),
         plan.requests(),
-        if plan.runaway {
-            ", plus one runaway plugin each"
+        if plan.runaway && imps.iter().any(|i| !i.is_own()) {
+            ", plus one runaway plugin each of the suite's"
         } else {
             ""
         },
@@ -73,6 +103,17 @@ pub fn command(project: &Project, a: &FailureOptions) -> anyhow::Result<u8> {
         .extend(super::left_out(&built, only.as_deref(), "failure"));
     for m in missing {
         section.skipped.push(Skipped::unavailable(&m));
+    }
+    section.skipped.extend(own_skipped);
+    if let Some(run) = &own_run {
+        section.own = Some(run.section());
+        section.crash_on = a.crash_on.as_ref().map(|(file, requests)| CrashOn {
+            file: file.display().to_string(),
+            requests: requests
+                .iter()
+                .map(crate::bench::own::request_record)
+                .collect(),
+        });
     }
     let run = FailureRun {
         suite_version: env!("CARGO_PKG_VERSION").into(),
@@ -103,6 +144,20 @@ pub(super) fn write_report(run: &FailureRun, dir: &Path) -> anyhow::Result<()> {
         run.failure.started_at
     ));
     md.push_str(&crate::report::failure::markdown(&run.failure));
+    if let Some(o) = &run.failure.own {
+        md.push_str(&crate::report::own::section(o));
+    }
+    if let Some(c) = &run.failure.crash_on {
+        md.push_str(&format!(
+            "- the request that makes them fail (`--crash-on {}`), sent as every Nth request (`crash_every` N, counting from 1) between the stated ones; an answer is the plugin's when it is the stated one, the upstream's when it has the upstream's body without being the stated one (the plugin was bypassed): {}\n",
+            c.file,
+            c.requests
+                .iter()
+                .map(|q| format!("`{} {}` with {}", q.method, q.path, q.headers.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
     md.push_str(&format!(
         "\n- host: {} · {} cores · kernel {}\n- runner built with cargo profile `{}`, opt-level {}\n",
         run.host.cpu_model, run.host.cores, run.host.kernel, run.runner.cargo_profile, run.runner.opt_level

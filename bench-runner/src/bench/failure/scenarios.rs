@@ -131,12 +131,20 @@ pub(super) fn crash_group(
     let mut l = launch(ctx, &stem, upstream.port(), &mut listeners)?;
     let timelines: Vec<Timeline> = listeners
         .iter()
-        .map(|fl| Timeline {
+        .zip(&defs)
+        .map(|(fl, (_, n, _))| Timeline {
             addr: ([127, 0, 0, 1], fl.spec.port).into(),
             rate_per_s: plan.rate_per_s,
             count: plan.requests(),
             timeout: plan.timeout,
             delay: Duration::ZERO,
+            own: match &imp.kind {
+                ImplKind::Own { requests, .. } => Some(own::OwnTimeline {
+                    requests: requests.clone(),
+                    crash_every: *n,
+                }),
+                _ => None,
+            },
         })
         .collect();
     let samples = client::run_together(&timelines)?;
@@ -209,7 +217,7 @@ pub(super) fn calibrate_spin(port: u16) -> Vec<Option<f64>> {
         .map(
             |i| match rt.block_on(client::request(addr, i, Duration::from_secs(10))) {
                 o @ Outcome::Response { .. }
-                    if client::classify(&o, PLUGIN_BODY, UPSTREAM_BODY) == Class::Plugin =>
+                    if client::classify(&o, None, PLUGIN_BODY, UPSTREAM_BODY) == Class::Plugin =>
                 {
                     match o {
                         Outcome::Response { latency, .. } => Some(ms(latency)),
@@ -277,8 +285,8 @@ pub(super) fn runaway_group(
         language: imp.language.clone(),
         spin: plan.spin,
         policy: match imp.kind {
-            ImplKind::Lua { .. } => Policy::None,
-            ImplKind::Wasm { .. } => Policy::Unset,
+            ImplKind::Lua { .. } | ImplKind::Own { runtime: None, .. } => Policy::None,
+            ImplKind::Wasm { .. } | ImplKind::Own { .. } => Policy::Unset,
         },
         worker_stalled: counts.plugin == 0 && counts.hang > 0,
         neighbours_stalled: neighbour_counts.hang > 0,
@@ -350,6 +358,7 @@ fn runaway_timelines(plan: &FailurePlan, ports: &[u16]) -> [Timeline; 2] {
             count: count(plan.runaway_rate_per_s),
             timeout: plan.timeout,
             delay: Duration::ZERO,
+            own: None,
         },
         Timeline {
             addr: ([127, 0, 0, 1], ports[1]).into(),
@@ -358,6 +367,7 @@ fn runaway_timelines(plan: &FailurePlan, ports: &[u16]) -> [Timeline; 2] {
             timeout: plan.timeout,
             // Start once the first spinning request has reached the worker.
             delay: Duration::from_millis(200),
+            own: None,
         },
     ]
 }

@@ -11,7 +11,7 @@ pub fn records(
     samples
         .iter()
         .map(|s| {
-            let class = client::classify(&s.outcome, PLUGIN_BODY, UPSTREAM_BODY);
+            let class = client::classify(&s.outcome, s.as_stated, PLUGIN_BODY, own_upstream(s));
             let (status, latency_ms, error) = match &s.outcome {
                 Outcome::Response {
                     status, latency, ..
@@ -30,9 +30,20 @@ pub fn records(
                     .map(|e| e.details.clone())
                     .filter(|d| !d.is_empty()),
                 error,
+                crash_request: s.crash,
             }
         })
         .collect()
+}
+
+/// The upstream's body a sample could get: a plugin of your own's requests go to an upstream that
+/// answers as `run`'s does.
+fn own_upstream(s: &Sample) -> &'static str {
+    if s.as_stated.is_some() {
+        crate::bench::variants::PASSTHROUGH_BODY
+    } else {
+        UPSTREAM_BODY
+    }
 }
 
 pub fn summarize(t: &[RequestRecord]) -> Summary {

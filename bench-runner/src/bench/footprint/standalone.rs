@@ -14,6 +14,8 @@ pub struct FootprintOptions {
     pub repetitions: Option<usize>,
     pub concurrency: Option<Vec<u32>>,
     pub seed: u64,
+    /// Plugins of your own (`--plugin`, ...), their requests and the answer that counts.
+    pub own: Option<crate::bench::own::OwnPlan>,
 }
 
 /// Flags to settings, every one checked before anything starts.
@@ -38,7 +40,7 @@ fn plan(project: &Project, a: &FootprintOptions) -> anyhow::Result<(FootprintSet
         cs.dedup();
         s.concurrencies = cs;
     }
-    plugins::check_only(project, a.only.as_deref(), true)?;
+    plugins::check_only(project, only(a).as_deref(), true)?;
     let out = match &a.out {
         Some(o) => o.clone(),
         None => project.results_dir().join(format!(
@@ -48,6 +50,14 @@ fn plan(project: &Project, a: &FootprintOptions) -> anyhow::Result<(FootprintSet
     };
     crate::sys::check_out_dir("--out", &out, &["results.json"])?;
     Ok((s, out))
+}
+
+/// The suite's implementations to measure: `--only`, and with plugins of your own none without it.
+fn only(a: &FootprintOptions) -> Option<Vec<String>> {
+    match (&a.only, &a.own) {
+        (None, Some(_)) => Some(vec![]),
+        (o, _) => o.clone(),
+    }
 }
 
 /// A results.json holding only the footprint sections.
@@ -60,7 +70,7 @@ fn standalone_results(
     (memory, cold): (MemorySection, ColdStartSection),
 ) -> anyhow::Result<Results> {
     let mut profile = crate::results::profile::profile(a.profile);
-    profile.only = a.only.clone();
+    profile.only = only(a);
     profile.seed = a.seed;
     let v = serde_json::json!({
         "schema_version": results::SCHEMA_VERSION,
@@ -101,10 +111,31 @@ pub fn command(project: &Project, a: &FootprintOptions) -> anyhow::Result<u8> {
             out.display()
         ))
     })?;
-    let (variants, skipped, runtimes) =
-        standalone_variants(project, &envoy, a.only.as_deref(), &out)?;
+    let only = only(a);
+    let (mut variants, skipped, runtimes) =
+        standalone_variants(project, &envoy, only.as_deref(), &out)?;
+    // Plugins of your own: ready and probed as in `run`, then variants like any other; every
+    // listener is sent their requests through the runner's upstream (the first answer as stated
+    // is the start-up's end).
+    let own = match &a.own {
+        Some(plan) => {
+            let present: Vec<&str> = crate::envoy::runtimes::KNOWN_RUNTIMES
+                .into_iter()
+                .filter(|rt| runtimes.iter().any(|r| r == rt))
+                .collect();
+            let own = crate::bench::own::prepare(project, &envoy, plan, &present, &out)?;
+            variants.extend(own.variants(&present));
+            own.attach(&mut variants);
+            Some(own)
+        }
+        None => None,
+    };
     let sections = measure(project, &envoy, &variants, s, a.seed, &out)?;
-    let results = standalone_results(started_at, &envoy, runtimes, a, skipped, sections)?;
+    let mut results = standalone_results(started_at, &envoy, runtimes, a, skipped, sections)?;
+    if let Some(own) = &own {
+        results.own = Some(own.section());
+        results.notes.extend(crate::bench::own::notes(own));
+    }
     let json = out.join("results.json");
     results.write(&json)?;
     crate::report::write_all(&results, &out)?;

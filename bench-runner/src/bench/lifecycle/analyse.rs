@@ -10,13 +10,23 @@ use std::time::Duration;
 pub enum Got {
     /// 200 with the body of version `0` or `1`.
     Body(usize),
+    /// A plugin of your own's answer as stated (its versions answer alike).
+    Stated,
     WrongBody,
     Non200,
     ConnectionError,
     Timeout,
 }
 
-pub fn got(o: &Outcome, bodies: &[String; 2]) -> Got {
+pub fn got(s: &Sample, bodies: &[String; 2]) -> Got {
+    match (&s.outcome, s.as_stated) {
+        (Outcome::Response { .. }, Some(true)) => Got::Stated,
+        (Outcome::Response { status: 200, .. }, Some(false)) => Got::WrongBody,
+        (o, _) => got_outcome(o, bodies),
+    }
+}
+
+fn got_outcome(o: &Outcome, bodies: &[String; 2]) -> Got {
     match o {
         Outcome::Response {
             status: 200, body, ..
@@ -33,7 +43,7 @@ pub fn got(o: &Outcome, bodies: &[String; 2]) -> Got {
 impl FailCounts {
     pub fn add(&mut self, g: Got) {
         match g {
-            Got::Body(_) => return,
+            Got::Body(_) | Got::Stated => return,
             Got::WrongBody => self.wrong_body += 1,
             Got::Non200 => self.non_200 += 1,
             Got::ConnectionError => self.connection_error += 1,
@@ -70,7 +80,7 @@ pub fn per_swap(
     let mut total = FailCounts::default();
     let (mut inside, mut outside) = (Vec::new(), Vec::new());
     for s in samples {
-        total.add(got(&s.outcome, bodies));
+        total.add(got(s, bodies));
         if let Outcome::Response { latency, .. } = &s.outcome {
             let near = swaps.iter().any(|t| s.at >= *t && s.at < *t + window);
             if near { &mut inside } else { &mut outside }.push(ms(*latency));
@@ -95,14 +105,15 @@ pub fn per_swap(
             *t + (next - *t).mul_f64(0.9)
         };
         for (j, s) in mine.iter().enumerate() {
-            let g = got(&s.outcome, bodies);
+            let g = got(s, bodies);
             failed.add(g);
             match g {
                 Got::Body(b) if b == new => new_body += 1,
                 Got::Body(_) => old_body += 1,
                 _ => {}
             }
-            if g != Got::Body(new) && s.at < horizon {
+            // A plugin of your own: switched once every answer is as stated again.
+            if g != Got::Body(new) && g != Got::Stated && s.at < horizon {
                 last_not_new = Some(j);
             }
             if let Outcome::Response { latency, .. } = &s.outcome {
@@ -153,7 +164,36 @@ mod tests {
                 },
                 None => Outcome::ConnectionError("reset".into()),
             },
+            as_stated: None,
+            crash: false,
         }
+    }
+
+    #[test]
+    fn answers_of_your_own_plugin_switch_once_every_answer_is_as_stated_again() {
+        let bodies = ["(as stated)".to_string(), "(as stated)".to_string()];
+        let own = |at_ms: u64, ok: Option<bool>| {
+            let mut s = sample(at_ms, ok.map(|_| "passthrough"));
+            s.as_stated = Some(ok.unwrap_or(false));
+            s
+        };
+        let s = vec![
+            own(100, Some(true)),
+            own(110, None),
+            own(120, Some(false)),
+            own(130, Some(true)),
+            own(200, Some(true)),
+        ];
+        let swaps = [Duration::from_millis(100), Duration::from_millis(200)];
+        let (f, total, _, _) = per_swap(&s, &swaps, &bodies, Duration::from_millis(50));
+        assert_eq!(
+            (f[0].failed.connection_error, f[0].failed.wrong_body),
+            (1, 1)
+        );
+        assert_eq!(f[0].switch_ms, Some(30.0));
+        assert_eq!((f[0].new_body, f[0].old_body), (0, 0));
+        assert_eq!((f[1].failed.total, f[1].switch_ms), (0, Some(0.0)));
+        assert_eq!(total.total, 2);
     }
 
     #[test]

@@ -12,9 +12,11 @@
 //!   watched folder, replaced atomically by rename. Per swap: failed requests, time until every
 //!   response carries the new body, latency inside the swap window, Envoy's counters and its RSS.
 //!
-//! Lua runs the swaps too (its script through ECDS and LDS; no module, no remote code).
+//! Lua runs the swaps too (its script through ECDS and LDS; no module, no remote code). Plugins of
+//! your own run the swaps with their own requests and stated answer ([`own`]).
 
 mod analyse;
+mod own;
 mod remote;
 mod swap;
 mod traffic;
@@ -134,9 +136,19 @@ pub struct Context<'a> {
     pub dir: &'a Path,
     pub templates: LifecycleTemplates,
     pub upstream: &'a Upstream,
+    /// The upstream plugins of your own were probed against (answering `passthrough`, as in `run`).
+    pub own_upstream: Option<&'a Upstream>,
 }
 
 impl Context<'_> {
+    /// The upstream an implementation's routes forward to.
+    fn upstream_for(&self, imp: &Implementation) -> &Upstream {
+        match (&imp.kind, self.own_upstream) {
+            (ImplKind::Own { .. }, Some(u)) => u,
+            _ => self.upstream,
+        }
+    }
+
     fn files(&self) -> PathBuf {
         self.dir.join("lifecycle")
     }
@@ -172,6 +184,8 @@ pub struct LifecycleOptions {
     pub only: Option<Vec<String>>,
     pub out: Option<PathBuf>,
     pub envoy: Option<PathBuf>,
+    /// Plugins of your own (`--plugin`, ...), their stated requests and answer.
+    pub own: Option<crate::bench::own::OwnPlan>,
 }
 
 /// The steps of a lifecycle run, each with its estimated time: per implementation its remote load
@@ -181,9 +195,9 @@ pub struct LifecycleOptions {
 pub fn steps(plan: &LifecyclePlan, imps: &[Implementation]) -> Vec<Step> {
     let mut out = Vec::new();
     for imp in imps {
-        let wasm = matches!(imp.kind, ImplKind::Wasm { .. });
+        let wasm = imp.runs_wasm();
         let start = envoy_start_s(imp.wasm_bytes());
-        if wasm && plan.remote {
+        if matches!(imp.kind, ImplKind::Wasm { .. }) && plan.remote {
             let observe = plan.remote_observe.as_secs_f64();
             out.push(Step::new(
                 remote_step(imp),
@@ -218,7 +232,7 @@ fn run_one(
     skipped: &mut Vec<Skipped>,
     progress: &Progress,
 ) -> anyhow::Result<ImplLifecycle> {
-    let wasm = matches!(imp.kind, ImplKind::Wasm { .. });
+    let wasm = imp.runs_wasm();
     let mut out = ImplLifecycle {
         implementation: imp.name.clone(),
         language: imp.language.clone(),
@@ -226,7 +240,9 @@ fn run_one(
         remote: None,
         swaps: vec![],
     };
-    if wasm && plan.remote {
+    if imp.is_own() && wasm && plan.remote {
+        skipped.push(own::remote_skipped(imp));
+    } else if wasm && plan.remote {
         progress.step(&remote_step(imp));
         match remote::remote_load(ctx, plan, imp, progress) {
             Ok(r) => out.remote = Some(r),
@@ -276,6 +292,7 @@ pub fn run_all(
         implementations: vec![],
         skipped: vec![],
         notes: notes(plan),
+        own: None,
     };
     let modes: Vec<&str> = plan.modes.iter().map(String::as_str).collect();
     let progress = Progress::announce(
@@ -340,12 +357,34 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
     let envoy = locate::locate(a.envoy.as_deref(), project, true)?;
     eprintln!("envoy {} ({})", envoy.version, envoy.path.display());
     let (built, missing) = plugins::prepare_all(project, only.as_deref(), false)?;
-    let runtime = if built.iter().any(Built::is_wasm) {
+    let own_wasm = a.own.as_ref().is_some_and(|p| {
+        p.specs
+            .iter()
+            .any(|s| matches!(s.kind, crate::plugins::own::OwnKind::Wasm { .. }))
+    });
+    let runtime = if built.iter().any(Built::is_wasm) || own_wasm {
         crate::bench::failure::pick_runtime(project, &envoy, &out.join("lifecycle"))?
     } else {
         "-".to_string()
     };
-    let imps = crate::bench::failure::implementations(&built, &runtime, only.as_deref());
+    let mut imps = crate::bench::failure::implementations(&built, &runtime, only.as_deref());
+    // Plugins of your own: ready and probed as in `run`, then swapped like the suite's.
+    let own_run = match &a.own {
+        Some(plan) => Some(crate::bench::own::prepare(
+            project,
+            &envoy,
+            plan,
+            &[runtime.as_str()],
+            &out,
+        )?),
+        None => None,
+    };
+    let mut own_skipped = vec![];
+    if let Some(run) = &own_run {
+        let (more, skipped) = own::implementations(run, &runtime);
+        imps.extend(more);
+        own_skipped = skipped;
+    }
     let mut missing: Vec<Skipped> = missing
         .into_iter()
         .map(|m| Skipped::unavailable(&m))
@@ -355,7 +394,16 @@ pub fn command(project: &Project, a: &LifecycleOptions) -> anyhow::Result<u8> {
         only.as_deref(),
         "lifecycle",
     ));
-    let run = measure_and_write(project, &envoy, &a.plan, &imps, &runtime, missing, &out)?;
+    missing.extend(own_skipped);
+    let run = measure_and_write(
+        project,
+        &envoy,
+        &a.plan,
+        &imps,
+        (&runtime, own_run.as_ref()),
+        missing,
+        &out,
+    )?;
     print!("{}", crate::report::lifecycle::table(&run.lifecycle));
     if run.lifecycle.status == "interrupted" {
         return Err(Error::Interrupted.into());
@@ -379,7 +427,15 @@ pub fn for_run(
     let imps = crate::bench::failure::implementations(built, runtime, only);
     let plan = LifecyclePlan::default();
     let left_out = crate::bench::failure::left_out(built, only, "lifecycle");
-    measure_and_write(project, envoy, &plan, &imps, runtime, left_out, &dir)
+    measure_and_write(
+        project,
+        envoy,
+        &plan,
+        &imps,
+        (runtime, None),
+        left_out,
+        &dir,
+    )
 }
 
 /// Starts the upstream, runs every implementation, writes lifecycle.json (atomically), report.md
@@ -389,7 +445,7 @@ fn measure_and_write(
     envoy: &crate::envoy::EnvoyBin,
     plan: &LifecyclePlan,
     imps: &[Implementation],
-    runtime: &str,
+    (runtime, own): (&str, Option<&crate::bench::own::OwnRun>),
     missing: Vec<Skipped>,
     out: &Path,
 ) -> anyhow::Result<LifecycleRun> {
@@ -404,9 +460,14 @@ fn measure_and_write(
         dir: out,
         templates: LifecycleTemplates::load(&project.envoy_dir())?,
         upstream: &upstream,
+        own_upstream: own.map(|o| &o.upstream),
     };
     let mut section = run_all(&ctx, plan, imps, runtime)?;
     section.skipped.extend(missing);
+    if let Some(o) = own {
+        section.own = Some(o.section());
+        section.notes.push(own::NOTE.into());
+    }
     let run = LifecycleRun {
         suite_version: env!("CARGO_PKG_VERSION").into(),
         host: crate::results::host_info(None, None),

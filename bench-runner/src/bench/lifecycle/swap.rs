@@ -5,6 +5,7 @@
 use super::analyse;
 use super::traffic::{self, Load};
 use super::*;
+use crate::bench::failure::own::OwnTimeline;
 use crate::envoy::bootstrap::lifecycle::{ecds_file, lds_file, Delivery, LUA_TYPE, WASM_TYPE};
 use crate::envoy::Filter;
 use serde_json::{json, Map, Value};
@@ -80,7 +81,12 @@ struct Versions {
 }
 
 fn versions(dir: &Path, imp: &Implementation, mode: &str) -> anyhow::Result<Versions> {
-    let bodies = if mode == "ecds-module" {
+    let bodies = if let ImplKind::Own { requests, .. } = &imp.kind {
+        // A plugin of your own: its configuration re-sent, its module swapped with a copy of
+        // itself; both versions answer as stated.
+        let stated = format!("(as stated: {})", requests.expect.describe());
+        [stated.clone(), stated]
+    } else if mode == "ecds-module" {
         [
             "lifecycle module a".to_string(),
             "lifecycle module b".to_string(),
@@ -90,8 +96,14 @@ fn versions(dir: &Path, imp: &Implementation, mode: &str) -> anyhow::Result<Vers
     };
     let mut filters = [0, 1].map(|i| imp.filter(&json!({ "content": bodies[i] }), Map::new()));
     if mode == "ecds-module" {
-        let ImplKind::Wasm { module, .. } = &imp.kind else {
-            anyhow::bail!("ecds-module needs a Wasm module");
+        let module = match &imp.kind {
+            ImplKind::Wasm { module, .. } => module.clone(),
+            ImplKind::Own {
+                plugin,
+                runtime: Some(_),
+                ..
+            } => plugin.spec.file.clone().unwrap_or_default(),
+            _ => anyhow::bail!("ecds-module needs a Wasm module"),
         };
         let bytes = std::fs::read(module)?;
         let copies = [
@@ -113,8 +125,11 @@ fn versions(dir: &Path, imp: &Implementation, mode: &str) -> anyhow::Result<Vers
         bodies,
         filters: [a?, b?],
         type_url: match imp.kind {
-            ImplKind::Wasm { .. } => WASM_TYPE,
-            ImplKind::Lua { .. } => LUA_TYPE,
+            ImplKind::Wasm { .. }
+            | ImplKind::Own {
+                runtime: Some(_), ..
+            } => WASM_TYPE,
+            ImplKind::Lua { .. } | ImplKind::Own { .. } => LUA_TYPE,
         },
     })
 }
@@ -128,6 +143,7 @@ struct Writer<'a> {
     file: PathBuf,
     access_log: PathBuf,
     versions: &'a Versions,
+    upstream_port: u16,
 }
 
 impl Writer<'_> {
@@ -153,7 +169,7 @@ impl Writer<'_> {
     /// The bootstrap: the listener static with ECDS, or nothing static with LDS.
     fn bootstrap(&self, admin: u16) -> anyhow::Result<Value> {
         let t = &self.ctx.templates;
-        let up = [("upstream", self.ctx.upstream.port())];
+        let up = [("upstream", self.upstream_port)];
         if self.lds {
             t.bootstrap(admin, vec![], &up, Some(&self.file))
         } else {
@@ -210,14 +226,26 @@ fn swapper(
     s
 }
 
-/// Polls the listener until it answers with `body` (bounded).
-fn wait_for_body(addr: std::net::SocketAddr, body: &str) -> anyhow::Result<()> {
+/// Polls the listener until it answers with `body` (bounded); a plugin of your own (`own`): until
+/// it answers as stated.
+fn wait_for_body(
+    addr: std::net::SocketAddr,
+    body: &str,
+    own: Option<&OwnTimeline>,
+) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(30) {
         crate::sys::check_interrupted()?;
+        if let Some(own) = own {
+            if rt.block_on(own.request(addr, 0, Duration::from_secs(1))).1 {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
         let o = rt.block_on(crate::bench::failure::client::request(
             addr,
             0,
@@ -258,6 +286,7 @@ pub(super) fn swap_run(
         }),
         access_log: dir.join("access.log"),
         versions: &versions,
+        upstream_port: ctx.upstream_for(imp).port(),
     };
     w.write(1, 0)?;
     let config = dir.join("envoy.json");
@@ -269,7 +298,14 @@ pub(super) fn swap_run(
     let mut envoy = ctx.spawn(&config, ports[0], &["--drain-time-s", &drain])?;
     envoy.wait_ready(&ctx.options(&config, &config.with_extension("log"), ports[0]))?;
     let addr = ([127, 0, 0, 1], ports[1]).into();
-    wait_for_body(addr, &versions.bodies[0])?;
+    let own = match &imp.kind {
+        ImplKind::Own { requests, .. } => Some(OwnTimeline {
+            requests: requests.clone(),
+            crash_every: 0,
+        }),
+        _ => None,
+    };
+    wait_for_body(addr, &versions.bodies[0], own.as_ref())?;
     let span = WARMUP + plan.interval * plan.swaps as u32;
     let load = Load {
         addr,
@@ -279,6 +315,7 @@ pub(super) fn swap_run(
         keepalive_clients: plan.keepalive_clients,
         keepalive_period: plan.keepalive_period,
         bodies: versions.bodies.clone(),
+        own,
     };
     let (pid, admin) = (envoy.pid, envoy.admin_port);
     let start = Instant::now();

@@ -3,7 +3,8 @@
 //! connections show what a swap does to connections that stay open (drained, closed, reset).
 
 use crate::bench::failure::client::{self, Sample, Timeline};
-use crate::load::http1::{build_request, Connection};
+use crate::bench::failure::own::OwnTimeline;
+use crate::load::http1::{build_request, Connection, Verdict};
 use crate::results::lifecycle::KeepAlive;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,8 +16,16 @@ async fn keepalive_client(
     period: Duration,
     timeout: Duration,
     bodies: [Vec<u8>; 2],
+    own: Option<OwnTimeline>,
 ) -> KeepAlive {
-    let request = build_request("localhost", "/");
+    // A plugin of your own: its first stated request, its answer judged against the stated one.
+    let (request, expect) = match &own {
+        Some(o) => (
+            o.requests.normal[0].wire(false),
+            Some(o.requests.expect.clone()),
+        ),
+        None => (build_request("localhost", "/"), None),
+    };
     let mut k = KeepAlive::default();
     let mut conn: Option<Connection> = None;
     while tokio::time::Instant::now() < until {
@@ -36,10 +45,15 @@ async fn keepalive_client(
         }
         let Some(c) = conn.as_mut() else { continue };
         k.requests += 1;
-        let answer = tokio::time::timeout(timeout, c.exchange_raw(&request)).await;
+        let want = expect.as_ref().and_then(|e| e.header.as_ref());
+        let answer = tokio::time::timeout(timeout, c.exchange_checked(&request, want)).await;
         let drop_conn = match answer {
-            Ok(Ok((status, body))) => {
-                if status != 200 || !bodies.iter().any(|b| b.as_slice() == body) {
+            Ok(Ok((status, body, header_ok))) => {
+                let ok = match &expect {
+                    Some(e) => e.judge_all(status, body, header_ok) == Verdict::Ok,
+                    None => status == 200 && bodies.iter().any(|b| b.as_slice() == body),
+                };
+                if !ok {
                     k.failed += 1;
                 }
                 if c.closing {
@@ -76,6 +90,8 @@ pub struct Load {
     pub keepalive_period: Duration,
     /// The two bodies a correct answer can carry.
     pub bodies: [String; 2],
+    /// A plugin of your own: its stated requests and answer instead of `GET /` and the bodies.
+    pub own: Option<OwnTimeline>,
 }
 
 /// Runs the open loop and the keep-alive clients together; returns the open loop's samples (send
@@ -90,6 +106,7 @@ pub fn drive(l: &Load, start: Instant) -> std::io::Result<(Vec<Sample>, KeepAliv
         count: l.count,
         timeout: l.timeout,
         delay: Duration::ZERO,
+        own: l.own.clone(),
     };
     let span = Duration::from_secs_f64(l.count as f64 / l.rate_per_s);
     Ok(rt.block_on(async {
@@ -103,6 +120,7 @@ pub fn drive(l: &Load, start: Instant) -> std::io::Result<(Vec<Sample>, KeepAliv
                 l.keepalive_period,
                 l.timeout,
                 bodies,
+                l.own.clone(),
             ));
         }
         let samples = client::run_timeline(t, t0).await;

@@ -130,18 +130,7 @@ pub fn prepare(
         section: OwnSection {
             plugins: vec![],
             request_file: plan.request_file.as_ref().map(|p| p.display().to_string()),
-            requests: plan
-                .exchange
-                .requests
-                .iter()
-                .map(|r| RequestRecord {
-                    method: r.method.clone(),
-                    path: r.path.clone(),
-                    host: r.host.clone(),
-                    headers: r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect(),
-                    body_bytes: r.body.len(),
-                })
-                .collect(),
+            requests: plan.exchange.requests.iter().map(request_record).collect(),
             expect: expect_record(&plan.exchange.expect),
             probe: vec![],
             upstream: UpstreamRecord {
@@ -160,6 +149,17 @@ pub fn prepare(
     }
     run.section.probe = probes;
     Ok(run)
+}
+
+/// A request as results record it.
+pub fn request_record(r: &crate::load::request::Request) -> RequestRecord {
+    RequestRecord {
+        method: r.method.clone(),
+        path: r.path.clone(),
+        host: r.host.clone(),
+        headers: r.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect(),
+        body_bytes: r.body.len(),
+    }
 }
 
 fn expect_record(e: &Expectation) -> ExpectRecord {
@@ -276,11 +276,11 @@ pub fn skipped(run: &OwnRun, profile: &crate::results::Profile) -> Vec<crate::re
         if profile.name == "full" {
             out.push(crate::results::Skipped {
                 variant: format!("{name}-* (failure)"),
-                reason: "failure scenarios: not applicable to a plugin of your own; the suite makes its own implementations crash on purpose (`crash_every`), and cannot make yours fail where it does not".into(),
+                reason: "failure scenarios: the suite makes its own implementations crash on purpose (`crash_every`) and cannot make yours fail where it does not; run `bench-runner failure` with your plugin and --crash-on REQUEST (a request that makes it fail)".into(),
             });
             out.push(crate::results::Skipped {
                 variant: format!("{name}-* (lifecycle)"),
-                reason: "lifecycle swaps: not run for plugins of your own yet; they tell the versions apart by a body each version answers, which a plugin of yours does not give".into(),
+                reason: "lifecycle swaps: not run for plugins of your own in `run`; run `bench-runner lifecycle` with your plugin (its configuration re-sent and its module swapped under load, every answer judged against the stated one)".into(),
             });
         }
         if profile.name != "quick" {
