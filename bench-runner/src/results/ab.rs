@@ -23,8 +23,11 @@
 use crate::results::{units, EnvoyInfo, Host, PooledLatency, Profile, Results, RoundRecord};
 use crate::results::{RunnerBuild, Skipped, BASELINE};
 use crate::stats::robust::{trimmed_interval, trimmed_one_sided_p, Trim};
-use crate::stats::{holm, mean, median, Estimate};
+use crate::stats::{mean, median, Estimate};
 use serde::{Deserialize, Serialize};
+
+mod family;
+use family::family_wise;
 
 pub const AB_SCHEMA_VERSION: u32 = 1;
 
@@ -576,39 +579,6 @@ pub fn derive(run: &mut AbRun) {
         .into();
     }
     run.comparisons = comparisons;
-}
-
-/// Holm's test over every gated time figure (regressions and improvements each, at
-/// [`FAMILY_ALPHA`]); a figure's verdict needs Holm's rejection and a change beyond its threshold.
-/// Returns the family's size.
-fn family_wise(comparisons: &mut [Comparison]) -> usize {
-    let mut at: Vec<(usize, usize)> = Vec::new();
-    for (ci, c) in comparisons.iter().enumerate() {
-        for (mi, m) in c.metrics.iter().enumerate() {
-            if m.gated && m.metric != "instructions_per_req" && m.p_worse.is_finite() {
-                at.push((ci, mi));
-            }
-        }
-    }
-    let p = |f: fn(&MetricChange) -> f64| -> Vec<f64> {
-        at.iter()
-            .map(|&(ci, mi)| f(&comparisons[ci].metrics[mi]))
-            .collect()
-    };
-    let worse = holm(&p(|m| m.p_worse), FAMILY_ALPHA);
-    let better = holm(&p(|m| m.p_better), FAMILY_ALPHA);
-    for (k, &(ci, mi)) in at.iter().enumerate() {
-        let m = &mut comparisons[ci].metrics[mi];
-        m.verdict = if worse[k] && m.change.estimate > m.threshold {
-            REGRESSED
-        } else if better[k] && m.change.estimate < -m.threshold {
-            IMPROVED
-        } else {
-            UNCHANGED
-        }
-        .into();
-    }
-    at.len()
 }
 
 impl AbRun {
