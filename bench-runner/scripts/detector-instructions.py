@@ -36,7 +36,7 @@ def main():
     s = base_r["instructions"]
     print(f"# The instruction gate as a detector: `{vid}`, threshold {pct}% of the listener's instructions per request\n")
     print(f"Base: `{base_dir}` ({len(b)} Envoy processes, {s['protocol']['windows']} windows of "
-          f"{s['protocol']['requests']} requests, started {base_r['started_at']}); the listener's "
+          f"{s['protocol']['requests_per_window']} requests, started {base_r['started_at']}); the listener's "
           f"instructions per request {total:,.0f}; its added instructions per process: "
           f"median {statistics.median(b):,.0f}, range {min(b):,.0f} to {max(b):,.0f} "
           f"({100 * (max(b) - min(b)) / total:.3f}% of the request).\n")

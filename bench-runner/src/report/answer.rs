@@ -254,10 +254,16 @@ pub fn summary(sorted: &[Row], by: Cost) -> String {
         return format!("only {} was measured", first.implementation);
     }
     if !rows.iter().all(|r| r.cost(by).has_interval()) {
-        return format!(
-            "{} adds the least {what}, {} the most (no intervals: fewer than 2 Envoy processes)",
+        let line = format!(
+            "{} adds the least {what}, {} the most",
             first.implementation, last.implementation
         );
+        let why = " (no intervals: fewer than 2 Envoy processes)";
+        return if line.chars().count() + why.len() <= WIDTH - 4 {
+            line + why
+        } else {
+            line + " (no intervals)"
+        };
     }
     let tier: Vec<&Row> = rows
         .iter()

@@ -40,17 +40,26 @@ fn plain(s: &str) -> String {
 }
 
 /// Every run folder committed under results/ (and its baselines) with a results.json, and the
-/// test fixture.
+/// test fixture: what git tracks (a local run, or `results/latest` pointing at one, is not checked).
 fn committed_runs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut out =
         vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results-quick.json")];
-    for dir in [root.join("results"), root.join("results/baselines")] {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            let json = entry.path().join("results.json");
-            if json.is_file() {
-                out.push(json);
-            }
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "--", "results"])
+        .current_dir(&root)
+        .output()
+        .expect("git ls-files");
+    assert!(listed.status.success(), "git ls-files failed");
+    for file in String::from_utf8_lossy(&listed.stdout).lines() {
+        let parts: Vec<&str> = file.split('/').collect();
+        let run_folder = match parts.as_slice() {
+            ["results", _, "results.json"] => true,
+            ["results", "baselines", _, "results.json"] => true,
+            _ => false,
+        };
+        if run_folder {
+            out.push(root.join(file));
         }
     }
     out.sort();
