@@ -53,11 +53,10 @@ fn committed_runs() -> Vec<PathBuf> {
     assert!(listed.status.success(), "git ls-files failed");
     for file in String::from_utf8_lossy(&listed.stdout).lines() {
         let parts: Vec<&str> = file.split('/').collect();
-        let run_folder = match parts.as_slice() {
-            ["results", _, "results.json"] => true,
-            ["results", "baselines", _, "results.json"] => true,
-            _ => false,
-        };
+        let run_folder = matches!(
+            parts.as_slice(),
+            ["results", _, "results.json"] | ["results", "baselines", _, "results.json"]
+        );
         if run_folder {
             out.push(root.join(file));
         }
