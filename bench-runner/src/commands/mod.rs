@@ -213,9 +213,9 @@ pub enum Command {
     Failure(failure::FailureArgs),
     /// Memory and start-up per implementation, each in Envoy processes of its own.
     ///
-    /// Envoy's RSS with each plugin at --concurrency 1, 2, 4 minus the no-plugin Envoy's (per
-    /// worker, and after a bounded load), and the time to /ready and to the first plugin reply
-    /// beside the module's bytes; writes results/<ts>-footprint/.
+    /// Envoy's RSS with each plugin at --concurrency 1 and 4 (1, 2, 4 in the full profile) minus
+    /// the no-plugin Envoy's (per worker, and after a bounded load), and the time to /ready and to
+    /// the first plugin reply beside the module's bytes; writes results/<ts>-footprint/.
     Footprint(footprint::FootprintArgs),
     /// Our load generator beside wrk and oha (where installed) on one Envoy listener.
     ///
