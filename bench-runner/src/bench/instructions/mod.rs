@@ -88,6 +88,36 @@ pub fn groups_by_implementation(variants: &[Variant]) -> Vec<Group> {
     groups
 }
 
+/// What counting `variants` with `p` will take, in seconds, from what it took on the 2-core VM
+/// (`results/baselines/ci`, `results/measurements/instructions-20261206b`): an Envoy under valgrind
+/// is ready after about 3 s plus 5.5 s per MB of Wasm that V8 compiles there (a Go module: 20-35 s),
+/// and each request under callgrind takes about 3 ms (twice that with an ext_proc processor under
+/// valgrind too); `p.jobs` processes at a time.
+pub fn planned_s(variants: &[Variant], p: &Protocol) -> f64 {
+    let per_replicate: f64 = groups_by_implementation(variants)
+        .iter()
+        .map(|g| {
+            let mut modules: Vec<(&str, u64)> = Vec::new();
+            for v in &g.variants {
+                if let (Some(sha), Some(b)) = (&v.info.wasm_sha256, v.info.wasm_bytes) {
+                    if !modules.iter().any(|m| m.0 == sha) {
+                        modules.push((sha, b));
+                    }
+                }
+            }
+            let mb = modules.iter().map(|m| m.1 as f64).sum::<f64>() / 1e6;
+            let ext_proc = g
+                .variants
+                .iter()
+                .any(|v| matches!(v.kind, crate::bench::variants::Kind::ExtProc { .. }));
+            let listeners = (g.variants.len() + 2) as f64;
+            let requests = listeners * (p.warmup + p.windows as u64 * p.requests) as f64;
+            3.0 + 5.5 * mb + requests * if ext_proc { 0.006 } else { 0.003 }
+        })
+        .sum();
+    per_replicate * p.processes as f64 / p.jobs.max(1) as f64
+}
+
 fn is_reference(id: &str) -> bool {
     id == crate::results::BASELINE || id == crate::results::BASELINE_AA
 }

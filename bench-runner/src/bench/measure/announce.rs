@@ -17,6 +17,12 @@ impl Schedule {
     }
 }
 
+/// What the counting phase after the rounds will take (estimated as if valgrind is there; without it
+/// the phase is skipped).
+fn counting_s(name: ProfileName, variants: &[Variant]) -> f64 {
+    crate::bench::instructions::planned_s(variants, &super::counting::protocol_of(name))
+}
+
 /// What the footprint phase after the rounds will take (none in the quick profile).
 fn footprint_s(name: ProfileName, variants: &[Variant]) -> f64 {
     if name == ProfileName::Quick {
@@ -49,13 +55,15 @@ pub(super) fn plan_first(name: ProfileName, profile: &Profile, variants: &[Varia
     let prior = vec![estimate::PRIOR; variants.len()];
     let rounds_s = estimate::round_s(profile, &prior) * profile.rounds as f64;
     let footprint_s = footprint_s(name, variants);
+    let counting_s = counting_s(name, variants);
     eprintln!(
-        "plan: start {} Envoy processes (~{}: each compiles its Wasm modules), {} rounds of {} variants (~{}){}{}: ~{} before the in-process part; the estimate is refined once the first process is calibrated{}",
+        "plan: start {} Envoy processes (~{}: each compiles its Wasm modules), {} rounds of {} variants (~{}), instruction counts under valgrind (~{}){}{}: ~{} before the in-process part; the estimate is refined once the first process is calibrated{}",
         profile.processes,
         estimate::human(start_s),
         profile.rounds,
         variants.len(),
         estimate::human(rounds_s),
+        estimate::human(counting_s),
         if footprint_s > 0.0 {
             format!(", footprint (~{})", estimate::human(footprint_s))
         } else {
@@ -66,9 +74,9 @@ pub(super) fn plan_first(name: ProfileName, profile: &Profile, variants: &[Varia
         } else {
             ""
         },
-        estimate::human(start_s + rounds_s + footprint_s),
+        estimate::human(start_s + rounds_s + counting_s + footprint_s),
         if name == ProfileName::Default {
-            " (`--profile quick` measures the mock workload in 6 processes, no footprint or in-process part)"
+            " (`--profile quick` measures the mock workload in 6 processes and counts it in one, no footprint or in-process part)"
         } else {
             ""
         }
@@ -85,9 +93,10 @@ pub(super) fn announce(
     out: &Path,
 ) -> Schedule {
     let footprint_s = footprint_s(name, variants);
+    let counting_s = counting_s(name, variants);
     let schedule = Schedule {
         round_s: estimate::round_s(profile, calibrations),
-        after_s: footprint_s + estimate::micro_s(micro),
+        after_s: counting_s + footprint_s + estimate::micro_s(micro),
     };
     let total = schedule.total_s(profile.rounds);
     eprintln!(
@@ -103,10 +112,14 @@ pub(super) fn announce(
             ""
         },
         if profile.name == "quick" {
-            String::new()
+            format!(
+                ", then ~{} counting instructions",
+                estimate::human(counting_s)
+            )
         } else {
             format!(
-                ", then ~{} of footprint (memory, start-up) and ~{} in-process",
+                ", then ~{} counting instructions, ~{} of footprint (memory, start-up) and ~{} in-process",
+                estimate::human(counting_s),
                 estimate::human(footprint_s),
                 estimate::human(estimate::micro_s(micro))
             )
