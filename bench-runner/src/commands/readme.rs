@@ -75,10 +75,23 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         .readme
         .clone()
         .unwrap_or_else(|| project.root.join("README.md"));
-    let run = a
-        .run
-        .clone()
-        .unwrap_or_else(|| project.results_dir().join("latest"));
+    let run = match &a.run {
+        Some(run) => run.clone(),
+        None => {
+            // results/latest is whatever ran last: an `instructions` or `micro` folder has no
+            // rounds, and the README's run-based regions must not be taken from it.
+            let latest = project.results_dir().join("latest");
+            if let Ok(r) = crate::results::Results::read(&latest) {
+                if r.rounds.is_empty() {
+                    return Err(crate::error::usage(format!(
+                        "--run: results/latest ({}) measured no rounds (an instructions or micro folder?); give the README's run with --run DIR",
+                        std::fs::canonicalize(&latest).unwrap_or(latest).display()
+                    )));
+                }
+            }
+            latest
+        }
+    };
     let extra = readme::Extra {
         failure_run: a.failure_run.as_deref(),
         peers: a.peers.as_deref(),
