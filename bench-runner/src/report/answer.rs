@@ -444,6 +444,27 @@ fn interval_note(a: &Answer) -> String {
 }
 
 /// The answer as aligned text lines of at most [`WIDTH`] characters; `colour` adds ANSI styles.
+/// `text` in lines of at most `width` characters, broken between words; the lines after the first
+/// indented by two spaces (a word longer than the line stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let indent = if lines.is_empty() { 0 } else { 2 };
+        if !line.is_empty() && indent + line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(format!("{}{line}", " ".repeat(indent)));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    let indent = if lines.is_empty() { 0 } else { 2 };
+    lines.push(format!("{}{line}", " ".repeat(indent)));
+    lines
+}
+
 pub fn text(a: &Answer, colour: bool) -> String {
     let p = Paint(colour);
     let mut s = String::new();
@@ -502,7 +523,9 @@ pub fn text(a: &Answer, colour: bool) -> String {
         }
         let _ = writeln!(s, "  → {}", p.on("1", &w.summary));
         for note in w.notes() {
-            let _ = writeln!(s, "{}", p.on("2", &format!("  {note}")));
+            for line in wrap(&note, WIDTH - 4) {
+                let _ = writeln!(s, "{}", p.on("2", &format!("  {line}")));
+            }
         }
         s.push('\n');
     }
