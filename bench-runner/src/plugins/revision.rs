@@ -315,6 +315,15 @@ fn seed_ignored(project: &Project, seed: &Path, into: &Path) {
             .stderr(Stdio::null())
             .status();
     }
+    // `cp -a` keeps the seeded outputs' times: an output built after the worktree was checked out
+    // would look newer than this revision's sources, and cargo would take it as up to date (the
+    // base's module passed for the new revision's on a fresh clone). The sources are made newer.
+    let now = std::time::SystemTime::now();
+    for file in git(into, &["ls-files"]).unwrap_or_default().lines() {
+        if let Ok(f) = std::fs::File::options().write(true).open(into.join(file)) {
+            let _ = f.set_modified(now);
+        }
+    }
 }
 
 /// The plugins of a worktree (every kind), by folder name.
