@@ -56,10 +56,11 @@ one_run() {
     echo "ab-benchmarks.sh: $dir is complete, kept" >&2; return
   fi
   rm -rf "$dir" "$dir.tmp"
+  mkdir -p "$(dirname "$dir")"
   echo "ab-benchmarks.sh: $dir ($(date -u +%H:%M:%S))" >&2
   local rc=0
   (cd "$root" && "$br" ab "$@" --out "$dir.tmp" >"$dir.log" 2>&1) || rc=$?
-  if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
+  if { [ $rc -ne 0 ] && [ $rc -ne 1 ]; } || [ ! -f "$dir.tmp/ab.json" ]; then
     echo "ab-benchmarks.sh: $dir failed (exit $rc), see $dir.log" >&2; exit 1
   fi
   mkdir -p "$dir"

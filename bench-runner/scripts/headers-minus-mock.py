@@ -3,9 +3,11 @@
 `headers` variant's added p50 and CPU per request (saturation) minus the `mock` variant's, per run,
 and (when given) the added instructions per request from each run's counting phase or an
 `instructions` folder. Differences of means; the intervals are each figure's own (a difference of two
-figures of one run has no interval of its own in results.json). Prints Markdown.
+figures of one run has no interval of its own in results.json). Prints Markdown; with `--json FILE`
+also writes the figures as JSON (`bench-runner readme --header-work FILE` renders the README's table
+from it: the first LABEL is "before", the last "after").
 
-usage: headers-minus-mock.py LABEL=RUN_DIR[,INSTRUCTIONS_DIR] [LABEL=RUN_DIR[,INSTRUCTIONS_DIR] ...]
+usage: headers-minus-mock.py [--json FILE] LABEL=RUN_DIR[,INSTRUCTIONS_DIR] [LABEL=RUN_DIR[,INSTRUCTIONS_DIR] ...]
 """
 import json
 import sys
@@ -41,10 +43,14 @@ def figures(run_dir, instr_dir):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    json_out = None
+    if args[:1] == ["--json"] and len(args) >= 2:
+        json_out, args = args[1], args[2:]
+    if len(args) < 1:
         sys.exit(__doc__)
     runs = []
-    for arg in sys.argv[1:]:
+    for arg in args:
         label, rest = arg.split("=", 1)
         run_dir, _, instr_dir = rest.partition(",")
         r, f = figures(run_dir, instr_dir or None)
@@ -68,6 +74,24 @@ def main():
             instr = (f"{h['instr'] - m['instr']:+,.0f}" if "instr" in m and "instr" in h else "n/a")
             cells.append(f"{h['p50'] - m['p50']:+.1f} / {h['cpu'] - m['cpu']:+.1f} / {instr}")
         print(f"| {i} | " + " | ".join(cells) + " |")
+    if json_out:
+        def diff(f, i):
+            m, h = f.get(i, {}).get("mock"), f.get(i, {}).get("headers")
+            if not m or not h or "p50" not in m or "p50" not in h:
+                return None
+            d = {"p50_us": h["p50"] - m["p50"], "cpu_us": h["cpu"] - m["cpu"]}
+            if "instr" in m and "instr" in h:
+                d["instructions"] = h["instr"] - m["instr"]
+            return d
+        doc = {
+            "what": "the headers variant's added figures minus the mock variant's, per implementation and run",
+            "made_by": "bench-runner/scripts/headers-minus-mock.py " + " ".join(sys.argv[1:]),
+            "sides": [{"label": label, "run": run_dir, "instructions": instr_dir or None,
+                       "started_at": r["started_at"], "processes": r["profile"]["processes"]}
+                      for label, run_dir, instr_dir, r, _ in runs],
+            "rows": [{"implementation": i, "figures": [diff(f, i) for *_, f in runs]} for i in impls],
+        }
+        Path(json_out).write_text(json.dumps(doc, indent=1) + "\n")
 
 
 if __name__ == "__main__":
