@@ -31,7 +31,7 @@ pub struct AbArgs {
     /// Comma-separated implementations (plugin folder names); default: every implementation.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub only: Option<Vec<String>>,
-    /// quick (6 Envoy processes, the mock workload) or default (12, both workloads), as for `run`.
+    /// quick (6 Envoy processes, the mock workload) or default (8, both workloads), as for `run`.
     #[arg(long, value_enum, default_value = "quick")]
     pub profile: ProfileName,
     /// Envoy processes (one round each; even with --base-envoy/--new-envoy).

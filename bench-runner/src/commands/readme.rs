@@ -67,6 +67,10 @@ pub struct ReadmeArgs {
     /// "Instructions per request in-process" section.
     #[arg(long, value_name = "DIR")]
     pub instructions_inproc: Option<PathBuf>,
+    /// The JSON of `bench-runner/scripts/headers-minus-mock.py --json FILE` (the header work per
+    /// implementation before and after a change) for the "what the fair form moved" region.
+    #[arg(long, value_name = "FILE")]
+    pub header_work: Option<PathBuf>,
 }
 
 /// `bench-runner readme`.
@@ -107,6 +111,7 @@ pub fn command(project: &Project, a: &ReadmeArgs) -> anyhow::Result<u8> {
         instructions: a.instructions.as_deref(),
         calls: a.calls.as_deref(),
         instructions_inproc: a.instructions_inproc.as_deref(),
+        header_work: a.header_work.as_deref(),
     };
     readme::command(project, &run, &readme, &extra)
 }

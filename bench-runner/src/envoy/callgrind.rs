@@ -22,13 +22,23 @@ fn on_path(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
-/// `valgrind --version` (e.g. `valgrind-3.19.0`) when both `valgrind` and `callgrind_control` are
-/// on PATH; else the fix.
+/// `valgrind --version` (e.g. `valgrind-3.19.0`) of the valgrind the runner finds
+/// ([`crate::callgrind::valgrind`], the one locator: `$VALGRIND` or the PATH) when
+/// `callgrind_control` is on the PATH too; else the fix.
 pub fn available() -> Result<String, String> {
-    if !on_path("valgrind") || !on_path("callgrind_control") {
+    if !on_path("callgrind_control") {
         return Err(fix());
     }
-    crate::sys::command_output(&["valgrind", "--version"]).ok_or_else(fix)
+    crate::callgrind::valgrind()
+        .map(|v| v.version)
+        .map_err(|_| fix())
+}
+
+/// The valgrind program the [`wrapper`] starts: the one [`available`] found.
+fn program() -> String {
+    crate::callgrind::valgrind()
+        .map(|v| v.path.display().to_string())
+        .unwrap_or_else(|_| "valgrind".into())
 }
 
 /// [`available`], installing the package first when it is missing and the runner is root with
@@ -76,7 +86,7 @@ pub fn wrapper(out_file: &Path, log: &Path) -> Vec<String> {
         w.extend(["setarch".into(), "-R".into()]);
     }
     w.extend([
-        "valgrind".into(),
+        program(),
         "--tool=callgrind".into(),
         "--instr-atstart=no".into(),
         "--separate-threads=yes".into(),
@@ -254,7 +264,11 @@ mod tests {
     #[test]
     fn the_wrapper_counts_nothing_until_told_and_separates_threads() {
         let w = wrapper(Path::new("/t/cg"), Path::new("/t/vg.log"));
-        assert!(w.iter().any(|x| x == "valgrind"), "{w:?}");
+        assert!(
+            w.iter()
+                .any(|x| x == "valgrind" || x.ends_with("/valgrind")),
+            "{w:?}"
+        );
         for a in [
             "--tool=callgrind",
             "--instr-atstart=no",

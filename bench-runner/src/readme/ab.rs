@@ -9,7 +9,8 @@ use crate::results::human_s;
 use std::fmt::Write;
 use std::path::Path;
 
-/// Every ab.json under `dir/<kind>/*/`, re-derived, in folder order.
+/// Every complete ab.json under `dir/<kind>/*/`, re-derived, in folder order (a run still in
+/// progress, `NN.tmp/`, is not counted).
 fn runs(dir: &Path, kind: &str) -> anyhow::Result<Vec<AbRun>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir.join(kind))
         .into_iter()
@@ -26,7 +27,36 @@ fn runs(dir: &Path, kind: &str) -> anyhow::Result<Vec<AbRun>> {
             crate::results::ab::derive(&mut r);
             Ok(r)
         })
+        .filter(|r: &anyhow::Result<AbRun>| r.as_ref().map_or(true, |r| r.status == "complete"))
         .collect()
+}
+
+/// The time figures the gate reads (p50 and CPU at saturation, an ext_proc processor's CPU).
+const TIME_METRICS: [&str; 3] = ["p50_us", "cpu_us_per_req", "processor_cpu_us_per_req"];
+
+/// Runs in which some comparison's time figure (p50 or CPU) was significantly worse (one-sided
+/// p < 0.05), whether or not its change passed the noise threshold.
+fn count_significant_time(runs: &[AbRun]) -> usize {
+    runs.iter()
+        .filter(|r| {
+            r.comparisons.iter().any(|c| {
+                c.metrics
+                    .iter()
+                    .any(|m| TIME_METRICS.contains(&m.metric.as_str()) && m.p_worse < 0.05)
+            })
+        })
+        .count()
+}
+
+/// Runs in which some comparison's figure among `keys` regressed.
+fn count_any(runs: &[AbRun], keys: &[&str]) -> usize {
+    runs.iter()
+        .filter(|r| {
+            r.comparisons
+                .iter()
+                .any(|c| keys.iter().any(|key| metric_regressed(c, key)))
+        })
+        .count()
 }
 
 fn metric_regressed(c: &Comparison, key: &str) -> bool {
@@ -102,11 +132,13 @@ pub fn benchmarks_region(project: &Project, dir: &Path) -> anyhow::Result<String
         let regressed = rs.iter().filter(|r| r.regressed()).count();
         let _ = writeln!(
             rows,
-            "| {what} | {} | {regressed} of {} ({flagged}) | {} | {} | {} | {} |",
+            "| {what} | {} | {regressed} of {} ({flagged}) | {} | {} | {} | {} | {} | {} |",
             rs.len(),
             rs.len(),
             count(&rs, "p50_us"),
-            count(&rs, "cpu_us_per_req") + count(&rs, "processor_cpu_us_per_req"),
+            count_any(&rs, &TIME_METRICS[1..]),
+            count_any(&rs, &TIME_METRICS),
+            count_significant_time(&rs),
             instructions_cell(&rs),
             wall(&rs)
         );
@@ -120,7 +152,7 @@ pub fn benchmarks_region(project: &Project, dir: &Path) -> anyhow::Result<String
     };
     let rel = project.rel(dir);
     Ok(format!(
-        "Measured with `bench-runner/scripts/ab-benchmarks.sh {rel}` ({total} runs; the first started {}, on {} with {} cores). A run is flagged when its exit status would be 1 (some gated figure regressed); the metric columns count the runs in which that figure regressed. Every run: `{rel}/<benchmark>/NN/ab.json` and its report.md.\n\n| benchmark | runs | flagged | by added p50 | by CPU | by instructions | wall time per run, median [min, max] |\n|---|---:|---:|---:|---:|---:|---:|\n{rows}",
+        "Measured with `bench-runner/scripts/ab-benchmarks.sh {rel}` ({total} runs; the first started {}, on {} with {} cores). A run is flagged when its exit status would be 1 (some gated figure regressed: significantly worse **and** by more than its noise threshold, 2 µs for p50 and CPU, 0.5% for instructions); the metric columns count the runs in which that figure regressed; \"by time\" counts the runs flagged by p50 or CPU, \"time significant\" those in which p50 or CPU was significantly worse (one-sided p < 0.05 per figure) whatever the size of the change. Every run: `{rel}/<benchmark>/NN/ab.json` and its report.md.\n\n| benchmark | runs | flagged | by added p50 | by CPU | by time (p50 or CPU) | time significant | by instructions | wall time per run, median [min, max] |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n{rows}",
         f.started_at, f.host.cpu_model, f.host.cores
     ))
 }

@@ -4,6 +4,7 @@
 
 pub mod ab;
 pub mod fresh;
+pub mod header_work;
 pub mod headline;
 pub mod pages;
 
@@ -325,6 +326,7 @@ pub struct Extra<'a> {
     pub instructions: Option<&'a Path>,
     pub calls: Option<&'a Path>,
     pub instructions_inproc: Option<&'a Path>,
+    pub header_work: Option<&'a Path>,
 }
 
 /// The host calls per request of each Wasm module (`bench-runner calls --out DIR`).
@@ -521,6 +523,10 @@ pub fn command(project: &Project, run: &Path, readme: &Path, extra: &Extra) -> a
             extra
                 .instructions_inproc
                 .map(|d| instructions_inproc_region(project, d)),
+        ),
+        (
+            "header-work",
+            extra.header_work.map(|f| header_work::region(project, f)),
         ),
     ];
     for (name, body) in optional {
