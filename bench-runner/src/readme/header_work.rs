@@ -64,11 +64,14 @@ pub fn region(project: &Project, file: &Path) -> anyhow::Result<String> {
     }
     let (before, after) = (&w.sides[0], &w.sides[w.sides.len() - 1]);
     let mut rows: Vec<(f64, String)> = Vec::new();
+    let mut left_out: Vec<&str> = Vec::new();
     for r in &w.rows {
-        let (Some(Some(b)), Some(Some(a))) = (r.figures.first(), r.figures.last()) else {
-            continue;
+        let counts = match (r.figures.first(), r.figures.last()) {
+            (Some(Some(b)), Some(Some(a))) => b.instructions.zip(a.instructions).map(|c| (b, a, c)),
+            _ => None,
         };
-        let (Some(bi), Some(ai)) = (b.instructions, a.instructions) else {
+        let Some((b, a, (bi, ai))) = counts else {
+            left_out.push(&r.implementation);
             continue;
         };
         let change = if bi.abs() > 0.0 {
@@ -95,7 +98,7 @@ pub fn region(project: &Project, file: &Path) -> anyhow::Result<String> {
     }
     rows.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut s = format!(
-        "The header work (the `headers` variant's added figures minus the `mock` variant's), per implementation: **{}** (run `{}`, started {}{}) against **{}** (run `{}`, started {}{}). Instructions are the comparison that holds across days; the added p50s come from two days, and times on these VMs move by 20-40% between days. Made by `bench-runner/scripts/headers-minus-mock.py`: [`{}`]({}).\n\n",
+        "The header work (the `headers` variant's added figures minus the `mock` variant's), per implementation: **{}** (run `{}`, started {}{}) against **{}** (run `{}`, started {}{}). Instructions are the comparison that holds across days; the added p50s come from two days, and times on these VMs move between days ([reproducibility](docs/reproducibility.md)). Made by `bench-runner/scripts/headers-minus-mock.py`: [`{}`]({}).\n\n",
         before.label,
         before.run,
         before.started_at,
@@ -121,6 +124,13 @@ pub fn region(project: &Project, file: &Path) -> anyhow::Result<String> {
     );
     for (_, row) in rows {
         let _ = writeln!(s, "{row}");
+    }
+    if !left_out.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nLeft out (no instruction count on both sides): {}.",
+            left_out.join(", ")
+        );
     }
     Ok(s)
 }
@@ -155,6 +165,10 @@ mod tests {
             .unwrap();
         assert!(y < x, "{s}");
         assert!(!s.contains("| z |"), "{s}");
+        assert!(
+            s.contains("Left out (no instruction count on both sides): z."),
+            "{s}"
+        );
     }
 
     #[test]
