@@ -10,10 +10,10 @@ pub const WORKLOADS: [&str; 2] = ["mock", "headers"];
 pub enum ProfileName {
     /// For CI and smoke tests: about a minute of measuring.
     Quick,
-    /// What `cargo run -p bench-runner` does: both workloads over many Envoy processes, then the
-    /// footprint and the in-process micro-benchmarks (docs/results.md gives its measured wall time).
+    /// What `cargo run -p bench-runner` does: both workloads over 8 Envoy processes, the instruction
+    /// counts, then the footprint (docs/results.md gives its measured wall time).
     Default,
-    /// Longer windows and more rounds.
+    /// Longer windows and more rounds, and the in-process micro-benchmarks.
     Full,
 }
 
