@@ -20,17 +20,23 @@ pub struct Valgrind {
     pub version: String,
 }
 
-/// valgrind from `$VALGRIND` or the PATH, with its version; Err says why not, with the fix.
-pub fn valgrind() -> Result<Valgrind, String> {
-    let path = match std::env::var_os("VALGRIND") {
-        Some(p) => PathBuf::from(p),
+/// Where valgrind is: `$VALGRIND`, else the first `valgrind` on the PATH (not run; [`valgrind`]
+/// checks that it runs).
+pub fn valgrind_path() -> Result<PathBuf, String> {
+    match std::env::var_os("VALGRIND") {
+        Some(p) => Ok(PathBuf::from(p)),
         None => std::env::var_os("PATH")
             .iter()
             .flat_map(std::env::split_paths)
             .map(|d| d.join("valgrind"))
             .find(|p| p.is_file())
-            .ok_or_else(|| format!("valgrind is not installed (not on PATH): {INSTALL_FIX}"))?,
-    };
+            .ok_or_else(|| format!("valgrind is not installed (not on PATH): {INSTALL_FIX}")),
+    }
+}
+
+/// valgrind from `$VALGRIND` or the PATH, with its version; Err says why not, with the fix.
+pub fn valgrind() -> Result<Valgrind, String> {
+    let path = valgrind_path()?;
     let out = crate::sys::die_with_runner(&mut std::process::Command::new(&path))
         .arg("--version")
         .output()

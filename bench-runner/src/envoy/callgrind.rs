@@ -34,10 +34,11 @@ pub fn available() -> Result<String, String> {
         .map_err(|_| fix())
 }
 
-/// The valgrind program the [`wrapper`] starts: the one [`available`] found.
+/// The valgrind program the [`wrapper`] starts: the one [`available`] found (located, not run:
+/// the wrapper is built for every counted process).
 fn program() -> String {
-    crate::callgrind::valgrind()
-        .map(|v| v.path.display().to_string())
+    crate::callgrind::valgrind_path()
+        .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "valgrind".into())
 }
 

@@ -65,13 +65,6 @@ fn metric_regressed(c: &Comparison, key: &str) -> bool {
         .any(|m| m.metric == key && m.verdict == REGRESSED)
 }
 
-/// Runs in which some comparison's `key` regressed.
-fn count(runs: &[AbRun], key: &str) -> usize {
-    runs.iter()
-        .filter(|r| r.comparisons.iter().any(|c| metric_regressed(c, key)))
-        .count()
-}
-
 fn instructions_cell(runs: &[AbRun]) -> String {
     let counted = runs
         .iter()
@@ -82,7 +75,7 @@ fn instructions_cell(runs: &[AbRun]) -> String {
     } else {
         format!(
             "{} of {counted} counted",
-            count(runs, "instructions_per_req")
+            count_any(runs, &["instructions_per_req"])
         )
     }
 }
@@ -135,7 +128,7 @@ pub fn benchmarks_region(project: &Project, dir: &Path) -> anyhow::Result<String
             "| {what} | {} | {regressed} of {} ({flagged}) | {} | {} | {} | {} | {} | {} |",
             rs.len(),
             rs.len(),
-            count(&rs, "p50_us"),
+            count_any(&rs, &["p50_us"]),
             count_any(&rs, &TIME_METRICS[1..]),
             count_any(&rs, &TIME_METRICS),
             count_significant_time(&rs),

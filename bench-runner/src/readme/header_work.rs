@@ -4,6 +4,7 @@
 
 use crate::error::usage;
 use crate::paths::Project;
+use crate::report::instructions::signed_count;
 use serde::Deserialize;
 use std::fmt::Write;
 use std::path::Path;
@@ -34,18 +35,18 @@ struct Figures {
     instructions: Option<f64>,
 }
 
-/// `12,345` with a sign.
-fn signed_count(x: f64) -> String {
-    let n = x.round() as i64;
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}{out}", if n < 0 { "-" } else { "+" })
+/// How the region names one side: its label, run, start and where its instructions came from.
+fn describe(side: &Side) -> String {
+    format!(
+        "**{}** (run `{}`, started {}{})",
+        side.label,
+        side.run,
+        side.started_at,
+        side.instructions
+            .as_deref()
+            .map(|i| format!(", its instructions from `{i}`"))
+            .unwrap_or_default()
+    )
 }
 
 /// The region: instructions per request of the header work, the first side against the last,
@@ -98,23 +99,9 @@ pub fn region(project: &Project, file: &Path) -> anyhow::Result<String> {
     }
     rows.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut s = format!(
-        "The header work (the `headers` variant's added figures minus the `mock` variant's), per implementation: **{}** (run `{}`, started {}{}) against **{}** (run `{}`, started {}{}). Instructions are the comparison that holds across days; the added p50s come from two days, and times on these VMs move between days ([reproducibility](docs/reproducibility.md)). Made by `bench-runner/scripts/headers-minus-mock.py`: [`{}`]({}).\n\n",
-        before.label,
-        before.run,
-        before.started_at,
-        before
-            .instructions
-            .as_deref()
-            .map(|i| format!(", its instructions from `{i}`"))
-            .unwrap_or_default(),
-        after.label,
-        after.run,
-        after.started_at,
-        after
-            .instructions
-            .as_deref()
-            .map(|i| format!(", its instructions from `{i}`"))
-            .unwrap_or_default(),
+        "The header work (the `headers` variant's added figures minus the `mock` variant's), per implementation: {} against {}. Instructions are the comparison that holds across days; the added p50s come from two days, and times on these VMs move between days ([reproducibility](docs/reproducibility.md)). Made by `bench-runner/scripts/headers-minus-mock.py`: [`{}`]({}).\n\n",
+        describe(before),
+        describe(after),
         project.rel(file),
         project.rel(file),
     );

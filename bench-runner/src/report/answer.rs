@@ -4,6 +4,7 @@
 //! one-line summary. `run` and `report` print it (text, Markdown or JSON) and it opens report.md and
 //! report.html; the full tables follow there.
 
+use super::instructions::signed_count as grouped;
 use super::is_reference;
 use crate::results::{Results, VariantSummary};
 use crate::stats::Estimate;
@@ -360,20 +361,6 @@ pub(super) fn cell(e: &Estimate, decimals: usize) -> (String, String) {
     (left, format!("± {half}"))
 }
 
-/// "+19,412": a signed whole number with thousands separated.
-fn grouped(x: f64) -> String {
-    let n = x.round() as i64;
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("{}{out}", if n < 0 { '-' } else { '+' })
-}
-
 /// A bar of `cells` cells (eighths of a block) for `x` of `max`; empty for nothing above 0.
 pub fn bar(x: f64, max: f64, cells: usize) -> String {
     if !(x.is_finite() && max.is_finite() && x > 0.0 && max > 0.0) {
@@ -443,7 +430,6 @@ fn interval_note(a: &Answer) -> String {
     }
 }
 
-/// The answer as aligned text lines of at most [`WIDTH`] characters; `colour` adds ANSI styles.
 /// `text` in lines of at most `width` characters, broken between words; the lines after the first
 /// indented by two spaces (a word longer than the line stays whole).
 fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -465,6 +451,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// The answer as aligned text lines of at most [`WIDTH`] characters; `colour` adds ANSI styles.
 pub fn text(a: &Answer, colour: bool) -> String {
     let p = Paint(colour);
     let mut s = String::new();

@@ -31,6 +31,12 @@ pub fn count(x: f64) -> String {
     }
 }
 
+/// "+19,412": [`count`] with its sign (a value that rounds to 0 is "+0").
+pub fn signed_count(x: f64) -> String {
+    let n = x.round();
+    format!("{}{}", if n < 0.0 { '-' } else { '+' }, count(n.abs()))
+}
+
 fn signed(x: f64) -> String {
     if x >= 0.0 {
         format!("+{}", count(x))
